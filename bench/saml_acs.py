@@ -1,0 +1,165 @@
+"""Benchmark: per-validation cost of one signed Okta-style SAML Response (~5.7 kB).
+
+Prints JSON with mean/p50/p99 microseconds for:
+
+1. ``propylon.saml.validate_response`` with every check on;
+2. python3-saml strict mode (``OneLogin_Saml2_Response.is_valid``);
+3. signxml ``XMLVerifier.verify`` alone (signature only, no SAML checks);
+4. python-xmlsec signature verification alone (signature only);
+5. the "floor": parse + exclusive c14n + SHA-256 + one RSA-2048 verify.
+
+Rows 4 and 5 are there to calibrate against machine speed, which varies a lot
+on shared hosts. Run: ``python bench/saml_acs.py [--iterations N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "saml"))
+import idp as test_idp  # noqa: E402
+
+from propylon.saml import IdpTrust, ValidationPolicy, validate_response  # noqa: E402
+
+
+def measure(fn: Callable[[], object], iterations: int) -> dict[str, float]:
+    for _ in range(min(200, iterations)):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        t0 = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - t0) / 1000)
+    samples.sort()
+    return {
+        "mean_us": round(statistics.fmean(samples), 1),
+        "p50_us": round(samples[len(samples) // 2], 1),
+        "p99_us": round(samples[int(len(samples) * 0.99) - 1], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=3000)
+    args = parser.parse_args()
+    n = args.iterations
+
+    kp = test_idp.make_keypair("bench-idp")
+    now = dt.datetime.now(dt.UTC)
+    raw = test_idp.build(test_idp.Spec(now=now), idp=kp, sign_assertion=True)
+    b64 = base64.b64encode(raw)
+    cert_pem = kp.cert_pem.decode()
+    results: dict[str, object] = {
+        "response_bytes": len(raw),
+        "signed": "assertion (Okta default), RSA-SHA256, exc-c14n",
+        "iterations": n,
+    }
+
+    trust = IdpTrust(test_idp.IDP_ENTITY, (kp.cert,))
+    policy = ValidationPolicy(sp_entity_id=test_idp.SP_ENTITY, acs_url=test_idp.ACS_URL)
+
+    def ours() -> object:
+        return validate_response(
+            b64, trust=trust, policy=policy, expected_request_id=test_idp.REQUEST_ID, now=now
+        )
+
+    results["propylon"] = measure(ours, n)
+
+    from onelogin.saml2.response import OneLogin_Saml2_Response
+    from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+    settings = OneLogin_Saml2_Settings(
+        {
+            "strict": True,
+            "sp": {
+                "entityId": test_idp.SP_ENTITY,
+                "assertionConsumerService": {
+                    "url": test_idp.ACS_URL,
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+                },
+            },
+            "idp": {
+                "entityId": test_idp.IDP_ENTITY,
+                "singleSignOnService": {
+                    "url": "https://idp.example/sso",
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+                },
+                "x509cert": cert_pem,
+            },
+            "security": {"wantAssertionsSigned": True, "rejectDeprecatedAlgorithm": True},
+        },
+        sp_validation_only=True,
+    )
+    request_data = {
+        "https": "on",
+        "http_host": "app.propylon.test",
+        "script_name": "/saml/acs/acme",
+        "server_port": "443",
+    }
+
+    def onelogin() -> object:
+        resp = OneLogin_Saml2_Response(settings, b64.decode())
+        return resp.is_valid(request_data, request_id=test_idp.REQUEST_ID, raise_exceptions=True)
+
+    onelogin()
+    results["python3_saml_strict"] = measure(onelogin, max(n // 10, 50))
+
+    from signxml import XMLVerifier
+
+    def signxml_verify() -> object:
+        return XMLVerifier().verify(raw, x509_cert=cert_pem)
+
+    signxml_verify()
+    results["signxml_verify_only"] = measure(signxml_verify, max(n // 5, 100))
+
+    import xmlsec
+
+    xkey = xmlsec.Key.from_memory(kp.cert_pem, xmlsec.constants.KeyDataFormatCertPem)
+
+    def xmlsec_verify() -> None:
+        root = etree.fromstring(raw)
+        assertion = root.find(f"{{{test_idp.SAML}}}Assertion")
+        sig = assertion.find(f"{{{test_idp.DS}}}Signature")
+        ctx = xmlsec.SignatureContext()
+        ctx.register_id(assertion, "ID")
+        ctx.key = xkey
+        ctx.verify(sig)
+
+    xmlsec_verify()
+    results["python_xmlsec_verify_only"] = measure(xmlsec_verify, n)
+
+    assert isinstance(kp.key, rsa.RSAPrivateKey)
+    signature = kp.key.sign(b"x" * 600, padding.PKCS1v15(), hashes.SHA256())
+    pub = kp.key.public_key()
+    floor_parser = etree.XMLParser(resolve_entities=False, no_network=True, collect_ids=False)
+
+    def floor() -> None:
+        root = etree.fromstring(raw, floor_parser)
+        c14n = etree.tostring(root[2], method="c14n", exclusive=True, with_comments=False)
+        hashlib.sha256(c14n).digest()
+        pub.verify(signature, b"x" * 600, padding.PKCS1v15(), hashes.SHA256())
+
+    results["floor_parse_c14n_sha256_rsa"] = measure(floor, n)
+    ours_p50 = results["propylon"]["p50_us"]  # type: ignore[index]
+    results["ratio_propylon_to_floor_p50"] = round(
+        ours_p50 / results["floor_parse_c14n_sha256_rsa"]["p50_us"], 2  # type: ignore[index]
+    )
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

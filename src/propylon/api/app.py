@@ -1,0 +1,51 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from propylon import __version__
+from propylon.api import errors, health, mgmt_routes, observability, scim_routes
+from propylon.db.migrate import is_current, upgrade
+from propylon.runtime import Runtime, build_runtime
+from propylon.settings import Settings
+
+
+class SchemaNotMigrated(RuntimeError):
+    pass
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. With ``runtime`` given the caller owns it; otherwise the app builds one
+    from ``settings`` at startup, migrates (or refuses) and closes it at shutdown."""
+    settings = settings or (runtime.settings if runtime else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        if settings.auto_migrate:
+            await upgrade(rt.db)
+        elif not await is_current(rt.db):
+            raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            if runtime is None:
+                await rt.close()
+
+    app = FastAPI(
+        title="Propylon",
+        version=__version__,
+        description="Enterprise identity layer: SCIM 2.0 provisioning, SSO and management API.",
+        lifespan=lifespan,
+    )
+    observability.install(app, observability.Metrics())
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(scim_routes.router)
+    app.include_router(mgmt_routes.router)
+    return app

@@ -1,0 +1,94 @@
+"""Every error rendered once per wire format.
+
+SCIM paths answer in the RFC 7644 §3.12 error schema; the management API answers with an
+RFC 9457 problem document; nothing answers with a bare 500 traceback.
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from propylon import errors
+from propylon.api.scim_routes import scim_json
+from propylon.scim.errors import ScimError
+
+log = structlog.get_logger("propylon.api")
+
+_PROBLEM = "application/problem+json"
+_STATUS = {
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+}
+
+
+def _is_scim(request: Request) -> bool:
+    return request.url.path.startswith("/scim/")
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        headers=headers,
+        media_type=_PROBLEM,
+    )
+
+
+def _scim_error(exc: ScimError) -> Response:
+    return scim_json(exc.status, exc.to_wire(), exc.headers)
+
+
+async def on_scim_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    if _is_scim(request):
+        return _scim_error(exc)
+    return problem(exc.status, exc.scim_type or "error", exc.detail, exc.headers)
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.PropylonError)
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, type(exc).__name__, exc.detail, headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _is_scim(request):
+        err = ScimError(str(exc.detail))
+        body = {**err.to_wire(), "status": str(exc.status_code)}
+        return scim_json(exc.status_code, body, dict(exc.headers or {}))
+    return problem(exc.status_code, "HTTP error", str(exc.detail), dict(exc.headers or {}))
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    detail = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+    )
+    if _is_scim(request):
+        return scim_json(400, {**ScimError(detail).to_wire(), "scimType": "invalidValue"})
+    return problem(400, "Invalid request", detail)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled_error", path=request.url.path, error=type(exc).__name__)
+    if _is_scim(request):
+        return scim_json(500, {**ScimError("internal error").to_wire(), "status": "500"})
+    return problem(500, "Internal error", "the server could not complete the request")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ScimError, on_scim_error)
+    app.add_exception_handler(errors.PropylonError, on_domain_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)

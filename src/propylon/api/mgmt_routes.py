@@ -1,0 +1,157 @@
+"""Management API ``/api/v1`` for the host platform, authenticated by API keys.
+
+Every handler calls one function of :mod:`propylon.tenants.operations`, the same the CLI
+calls. FastAPI serves the OpenAPI document at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from propylon.audit import Actor
+from propylon.errors import Unauthenticated
+from propylon.runtime import Runtime
+from propylon.scim.errors import TooManyRequests
+from propylon.tenants import operations as ops
+from propylon.tenants.api_keys import authenticate_api_key
+from propylon.tenants.credentials import hash_secret
+
+_bearer = HTTPBearer(
+    auto_error=False, description="A management API key (`propylon api-key create`)."
+)
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def api_actor(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if creds is None:
+        raise Unauthenticated("an API key is required (Authorization: Bearer pk_…)")
+    rt = runtime(request)
+    decision = await rt.cache.rate_hit(
+        "api:" + hash_secret(creds.credentials)[:32], rt.settings.api_rate_limit_per_minute, 60
+    )
+    if not decision.allowed:
+        raise TooManyRequests(
+            "rate limit exceeded", headers={"Retry-After": str(decision.retry_after)}
+        )
+    async with rt.db.read() as s:
+        key = await authenticate_api_key(s, creds.credentials)
+    return Actor("api_key", key.id)
+
+
+Rt = Annotated[Runtime, Depends(runtime)]
+Caller = Annotated[Actor, Depends(api_actor)]
+router = APIRouter(prefix="/api/v1", tags=["management"])
+
+
+class TenantIn(BaseModel):
+    slug: str = Field(examples=["acme"])
+    name: str = Field(examples=["Acme Corp"])
+    domains: list[str] = Field(default_factory=list, examples=[["acme.com"]])
+    seats: int | None = Field(default=None, ge=0)
+
+
+class TenantPatch(BaseModel):
+    name: str | None = None
+    seats: int | None = Field(default=None, ge=0)
+    unlimited_seats: bool = False
+
+
+class DirectoryIn(BaseModel):
+    name: str | None = None
+
+
+@router.post("/tenants", status_code=201)
+async def create_tenant(body: TenantIn, rt: Rt, actor: Caller) -> dict[str, Any]:
+    view = await ops.create_tenant(
+        rt, actor, slug=body.slug, name=body.name, domains=body.domains, seats=body.seats
+    )
+    return view.as_dict()
+
+
+@router.get("/tenants")
+async def list_tenants(rt: Rt, _: Caller) -> dict[str, Any]:
+    return {"data": [t.as_dict() for t in await ops.list_tenants(rt)]}
+
+
+@router.get("/tenants/{tenant}")
+async def get_tenant(tenant: str, rt: Rt, _: Caller) -> dict[str, Any]:
+    return (await ops.describe_tenant(rt, tenant)).as_dict()
+
+
+@router.patch("/tenants/{tenant}")
+async def update_tenant(tenant: str, body: TenantPatch, rt: Rt, actor: Caller) -> dict[str, Any]:
+    seats: int | bool | None = (
+        None if body.unlimited_seats else (body.seats if body.seats is not None else False)
+    )
+    return (await ops.update_tenant(rt, actor, tenant, name=body.name, seats=seats)).as_dict()
+
+
+@router.post("/tenants/{tenant}/scim-directories", status_code=201)
+async def create_directory(
+    tenant: str, rt: Rt, actor: Caller, body: DirectoryIn | None = None
+) -> dict[str, str]:
+    return await ops.create_directory(rt, actor, tenant, name=body.name if body else None)
+
+
+@router.get("/tenants/{tenant}/scim-directories")
+async def list_directories(tenant: str, rt: Rt, _: Caller) -> dict[str, Any]:
+    return {"data": await ops.list_directories(rt, tenant)}
+
+
+@router.post("/scim-directories/{directory_id}/rotate-token")
+async def rotate_token(directory_id: str, rt: Rt, actor: Caller) -> dict[str, str]:
+    return await ops.rotate_token(rt, actor, directory_id)
+
+
+@router.post("/scim-directories/{directory_id}/revoke-token")
+async def revoke_token(directory_id: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    return await ops.revoke_tokens(rt, actor, directory_id)
+
+
+@router.get("/tenants/{tenant}/users")
+async def list_users(
+    tenant: str,
+    rt: Rt,
+    _: Caller,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return {"data": await ops.list_users(rt, tenant, offset=offset, limit=limit)}
+
+
+@router.get("/tenants/{tenant}/users/{user_id}")
+async def get_user(tenant: str, user_id: str, rt: Rt, _: Caller) -> dict[str, Any]:
+    return await ops.get_user(rt, tenant, user_id)
+
+
+@router.get("/tenants/{tenant}/groups")
+async def list_groups(
+    tenant: str,
+    rt: Rt,
+    _: Caller,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return {"data": await ops.list_groups(rt, tenant, offset=offset, limit=limit)}
+
+
+@router.get("/tenants/{tenant}/audit")
+async def audit(
+    tenant: str,
+    rt: Rt,
+    _: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: str | None = None,
+) -> dict[str, Any]:
+    return {"data": await ops.audit_trail(rt, tenant, limit=limit, action=action)}

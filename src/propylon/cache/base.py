@@ -1,0 +1,34 @@
+"""The accelerator contract every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after: int
+    """Seconds until the current window ends (0 when allowed)."""
+
+
+class Accelerator(Protocol):
+    async def rate_hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
+        """Count one hit on ``key`` in a fixed window; refuse once ``limit`` is passed."""
+        ...
+
+    async def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        """True the first time ``key`` is seen while it lives; False on a replay."""
+        ...
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Fan a message out to every Propylon process (revocations)."""
+        ...
+
+    def subscribe(self, channel: str, handler: Callable[[str], Awaitable[None]]) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

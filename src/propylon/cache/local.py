@@ -1,0 +1,66 @@
+"""Embedded-mode accelerator: in-process counters, database-backed replay cache.
+
+Correct for one process (the embedded default). Several processes need Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from propylon.cache.base import RateDecision
+from propylon.db.engine import Database
+from propylon.db.tables import ReplayEntry
+
+_MAX_WINDOWS = 100_000
+
+
+class LocalAccelerator:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic) -> None:
+        self._db = db
+        self._clock = clock
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
+
+    async def rate_hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
+        now = self._clock()
+        window = int(now // window_seconds)
+        current_window, count = self._windows.get(key, (window, 0))
+        if current_window != window:
+            count = 0
+        count += 1
+        if len(self._windows) > _MAX_WINDOWS:
+            self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+        self._windows[key] = (window, count)
+        if count > limit:
+            retry = math.ceil((window + 1) * window_seconds - now)
+            return RateDecision(False, max(retry, 1))
+        return RateDecision(True, 0)
+
+    async def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        now = datetime.now(UTC)
+        try:
+            async with self._db.write() as s:
+                await s.execute(delete(ReplayEntry).where(ReplayEntry.expires_at < now))
+                s.add(ReplayEntry(key=key, expires_at=now + timedelta(seconds=ttl_seconds)))
+        except IntegrityError:
+            return False
+        return True
+
+    async def publish(self, channel: str, message: str) -> None:
+        for handler in self._handlers.get(channel, []):
+            await handler(message)
+
+    def subscribe(self, channel: str, handler: Callable[[str], Awaitable[None]]) -> None:
+        self._handlers.setdefault(channel, []).append(handler)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,230 @@
+"""``propylon`` entry point.
+
+The ``--json`` output of every command is a stable contract for automation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from propylon.audit import Actor
+from propylon.cli.common import emit, run, table
+from propylon.db.migrate import head_revision, is_current, upgrade
+from propylon.logs import configure
+from propylon.runtime import build_runtime
+from propylon.settings import Settings
+from propylon.tenants import operations as ops
+
+CLI = Actor("cli", "cli")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+app = typer.Typer(no_args_is_help=True, help="Propylon: SSO, SCIM and identity for B2B SaaS.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (your customers).")
+scim_app = typer.Typer(no_args_is_help=True, help="SCIM directories and their tokens.")
+key_app = typer.Typer(no_args_is_help=True, help="Management API keys.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(scim_app, name="scim")
+app.add_typer(key_app, name="api-key")
+app.add_typer(audit_app, name="audit")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (production: with Redis).")] = 1,
+) -> None:
+    """Migrate the database (or refuse if PROPYLON_AUTO_MIGRATE=false) and serve HTTP."""
+    settings = Settings()
+    configure(settings.log_level, settings.log_json)
+
+    async def prepare() -> None:
+        rt = build_runtime(settings)
+        try:
+            if settings.auto_migrate:
+                await upgrade(rt.db)
+            elif not await is_current(rt.db):
+                typer.echo(
+                    "error: database schema is not current: run `propylon migrate`", err=True
+                )
+                raise typer.Exit(1)
+        finally:
+            await rt.close()
+
+    asyncio.run(prepare())
+    if workers > 1 and not settings.redis_url:
+        typer.echo(
+            "warning: several workers without PROPYLON_REDIS_URL share no rate limits", err=True
+        )
+    uvicorn.run(
+        "propylon.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def migrate(
+    check: Annotated[bool, typer.Option(help="Only report; exit 1 if behind.")] = False,
+) -> None:
+    """Bring the database schema to the current revision."""
+
+    async def main() -> bool:
+        rt = build_runtime(Settings())
+        try:
+            if check:
+                return await is_current(rt.db)
+            await upgrade(rt.db)
+            return True
+        finally:
+            await rt.close()
+
+    ok = asyncio.run(main())
+    typer.echo(f"schema {'at' if ok else 'behind'} revision {head_revision()}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    domain: Annotated[list[str] | None, typer.Option(help="Email domain (repeatable).")] = None,
+    seats: Annotated[int | None, typer.Option(help="Licence seats; unlimited if omitted.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a tenant."""
+    view = run(
+        lambda rt: ops.create_tenant(
+            rt, CLI, slug=slug, name=name, domains=domain or [], seats=seats
+        )
+    )
+    emit(view.as_dict(), as_json, lambda: typer.echo(f"created tenant {view.slug} ({view.id})"))
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: JsonOpt = False) -> None:
+    """List tenants."""
+    views = [t.as_dict() for t in run(ops.list_tenants)]
+    emit(views, as_json, lambda: table(views, ["slug", "id", "name", "seats", "seats_used"]))
+
+
+@tenant_app.command("show")
+def tenant_show(tenant: str, as_json: JsonOpt = False) -> None:
+    """Show one tenant by slug or id."""
+    view = run(lambda rt: ops.describe_tenant(rt, tenant)).as_dict()
+    emit(view, as_json, lambda: [typer.echo(f"{k}: {v}") for k, v in view.items()] and None)
+
+
+@tenant_app.command("set-seats")
+def tenant_set_seats(
+    tenant: str,
+    seats: Annotated[int | None, typer.Argument(help="Seats; omit for unlimited.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a tenant's licence seat limit."""
+    view = run(lambda rt: ops.update_tenant(rt, CLI, tenant, name=None, seats=seats)).as_dict()
+    emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {view['seats'] or 'unlimited'} seats"))
+
+
+@scim_app.command("create-directory")
+def scim_create_directory(
+    tenant: str,
+    name: Annotated[str | None, typer.Option(help="Directory name.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a SCIM directory; prints its base URL and a token shown only once."""
+    out = run(lambda rt: ops.create_directory(rt, CLI, tenant, name=name))
+
+    def human() -> None:
+        typer.echo(f"SCIM base URL: {out['base_url']}")
+        typer.echo(f"Bearer token (shown once): {out['token']}")
+
+    emit(out, as_json, human)
+
+
+@scim_app.command("list-directories")
+def scim_list_directories(tenant: str, as_json: JsonOpt = False) -> None:
+    """List a tenant's SCIM directories."""
+    rows = run(lambda rt: ops.list_directories(rt, tenant))
+    emit(rows, as_json, lambda: table(rows, ["directory_id", "name", "base_url"]))
+
+
+@scim_app.command("rotate-token")
+def scim_rotate_token(directory_id: str, as_json: JsonOpt = False) -> None:
+    """Issue a new token; earlier tokens keep working for the grace period."""
+    out = run(lambda rt: ops.rotate_token(rt, CLI, directory_id))
+
+    def human() -> None:
+        typer.echo(f"New bearer token (shown once): {out['token']}")
+        typer.echo(f"Previous tokens valid until {out['previous_tokens_valid_until']}")
+
+    emit(out, as_json, human)
+
+
+@scim_app.command("revoke-token")
+def scim_revoke_token(directory_id: str, as_json: JsonOpt = False) -> None:
+    """Revoke every token of a directory now."""
+    out = run(lambda rt: ops.revoke_tokens(rt, CLI, directory_id))
+    emit(out, as_json, lambda: typer.echo(f"revoked {out['revoked']} token(s)"))
+
+
+@key_app.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "host platform",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a management API key (shown once)."""
+    out = run(lambda rt: ops.create_api_key(rt, CLI, name))
+    emit(out, as_json, lambda: typer.echo(f"API key {out['id']} (shown once): {out['key']}"))
+
+
+@key_app.command("revoke")
+def api_key_revoke(key_id: str) -> None:
+    """Revoke a management API key."""
+    run(lambda rt: ops.revoke_api_key(rt, CLI, key_id))
+    typer.echo(f"revoked {key_id}")
+
+
+@audit_app.command("list")
+def audit_list(
+    tenant: str,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Newest audit entries of a tenant first."""
+    rows = run(lambda rt: ops.audit_trail(rt, tenant, limit=limit, action=action))
+    emit(
+        rows,
+        as_json,
+        lambda: table(rows, ["time", "action", "outcome", "status", "target_id", "reason"]),
+    )
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove deprovisioned users and deleted groups past the retention period."""
+    found = [c.as_dict() for c in run(lambda rt: ops.purge_deprovisioned(rt, CLI, dry_run=dry_run))]
+
+    def human() -> None:
+        table(found, ["kind", "tenant", "name", "deleted_at", "id"])
+        typer.echo(f"{'would purge' if dry_run else 'purged'} {len(found)}")
+
+    emit({"dry_run": dry_run, "purged": found}, as_json, human)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,97 @@
+"""Domain events through one place: a transactional outbox with a gapless per-tenant sequence.
+
+Events are collected during a unit of work and written by :func:`flush` as its last
+statements, in the same transaction as the change. The sequence comes from
+``tenants.event_seq``, incremented under the tenant row's write lock, so sequence numbers are
+never skipped, duplicated or reordered, and a rolled-back request leaves no event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.db.tables import Event, Tenant
+from propylon.ids import Kind, new_id
+
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+USER_DEACTIVATED = "user.deactivated"
+USER_REACTIVATED = "user.reactivated"
+USER_DELETED = "user.deleted"
+GROUP_CREATED = "group.created"
+GROUP_UPDATED = "group.updated"
+GROUP_DELETED = "group.deleted"
+GROUP_MEMBERSHIP_CHANGED = "group.membership_changed"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    type: str
+    subject_type: str
+    subject_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Subscriber = Callable[[str, list[Event]], Awaitable[None]]
+
+
+@dataclass
+class Outbox:
+    """Events of one unit of work for one tenant."""
+
+    tenant_id: str
+    pending: list[DomainEvent] = field(default_factory=list)
+    written: list[Event] = field(default_factory=list)
+
+    def emit(self, event: DomainEvent) -> None:
+        self.pending.append(event)
+
+    async def flush(self, session: AsyncSession, now: datetime) -> list[Event]:
+        if not self.pending:
+            return []
+        n = len(self.pending)
+        last = await session.scalar(
+            update(Tenant)
+            .where(Tenant.id == self.tenant_id)
+            .values(event_seq=Tenant.event_seq + n)
+            .returning(Tenant.event_seq)
+        )
+        assert last is not None
+        rows = [
+            Event(
+                id=new_id(Kind.EVENT),
+                tenant_id=self.tenant_id,
+                seq=last - n + i + 1,
+                type=ev.type,
+                subject_type=ev.subject_type,
+                subject_id=ev.subject_id,
+                data=ev.data,
+                created_at=now,
+            )
+            for i, ev in enumerate(self.pending)
+        ]
+        session.add_all(rows)
+        self.written.extend(rows)
+        self.pending.clear()
+        return rows
+
+
+class EventBus:
+    """After-commit fan-out to in-process subscribers (sessions, webhooks). Durable delivery
+    reads the ``events`` table; this only shortens the path for live reactions."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    async def published(self, tenant_id: str, events: list[Event]) -> None:
+        for subscriber in self._subscribers:
+            await subscriber(tenant_id, events)

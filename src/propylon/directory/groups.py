@@ -1,0 +1,300 @@
+"""Groups and memberships. Members live in ``group_members``, never in the group document,
+so a 10,000-member group is cheap to read without its members and cheap to change in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.audit import diff
+from propylon.db.tables import Group, GroupMember, User
+from propylon.directory import events as ev
+from propylon.directory.errors import AlreadyExists, InvalidMember, NotFound
+from propylon.directory.events import DomainEvent, Outbox
+from propylon.directory.scope import DirectoryScope
+from propylon.ids import Kind, new_id
+
+_CHUNK = 500
+
+
+@dataclass
+class GroupDraft:
+    display_name: str
+    external_id: str | None = None
+    doc: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MembershipChange:
+    """What to do to a group's members. ``replace`` (when not None) wins over the rest."""
+
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    remove_all: bool = False
+    replace: list[str] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.remove or self.remove_all or self.replace is not None)
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    type: str
+    display: str | None
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def _scoped(scope: DirectoryScope) -> Select[tuple[Group]]:
+    return select(Group).where(
+        Group.tenant_id == scope.tenant_id,
+        Group.directory_id == scope.directory_id,
+        Group.deleted_at.is_(None),
+    )
+
+
+async def _ensure_unique(
+    session: AsyncSession, scope: DirectoryScope, draft: GroupDraft, exclude: str | None
+) -> None:
+    if draft.external_id is None:
+        return
+    q = select(Group.id).where(
+        Group.directory_id == scope.directory_id,
+        Group.external_id == draft.external_id,
+        Group.deleted_at.is_(None),
+    )
+    if exclude:
+        q = q.where(Group.id != exclude)
+    if await session.scalar(q.limit(1)):
+        raise AlreadyExists(f"externalId {draft.external_id!r} is already in use", "externalId")
+
+
+async def _member_types(
+    session: AsyncSession, scope: DirectoryScope, ids: list[str], group_id: str
+) -> dict[str, str]:
+    """Resolve member ids to ``User``/``Group`` within the directory, or raise."""
+    found: dict[str, str] = {}
+    wanted = list(dict.fromkeys(ids))
+    for chunk in _chunks(wanted):
+        users = await session.scalars(
+            select(User.id).where(
+                User.id.in_(chunk),
+                User.directory_id == scope.directory_id,
+                User.deleted_at.is_(None),
+            )
+        )
+        found.update((uid, "User") for uid in users)
+        rest = [i for i in chunk if i not in found]
+        if rest:
+            groups = await session.scalars(
+                select(Group.id).where(
+                    Group.id.in_(rest),
+                    Group.directory_id == scope.directory_id,
+                    Group.deleted_at.is_(None),
+                )
+            )
+            found.update((gid, "Group") for gid in groups)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise InvalidMember(f"no user or group in this directory with id {shown}")
+    if group_id in found:
+        raise InvalidMember("a group cannot be a member of itself")
+    return found
+
+
+async def _current_members(session: AsyncSession, group_id: str) -> set[str]:
+    rows = await session.scalars(
+        select(GroupMember.member_id).where(GroupMember.group_id == group_id)
+    )
+    return set(rows.all())
+
+
+async def change_members(
+    session: AsyncSession,
+    scope: DirectoryScope,
+    group: Group,
+    change: MembershipChange,
+    outbox: Outbox,
+    now: datetime,
+) -> tuple[list[str], list[str]]:
+    """Apply a membership change; returns ``(added, removed)`` member ids."""
+    if change.empty:
+        return [], []
+    current = await _current_members(session, group.id)
+    if change.replace is not None:
+        target = set(change.replace)
+        to_add = [m for m in dict.fromkeys(change.replace) if m not in current]
+        to_remove = sorted(current - target)
+    else:
+        to_remove = sorted(current) if change.remove_all else sorted(current & set(change.remove))
+        remaining = current - set(to_remove)
+        to_add = [m for m in dict.fromkeys(change.add) if m not in remaining]
+        # an id both removed and re-added in one request stays a member
+        to_remove = [m for m in to_remove if m not in set(change.add)]
+    types = await _member_types(session, scope, to_add, group.id) if to_add else {}
+    for chunk in _chunks(to_remove):
+        await session.execute(
+            delete(GroupMember).where(
+                GroupMember.group_id == group.id, GroupMember.member_id.in_(chunk)
+            )
+        )
+    if to_add:
+        await session.execute(
+            insert(GroupMember),
+            [
+                {
+                    "group_id": group.id,
+                    "member_id": m,
+                    "member_type": types[m],
+                    "tenant_id": scope.tenant_id,
+                    "created_at": now,
+                }
+                for m in to_add
+            ],
+        )
+    if to_add or to_remove:
+        group.version += 1
+        group.updated_at = now
+        outbox.emit(
+            DomainEvent(
+                ev.GROUP_MEMBERSHIP_CHANGED,
+                "group",
+                group.id,
+                {"added": to_add, "removed": to_remove, "display_name": group.display_name},
+            )
+        )
+    return to_add, to_remove
+
+
+async def create_group(
+    session: AsyncSession,
+    scope: DirectoryScope,
+    draft: GroupDraft,
+    members: list[str] | None,
+    outbox: Outbox,
+    now: datetime,
+) -> Group:
+    await _ensure_unique(session, scope, draft, exclude=None)
+    group = Group(
+        id=new_id(Kind.GROUP),
+        tenant_id=scope.tenant_id,
+        directory_id=scope.directory_id,
+        display_name=draft.display_name,
+        display_name_ci=draft.display_name.lower(),
+        external_id=draft.external_id,
+        doc=draft.doc,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(group)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyExists("externalId is already in use", "externalId") from exc
+    outbox.emit(
+        DomainEvent(ev.GROUP_CREATED, "group", group.id, {"display_name": group.display_name})
+    )
+    if members:
+        await change_members(session, scope, group, MembershipChange(add=members), outbox, now)
+        group.version = 1
+    return group
+
+
+async def get_group(session: AsyncSession, scope: DirectoryScope, group_id: str) -> Group:
+    group = await session.scalar(_scoped(scope).where(Group.id == group_id))
+    if group is None:
+        raise NotFound(f"no group {group_id!r}")
+    return group
+
+
+async def replace_group(
+    session: AsyncSession,
+    scope: DirectoryScope,
+    group: Group,
+    draft: GroupDraft,
+    outbox: Outbox,
+    now: datetime,
+) -> dict[str, Any]:
+    before = {**group.doc, "displayName": group.display_name}
+    if draft.external_id != group.external_id:
+        await _ensure_unique(session, scope, draft, exclude=group.id)
+    group.display_name = draft.display_name
+    group.display_name_ci = draft.display_name.lower()
+    group.external_id = draft.external_id
+    group.doc = draft.doc
+    changes = diff(before, {**group.doc, "displayName": group.display_name})
+    if changes:
+        group.version += 1
+        group.updated_at = now
+        outbox.emit(DomainEvent(ev.GROUP_UPDATED, "group", group.id, {"changes": changes}))
+    return changes
+
+
+async def delete_group(
+    session: AsyncSession, scope: DirectoryScope, group: Group, outbox: Outbox, now: datetime
+) -> None:
+    removed = sorted(await _current_members(session, group.id))
+    await session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
+    await session.execute(delete(GroupMember).where(GroupMember.member_id == group.id))
+    group.deleted_at = now
+    group.updated_at = now
+    group.version += 1
+    outbox.emit(DomainEvent(ev.GROUP_DELETED, "group", group.id, {"removed": removed}))
+
+
+async def list_groups(
+    session: AsyncSession,
+    scope: DirectoryScope,
+    *,
+    where: ColumnElement[bool] | None,
+    order_by: ColumnElement[Any] | None,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[Group]]:
+    base = _scoped(scope)
+    if where is not None:
+        base = base.where(where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    if limit <= 0:
+        return int(total or 0), []
+    ordering: list[Any] = []
+    if order_by is not None:
+        ordering.append(order_by.desc() if descending else order_by.asc())
+    ordering += [Group.created_at, Group.id]
+    rows = await session.scalars(base.order_by(*ordering).offset(offset).limit(limit))
+    return int(total or 0), list(rows.all())
+
+
+async def members_of(session: AsyncSession, group_ids: list[str]) -> dict[str, list[Member]]:
+    out: dict[str, list[Member]] = {gid: [] for gid in group_ids}
+    if not group_ids:
+        return out
+    rows = await session.execute(
+        select(
+            GroupMember.group_id,
+            GroupMember.member_id,
+            GroupMember.member_type,
+            func.coalesce(User.display_name, User.user_name, Group.display_name),
+        )
+        .outerjoin(User, User.id == GroupMember.member_id)
+        .outerjoin(Group, Group.id == GroupMember.member_id)
+        .where(GroupMember.group_id.in_(group_ids))
+        .order_by(GroupMember.created_at, GroupMember.member_id)
+    )
+    for gid, mid, mtype, display in rows:
+        out[gid].append(Member(mid, mtype, display))
+    return out

@@ -1,0 +1,60 @@
+"""Retention: deprovisioned users and deleted groups are purged after the retention period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.db.tables import Group, Tenant, User
+
+
+@dataclass(frozen=True)
+class PurgeCandidate:
+    kind: str
+    id: str
+    tenant_slug: str
+    name: str
+    deleted_at: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "tenant": self.tenant_slug,
+            "name": self.name,
+            "deleted_at": self.deleted_at.isoformat(),
+        }
+
+
+async def purge(
+    session: AsyncSession, *, now: datetime, retention: timedelta, dry_run: bool
+) -> list[PurgeCandidate]:
+    """Remove what was deleted before ``now - retention``; with ``dry_run`` only list it."""
+    cutoff = now - retention
+    users = await session.execute(
+        select(User.id, Tenant.slug, User.user_name, User.deleted_at)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(User.deleted_at.is_not(None), User.deleted_at < cutoff)
+        .order_by(User.deleted_at)
+    )
+    groups = await session.execute(
+        select(Group.id, Tenant.slug, Group.display_name, Group.deleted_at)
+        .join(Tenant, Tenant.id == Group.tenant_id)
+        .where(Group.deleted_at.is_not(None), Group.deleted_at < cutoff)
+        .order_by(Group.deleted_at)
+    )
+    found = [PurgeCandidate("user", *row) for row in users] + [
+        PurgeCandidate("group", *row) for row in groups
+    ]
+    if not dry_run and found:
+        ids = [c.id for c in found]
+        await session.execute(
+            delete(User).where(User.id.in_([c.id for c in found if c.kind == "user"]))
+        )
+        await session.execute(
+            delete(Group).where(Group.id.in_([i for i in ids if i.startswith("grp_")]))
+        )
+    return found

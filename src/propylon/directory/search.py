@@ -1,0 +1,377 @@
+"""Compile the neutral filter AST into SQLAlchemy boolean expressions (SQLite and PostgreSQL).
+
+Filters run in SQL. Mirrored hot attributes use their columns; everything else is read from
+``users.doc`` / ``groups.doc`` with the JSON functions of the backend (SQLite ``json_extract`` /
+``json_type`` / ``json_each``; PostgreSQL ``jsonb_extract_path`` / ``jsonb_typeof`` /
+``jsonb_array_elements``). Multi-valued attributes match when any value matches (RFC 7644
+§3.4.2.2), as ``EXISTS`` over the array elements, or over ``group_members`` for ``groups`` and
+``members``.
+
+Semantics shared by both backends:
+
+- Every leaf is two-valued (never SQL NULL), so ``not (...)`` behaves as in RFC 7644 §3.4.2.2.
+- ``ne`` is ``not eq``: true when the attribute is absent; for a multi-valued attribute, true
+  when no value equals. ``eq null`` means "not present", ``ne null`` "present".
+- ``pr`` is present, non-null and non-empty ("" / [] / {} are absent, RFC 7643 §2.5).
+- ``caseExact: false`` compares ``lower()`` of both sides (RFC 7643 §2.2); LIKE is
+  case-sensitive on both backends (``PRAGMA case_sensitive_like=ON`` on SQLite), with ``%``,
+  ``_`` and the escape character escaped. Ordering of strings is bytewise (``COLLATE "C"`` on
+  PostgreSQL, SQLite's BINARY), dateTime columns compare as timestamps.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from typing import cast as tcast
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Numeric,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import aliased
+
+from propylon.db.tables import Group, GroupMember, User
+from propylon.directory.query import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
+from propylon.scim.errors import InvalidFilter
+from propylon.scim.filter import parse_datetime
+from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, AttrDef, ResourceType, core_schema, lookup
+
+Bool = ColumnElement[bool]
+
+
+@dataclass(frozen=True)
+class _Col:
+    """A column mirror; ``prelowered`` columns already hold the lowercased value."""
+
+    expr: ColumnElement[Any]
+    prelowered: bool = False
+
+
+@dataclass(frozen=True)
+class _Js:
+    """A JSON value: ``keys`` below ``base``; ``elem_type`` is json_each.type (SQLite elements)."""
+
+    base: ColumnElement[Any]
+    keys: tuple[str, ...]
+    elem_type: ColumnElement[Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Elements:
+    """The elements of a JSON array as a FROM item (``json_each`` / ``jsonb_array_elements``)."""
+
+    table: FromClause
+    value: ColumnElement[Any]
+    type: ColumnElement[Any] | None
+    order: ColumnElement[Any]
+    guard: Bool
+
+    def scope(self, sub: str | None) -> _Js:
+        return _Js(self.value, (sub,)) if sub else _Js(self.value, (), self.type)
+
+
+_Source = _Col | _Js
+_Scope = Callable[[str | None], _Source]
+_Make = Callable[[_Source, AttrDef], Bool]
+
+_ORDERING: Mapping[str, Callable[[Any, Any], Any]] = {
+    "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+}
+_STRINGS = frozenset({"string", "reference", "binary", "dateTime"})
+_TYPE_NAMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "sqlite": {"string": ("text",), "boolean": ("true", "false"), "number": ("integer", "real"),
+               "array": ("array",), "object": ("object",), "null": ("null",)},
+    "postgresql": {"string": ("string",), "boolean": ("boolean",), "number": ("number",),
+                   "array": ("array",), "object": ("object",), "null": ("null",)},
+}
+_GroupAlias = aliased(Group, name="member_group")
+_UserAlias = aliased(User, name="member_user")
+
+
+_USER, _GROUP = core_schema("User"), core_schema("Group")
+
+
+def _key(schema: str | None, name: str, sub: str | None = None) -> tuple[str, str, str | None]:
+    return ((schema or "").lower(), name.lower(), sub.lower() if sub else None)
+
+
+_USER_COLUMNS: Mapping[tuple[str, str, str | None], _Col] = {
+    _key(_USER, "id"): _Col(User.id.expression),
+    _key(_USER, "externalId"): _Col(User.external_id.expression),
+    _key(_USER, "userName"): _Col(User.user_name_ci.expression, prelowered=True),
+    _key(_USER, "displayName"): _Col(User.display_name.expression),
+    _key(_USER, "name", "givenName"): _Col(User.given_name.expression),
+    _key(_USER, "name", "familyName"): _Col(User.family_name.expression),
+    _key(_USER, "active"): _Col(User.active.expression),
+    _key(_USER, "meta", "created"): _Col(User.created_at.expression),
+    _key(_USER, "meta", "lastModified"): _Col(User.updated_at.expression),
+    _key(ENTERPRISE_USER_SCHEMA, "department"): _Col(User.department.expression),
+}
+_GROUP_COLUMNS: Mapping[tuple[str, str, str | None], _Col] = {
+    _key(_GROUP, "id"): _Col(Group.id.expression),
+    _key(_GROUP, "externalId"): _Col(Group.external_id.expression),
+    _key(_GROUP, "displayName"): _Col(Group.display_name_ci.expression, prelowered=True),
+    _key(_GROUP, "meta", "created"): _Col(Group.created_at.expression),
+    _key(_GROUP, "meta", "lastModified"): _Col(Group.updated_at.expression),
+}
+
+
+class _Compiler:
+    def __init__(self, resource_type: ResourceType, dialect: str) -> None:
+        if dialect not in _TYPE_NAMES:
+            raise ValueError(f"unsupported dialect {dialect!r}")
+        self.rt: ResourceType = resource_type
+        self.dialect = dialect
+        self.types = _TYPE_NAMES[dialect]
+        self.doc: ColumnElement[Any] = (User if resource_type == "User" else Group).doc.expression
+        self.columns = _USER_COLUMNS if resource_type == "User" else _GROUP_COLUMNS
+        self.relationship = "groups" if resource_type == "User" else "members"
+
+    # ---- the tree
+    def compile(self, f: Filter, scope: _Scope | None = None) -> Bool:
+        if isinstance(f, And):
+            return and_(self.compile(f.left, scope), self.compile(f.right, scope))
+        if isinstance(f, Or):
+            return or_(self.compile(f.left, scope), self.compile(f.right, scope))
+        if isinstance(f, Not):
+            return not_(self.compile(f.inner, scope))
+        if isinstance(f, Compare):
+            if f.op == "ne":
+                return not_(self.compile(Compare(f.path, "eq", f.value), scope))
+            op, value = f.op, f.value
+            return self._at(f.path, lambda s, a: self._compare(s, a, op, value), scope, False)
+        if isinstance(f, Present):
+            return self._at(f.path, self._present, scope, True)
+        if isinstance(f, ValuePath):
+            inner = f.filter
+            return self._elements(f.path, lambda sc: self.compile(inner, sc))
+        raise InvalidFilter(f"unsupported filter node {f!r}")
+
+    def _defs(self, path: AttrPath) -> tuple[AttrDef, AttrDef]:
+        top = lookup(self.rt, path.schema, path.name)
+        leaf = top.sub(path.sub) if top is not None and path.sub else top
+        if top is None or leaf is None:
+            raise InvalidFilter(f"unknown attribute {path}")
+        return top, leaf
+
+    def _at(self, path: AttrPath, make: _Make, scope: _Scope | None, presence: bool) -> Bool:
+        top, leaf = self._defs(path)
+        if scope is not None:
+            return make(scope(path.sub), leaf)
+        if top.name == self.relationship and top.schema == core_schema(self.rt):
+            sub = path.sub
+            return self._elements(path, lambda sc: make(sc(sub), leaf) if sub else true())
+        column = self.columns.get(_key(path.schema, path.name, path.sub))
+        if column is not None:
+            return make(column, leaf)
+        if top.name == "meta":
+            if path.sub == "resourceType":
+                return make(_Col(literal_column(f"'{self.rt}'", Text)), leaf)
+            raise InvalidFilter(f"{path} cannot be filtered on")
+        if top.multi_valued and not (presence and path.sub is None):
+            sub_ = path.sub
+            return self._elements(path, lambda sc: make(sc(sub_), leaf))
+        return make(self._doc_value(top, path.sub), leaf)
+
+    def _doc_keys(self, top: AttrDef) -> tuple[str, ...]:
+        return (top.name,) if top.schema == core_schema(self.rt) else (top.schema, top.name)
+
+    def _doc_value(self, top: AttrDef, sub: str | None) -> _Js:
+        return _Js(self.doc, self._doc_keys(top) + ((sub,) if sub else ()))
+
+    # ---- multi-valued: EXISTS over JSON array elements or over group_members
+    def _elements(self, path: AttrPath, body: Callable[[_Scope], Bool]) -> Bool:
+        top, _ = self._defs(path)
+        if top.name == self.relationship and top.schema == core_schema(self.rt):
+            return self._membership(body)
+        each = self._each(self._doc_keys(top))
+        return exists(select(1).select_from(each.table).where(each.guard, body(each.scope)))
+
+    def _each(self, keys: tuple[str, ...]) -> _Elements:
+        """The elements of the JSON array at ``keys`` as a table (non-arrays yield none)."""
+        if self.dialect == "sqlite":
+            path_text = _sqlite_path(keys)
+            fn = func.json_each(self.doc, path_text).table_valued("value", "type", "key")
+            each = fn.alias("elem")
+            guard = func.json_type(self.doc, path_text) == "array"
+            return _Elements(each, each.c.value, each.c.type, each.c.key, guard)
+        raw = self._pg_get(_Js(self.doc, keys))
+        empty: ColumnElement[Any] = literal_column("'[]'::jsonb")
+        guarded = case((func.jsonb_typeof(raw) == "array", raw), else_=empty)
+        fn = func.jsonb_array_elements(guarded).table_valued("value", with_ordinality="n")
+        elems = fn.render_derived("elem")
+        return _Elements(elems, elems.c.value, None, elems.c.n, true())
+
+    def _membership(self, body: Callable[[_Scope], Bool]) -> Bool:
+        """``groups`` of a user / ``members`` of a group, as EXISTS over ``group_members``."""
+        gm = GroupMember
+        if self.rt == "User":
+            cols = {"value": _Col(gm.group_id.expression),
+                    "display": _Col(Group.display_name_ci.expression, prelowered=True)}
+            stmt = (select(1).select_from(gm).join(Group, Group.id == gm.group_id)
+                    .where(gm.member_id == User.id, Group.deleted_at.is_(None)))
+        else:
+            display = func.coalesce(func.lower(_UserAlias.display_name),
+                                    _GroupAlias.display_name_ci)
+            cols = {"value": _Col(gm.member_id.expression),
+                    "type": _Col(gm.member_type.expression),
+                    "display": _Col(display, prelowered=True)}
+            stmt = (select(1).select_from(gm)
+                    .outerjoin(_UserAlias, _UserAlias.id == gm.member_id)
+                    .outerjoin(_GroupAlias, _GroupAlias.id == gm.member_id)
+                    .where(gm.group_id == Group.id).correlate(Group))
+
+        def scope(sub: str | None) -> _Source:
+            if sub is None or sub.lower() not in cols:
+                raise InvalidFilter(f"{self.relationship}.{sub} cannot be filtered on")
+            return cols[sub.lower()]
+
+        return exists(stmt.where(body(scope)))
+
+    # ---- JSON access
+    def _pg_get(self, v: _Js) -> ColumnElement[Any]:
+        return func.jsonb_extract_path(v.base, *v.keys) if v.keys else v.base
+
+    def _jtype(self, v: _Js) -> ColumnElement[Any]:
+        if self.dialect == "sqlite":
+            if v.elem_type is not None:
+                return v.elem_type
+            return func.json_type(v.base, _sqlite_path(v.keys))
+        return func.jsonb_typeof(self._pg_get(v))
+
+    def _jtext(self, v: _Js) -> ColumnElement[Any]:
+        if self.dialect == "sqlite":
+            return func.json_extract(v.base, _sqlite_path(v.keys)) if v.keys else v.base
+        return self._pg_get(v).op("#>>", return_type=Text)(literal_column("'{}'"))
+
+    def _is(self, v: _Js, kind: str) -> Bool:
+        return self._jtype(v).in_(self.types[kind])
+
+    def _typed(self, v: _Js, attr: AttrDef) -> ColumnElement[Any]:
+        """The SQL value of a JSON leaf when it has the attribute's JSON type, else NULL."""
+        if attr.type == "boolean":
+            text = self._jtype(v) if self.dialect == "sqlite" else self._jtext(v)
+            return case((self._is(v, "boolean"), text))
+        if attr.type in ("integer", "decimal"):
+            return case((self._is(v, "number"), cast(self._jtext(v), Numeric)))
+        return case((self._is(v, "string"), self._jtext(v)))
+
+    # ---- leaves
+    def _present(self, src: _Source, attr: AttrDef) -> Bool:
+        if isinstance(src, _Col):
+            expr = src.expr
+            if attr.type in _STRINGS - {"dateTime"}:
+                return and_(expr.is_not(None), expr != "")
+            return expr.is_not(None)
+        t, text = self._jtype(src), self._jtext(src)
+        nonempty = or_(self._is(src, "boolean"), self._is(src, "number"),
+                       and_(self._is(src, "string"), text != ""),
+                       and_(self._is(src, "array"), text != "[]"),
+                       and_(self._is(src, "object"), text != "{}"))
+        return and_(t.is_not(None), nonempty)
+
+    def _compare(self, src: _Source, attr: AttrDef, op: str, value: Any) -> Bool:
+        if value is None:  # eq null: unassigned (RFC 7643 §2.5); ne null was rewritten as not
+            return not_(self._present(src, attr))
+        if isinstance(src, _Col):
+            expr = src.expr
+            if attr.type == "dateTime":
+                value = parse_datetime(str(value))
+            elif attr.type in _STRINGS and not attr.case_exact:
+                value = str(value).lower()
+                expr = expr if src.prelowered else func.lower(expr)
+        else:
+            expr = self._typed(src, attr)
+            if attr.type == "boolean":
+                value = "true" if value else "false"
+            elif attr.type in _STRINGS and not attr.case_exact:
+                value, expr = str(value).lower(), func.lower(expr)
+        return and_(expr.is_not(None), self._op(expr, attr, op, value))
+
+    def _op(self, expr: ColumnElement[Any], attr: AttrDef, op: str, value: Any) -> Bool:
+        if op == "eq":
+            return tcast(Bool, expr == value)
+        if op in ("co", "sw", "ew"):
+            if attr.type not in _STRINGS:
+                raise InvalidFilter(f"{op} applies to strings only")
+            like = expr.contains if op == "co" else expr.startswith if op == "sw" else expr.endswith
+            return like(value, autoescape=True)
+        if attr.type == "boolean":
+            raise InvalidFilter(f"{op} cannot compare booleans (RFC 7644 §3.4.2.2)")
+        if self.dialect == "postgresql" and attr.type in _STRINGS - {"dateTime"}:
+            expr = expr.collate("C")
+        if op not in _ORDERING:
+            raise InvalidFilter(f"unknown operator {op!r}")
+        return tcast(Bool, _ORDERING[op](expr, value))
+
+    # ---- sorting (RFC 7644 §3.4.2.3)
+    def sort_key(self, path: AttrPath) -> ColumnElement[Any]:
+        top, leaf = self._defs(path)
+        if top.name == self.relationship or leaf.is_complex:
+            raise InvalidFilter(f"cannot sort by {path}")
+        column = self.columns.get(_key(path.schema, path.name, path.sub))
+        if column is not None:
+            expr = column.expr
+        elif top.multi_valued:
+            expr = self._primary_value(top, path.sub)
+        else:
+            expr = self._typed(self._doc_value(top, path.sub), leaf)
+        if leaf.type in _STRINGS - {"dateTime"}:
+            if not leaf.case_exact and not (column is not None and column.prelowered):
+                expr = func.lower(expr)
+            if self.dialect == "postgresql":
+                expr = expr.collate("C")
+        return expr
+
+    def _primary_value(self, top: AttrDef, sub: str | None) -> ColumnElement[Any]:
+        """The value of the primary element, else of the first one (RFC 7644 §3.4.2.3)."""
+        value_def = top.sub(sub) if sub else top
+        assert value_def is not None
+        each = self._each(self._doc_keys(top))
+        order: list[Any] = [each.order]
+        if top.sub("primary") is not None:
+            flag = self._typed(_Js(each.value, ("primary",)), top.sub_attributes["primary"])
+            order.insert(0, case((flag == "true", 0), else_=1))
+        stmt = select(self._typed(each.scope(sub), value_def)).select_from(each.table)
+        return stmt.where(each.guard).order_by(*order).limit(1).scalar_subquery()
+
+
+def _sqlite_path(keys: tuple[str, ...]) -> str:
+    """A SQLite JSON path with every key quoted (URNs contain ``:`` and ``.``)."""
+    return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
+
+
+def user_filter(f: Filter, dialect: str) -> ColumnElement[bool]:
+    """SQL for a filter over ``users`` (tenant and ``deleted_at`` predicates are the caller's)."""
+    return _Compiler("User", dialect).compile(f)
+
+
+def group_filter(f: Filter, dialect: str) -> ColumnElement[bool]:
+    """SQL for a filter over ``groups`` (tenant and ``deleted_at`` predicates are the caller's)."""
+    return _Compiler("Group", dialect).compile(f)
+
+
+def user_sort_key(path: AttrPath, dialect: str) -> ColumnElement[Any]:
+    """An ORDER BY expression for ``sortBy`` on users; combine with ``nulls_last()`` and ``id``."""
+    return _Compiler("User", dialect).sort_key(path)
+
+
+def group_sort_key(path: AttrPath, dialect: str) -> ColumnElement[Any]:
+    """An ORDER BY expression for ``sortBy`` on groups; combine with ``nulls_last()`` and ``id``."""
+    return _Compiler("Group", dialect).sort_key(path)
+

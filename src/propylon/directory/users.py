@@ -1,0 +1,237 @@
+"""User lifecycle: create, replace, deactivate, reactivate, deprovision, purge.
+
+Services take plain drafts, never wire formats. Every change emits its domain event into the
+caller's :class:`~propylon.directory.events.Outbox` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.audit import diff
+from propylon.db.tables import Group, GroupMember, User
+from propylon.directory import events as ev
+from propylon.directory.errors import AlreadyExists, NotFound
+from propylon.directory.events import DomainEvent, Outbox
+from propylon.directory.scope import DirectoryScope, ensure_seat_available
+from propylon.ids import Kind, new_id
+
+
+@dataclass
+class UserDraft:
+    """The attributes a protocol hands the directory for one user."""
+
+    user_name: str
+    active: bool = True
+    external_id: str | None = None
+    email: str | None = None
+    display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    department: str | None = None
+    doc: dict[str, Any] = field(default_factory=dict)
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    return {**user.doc, "active": user.active}
+
+
+def _scoped(scope: DirectoryScope) -> Select[tuple[User]]:
+    return select(User).where(
+        User.tenant_id == scope.tenant_id,
+        User.directory_id == scope.directory_id,
+        User.deleted_at.is_(None),
+    )
+
+
+async def _ensure_unique(
+    session: AsyncSession, scope: DirectoryScope, draft: UserDraft, exclude: str | None
+) -> None:
+    name_q = select(User.id).where(
+        User.tenant_id == scope.tenant_id,
+        User.user_name_ci == draft.user_name.lower(),
+        User.deleted_at.is_(None),
+    )
+    if exclude:
+        name_q = name_q.where(User.id != exclude)
+    if await session.scalar(name_q.limit(1)):
+        raise AlreadyExists(f"userName {draft.user_name!r} is already in use", "userName")
+    if draft.external_id is not None:
+        ext_q = select(User.id).where(
+            User.directory_id == scope.directory_id,
+            User.external_id == draft.external_id,
+            User.deleted_at.is_(None),
+        )
+        if exclude:
+            ext_q = ext_q.where(User.id != exclude)
+        if await session.scalar(ext_q.limit(1)):
+            raise AlreadyExists(
+                f"externalId {draft.external_id!r} is already in use in this directory",
+                "externalId",
+            )
+
+
+def _apply(user: User, draft: UserDraft) -> None:
+    user.user_name = draft.user_name
+    user.user_name_ci = draft.user_name.lower()
+    user.external_id = draft.external_id
+    user.email = draft.email.lower() if draft.email else None
+    user.display_name = draft.display_name
+    user.given_name = draft.given_name
+    user.family_name = draft.family_name
+    user.department = draft.department
+    user.doc = draft.doc
+
+
+async def _flush_unique(session: AsyncSession, draft: UserDraft) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # lost a race with a concurrent writer
+        raise AlreadyExists(f"userName {draft.user_name!r} is already in use", "userName") from exc
+
+
+async def create_user(
+    session: AsyncSession, scope: DirectoryScope, draft: UserDraft, outbox: Outbox, now: datetime
+) -> User:
+    if draft.active:
+        await ensure_seat_available(session, scope.tenant_id)
+    await _ensure_unique(session, scope, draft, exclude=None)
+    user = User(
+        id=new_id(Kind.USER),
+        tenant_id=scope.tenant_id,
+        directory_id=scope.directory_id,
+        active=draft.active,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        deactivated_at=None if draft.active else now,
+    )
+    _apply(user, draft)
+    session.add(user)
+    await _flush_unique(session, draft)
+    outbox.emit(
+        DomainEvent(
+            ev.USER_CREATED,
+            "user",
+            user.id,
+            {"user_name": user.user_name, "active": user.active, "department": user.department},
+        )
+    )
+    return user
+
+
+async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> User:
+    user = await session.scalar(_scoped(scope).where(User.id == user_id))
+    if user is None:
+        raise NotFound(f"no user {user_id!r}")
+    return user
+
+
+async def replace_user(
+    session: AsyncSession,
+    scope: DirectoryScope,
+    user: User,
+    draft: UserDraft,
+    outbox: Outbox,
+    now: datetime,
+) -> dict[str, Any]:
+    """Apply ``draft`` to ``user``; returns the attribute diff (empty when nothing changed)."""
+    before = _snapshot(user)
+    was_active, old_department = user.active, user.department
+    if draft.active and not was_active:
+        await ensure_seat_available(session, scope.tenant_id)
+    if draft.user_name.lower() != user.user_name_ci or draft.external_id != user.external_id:
+        await _ensure_unique(session, scope, draft, exclude=user.id)
+    _apply(user, draft)
+    user.active = draft.active
+    changes = diff(before, _snapshot(user))
+    if not changes:
+        return changes
+    user.version += 1
+    user.updated_at = now
+    if was_active and not draft.active:
+        user.deactivated_at = now
+        outbox.emit(DomainEvent(ev.USER_DEACTIVATED, "user", user.id, {}))
+    elif draft.active and not was_active:
+        user.deactivated_at = None
+        outbox.emit(DomainEvent(ev.USER_REACTIVATED, "user", user.id, {}))
+    data: dict[str, Any] = {"changes": changes}
+    if old_department != user.department:
+        data["department"] = {"before": old_department, "after": user.department}
+    outbox.emit(DomainEvent(ev.USER_UPDATED, "user", user.id, data))
+    await _flush_unique(session, draft)
+    return changes
+
+
+async def delete_user(
+    session: AsyncSession, scope: DirectoryScope, user: User, outbox: Outbox, now: datetime
+) -> list[str]:
+    """Deprovision: gone from SCIM, retained until purge; frees the seat and memberships."""
+    group_ids = list(
+        (
+            await session.scalars(
+                select(GroupMember.group_id).where(GroupMember.member_id == user.id)
+            )
+        ).all()
+    )
+    await session.execute(delete(GroupMember).where(GroupMember.member_id == user.id))
+    user.deleted_at = now
+    user.updated_at = now
+    user.version += 1
+    if user.active:
+        user.deactivated_at = now
+    user.active = False
+    for gid in group_ids:
+        outbox.emit(
+            DomainEvent(
+                ev.GROUP_MEMBERSHIP_CHANGED, "group", gid, {"removed": [user.id], "added": []}
+            )
+        )
+    outbox.emit(DomainEvent(ev.USER_DELETED, "user", user.id, {"groups": group_ids}))
+    return group_ids
+
+
+async def list_users(
+    session: AsyncSession,
+    scope: DirectoryScope,
+    *,
+    where: ColumnElement[bool] | None,
+    order_by: ColumnElement[Any] | None,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[User]]:
+    base = _scoped(scope)
+    if where is not None:
+        base = base.where(where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    if limit <= 0:
+        return int(total or 0), []
+    ordering: list[Any] = []
+    if order_by is not None:
+        ordering.append(order_by.desc() if descending else order_by.asc())
+    ordering += [User.created_at, User.id]
+    rows = await session.scalars(base.order_by(*ordering).offset(offset).limit(limit))
+    return int(total or 0), list(rows.all())
+
+
+async def groups_of(session: AsyncSession, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """``user_id -> [(group_id, display_name)]`` for the direct memberships of those users."""
+    out: dict[str, list[tuple[str, str]]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return out
+    rows = await session.execute(
+        select(GroupMember.member_id, Group.id, Group.display_name)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.member_id.in_(user_ids), Group.deleted_at.is_(None))
+        .order_by(Group.display_name)
+    )
+    for member_id, gid, name in rows:
+        out[member_id].append((gid, name))
+    return out

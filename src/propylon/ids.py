@@ -1,0 +1,33 @@
+"""Typed, prefixed identifiers, all declared here (``tenant_…``, ``user_…``, ``grp_…``).
+
+An id is 16 random bytes in Crockford-free lowercase base32 behind its prefix, so ids never
+collide across kinds and a leaked id says what it is, not which tenant owns it.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TENANT = "tenant"
+    DOMAIN = "dom"
+    DIRECTORY = "dir"
+    SCIM_TOKEN = "stok"
+    API_KEY = "key"
+    USER = "user"
+    GROUP = "grp"
+    EVENT = "evt"
+    AUDIT = "aud"
+
+
+def new_id(kind: Kind) -> str:
+    raw = base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+    return f"{kind.value}_{raw}"
+
+
+def new_secret(prefix: str, nbytes: int = 32) -> str:
+    """A bearer secret: ``prefix`` + 256 random bits, URL-safe. Shown once, stored hashed."""
+    return f"{prefix}_{secrets.token_urlsafe(nbytes)}"

@@ -1,0 +1,41 @@
+"""The runtime: settings, database, accelerator and clock, built once and passed explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from propylon.cache.base import Accelerator
+from propylon.cache.local import LocalAccelerator
+from propylon.cache.redis import RedisAccelerator
+from propylon.db.engine import Database
+from propylon.directory.events import EventBus
+from propylon.settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    cache: Accelerator
+    clock: Callable[[], datetime] = field(default=utcnow)
+    events: EventBus = field(default_factory=EventBus)
+
+    async def close(self) -> None:
+        await self.cache.close()
+        await self.db.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    cache: Accelerator
+    if settings.redis_url:
+        cache = RedisAccelerator(settings.redis_url, settings.redis_prefix)
+    else:
+        cache = LocalAccelerator(db)
+    return Runtime(settings=settings, db=db, cache=cache)

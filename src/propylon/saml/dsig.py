@@ -1,0 +1,263 @@
+"""XML-DSig verification restricted to the SAML profile (SAML Core 2.0 §5.4).
+
+This is deliberately *not* a general XML-DSig implementation. A signature is
+accepted only when all of these hold:
+
+* it is an enveloped ``ds:Signature`` that is a direct child of the element it
+  signs, and that element carries the ``ID`` its single ``ds:Reference`` names
+  as ``URI="#ID"`` (SAML Core §5.4.1, §5.4.2);
+* transforms are exactly *enveloped-signature* followed by *exclusive c14n*
+  (with an optional ``InclusiveNamespaces PrefixList``, Exc-C14N §3) — SAML Core
+  §5.4.3/§5.4.4;
+* SignedInfo is canonicalised with exclusive c14n (XML-DSig §4.3.1);
+* the digest and signature algorithms are SHA-2 based (SHA-1 only if allowed);
+* the signature value verifies under one of the *pinned* public keys. The
+  ``ds:KeyInfo`` of the message is never used to obtain a key.
+
+For a same-document ``#ID`` reference XML-DSig §4.3.3.3 removes comment nodes,
+so ``exc-c14n#WithComments`` canonicalises identically here (comments are also
+stripped at parse time, see :mod:`propylon.saml.xml`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from lxml import etree
+
+from .errors import Reason, SamlValidationError
+from .xml import DS
+
+__all__ = ["PublicKey", "verify_enveloped_signature"]
+
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+_MORE: Final = "http://www.w3.org/2001/04/xmldsig-more#"
+ENVELOPED: Final = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+EXC_C14N: Final = "http://www.w3.org/2001/10/xml-exc-c14n#"
+EXC_C14N_WC: Final = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
+_EXC_C14N_URIS: Final = frozenset({EXC_C14N, EXC_C14N_WC})
+
+# signature method URI -> (key kind, hash factory, is_sha1)
+_SIG_METHODS: Final[dict[str, tuple[str, Callable[[], hashes.HashAlgorithm], bool]]] = {
+    f"{_MORE}rsa-sha256": ("rsa", hashes.SHA256, False),
+    f"{_MORE}rsa-sha384": ("rsa", hashes.SHA384, False),
+    f"{_MORE}rsa-sha512": ("rsa", hashes.SHA512, False),
+    f"{_MORE}ecdsa-sha256": ("ec", hashes.SHA256, False),
+    f"{_MORE}ecdsa-sha384": ("ec", hashes.SHA384, False),
+    f"{_MORE}ecdsa-sha512": ("ec", hashes.SHA512, False),
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": ("rsa", hashes.SHA1, True),
+    f"{_MORE}ecdsa-sha1": ("ec", hashes.SHA1, True),
+}
+# digest method URI -> (hashlib name, is_sha1)
+_DIGESTS: Final[dict[str, tuple[str, bool]]] = {
+    "http://www.w3.org/2001/04/xmlenc#sha256": ("sha256", False),
+    f"{_MORE}sha384": ("sha384", False),
+    "http://www.w3.org/2001/04/xmlenc#sha512": ("sha512", False),
+    "http://www.w3.org/2000/09/xmldsig#sha1": ("sha1", True),
+}
+
+_SIGNATURE: Final = f"{{{DS}}}Signature"
+_SIGNED_INFO: Final = f"{{{DS}}}SignedInfo"
+_SIGNATURE_VALUE: Final = f"{{{DS}}}SignatureValue"
+_KEY_INFO: Final = f"{{{DS}}}KeyInfo"
+_C14N_METHOD: Final = f"{{{DS}}}CanonicalizationMethod"
+_SIG_METHOD: Final = f"{{{DS}}}SignatureMethod"
+_REFERENCE: Final = f"{{{DS}}}Reference"
+_TRANSFORMS: Final = f"{{{DS}}}Transforms"
+_TRANSFORM: Final = f"{{{DS}}}Transform"
+_DIGEST_METHOD: Final = f"{{{DS}}}DigestMethod"
+_DIGEST_VALUE: Final = f"{{{DS}}}DigestValue"
+_INCLUSIVE_NS: Final = f"{{{EXC_C14N}}}InclusiveNamespaces"
+
+
+def _malformed(detail: str) -> SamlValidationError:
+    return SamlValidationError(Reason.SIGNATURE_MALFORMED, detail)
+
+
+def _elements(parent: etree._Element) -> list[etree._Element]:
+    """All child nodes. Comments were removed at parse time; a processing
+    instruction has a non-string tag and so fails every tag comparison below,
+    which makes it a refusal rather than something silently skipped."""
+    return list(parent)
+
+
+def _prefix_list(method_el: etree._Element) -> list[str] | None:
+    """``InclusiveNamespaces/@PrefixList`` of an exclusive c14n method (Exc-C14N §3)."""
+    kids = _elements(method_el)
+    if not kids:
+        return None
+    if len(kids) != 1 or kids[0].tag != _INCLUSIVE_NS:
+        raise _malformed("unexpected child of c14n method")
+    return (kids[0].get("PrefixList") or "").split() or None
+
+
+def _b64(el: etree._Element | None, what: str) -> bytes:
+    if el is None or not el.text:
+        raise _malformed(f"{what} missing")
+    try:
+        return base64.b64decode("".join(el.text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _malformed(f"{what} not base64") from exc
+
+
+def _c14n(el: etree._Element, prefixes: list[str] | None) -> bytes:
+    return etree.tostring(
+        el, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=prefixes
+    )
+
+
+def _c14n_without(parent: etree._Element, sig: etree._Element, prefixes: list[str] | None) -> bytes:
+    """Exclusive c14n of ``parent`` after the enveloped-signature transform.
+
+    The transform removes the Signature element but not its following text node
+    (XML-DSig §6.6.4), so the Signature's tail is re-attached to the preceding
+    node while the Signature is detached; everything is restored afterwards so
+    the tree is unchanged for the caller (and for an enclosing signature).
+    """
+    index = parent.index(sig)
+    tail = sig.tail
+    prev = sig.getprevious()
+    saved_text = parent.text if prev is None else prev.tail
+    if tail:
+        if prev is None:
+            parent.text = (parent.text or "") + tail
+        else:
+            prev.tail = (prev.tail or "") + tail
+    parent.remove(sig)
+    try:
+        return _c14n(parent, prefixes)
+    finally:
+        if prev is None:
+            parent.text = saved_text
+        else:
+            prev.tail = saved_text
+        parent.insert(index, sig)
+        sig.tail = tail
+
+
+def _check_reference(
+    ref: etree._Element, signed_id: str, allow_sha1: bool
+) -> tuple[str, list[str] | None, bytes]:
+    """Validate the single Reference; return (hash name, PrefixList, digest value)."""
+    if ref.get("URI") != f"#{signed_id}":
+        raise SamlValidationError(
+            Reason.SIGNATURE_REFERENCE_MISMATCH,
+            f"Reference URI {ref.get('URI')!r} does not name the enclosing element #{signed_id}",
+        )
+    kids = _elements(ref)
+    tags = [k.tag for k in kids]
+    if tags != [_TRANSFORMS, _DIGEST_METHOD, _DIGEST_VALUE]:
+        raise _malformed(f"unexpected Reference content {tags}")
+    transforms = _elements(kids[0])
+    if len(transforms) != 2 or any(t.tag != _TRANSFORM for t in transforms):
+        raise SamlValidationError(
+            Reason.UNSUPPORTED_ALGORITHM, "transforms must be enveloped-signature then exc-c14n"
+        )
+    first, second = transforms
+    if (
+        first.get("Algorithm") != ENVELOPED
+        or _elements(first)
+        or second.get("Algorithm") not in _EXC_C14N_URIS
+    ):
+        raise SamlValidationError(
+            Reason.UNSUPPORTED_ALGORITHM,
+            f"transforms {first.get('Algorithm')!r}, {second.get('Algorithm')!r}",
+        )
+    prefixes = _prefix_list(second)
+    digest_alg = kids[1].get("Algorithm") or ""
+    if digest_alg not in _DIGESTS:
+        raise SamlValidationError(Reason.UNSUPPORTED_ALGORITHM, f"digest {digest_alg!r}")
+    hash_name, is_sha1 = _DIGESTS[digest_alg]
+    if is_sha1 and not allow_sha1:
+        raise SamlValidationError(Reason.SHA1_FORBIDDEN, "SHA-1 digest")
+    return hash_name, prefixes, _b64(kids[2], "DigestValue")
+
+
+def _verify_value(
+    keys: Sequence[PublicKey], kind: str, hash_alg: hashes.HashAlgorithm, sig: bytes, data: bytes
+) -> bool:
+    for key in keys:
+        try:
+            if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):
+                key.verify(sig, data, padding.PKCS1v15(), hash_alg)
+                return True
+            if kind == "ec" and isinstance(key, ec.EllipticCurvePublicKey):
+                # XML-DSig ECDSA values are r || s, each half the length (RFC 4051 §3.3).
+                half = len(sig) // 2
+                if half == 0 or len(sig) % 2:
+                    continue
+                der = encode_dss_signature(
+                    int.from_bytes(sig[:half], "big"), int.from_bytes(sig[half:], "big")
+                )
+                key.verify(der, data, ec.ECDSA(hash_alg))
+                return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def find_signature(el: etree._Element) -> etree._Element | None:
+    """The enveloped ``ds:Signature`` direct child of ``el`` (at most one)."""
+    sigs = list(el.iterchildren(_SIGNATURE))
+    if len(sigs) > 1:
+        raise SamlValidationError(Reason.MULTIPLE_SIGNATURES, el.tag)
+    return sigs[0] if sigs else None
+
+
+def verify_enveloped_signature(
+    signed: etree._Element, sig: etree._Element, keys: Sequence[PublicKey], *, allow_sha1: bool
+) -> str:
+    """Verify ``sig`` (a direct child of ``signed``) against the pinned ``keys``.
+
+    Returns the signature method URI. On success every byte of ``signed`` except
+    the Signature element itself is covered by the verified digest, so callers
+    may read the subtree of ``signed`` — and only that subtree.
+    """
+    if sig.getparent() is not signed:
+        raise SamlValidationError(Reason.SIGNATURE_REFERENCE_MISMATCH, "signature not enveloped")
+    signed_id = signed.get("ID")
+    if not signed_id:
+        raise SamlValidationError(Reason.MISSING_ID, f"{signed.tag} has no ID")
+    kids = _elements(sig)
+    if len(kids) < 2 or kids[0].tag != _SIGNED_INFO or kids[1].tag != _SIGNATURE_VALUE:
+        raise _malformed("Signature must start with SignedInfo, SignatureValue")
+    signed_info = kids[0]
+    si_kids = _elements(signed_info)
+    if len(si_kids) != 3 or [k.tag for k in si_kids] != [_C14N_METHOD, _SIG_METHOD, _REFERENCE]:
+        raise _malformed("SignedInfo must hold exactly one Reference (SAML Core §5.4.2)")
+    c14n_el, method_el, ref = si_kids
+    if c14n_el.get("Algorithm") not in _EXC_C14N_URIS:
+        raise SamlValidationError(
+            Reason.UNSUPPORTED_ALGORITHM, f"c14n {c14n_el.get('Algorithm')!r}"
+        )
+    si_prefixes = _prefix_list(c14n_el)
+    method = method_el.get("Algorithm") or ""
+    if method not in _SIG_METHODS or _elements(method_el):
+        raise SamlValidationError(Reason.UNSUPPORTED_ALGORITHM, f"signature method {method!r}")
+    kind, hash_factory, method_is_sha1 = _SIG_METHODS[method]
+    if method_is_sha1 and not allow_sha1:
+        raise SamlValidationError(Reason.SHA1_FORBIDDEN, "SHA-1 signature method")
+    hash_name, prefixes, expected = _check_reference(ref, signed_id, allow_sha1)
+    if any(k.tag != _KEY_INFO for k in kids[2:]):
+        raise _malformed("only KeyInfo may follow SignatureValue (no ds:Object)")
+    signature_value = _b64(kids[1], "SignatureValue")
+
+    digest = hashlib.new(hash_name, _c14n_without(signed, sig, prefixes)).digest()
+    if not hmac.compare_digest(digest, expected):
+        raise SamlValidationError(Reason.DIGEST_MISMATCH, f"reference #{signed_id}")
+    si_bytes = _c14n(signed_info, si_prefixes)
+    if not _verify_value(keys, kind, hash_factory(), signature_value, si_bytes):
+        raise SamlValidationError(
+            Reason.SIGNATURE_INVALID, "no pinned certificate verifies the signature"
+        )
+    return method

@@ -1,0 +1,238 @@
+"""SP-side validation of a SAML 2.0 ``samlp:Response`` (Web Browser SSO).
+
+A pure function: bytes + plain configuration + an injected ``now`` in, a typed
+:class:`~propylon.saml.model.Assertion` out, or one
+:class:`~propylon.saml.errors.SamlValidationError`.
+
+Rules come from SAML Core 2.0 §3.2.2 (StatusResponseType), §3.3.3 (Response),
+SAML Bindings 2.0 §3.5.5.2 (Destination of signed messages) and SAML Profiles
+2.0 §4.1.4.2 to §4.1.4.5 (Response/Assertion usage, replay). Signature wrapping
+(Somorovsky et al., "On Breaking SAML", USENIX Security 2012) is defeated by
+construction: exactly one assertion exists in the whole document, it must be a
+direct child of the Response, IDs are unique, every signature must reference
+its own parent element, and data is only read from elements whose signature
+(or whose enclosing Response's signature) was verified.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+from xml.sax.saxutils import quoteattr
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
+
+from .assertion import check_issuer, read_assertion
+from .dsig import find_signature, verify_enveloped_signature
+from .errors import Reason, SamlValidationError
+from .model import Assertion, IdpTrust, ValidationPolicy
+from .xml import SAML, SAMLP, child, decode_b64, parse_time, secure_fromstring
+from .xmlenc import decrypt_encrypted_assertion
+
+__all__ = ["validate_response", "validate_response_xml"]
+
+SUCCESS: Final = "urn:oasis:names:tc:SAML:2.0:status:Success"
+_RESPONSE: Final = f"{{{SAMLP}}}Response"
+_STATUS: Final = f"{{{SAMLP}}}Status"
+_STATUS_CODE: Final = f"{{{SAMLP}}}StatusCode"
+_ASSERTION: Final = f"{{{SAML}}}Assertion"
+_ENCRYPTED_ASSERTION: Final = f"{{{SAML}}}EncryptedAssertion"
+
+
+def _check_unique_ids(root: etree._Element, seen: set[str] | None = None) -> set[str]:
+    """Refuse duplicate ``ID`` attributes (XML 1.0 validity constraint "ID").
+
+    Signature references are resolved by ID, so a second element carrying the
+    same ID is the core of most wrapping attacks.
+    """
+    found = root.xpath("//@ID")
+    values = [str(v) for v in found] if isinstance(found, list) else []
+    ids = set(values)
+    if len(ids) != len(values) or (seen is not None and not seen.isdisjoint(ids)):
+        dupes = {v for v in values if values.count(v) > 1} or (ids & (seen or set()))
+        raise SamlValidationError(Reason.DUPLICATE_ID, ", ".join(sorted(dupes)))
+    if seen is not None:
+        seen |= ids
+        return seen
+    return ids
+
+
+def _check_status(root: etree._Element) -> None:
+    """SAML Core §3.2.2.2: only top-level ``Success`` carries an assertion to use."""
+    status = child(root, _STATUS)
+    code = child(status, _STATUS_CODE) if status is not None else None
+    value = code.get("Value") if code is not None else None
+    if value != SUCCESS:
+        sub = child(code, _STATUS_CODE) if code is not None else None
+        detail = f"{value!r}" + (f" / {sub.get('Value')!r}" if sub is not None else "")
+        raise SamlValidationError(Reason.STATUS_NOT_SUCCESS, detail)
+
+
+def _check_in_response_to(
+    root: etree._Element, expected_request_id: str | None, policy: ValidationPolicy
+) -> None:
+    """SAML Core §3.2.2 and Profiles §4.1.5 (unsolicited responses)."""
+    irt = root.get("InResponseTo")
+    if expected_request_id is None:
+        if not policy.allow_idp_initiated:
+            raise SamlValidationError(Reason.UNSOLICITED_RESPONSE, "no request outstanding")
+        if irt is not None:
+            raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, f"unexpected {irt!r}")
+    elif irt != expected_request_id:
+        raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, repr(irt))
+
+
+def _decrypt(
+    enc: etree._Element,
+    key: rsa.RSAPrivateKey | None,
+    policy: ValidationPolicy,
+    ids: set[str],
+) -> etree._Element:
+    plaintext = decrypt_encrypted_assertion(
+        enc, key, allow_rsa1_5=policy.allow_rsa1_5, allow_tripledes=policy.allow_tripledes
+    )
+    # The plaintext is an element serialised out of its context: re-create the
+    # in-scope namespace declarations on a wrapper so prefixes resolve.
+    decls = "".join(
+        f" xmlns{':' + prefix if prefix else ''}={quoteattr(uri)}"
+        for prefix, uri in enc.nsmap.items()
+    )
+    head = f"<wrapper{decls}>".encode()
+    doc = secure_fromstring(head + plaintext + b"</wrapper>", policy.max_bytes)
+    kids = [c for c in doc if isinstance(c.tag, str)]
+    if (
+        len(kids) != 1
+        or kids[0].tag != _ASSERTION
+        or (doc.text or "").strip()
+        or any((c.tail or "").strip() for c in doc)
+    ):
+        raise SamlValidationError(Reason.DECRYPTION_FAILED, "plaintext is not one Assertion")
+    _check_unique_ids(kids[0], ids)
+    return kids[0]
+
+
+def validate_response(
+    saml_response_b64: str | bytes,
+    *,
+    trust: IdpTrust,
+    policy: ValidationPolicy,
+    expected_request_id: str | None,
+    now: datetime,
+    sp_decryption_key: rsa.RSAPrivateKey | None = None,
+) -> Assertion:
+    """Validate the base64 ``SAMLResponse`` form field of an HTTP-POST binding.
+
+    ``expected_request_id`` is the ID of the AuthnRequest this SP sent (SP-initiated)
+    or ``None`` for an IdP-initiated flow, accepted only if
+    ``policy.allow_idp_initiated``. ``now`` must be timezone-aware.
+    """
+    raw = decode_b64(saml_response_b64, policy.max_bytes)
+    return validate_response_xml(
+        raw,
+        trust=trust,
+        policy=policy,
+        expected_request_id=expected_request_id,
+        now=now,
+        sp_decryption_key=sp_decryption_key,
+    )
+
+
+def validate_response_xml(
+    raw: bytes,
+    *,
+    trust: IdpTrust,
+    policy: ValidationPolicy,
+    expected_request_id: str | None,
+    now: datetime,
+    sp_decryption_key: rsa.RSAPrivateKey | None = None,
+) -> Assertion:
+    """Same as :func:`validate_response` for an already base64-decoded document."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    root = secure_fromstring(raw, policy.max_bytes)
+    if root.tag != _RESPONSE:
+        raise SamlValidationError(Reason.NOT_A_RESPONSE, str(root.tag))
+    if root.get("Version") != "2.0":
+        raise SamlValidationError(Reason.UNSUPPORTED_VERSION, repr(root.get("Version")))
+    response_id = root.get("ID")
+    if not response_id:
+        raise SamlValidationError(Reason.MISSING_ID, "Response")
+    ids = _check_unique_ids(root)
+
+    method = ""
+    response_sig = find_signature(root)
+    if response_sig is not None:
+        method = verify_enveloped_signature(
+            root, response_sig, trust.public_keys, allow_sha1=policy.allow_sha1
+        )
+    _check_status(root)
+
+    # Exactly one assertion in the whole document, as a direct child (defeats
+    # the XSW family, which always needs a second copy somewhere).
+    found = list(root.iter(_ASSERTION, _ENCRYPTED_ASSERTION))
+    if not found:
+        raise SamlValidationError(Reason.NO_ASSERTION)
+    if len(found) > 1:
+        raise SamlValidationError(Reason.MULTIPLE_ASSERTIONS, f"{len(found)} found")
+    element = found[0]
+    if element.getparent() is not root:
+        raise SamlValidationError(Reason.NO_ASSERTION, "assertion is not a child of Response")
+    encrypted = element.tag == _ENCRYPTED_ASSERTION
+    if policy.require_encrypted_assertion and not encrypted:
+        raise SamlValidationError(Reason.ASSERTION_NOT_ENCRYPTED)
+
+    # Profiles §4.1.4.2: Issuer MUST be present if signed or assertion encrypted.
+    check_issuer(root, trust.entity_id, required=response_sig is not None or encrypted)
+    destination = root.get("Destination")
+    if destination is None:
+        if response_sig is not None:  # SAML Bindings §3.5.5.2
+            raise SamlValidationError(Reason.DESTINATION_MISSING)
+    elif destination != policy.acs_url:
+        raise SamlValidationError(Reason.DESTINATION_MISMATCH, repr(destination))
+    _check_in_response_to(root, expected_request_id, policy)
+    parse_time(root.get("IssueInstant"), "Response IssueInstant")
+
+    assertion = _decrypt(element, sp_decryption_key, policy, ids) if encrypted else element
+    assertion_sig = find_signature(assertion)
+    if assertion_sig is not None:
+        method = verify_enveloped_signature(
+            assertion, assertion_sig, trust.public_keys, allow_sha1=policy.allow_sha1
+        )
+    elif response_sig is None:
+        raise SamlValidationError(Reason.SIGNATURE_MISSING, "neither Response nor Assertion")
+    if policy.require_signed_assertion and assertion_sig is None:
+        raise SamlValidationError(Reason.ASSERTION_SIGNATURE_MISSING)
+
+    facts = read_assertion(
+        assertion,
+        idp_entity_id=trust.entity_id,
+        sp_entity_id=policy.sp_entity_id,
+        acs_url=policy.acs_url,
+        expected_request_id=expected_request_id,
+        now=now,
+        skew=policy.clock_skew,
+    )
+    return Assertion(
+        issuer=trust.entity_id,
+        response_id=response_id,
+        assertion_id=facts.assertion_id,
+        in_response_to=root.get("InResponseTo"),
+        name_id=facts.name_id,
+        name_id_format=facts.name_id_format,
+        name_id_name_qualifier=facts.name_id_name_qualifier,
+        name_id_sp_name_qualifier=facts.name_id_sp_name_qualifier,
+        attributes=facts.attributes,
+        session_index=facts.session_index,
+        authn_instant=facts.authn_instant,
+        authn_context_class_ref=facts.authn_context_class_ref,
+        session_not_on_or_after=facts.session_not_on_or_after,
+        issue_instant=facts.issue_instant,
+        not_before=facts.not_before,
+        not_on_or_after=facts.not_on_or_after,
+        replay_cache_until=facts.not_on_or_after + policy.clock_skew,
+        response_signed=response_sig is not None,
+        assertion_signed=assertion_sig is not None,
+        encrypted=encrypted,
+        signature_algorithm=method,
+    )

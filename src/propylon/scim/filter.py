@@ -1,0 +1,171 @@
+"""SCIM filter parsing, RFC 7644 §3.4.2.2, into the neutral AST of :mod:`propylon.directory.query`.
+
+Syntax comes from scim2-models' RFC 7644 grammar (errata applied; case-insensitive operators;
+JSON string literals; ``and`` binding tighter than ``or``; Entra's
+``emails[type eq "work"].value eq "x"``). This module adds the semantics: every attribute is
+resolved against :mod:`propylon.scim.schema`, names are canonicalized, and operator/value
+combinations the attribute type cannot take are refused with :class:`InvalidFilter`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from scim2_models import Path, SCIMException, ScimFilter
+from scim2_models.path import AttrPath as SAttrPath
+from scim2_models.path import Comparison, FilterNode, LogicalExpr, LogicalOperator
+from scim2_models.path import Not as SNot
+from scim2_models.path import Present as SPresent
+from scim2_models.path import ValuePath as SValuePath
+
+from propylon.directory.query import (
+    And,
+    AttrPath,
+    Compare,
+    CompareOp,
+    Filter,
+    Not,
+    Or,
+    Present,
+    Scalar,
+    ValuePath,
+)
+from propylon.scim.errors import InvalidFilter, ScimError
+from propylon.scim.schema import AttrDef, ResourceType, lookup
+
+_STRING_TYPES = frozenset({"string", "reference", "binary"})
+_ORDERING = frozenset({"gt", "ge", "lt", "le"})
+_SUBSTRING = frozenset({"co", "sw", "ew"})
+
+
+def parse_filter(text: str, resource_type: ResourceType) -> Filter:
+    """Parse and validate a ``filter`` parameter (RFC 7644 §3.4.2.2).
+
+    Raises :class:`InvalidFilter` on a syntax error, an unknown attribute, a complex attribute
+    compared directly, or an operator/value the attribute's type does not support.
+    """
+    try:
+        node = ScimFilter(text).ast
+    except SCIMException as exc:
+        raise InvalidFilter(f"invalid filter {text!r}: {exc.detail}") from exc
+    return convert(node, resource_type)
+
+
+def convert(node: FilterNode, resource_type: ResourceType, parent: AttrDef | None = None) -> Filter:
+    """Turn a scim2-models filter node into the neutral AST; ``parent`` is set inside ``[...]``.
+
+    Also used by :mod:`propylon.scim.paths` for the value filters of PATCH paths.
+    """
+    if isinstance(node, LogicalExpr):
+        terms = [convert(t, resource_type, parent) for t in node.terms]
+        result = terms[0]
+        for term in terms[1:]:
+            result = And(result, term) if node.op == LogicalOperator.and_ else Or(result, term)
+        return result
+    if isinstance(node, SNot):
+        return Not(convert(node.expr, resource_type, parent))
+    if isinstance(node, SPresent):
+        path, _ = resolve(node.attr_path, resource_type, parent)
+        return Present(path)
+    if isinstance(node, Comparison):
+        path, attr = resolve(node.attr_path, resource_type, parent)
+        return _compare(path, attr, node.op.value, node.value)
+    if isinstance(node, SValuePath):
+        if parent is not None:
+            raise InvalidFilter("complex attribute filters cannot be nested (RFC 7644 §3.4.2.2)")
+        path, attr = resolve(node.attr_path, resource_type, None)
+        if not attr.is_complex:
+            raise InvalidFilter(f"{path} is not a complex attribute; it cannot take [...]")
+        return ValuePath(path, convert(node.val_filter, resource_type, attr))
+    raise InvalidFilter(f"unsupported filter expression {node}")
+
+
+def resolve(
+    raw: SAttrPath, resource_type: ResourceType, parent: AttrDef | None = None
+) -> tuple[AttrPath, AttrDef]:
+    """Resolve a parsed attribute path to its canonical path and the definition it designates."""
+    if parent is not None:
+        if raw.uri is not None or raw.sub_attr is not None:
+            raise InvalidFilter(f"{raw} is not a sub-attribute of {parent.name}")
+        sub = parent.sub(raw.attr)
+        if sub is None:
+            raise InvalidFilter(f"{parent.name} has no sub-attribute {raw.attr!r}")
+        return AttrPath(parent.schema, parent.name, sub.name), sub
+    attr = lookup(resource_type, raw.uri, raw.attr)
+    if attr is None:
+        raise InvalidFilter(f"unknown attribute {str(raw)!r} for {resource_type}")
+    if raw.sub_attr is None:
+        return AttrPath(attr.schema, attr.name, None), attr
+    sub = attr.sub(raw.sub_attr)
+    if sub is None:
+        raise InvalidFilter(f"{attr.name} has no sub-attribute {raw.sub_attr!r}")
+    return AttrPath(attr.schema, attr.name, sub.name), sub
+
+
+def _compare(path: AttrPath, attr: AttrDef, op: str, value: Any) -> Compare:
+    if attr.is_complex:
+        # RFC 7644 §3.4.2.2 example: `emails co "example.com"` compares the "value" sub-attribute.
+        value_sub = attr.sub("value")
+        if not (attr.multi_valued and value_sub is not None):
+            raise InvalidFilter(f"{path} is complex and cannot be compared directly")
+        path, attr = AttrPath(path.schema, path.name, value_sub.name), value_sub
+    if value is None:
+        if op not in ("eq", "ne"):
+            raise InvalidFilter(f"null can only be compared with eq or ne ({path})")
+    elif attr.type == "boolean":
+        if op not in ("eq", "ne") or not isinstance(value, bool):
+            raise InvalidFilter(f"{path} is boolean: only eq/ne with true or false apply")
+    elif attr.type in _STRING_TYPES:
+        if not isinstance(value, str):
+            raise InvalidFilter(f"{path} is a string; compare it with a quoted string")
+    elif attr.type == "dateTime":
+        if op in _SUBSTRING or not isinstance(value, str):
+            raise InvalidFilter(f"{path} is a dateTime; compare it with an ISO 8601 string")
+        parse_datetime(value)
+    elif attr.type in ("integer", "decimal") and (
+        op in _SUBSTRING or isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        raise InvalidFilter(f"{path} is numeric; co/sw/ew and non-numbers do not apply")
+    op_: CompareOp = op  # type: ignore[assignment]  # CompareOperator values are CompareOp
+    scalar: Scalar = value
+    return Compare(path, op_, scalar)
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an RFC 7643 §2.3.5 dateTime (xsd:dateTime) literal; naive means UTC."""
+    from datetime import UTC
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidFilter(f"{value!r} is not an ISO 8601 dateTime") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def parse_attr_path(text: str, resource_type: ResourceType) -> tuple[AttrPath, AttrDef]:
+    """Parse a plain ``[URN:]attr[.sub]`` (RFC 7644 §3.10 attribute notation)."""
+    try:
+        node = Path(text).ast
+    except SCIMException as exc:
+        raise InvalidFilter(f"invalid attribute name {text!r}: {exc.detail}") from exc
+    if not isinstance(node, SAttrPath):
+        raise InvalidFilter(f"{text!r} is not an attribute name")
+    return resolve(node, resource_type)
+
+
+def parse_sort_by(text: str, resource_type: ResourceType) -> AttrPath:
+    """Parse ``sortBy`` (RFC 7644 §3.4.2.3).
+
+    A multi-valued complex attribute sorts by its ``value`` sub-attribute (of the primary
+    element, else the first); a singular complex attribute cannot be sorted on.
+    """
+    try:
+        path, attr = parse_attr_path(text, resource_type)
+    except ScimError as exc:
+        raise InvalidFilter(f"invalid sortBy: {exc.detail}") from exc
+    if attr.is_complex:
+        if attr.multi_valued and attr.sub("value") is not None:
+            return AttrPath(path.schema, path.name, "value")
+        raise InvalidFilter(f"cannot sort by the complex attribute {path}")
+    return path

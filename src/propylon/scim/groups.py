@@ -1,0 +1,194 @@
+"""SCIM ``/Groups`` operations (RFC 7644 §3.3-3.6) over :mod:`propylon.directory.groups`.
+
+Members travel as :class:`~propylon.directory.groups.MembershipChange`, never through the
+group document: Okta sends them in PATCH, Entra ID also inside POST/PUT ``members``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from propylon.directory import groups as directory
+from propylon.directory import search
+from propylon.directory.groups import MembershipChange
+from propylon.scim.listing import ListQuery, Selection, list_response
+from propylon.scim.patch import apply_patch, canonicalize_group
+from propylon.scim.projection import project, wants_members
+from propylon.scim.resources import etag, group_doc, group_draft, render_group
+from propylon.scim.service import ScimRequest, ScimResponse, Unit, run
+from propylon.scim.users import check_if_match
+
+
+async def _render(unit: Unit, group: Any, selection: Selection) -> dict[str, Any]:
+    members = None
+    if wants_members(selection.attributes, selection.excluded):
+        members = (await directory.members_of(unit.session, [group.id]))[group.id]
+    body = render_group(group, members, unit.base_url)
+    return project(body, "Group", selection.attributes, selection.excluded)
+
+
+def _ok(status: int, group: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
+    headers = {"ETag": etag(group.version)}
+    if status == 201:
+        headers["Location"] = f"{base}/Groups/{group.id}"
+    return ScimResponse(status, body, headers)
+
+
+def _membership_diff(added: list[str], removed: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if added:
+        out["members.added"] = {"before": None, "after": added}
+    if removed:
+        out["members.removed"] = {"before": removed, "after": None}
+    return out
+
+
+async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        doc, members = canonicalize_group(body)
+        group = await directory.create_group(
+            unit.session, unit.scope, group_draft(doc), members, unit.outbox, unit.now
+        )
+        unit.audit.target_type, unit.audit.target_id, unit.audit.status = "group", group.id, 201
+        unit.audit.diff = {
+            "displayName": {"before": None, "after": group.display_name},
+            **_membership_diff(members or [], []),
+        }
+        return _ok(201, group, await _render(unit, group, selection), unit.base_url)
+
+    return await run(req, "scim.group.create", op)
+
+
+async def get(
+    req: ScimRequest, group_id: str, selection: Selection, if_none_match: str | None
+) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "group", group_id
+        group = await directory.get_group(unit.session, unit.scope, group_id)
+        if if_none_match and etag(group.version) in if_none_match:
+            unit.audit.status = 304
+            return ScimResponse(304, None, {"ETag": etag(group.version)})
+        unit.audit.status = 200
+        return _ok(200, group, await _render(unit, group, selection), unit.base_url)
+
+    return await run(req, "scim.group.get", op)
+
+
+async def search_groups(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
+    settings = req.rt.settings
+
+    async def op(unit: Unit) -> ScimResponse:
+        q = ListQuery.parse(
+            params,
+            "Group",
+            default_count=settings.scim_default_page_size,
+            max_count=settings.scim_max_results,
+        )
+        where = search.group_filter(q.filter, unit.dialect) if q.filter else None
+        order = search.group_sort_key(q.sort_by, unit.dialect) if q.sort_by else None
+        total, rows = await directory.list_groups(
+            unit.session,
+            unit.scope,
+            where=where,
+            order_by=order,
+            descending=q.descending,
+            offset=q.offset,
+            limit=q.count,
+        )
+        sel = q.selection
+        members: dict[str, list[directory.Member]] = {}
+        if wants_members(sel.attributes, sel.excluded):
+            members = await directory.members_of(unit.session, [g.id for g in rows])
+        resources = [
+            project(
+                render_group(g, members.get(g.id), unit.base_url),
+                "Group",
+                sel.attributes,
+                sel.excluded,
+            )
+            for g in rows
+        ]
+        unit.audit.status = 200
+        unit.audit.diff = {"filter": params.get("filter"), "results": total}
+        return ScimResponse(200, list_response(total, q.start_index, resources))
+
+    return await run(req, "scim.group.list", op)
+
+
+async def replace(
+    req: ScimRequest,
+    group_id: str,
+    body: dict[str, Any],
+    if_match: str | None,
+    selection: Selection,
+) -> ScimResponse:
+    """PUT (§3.5.1). ``members`` absent leaves memberships as they are (Okta sends PUT
+    without members to rename); present replaces them."""
+
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "group", group_id
+        group = await directory.get_group(unit.session, unit.scope, group_id)
+        check_if_match(if_match, group.version)
+        doc, members = canonicalize_group(body)
+        changes = await directory.replace_group(
+            unit.session, unit.scope, group, group_draft(doc), unit.outbox, unit.now
+        )
+        change = MembershipChange(replace=members) if members is not None else MembershipChange()
+        added, removed = await directory.change_members(
+            unit.session, unit.scope, group, change, unit.outbox, unit.now
+        )
+        unit.audit.status = 200
+        unit.audit.diff = {**changes, **_membership_diff(added, removed)}
+        return _ok(200, group, await _render(unit, group, selection), unit.base_url)
+
+    return await run(req, "scim.group.replace", op)
+
+
+async def patch(
+    req: ScimRequest,
+    group_id: str,
+    operations: list[dict[str, Any]],
+    if_match: str | None,
+    selection: Selection,
+) -> ScimResponse:
+    """PATCH (§3.5.2). Answers 204 (as Okta and Entra ID expect) unless the client asked for
+    attributes back, so a batch of member changes never re-reads 10,000 members."""
+
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "group", group_id
+        group = await directory.get_group(unit.session, unit.scope, group_id)
+        check_if_match(if_match, group.version)
+        result = apply_patch(group_doc(group), operations, "Group")
+        changes = await directory.replace_group(
+            unit.session, unit.scope, group, group_draft(result.doc), unit.outbox, unit.now
+        )
+        added: list[str] = []
+        removed: list[str] = []
+        if result.members is not None:
+            m = result.members
+            change = MembershipChange(
+                add=list(m.add), remove=list(m.remove), remove_all=m.remove_all, replace=m.replace
+            )
+            added, removed = await directory.change_members(
+                unit.session, unit.scope, group, change, unit.outbox, unit.now
+            )
+        unit.audit.diff = {**changes, **_membership_diff(added, removed)}
+        if selection.attributes or selection.excluded:
+            unit.audit.status = 200
+            return _ok(200, group, await _render(unit, group, selection), unit.base_url)
+        unit.audit.status = 204
+        return ScimResponse(204, None, {"ETag": etag(group.version)})
+
+    return await run(req, "scim.group.patch", op)
+
+
+async def delete(req: ScimRequest, group_id: str, if_match: str | None) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "group", group_id
+        group = await directory.get_group(unit.session, unit.scope, group_id)
+        check_if_match(if_match, group.version)
+        await directory.delete_group(unit.session, unit.scope, group, unit.outbox, unit.now)
+        unit.audit.status = 204
+        return ScimResponse(204)
+
+    return await run(req, "scim.group.delete", op)

@@ -1,0 +1,93 @@
+"""Query parameters of RFC 7644 §3.4.2 (filter, sort, pagination, attribute selection) and
+the ListResponse message (§3.4.2.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from propylon.directory.query import AttrPath, Filter
+from propylon.scim.errors import InvalidValue
+from propylon.scim.filter import parse_filter, parse_sort_by
+
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ResourceType = Literal["User", "Group"]
+
+
+def _split(value: str | list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else value.split(",")
+    out = [a.strip() for a in items if isinstance(a, str) and a.strip()]
+    return out or None
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"{name} must be an integer") from None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """``attributes`` / ``excludedAttributes`` (RFC 7644 §3.4.2.5)."""
+
+    attributes: list[str] | None = None
+    excluded: list[str] | None = None
+
+    @classmethod
+    def parse(cls, attributes: Any, excluded: Any) -> Selection:
+        return cls(_split(attributes), _split(excluded))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: Filter | None
+    sort_by: AttrPath | None
+    descending: bool
+    start_index: int
+    count: int
+    selection: Selection
+
+    @property
+    def offset(self) -> int:
+        return self.start_index - 1
+
+    @classmethod
+    def parse(
+        cls,
+        params: dict[str, Any],
+        resource_type: ResourceType,
+        *,
+        default_count: int,
+        max_count: int,
+    ) -> ListQuery:
+        """From query parameters or a ``SearchRequest`` body (§3.4.3); names are matched
+        case-insensitively as IdPs vary (``startIndex``, ``startindex``)."""
+        p = {k.lower(): v for k, v in params.items()}
+        text = p.get("filter")
+        flt = parse_filter(text, resource_type) if isinstance(text, str) and text.strip() else None
+        sort_text = p.get("sortby")
+        sort = parse_sort_by(sort_text, resource_type) if sort_text else None
+        order = str(p.get("sortorder") or "ascending").lower()
+        if order not in ("ascending", "descending"):
+            raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
+        # §3.4.2.4: startIndex < 1 is interpreted as 1; count < 0 as 0; above max, capped.
+        start = max(_int(p.get("startindex"), "startIndex") or 1, 1)
+        count = _int(p.get("count"), "count")
+        count = default_count if count is None else min(max(count, 0), max_count)
+        selection = Selection.parse(p.get("attributes"), p.get("excludedattributes"))
+        return cls(flt, sort, order == "descending", start, count, selection)
+
+
+def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }

@@ -1,0 +1,137 @@
+"""RFC 7643 resources ⇄ directory records: drafts from request documents, wire JSON out.
+
+``users.doc`` keeps the canonical SCIM document minus ``id``, ``meta`` and ``groups``
+(RFC 7643 §3.1 read-only attributes), so an IdP's extension attributes round-trip intact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from propylon.db.tables import Group, User
+from propylon.directory.groups import GroupDraft, Member
+from propylon.directory.users import UserDraft
+from propylon.scim.errors import InvalidValue
+from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+
+SCIM_DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def etag(version: int) -> str:
+    """Weak entity tag of a resource version (RFC 7644 §3.14)."""
+    return f'W/"{version}"'
+
+
+def _primary_email(doc: dict[str, Any]) -> str | None:
+    emails = doc.get("emails")
+    if not isinstance(emails, list):
+        return None
+    values = [e for e in emails if isinstance(e, dict) and isinstance(e.get("value"), str)]
+    if not values:
+        return None
+    primary = next((e for e in values if e.get("primary") is True), None)
+    chosen = primary or next((e for e in values if e.get("type") == "work"), values[0])
+    return str(chosen["value"])
+
+
+def _text(value: Any, attr: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue(f"{attr} must be a string")
+    return value
+
+
+def user_draft(doc: dict[str, Any]) -> UserDraft:
+    user_name = doc.get("userName")
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise InvalidValue("userName is required and must be a non-empty string")
+    active = doc.get("active", True)
+    if not isinstance(active, bool):
+        raise InvalidValue("active must be a boolean")
+    name = doc.get("name") if isinstance(doc.get("name"), dict) else {}
+    enterprise = doc.get(ENTERPRISE_USER_SCHEMA)
+    department = enterprise.get("department") if isinstance(enterprise, dict) else None
+    # RFC 7643 §4.1.1: password is write-only; Propylon never stores one it is pushed.
+    stored = {k: v for k, v in doc.items() if k not in ("schemas", "active", "password")}
+    return UserDraft(
+        user_name=user_name,
+        active=active,
+        external_id=_text(doc.get("externalId"), "externalId"),
+        email=_primary_email(doc),
+        display_name=_text(doc.get("displayName"), "displayName"),
+        given_name=_text(name.get("givenName"), "name.givenName"),
+        family_name=_text(name.get("familyName"), "name.familyName"),
+        department=_text(department, "department"),
+        doc=stored,
+    )
+
+
+def group_draft(doc: dict[str, Any]) -> GroupDraft:
+    display = doc.get("displayName")
+    if not isinstance(display, str) or not display.strip():
+        raise InvalidValue("displayName is required and must be a non-empty string")
+    stored = {k: v for k, v in doc.items() if k not in ("schemas", "members")}
+    return GroupDraft(
+        display_name=display, external_id=_text(doc.get("externalId"), "externalId"), doc=stored
+    )
+
+
+def user_doc(user: User) -> dict[str, Any]:
+    """The stored document as a request document again (for PATCH)."""
+    return {**user.doc, "active": user.active}
+
+
+def group_doc(group: Group) -> dict[str, Any]:
+    return {**group.doc, "displayName": group.display_name}
+
+
+def _meta(kind: str, location: str, row: User | Group) -> dict[str, Any]:
+    return {
+        "resourceType": kind,
+        "created": row.created_at.strftime(SCIM_DATETIME),
+        "lastModified": row.updated_at.strftime(SCIM_DATETIME),
+        "location": location,
+        "version": etag(row.version),
+    }
+
+
+def _extension_urns(doc: dict[str, Any]) -> list[str]:
+    return [k for k, v in doc.items() if k.startswith("urn:") and isinstance(v, dict)]
+
+
+def render_user(user: User, groups: list[tuple[str, str]], base_url: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": [USER_SCHEMA, *_extension_urns(user.doc)],
+        "id": user.id,
+        **user.doc,
+        "active": user.active,
+    }
+    if groups:
+        body["groups"] = [
+            {"value": gid, "display": name, "$ref": f"{base_url}/Groups/{gid}", "type": "direct"}
+            for gid, name in groups
+        ]
+    body["meta"] = _meta("User", f"{base_url}/Users/{user.id}", user)
+    return body
+
+
+def render_group(group: Group, members: list[Member] | None, base_url: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": [GROUP_SCHEMA, *_extension_urns(group.doc)],
+        "id": group.id,
+        **group.doc,
+        "displayName": group.display_name,
+    }
+    if members:
+        body["members"] = [
+            {
+                "value": m.id,
+                "$ref": f"{base_url}/{'Users' if m.type == 'User' else 'Groups'}/{m.id}",
+                "type": m.type,
+                **({"display": m.display} if m.display else {}),
+            }
+            for m in members
+        ]
+    body["meta"] = _meta("Group", f"{base_url}/Groups/{group.id}", group)
+    return body

@@ -1,0 +1,129 @@
+"""One SCIM request as one unit of work.
+
+:func:`run` authenticates the bearer token, opens one write transaction, runs the operation,
+flushes its domain events to the outbox, records the audit entry and commits; on any failure
+it rolls back, records the failure in its own transaction and raises the SCIM error. Every
+operation in :mod:`propylon.scim.users` and :mod:`propylon.scim.groups` goes through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon import errors
+from propylon.audit import Actor, AuditRecord, record, record_failure
+from propylon.directory.errors import SeatLimitReached
+from propylon.directory.events import Outbox
+from propylon.runtime import Runtime
+from propylon.scim import errors as scim
+from propylon.tenants.directories import DirectoryScope, authenticate, scim_base_url
+
+T = TypeVar("T")
+
+
+class SeatLimit(scim.ScimError):
+    """Provisioning or activating past the tenant's licence seats."""
+
+    status = 403
+
+
+@dataclass(frozen=True)
+class ScimRequest:
+    """What the HTTP edge hands the SCIM layer: no framework objects."""
+
+    rt: Runtime
+    directory_id: str
+    token: str | None
+    request_id: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return scim_base_url(self.rt.settings.public_url, self.directory_id)
+
+
+@dataclass
+class Unit:
+    """The open unit of work an operation runs in."""
+
+    session: AsyncSession
+    scope: DirectoryScope
+    outbox: Outbox
+    now: datetime
+    base_url: str
+    dialect: str
+    audit: AuditRecord
+
+
+@dataclass
+class ScimResponse:
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def to_scim_error(exc: Exception) -> scim.ScimError:
+    """Map domain errors to RFC 7644 §3.12 errors; anything unknown is re-raised."""
+    if isinstance(exc, scim.ScimError):
+        return exc
+    if isinstance(exc, errors.NotFound):
+        return scim.NotFound(exc.detail)
+    if isinstance(exc, errors.AlreadyExists):
+        return scim.Uniqueness(exc.detail)
+    if isinstance(exc, SeatLimitReached):
+        return SeatLimit(exc.detail)
+    if isinstance(exc, errors.InvalidInput):
+        return scim.InvalidValue(exc.detail)
+    if isinstance(exc, errors.Unauthenticated):
+        return scim.Unauthorized("authentication failed: " + exc.detail)
+    raise exc
+
+
+def token_key(token: str | None) -> str:
+    """Rate-limit key of a presented token: a hash, so no secret reaches the accelerator."""
+    return "scim:" + hashlib.sha256((token or "").encode()).hexdigest()[:32]
+
+
+async def check_rate(req: ScimRequest) -> None:
+    limit = req.rt.settings.scim_rate_limit_per_minute
+    decision = await req.rt.cache.rate_hit(token_key(req.token), limit, 60)
+    if not decision.allowed:
+        raise scim.TooManyRequests(
+            f"rate limit of {limit} requests per minute for this token exceeded",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
+
+
+async def run(req: ScimRequest, action: str, op: Callable[[Unit], Awaitable[T]]) -> T:
+    rt = req.rt
+    now = rt.clock()
+    audit = AuditRecord(action=action, request_id=req.request_id)
+    actor = Actor("scim_token", directory_id=req.directory_id)
+    try:
+        await check_rate(req)
+        async with rt.db.write() as session:
+            if not req.token:
+                raise scim.Unauthorized("missing bearer token")
+            scope = await authenticate(session, req.token, now=now)
+            if scope.directory_id != req.directory_id:
+                raise scim.Unauthorized("token is not valid for this directory")
+            actor = Actor("scim_token", scope.token_id, scope.tenant_id, scope.directory_id)
+            unit = Unit(
+                session, scope, Outbox(scope.tenant_id), now, req.base_url, rt.db.dialect, audit
+            )
+            result = await op(unit)
+            written = await unit.outbox.flush(session, now)
+            record(session, actor, audit, now)
+    except Exception as exc:
+        err = to_scim_error(exc)
+        audit.status, audit.reason = err.status, err.detail
+        await record_failure(rt.db, actor, audit, now)
+        raise err from exc
+    if written:
+        await rt.events.published(scope.tenant_id, written)
+    return result

@@ -1,0 +1,172 @@
+"""SCIM ``/Users`` operations (RFC 7644 §3.3-3.6) over :mod:`propylon.directory.users`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from propylon.audit import diff
+from propylon.directory import search
+from propylon.directory import users as directory
+from propylon.scim import errors
+from propylon.scim.listing import ListQuery, Selection, list_response
+from propylon.scim.patch import apply_patch, canonicalize
+from propylon.scim.projection import project
+from propylon.scim.resources import etag, render_user, user_doc, user_draft
+from propylon.scim.service import ScimRequest, ScimResponse, Unit, run
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """RFC 7644 §3.14: a write with a stale ``If-Match`` fails with 412."""
+    if (
+        if_match
+        and if_match.strip() != "*"
+        and etag(version) not in {t.strip() for t in if_match.split(",")}
+    ):
+        raise errors.PreconditionFailed("resource version does not match If-Match")
+
+
+async def _render(unit: Unit, user: Any, selection: Selection) -> dict[str, Any]:
+    groups = await directory.groups_of(unit.session, [user.id])
+    body = render_user(user, groups[user.id], unit.base_url)
+    return project(body, "User", selection.attributes, selection.excluded)
+
+
+def _ok(status: int, user: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
+    headers = {"ETag": etag(user.version)}
+    if status == 201:
+        headers["Location"] = f"{base}/Users/{user.id}"
+    return ScimResponse(status, body, headers)
+
+
+async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        draft = user_draft(canonicalize(body, "User"))
+        user = await directory.create_user(unit.session, unit.scope, draft, unit.outbox, unit.now)
+        unit.audit.target_type, unit.audit.target_id, unit.audit.status = "user", user.id, 201
+        unit.audit.diff = diff(None, user_doc(user))
+        return _ok(201, user, await _render(unit, user, selection), unit.base_url)
+
+    return await run(req, "scim.user.create", op)
+
+
+async def get(
+    req: ScimRequest, user_id: str, selection: Selection, if_none_match: str | None
+) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "user", user_id
+        user = await directory.get_user(unit.session, unit.scope, user_id)
+        if if_none_match and etag(user.version) in if_none_match:
+            unit.audit.status = 304
+            return ScimResponse(304, None, {"ETag": etag(user.version)})
+        unit.audit.status = 200
+        return _ok(200, user, await _render(unit, user, selection), unit.base_url)
+
+    return await run(req, "scim.user.get", op)
+
+
+async def search_users(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
+    settings = req.rt.settings
+
+    async def op(unit: Unit) -> ScimResponse:
+        q = ListQuery.parse(
+            params,
+            "User",
+            default_count=settings.scim_default_page_size,
+            max_count=settings.scim_max_results,
+        )
+        where = search.user_filter(q.filter, unit.dialect) if q.filter else None
+        order = search.user_sort_key(q.sort_by, unit.dialect) if q.sort_by else None
+        total, rows = await directory.list_users(
+            unit.session,
+            unit.scope,
+            where=where,
+            order_by=order,
+            descending=q.descending,
+            offset=q.offset,
+            limit=q.count,
+        )
+        groups = await directory.groups_of(unit.session, [u.id for u in rows])
+        resources = [
+            project(
+                render_user(u, groups[u.id], unit.base_url),
+                "User",
+                q.selection.attributes,
+                q.selection.excluded,
+            )
+            for u in rows
+        ]
+        unit.audit.status = 200
+        unit.audit.diff = {"filter": params.get("filter"), "results": total}
+        return ScimResponse(200, list_response(total, q.start_index, resources))
+
+    return await run(req, "scim.user.list", op)
+
+
+async def _write(
+    req: ScimRequest,
+    action: str,
+    user_id: str,
+    if_match: str | None,
+    selection: Selection,
+    new_doc: Any,
+) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "user", user_id
+        user = await directory.get_user(unit.session, unit.scope, user_id)
+        check_if_match(if_match, user.version)
+        draft = user_draft(new_doc(user_doc(user)))
+        changes = await directory.replace_user(
+            unit.session, unit.scope, user, draft, unit.outbox, unit.now
+        )
+        unit.audit.status, unit.audit.diff = 200, changes
+        return _ok(200, user, await _render(unit, user, selection), unit.base_url)
+
+    return await run(req, action, op)
+
+
+async def replace(
+    req: ScimRequest,
+    user_id: str,
+    body: dict[str, Any],
+    if_match: str | None,
+    selection: Selection,
+) -> ScimResponse:
+    """PUT (§3.5.1): the body replaces every attribute the client may write."""
+    return await _write(
+        req,
+        "scim.user.replace",
+        user_id,
+        if_match,
+        selection,
+        lambda _old: canonicalize(body, "User"),
+    )
+
+
+async def patch(
+    req: ScimRequest,
+    user_id: str,
+    operations: list[dict[str, Any]],
+    if_match: str | None,
+    selection: Selection,
+) -> ScimResponse:
+    """PATCH (§3.5.2)."""
+    return await _write(
+        req,
+        "scim.user.patch",
+        user_id,
+        if_match,
+        selection,
+        lambda old: apply_patch(old, operations, "User").doc,
+    )
+
+
+async def delete(req: ScimRequest, user_id: str, if_match: str | None) -> ScimResponse:
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = "user", user_id
+        user = await directory.get_user(unit.session, unit.scope, user_id)
+        check_if_match(if_match, user.version)
+        await directory.delete_user(unit.session, unit.scope, user, unit.outbox, unit.now)
+        unit.audit.status, unit.audit.diff = 204, {"deprovisioned": {"before": None, "after": True}}
+        return ScimResponse(204)
+
+    return await run(req, "scim.user.delete", op)

@@ -1,0 +1,59 @@
+"""Typed settings read from ``PROPYLON_*`` environment variables.
+
+Every security-relevant choice is an explicit setting with a safe default; the README lists them.
+One :class:`Settings` object is built at startup (``cli`` or ``api.app``) and injected, never
+imported as a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.cwd() / "propylon-data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROPYLON_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str = ""
+    """SQLAlchemy async URL. Empty means the embedded SQLite file ``<data_dir>/propylon.db``."""
+    redis_url: str = ""
+    """Empty means the embedded in-process accelerator (single process only)."""
+    redis_prefix: str = "propylon:"
+    public_url: str = "http://127.0.0.1:8000"
+    """Externally visible base URL; SCIM base URLs, ACS URLs and issuer derive from it."""
+
+    # SCIM
+    scim_max_body_bytes: int = 1_048_576
+    scim_max_results: int = 1000
+    scim_default_page_size: int = 100
+    scim_rate_limit_per_minute: int = 60_000
+    """Requests per minute per SCIM token; an IdP's bulk push stays far below the default."""
+    scim_token_grace_seconds: int = 86_400
+    """After ``scim rotate-token`` the previous token keeps working this long."""
+    api_rate_limit_per_minute: int = 60_000
+
+    # Lifecycle
+    retention_days: int = 30
+    """Deprovisioned (DELETEd) users are kept this long, then removed by ``propylon purge``."""
+
+    # Pool and server
+    db_pool_size: int = 10
+    auto_migrate: bool = True
+    log_level: str = "info"
+    log_json: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'propylon.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")

@@ -1,0 +1,285 @@
+"""Management operations: the one set of functions the CLI and the management API both call.
+
+Each opens its own transaction, calls the tenant/directory services and records an audit
+entry in the same transaction; failures are audited after the rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon import errors
+from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
+from propylon.db.tables import Group, User
+from propylon.directory.retention import PurgeCandidate, purge
+from propylon.runtime import Runtime
+from propylon.tenants import api_keys, directories, service
+from propylon.tenants.service import get_tenant
+
+T = TypeVar("T")
+CLI = Actor("cli", "cli")
+
+
+async def _audited(
+    rt: Runtime, actor: Actor, action: str, op: Callable[[AsyncSession, AuditRecord], Awaitable[T]]
+) -> T:
+    now = rt.clock()
+    rec = AuditRecord(action=action)
+    try:
+        async with rt.db.write() as s:
+            result = await op(s, rec)
+            record(s, actor, rec, now)
+            return result
+    except errors.PropylonError as exc:
+        rec.reason = exc.detail
+        await record_failure(rt.db, actor, rec, now)
+        raise
+
+
+async def create_tenant(
+    rt: Runtime, actor: Actor, *, slug: str, name: str, domains: list[str], seats: int | None
+) -> service.TenantView:
+    async def op(s: AsyncSession, rec: AuditRecord) -> service.TenantView:
+        view = await service.create_tenant(
+            s, slug=slug, name=name, domains=domains, seats=seats, now=rt.clock()
+        )
+        rec.tenant_id, rec.target_type, rec.target_id = view.id, "tenant", view.id
+        rec.diff = {
+            "slug": {"before": None, "after": slug},
+            "seats": {"before": None, "after": seats},
+        }
+        return view
+
+    return await _audited(rt, actor, "tenant.create", op)
+
+
+async def update_tenant(
+    rt: Runtime, actor: Actor, ref: str, *, name: str | None, seats: int | bool | None
+) -> service.TenantView:
+    async def op(s: AsyncSession, rec: AuditRecord) -> service.TenantView:
+        before = await service.describe_tenant(s, ref)
+        view = await service.update_tenant(s, ref, name=name, seats=seats, now=rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = view.id, "tenant", view.id
+        rec.diff = {
+            k: {"before": getattr(before, k), "after": getattr(view, k)}
+            for k in ("name", "seats")
+            if getattr(before, k) != getattr(view, k)
+        }
+        return view
+
+    return await _audited(rt, actor, "tenant.update", op)
+
+
+async def list_tenants(rt: Runtime) -> list[service.TenantView]:
+    async with rt.db.read() as s:
+        return await service.list_tenants(s)
+
+
+async def describe_tenant(rt: Runtime, ref: str) -> service.TenantView:
+    async with rt.db.read() as s:
+        return await service.describe_tenant(s, ref)
+
+
+async def create_directory(
+    rt: Runtime, actor: Actor, tenant_ref: str, *, name: str | None = None
+) -> dict[str, str]:
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, str]:
+        tenant, issued = await directories.create_directory(
+            s, tenant_ref, name=name, now=rt.clock()
+        )
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "directory", issued.directory_id
+        return {
+            "directory_id": issued.directory_id,
+            "tenant_id": tenant.id,
+            "base_url": directories.scim_base_url(rt.settings.public_url, issued.directory_id),
+            "token": issued.token,
+            "token_id": issued.token_id,
+        }
+
+    return await _audited(rt, actor, "scim.directory.create", op)
+
+
+async def list_directories(rt: Runtime, tenant_ref: str) -> list[dict[str, str]]:
+    async with rt.db.read() as s:
+        rows = await directories.list_directories(s, tenant_ref)
+    return [
+        {
+            "directory_id": d.id,
+            "tenant_id": d.tenant_id,
+            "name": d.name,
+            "base_url": directories.scim_base_url(rt.settings.public_url, d.id),
+            "created_at": d.created_at.isoformat(),
+        }
+        for d in rows
+    ]
+
+
+async def rotate_token(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, str]:
+    grace = timedelta(seconds=rt.settings.scim_token_grace_seconds)
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, str]:
+        directory = await directories.get_directory(s, directory_id)
+        issued = await directories.rotate_token(s, directory_id, grace=grace, now=rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = (
+            directory.tenant_id,
+            "directory",
+            directory_id,
+        )
+        old_until = (rt.clock() + grace).isoformat()
+        return {
+            "directory_id": directory_id,
+            "token": issued.token,
+            "token_id": issued.token_id,
+            "previous_tokens_valid_until": old_until,
+        }
+
+    return await _audited(rt, actor, "scim.token.rotate", op)
+
+
+async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        directory = await directories.get_directory(s, directory_id)
+        n = await directories.revoke_tokens(s, directory_id, now=rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = (
+            directory.tenant_id,
+            "directory",
+            directory_id,
+        )
+        return {"directory_id": directory_id, "revoked": n}
+
+    return await _audited(rt, actor, "scim.token.revoke", op)
+
+
+async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]:
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, str]:
+        issued = await api_keys.create_api_key(s, name=name, now=rt.clock())
+        rec.target_type, rec.target_id = "api_key", issued.id
+        return {"id": issued.id, "name": issued.name, "key": issued.key}
+
+    return await _audited(rt, actor, "api_key.create", op)
+
+
+async def revoke_api_key(rt: Runtime, actor: Actor, key_id: str) -> None:
+    async def op(s: AsyncSession, rec: AuditRecord) -> None:
+        await api_keys.revoke_api_key(s, key_id, now=rt.clock())
+        rec.target_type, rec.target_id = "api_key", key_id
+
+    await _audited(rt, actor, "api_key.revoke", op)
+
+
+def user_view(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "directory_id": u.directory_id,
+        "user_name": u.user_name,
+        "external_id": u.external_id,
+        "email": u.email,
+        "display_name": u.display_name,
+        "given_name": u.given_name,
+        "family_name": u.family_name,
+        "department": u.department,
+        "active": u.active,
+        "created_at": u.created_at.isoformat(),
+        "updated_at": u.updated_at.isoformat(),
+        "deactivated_at": u.deactivated_at.isoformat() if u.deactivated_at else None,
+    }
+
+
+def group_view(g: Group) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "directory_id": g.directory_id,
+        "display_name": g.display_name,
+        "external_id": g.external_id,
+        "created_at": g.created_at.isoformat(),
+        "updated_at": g.updated_at.isoformat(),
+    }
+
+
+async def list_users(
+    rt: Runtime, tenant_ref: str, *, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    async with rt.db.read() as s:
+        tenant = await get_tenant(s, tenant_ref)
+        rows = await s.scalars(
+            select(User)
+            .where(User.tenant_id == tenant.id, User.deleted_at.is_(None))
+            .order_by(User.created_at, User.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [user_view(u) for u in rows]
+
+
+async def get_user(rt: Runtime, tenant_ref: str, user_id: str) -> dict[str, Any]:
+    async with rt.db.read() as s:
+        tenant = await get_tenant(s, tenant_ref)
+        user = await s.scalar(
+            select(User).where(
+                User.id == user_id, User.tenant_id == tenant.id, User.deleted_at.is_(None)
+            )
+        )
+        if user is None:
+            raise errors.NotFound(f"no user {user_id!r}")
+        return user_view(user)
+
+
+async def list_groups(
+    rt: Runtime, tenant_ref: str, *, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    async with rt.db.read() as s:
+        tenant = await get_tenant(s, tenant_ref)
+        rows = await s.scalars(
+            select(Group)
+            .where(Group.tenant_id == tenant.id, Group.deleted_at.is_(None))
+            .order_by(Group.created_at, Group.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [group_view(g) for g in rows]
+
+
+async def audit_trail(
+    rt: Runtime, tenant_ref: str, *, limit: int, action: str | None = None
+) -> list[dict[str, Any]]:
+    async with rt.db.read() as s:
+        tenant = await get_tenant(s, tenant_ref)
+        rows = await list_entries(s, tenant_id=tenant.id, limit=limit, action=action)
+    return [
+        {
+            "id": e.id,
+            "time": e.created_at.isoformat(),
+            "tenant_id": e.tenant_id,
+            "directory_id": e.directory_id,
+            "actor_type": e.actor_type,
+            "actor_id": e.actor_id,
+            "action": e.action,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "outcome": e.outcome,
+            "status": e.status,
+            "reason": e.reason,
+            "diff": e.diff,
+            "request_id": e.request_id,
+        }
+        for e in rows
+    ]
+
+
+async def purge_deprovisioned(rt: Runtime, actor: Actor, *, dry_run: bool) -> list[PurgeCandidate]:
+    retention = timedelta(days=rt.settings.retention_days)
+    if dry_run:
+        async with rt.db.read() as s:
+            return await purge(s, now=rt.clock(), retention=retention, dry_run=True)
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> list[PurgeCandidate]:
+        found = await purge(s, now=rt.clock(), retention=retention, dry_run=False)
+        rec.diff = {"purged": {"before": len(found), "after": 0}}
+        return found
+
+    return await _audited(rt, actor, "retention.purge", op)

@@ -1,0 +1,212 @@
+"""Test fixtures: a live Propylon server per backend, over real connections.
+
+Every test that takes ``server`` runs twice: on the embedded default (SQLite file, in-process
+accelerator) and on production mode (PostgreSQL + Redis). Each run creates its own PostgreSQL
+database and Redis key prefix and removes them afterwards, so runs never collide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from propylon.runtime import Runtime, build_runtime
+from propylon.settings import Settings
+from propylon.tenants import operations as ops
+from propylon.tenants.directories import scim_base_url
+from propylon.tenants.operations import CLI
+
+PG_ADMIN = os.environ.get("PROPYLON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("PROPYLON_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RUN_ID = secrets.token_hex(4)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", PG_ADMIN, "-q", "-c", sql], check=True, capture_output=True)
+
+
+@dataclass
+class Backend:
+    name: str
+    env: dict[str, str]
+    cleanup: list[str] = field(default_factory=list)
+
+    def settings(self) -> Settings:
+        return Settings(
+            **{
+                k.removeprefix("PROPYLON_").lower(): v
+                for k, v in self.env.items()
+                if k.startswith("PROPYLON_")
+            }
+        )
+
+
+def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> Backend:
+    env = {"PROPYLON_DATA_DIR": str(tmp), "PROPYLON_LOG_LEVEL": "warning", **(extra or {})}
+    if name == "postgres":
+        db = f"propylon_test_{RUN_ID}_{secrets.token_hex(3)}"
+        _psql(f'CREATE DATABASE "{db}"')
+        env["PROPYLON_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
+        env["PROPYLON_REDIS_URL"] = REDIS_URL
+        env["PROPYLON_REDIS_PREFIX"] = f"propylon-test-{RUN_ID}-{secrets.token_hex(3)}:"
+        return Backend(name, env, [db])
+    return Backend(name, env)
+
+
+def drop_backend(backend: Backend) -> None:
+    for db in backend.cleanup:
+        _psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    prefix = backend.env.get("PROPYLON_REDIS_PREFIX")
+    if prefix:
+        keys = subprocess.run(
+            ["redis-cli", "--scan", "--pattern", f"{prefix}*"], capture_output=True, text=True
+        ).stdout.split()
+        if keys:
+            subprocess.run(["redis-cli", "DEL", *keys], capture_output=True, check=False)
+
+
+@dataclass
+class Server:
+    backend: Backend
+    url: str
+    proc: subprocess.Popen[bytes]
+    rt: Runtime
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **self.backend.env, "PROPYLON_PUBLIC_URL": self.url}
+        return subprocess.run(
+            [sys.executable, "-m", "propylon.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args, "--json").stdout)
+
+
+def start_server(
+    backend: Backend, extra_env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **backend.env, "PROPYLON_PUBLIC_URL": url, **(extra_env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "propylon.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start in 30 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    backend = make_backend(request.param, tmp_path_factory.mktemp(request.param))
+    url, proc = start_server(backend)
+    settings = backend.settings().model_copy(update={"public_url": url})
+    rt = build_runtime(settings)
+    try:
+        yield Server(backend, url, proc, rt)
+    finally:
+        await rt.close()
+        stop_server(proc)
+        drop_backend(backend)
+
+
+@dataclass
+class Directory:
+    tenant_slug: str
+    tenant_id: str
+    directory_id: str
+    base_url: str
+    token: str
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
+
+
+async def new_directory(
+    server: Server, seats: int | None = None, slug: str | None = None
+) -> Directory:
+    slug = slug or f"t-{secrets.token_hex(5)}"
+    view = await ops.create_tenant(
+        server.rt, CLI, slug=slug, name=slug.upper(), domains=[], seats=seats
+    )
+    out = await ops.create_directory(server.rt, CLI, slug)
+    return Directory(slug, view.id, out["directory_id"], out["base_url"], out["token"])
+
+
+@pytest.fixture
+async def directory(server: Server) -> Directory:
+    return await new_directory(server)
+
+
+@pytest.fixture
+async def scim(directory: Directory) -> AsyncIterator[httpx.AsyncClient]:
+    async with directory.client() as client:
+        yield client
+
+
+@asynccontextmanager
+async def backend_env_server(
+    server: Server, extra_env: dict[str, str]
+) -> AsyncIterator[tuple[str, Directory]]:
+    """A second live server on the same backend with different settings, plus a fresh
+    directory whose base URL points at it."""
+    url, proc = start_server(server.backend, extra_env)
+    try:
+        d = await new_directory(server)
+        d.base_url = scim_base_url(url, d.directory_id)
+        yield url, d
+    finally:
+        stop_server(proc)
