@@ -122,7 +122,12 @@ def tenant_list(as_json: JsonOpt = False) -> None:
 def tenant_show(tenant: str, as_json: JsonOpt = False) -> None:
     """Show one tenant by slug or id."""
     view = run(lambda rt: ops.describe_tenant(rt, tenant)).as_dict()
-    emit(view, as_json, lambda: [typer.echo(f"{k}: {v}") for k, v in view.items()] and None)
+
+    def human() -> None:
+        for k, v in view.items():
+            typer.echo(f"{k}: {v}")
+
+    emit(view, as_json, human)
 
 
 @tenant_app.command("set-seats")

@@ -17,7 +17,7 @@ from propylon.db.tables import Group, GroupMember, User
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, InvalidMember, NotFound
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.directory.scope import DirectoryScope
+from propylon.directory.scope import DirectoryScope, page
 from propylon.ids import Kind, new_id
 
 _CHUNK = 500
@@ -56,7 +56,7 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
         yield ids[i : i + _CHUNK]
 
 
-def _scoped(scope: DirectoryScope) -> Select[tuple[Group]]:
+def _scoped(scope: DirectoryScope) -> Select[Group]:
     return select(Group).where(
         Group.tenant_id == scope.tenant_id,
         Group.directory_id == scope.directory_id,
@@ -265,18 +265,16 @@ async def list_groups(
     offset: int,
     limit: int,
 ) -> tuple[int, list[Group]]:
-    base = _scoped(scope)
-    if where is not None:
-        base = base.where(where)
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    if limit <= 0:
-        return int(total or 0), []
-    ordering: list[Any] = []
-    if order_by is not None:
-        ordering.append(order_by.desc() if descending else order_by.asc())
-    ordering += [Group.created_at, Group.id]
-    rows = await session.scalars(base.order_by(*ordering).offset(offset).limit(limit))
-    return int(total or 0), list(rows.all())
+    return await page(
+        session,
+        _scoped(scope),
+        where=where,
+        order_by=order_by,
+        descending=descending,
+        offset=offset,
+        limit=limit,
+        tiebreak=[Group.created_at, Group.id],
+    )
 
 
 async def members_of(session: AsyncSession, group_ids: list[str]) -> dict[str, list[Member]]:

@@ -46,8 +46,11 @@ async def purge(
         .where(Group.deleted_at.is_not(None), Group.deleted_at < cutoff)
         .order_by(Group.deleted_at)
     )
-    found = [PurgeCandidate("user", *row) for row in users] + [
-        PurgeCandidate("group", *row) for row in groups
+    found = [
+        PurgeCandidate(kind, rid, slug, name, deleted)
+        for kind, rows in (("user", users), ("group", groups))
+        for rid, slug, name, deleted in rows
+        if deleted is not None
     ]
     if not dry_run and found:
         ids = [c.id for c in found]

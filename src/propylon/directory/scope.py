@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User
 from propylon.directory.errors import SeatLimitReached
 from propylon.tenants.directories import DirectoryScope
 
-__all__ = ["DirectoryScope", "ensure_seat_available", "lock_tenant"]
+__all__ = ["DirectoryScope", "ensure_seat_available", "lock_tenant", "page"]
+
+T = TypeVar("T")
 
 
 async def lock_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
@@ -35,3 +39,28 @@ async def ensure_seat_available(session: AsyncSession, tenant_id: str) -> None:
             f"licence seat limit reached: all {tenant.seats} seats of this organization are "
             "in use; deactivate a user or raise the limit"
         )
+
+
+async def page(
+    session: AsyncSession,
+    base: Select[T],
+    *,
+    where: ColumnElement[bool] | None,
+    order_by: ColumnElement[Any] | None,
+    descending: bool,
+    offset: int,
+    limit: int,
+    tiebreak: list[Any],
+) -> tuple[int, list[T]]:
+    """Count and fetch one page: sort key first (absent values last), then a stable tiebreak
+    so ``startIndex`` paging never skips or repeats a row."""
+    if where is not None:
+        base = base.where(where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    if limit <= 0:
+        return int(total or 0), []
+    ordering: list[Any] = []
+    if order_by is not None:
+        ordering.append((order_by.desc() if descending else order_by.asc()).nulls_last())
+    rows = await session.scalars(base.order_by(*ordering, *tiebreak).offset(offset).limit(limit))
+    return int(total or 0), list(rows.all())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,7 @@ from propylon.db.tables import Group, GroupMember, User
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.directory.scope import DirectoryScope, ensure_seat_available
+from propylon.directory.scope import DirectoryScope, ensure_seat_available, page
 from propylon.ids import Kind, new_id
 
 
@@ -42,7 +42,7 @@ def _snapshot(user: User) -> dict[str, Any]:
     return {**user.doc, "active": user.active}
 
 
-def _scoped(scope: DirectoryScope) -> Select[tuple[User]]:
+def _scoped(scope: DirectoryScope) -> Select[User]:
     return select(User).where(
         User.tenant_id == scope.tenant_id,
         User.directory_id == scope.directory_id,
@@ -207,18 +207,16 @@ async def list_users(
     offset: int,
     limit: int,
 ) -> tuple[int, list[User]]:
-    base = _scoped(scope)
-    if where is not None:
-        base = base.where(where)
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    if limit <= 0:
-        return int(total or 0), []
-    ordering: list[Any] = []
-    if order_by is not None:
-        ordering.append(order_by.desc() if descending else order_by.asc())
-    ordering += [User.created_at, User.id]
-    rows = await session.scalars(base.order_by(*ordering).offset(offset).limit(limit))
-    return int(total or 0), list(rows.all())
+    return await page(
+        session,
+        _scoped(scope),
+        where=where,
+        order_by=order_by,
+        descending=descending,
+        offset=offset,
+        limit=limit,
+        tiebreak=[User.created_at, User.id],
+    )
 
 
 async def groups_of(session: AsyncSession, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

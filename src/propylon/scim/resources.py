@@ -49,7 +49,8 @@ def user_draft(doc: dict[str, Any]) -> UserDraft:
     active = doc.get("active", True)
     if not isinstance(active, bool):
         raise InvalidValue("active must be a boolean")
-    name = doc.get("name") if isinstance(doc.get("name"), dict) else {}
+    raw_name = doc.get("name")
+    name: dict[str, Any] = raw_name if isinstance(raw_name, dict) else {}
     enterprise = doc.get(ENTERPRISE_USER_SCHEMA)
     department = enterprise.get("department") if isinstance(enterprise, dict) else None
     # RFC 7643 §4.1.1: password is write-only; Propylon never stores one it is pushed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from propylon.db import tables_sso  # noqa: F401  (registers the sign-in tables)
 from propylon.db.tables import Base
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,95 @@
+"""Tables of sign-in: OAuth clients (the host platform's apps), signing keys, sessions,
+authorization codes and refresh tokens. Secrets and tokens are stored as SHA-256 only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from propylon.db.tables import Base
+
+
+class OAuthClient(Base):
+    """A downstream application registered with ``propylon app create``."""
+
+    __tablename__ = "oauth_clients"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The ``client_id``."""
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the client secret; ``None`` for a public client (PKCE required)."""
+    redirect_uris: Mapped[dict[str, Any]]
+    """``{"uris": [...]}``, matched exactly."""
+    post_logout_redirect_uris: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class SigningKey(Base):
+    """An asymmetric signing key (JWK with private part). Old keys stay published in JWKS
+    until ``retire_at`` so tokens they signed keep verifying during rotation."""
+
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    private_jwk: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    active_from: Mapped[datetime]
+    retire_at: Mapped[datetime | None]
+
+
+class LoginSession(Base):
+    """A server-side sign-in session (the ``sid`` claim)."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    auth_method: Mapped[str] = mapped_column(String(16))
+    connection_id: Mapped[str | None] = mapped_column(String(64))
+    idp_session_index: Mapped[str | None] = mapped_column(String(255))
+    name_id: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_login_sessions_name_id", "connection_id", "name_id"),)
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "oauth_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE")
+    )
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class RefreshToken(Base):
+    """Refresh tokens rotate on every use; presenting a used one revokes its whole family
+    (OAuth 2.0 Security BCP, RFC 9700 §4.14.2)."""
+
+    __tablename__ = "oauth_refresh_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE")
+    )
+    scope: Mapped[str] = mapped_column(Text)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
