@@ -24,15 +24,21 @@ async def lock_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
     return tenant
 
 
-async def ensure_seat_available(session: AsyncSession, tenant_id: str) -> None:
-    """Refuse to activate one more user when every licence seat is taken."""
-    tenant = await lock_tenant(session, tenant_id)
+async def ensure_seat_available(session: AsyncSession, scope: DirectoryScope) -> None:
+    """Refuse to activate one more user when every licence seat is taken.
+
+    Unlimited tenants cost nothing here; limited ones lock the tenant row, so two concurrent
+    activations cannot both take the last seat.
+    """
+    if scope.seats is None:
+        return
+    tenant = await lock_tenant(session, scope.tenant_id)
     if tenant.seats is None:
         return
     used = await session.scalar(
         select(func.count())
         .select_from(User)
-        .where(User.tenant_id == tenant_id, User.active.is_(True), User.deleted_at.is_(None))
+        .where(User.tenant_id == scope.tenant_id, User.active.is_(True), User.deleted_at.is_(None))
     )
     if int(used or 0) >= tenant.seats:
         raise SeatLimitReached(
@@ -56,11 +62,18 @@ async def page(
     so ``startIndex`` paging never skips or repeats a row."""
     if where is not None:
         base = base.where(where)
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
     if limit <= 0:
-        return int(total or 0), []
+        return await _count(session, base), []
     ordering: list[Any] = []
     if order_by is not None:
         ordering.append((order_by.desc() if descending else order_by.asc()).nulls_last())
-    rows = await session.scalars(base.order_by(*ordering, *tiebreak).offset(offset).limit(limit))
-    return int(total or 0), list(rows.all())
+    # One round trip: the total rides along as a window count on every row.
+    query = base.add_columns(func.count().over()).order_by(*ordering, *tiebreak)
+    rows = (await session.execute(query.offset(offset).limit(limit))).all()
+    if rows:
+        return int(rows[0][1]), [r[0] for r in rows]
+    return (await _count(session, base) if offset else 0), []
+
+
+async def _count(session: AsyncSession, base: Select[Any]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)

@@ -90,14 +90,29 @@ _Scope = Callable[[str | None], _Source]
 _Make = Callable[[_Source, AttrDef], Bool]
 
 _ORDERING: Mapping[str, Callable[[Any, Any], Any]] = {
-    "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
 }
 _STRINGS = frozenset({"string", "reference", "binary", "dateTime"})
 _TYPE_NAMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "sqlite": {"string": ("text",), "boolean": ("true", "false"), "number": ("integer", "real"),
-               "array": ("array",), "object": ("object",), "null": ("null",)},
-    "postgresql": {"string": ("string",), "boolean": ("boolean",), "number": ("number",),
-                   "array": ("array",), "object": ("object",), "null": ("null",)},
+    "sqlite": {
+        "string": ("text",),
+        "boolean": ("true", "false"),
+        "number": ("integer", "real"),
+        "array": ("array",),
+        "object": ("object",),
+        "null": ("null",),
+    },
+    "postgresql": {
+        "string": ("string",),
+        "boolean": ("boolean",),
+        "number": ("number",),
+        "array": ("array",),
+        "object": ("object",),
+        "null": ("null",),
+    },
 }
 _GroupAlias = aliased(Group, name="member_group")
 _UserAlias = aliased(User, name="member_user")
@@ -221,20 +236,33 @@ class _Compiler:
         """``groups`` of a user / ``members`` of a group, as EXISTS over ``group_members``."""
         gm = GroupMember
         if self.rt == "User":
-            cols = {"value": _Col(gm.group_id.expression),
-                    "display": _Col(Group.display_name_ci.expression, prelowered=True)}
-            stmt = (select(1).select_from(gm).join(Group, Group.id == gm.group_id)
-                    .where(gm.member_id == User.id, Group.deleted_at.is_(None)))
+            cols = {
+                "value": _Col(gm.group_id.expression),
+                "display": _Col(Group.display_name_ci.expression, prelowered=True),
+            }
+            stmt = (
+                select(1)
+                .select_from(gm)
+                .join(Group, Group.id == gm.group_id)
+                .where(gm.member_id == User.id, Group.deleted_at.is_(None))
+            )
         else:
-            display = func.coalesce(func.lower(_UserAlias.display_name),
-                                    _GroupAlias.display_name_ci)
-            cols = {"value": _Col(gm.member_id.expression),
-                    "type": _Col(gm.member_type.expression),
-                    "display": _Col(display, prelowered=True)}
-            stmt = (select(1).select_from(gm)
-                    .outerjoin(_UserAlias, _UserAlias.id == gm.member_id)
-                    .outerjoin(_GroupAlias, _GroupAlias.id == gm.member_id)
-                    .where(gm.group_id == Group.id).correlate(Group))
+            display = func.coalesce(
+                func.lower(_UserAlias.display_name), _GroupAlias.display_name_ci
+            )
+            cols = {
+                "value": _Col(gm.member_id.expression),
+                "type": _Col(gm.member_type.expression),
+                "display": _Col(display, prelowered=True),
+            }
+            stmt = (
+                select(1)
+                .select_from(gm)
+                .outerjoin(_UserAlias, _UserAlias.id == gm.member_id)
+                .outerjoin(_GroupAlias, _GroupAlias.id == gm.member_id)
+                .where(gm.group_id == Group.id)
+                .correlate(Group)
+            )
 
         def scope(sub: str | None) -> _Source:
             if sub is None or sub.lower() not in cols:
@@ -279,10 +307,13 @@ class _Compiler:
                 return and_(expr.is_not(None), expr != "")
             return expr.is_not(None)
         t, text = self._jtype(src), self._jtext(src)
-        nonempty = or_(self._is(src, "boolean"), self._is(src, "number"),
-                       and_(self._is(src, "string"), text != ""),
-                       and_(self._is(src, "array"), text != "[]"),
-                       and_(self._is(src, "object"), text != "{}"))
+        nonempty = or_(
+            self._is(src, "boolean"),
+            self._is(src, "number"),
+            and_(self._is(src, "string"), text != ""),
+            and_(self._is(src, "array"), text != "[]"),
+            and_(self._is(src, "object"), text != "{}"),
+        )
         return and_(t.is_not(None), nonempty)
 
     def _compare(self, src: _Source, attr: AttrDef, op: str, value: Any) -> Bool:
@@ -374,4 +405,3 @@ def user_sort_key(path: AttrPath, dialect: str) -> ColumnElement[Any]:
 def group_sort_key(path: AttrPath, dialect: str) -> ColumnElement[Any]:
     """An ORDER BY expression for ``sortBy`` on groups; combine with ``nulls_last()`` and ``id``."""
     return _Compiler("Group", dialect).sort_key(path)
-

@@ -50,33 +50,6 @@ def _scoped(scope: DirectoryScope) -> Select[User]:
     )
 
 
-async def _ensure_unique(
-    session: AsyncSession, scope: DirectoryScope, draft: UserDraft, exclude: str | None
-) -> None:
-    name_q = select(User.id).where(
-        User.tenant_id == scope.tenant_id,
-        User.user_name_ci == draft.user_name.lower(),
-        User.deleted_at.is_(None),
-    )
-    if exclude:
-        name_q = name_q.where(User.id != exclude)
-    if await session.scalar(name_q.limit(1)):
-        raise AlreadyExists(f"userName {draft.user_name!r} is already in use", "userName")
-    if draft.external_id is not None:
-        ext_q = select(User.id).where(
-            User.directory_id == scope.directory_id,
-            User.external_id == draft.external_id,
-            User.deleted_at.is_(None),
-        )
-        if exclude:
-            ext_q = ext_q.where(User.id != exclude)
-        if await session.scalar(ext_q.limit(1)):
-            raise AlreadyExists(
-                f"externalId {draft.external_id!r} is already in use in this directory",
-                "externalId",
-            )
-
-
 def _apply(user: User, draft: UserDraft) -> None:
     user.user_name = draft.user_name
     user.user_name_ci = draft.user_name.lower()
@@ -90,9 +63,20 @@ def _apply(user: User, draft: UserDraft) -> None:
 
 
 async def _flush_unique(session: AsyncSession, draft: UserDraft) -> None:
+    """Flush, turning a unique-index violation into :class:`AlreadyExists`.
+
+    The partial unique indexes are the one source of truth (no check-then-insert race): two
+    processes creating the same userName get one row and one error.
+    """
     try:
         await session.flush()
-    except IntegrityError as exc:  # lost a race with a concurrent writer
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        if "external" in text:
+            raise AlreadyExists(
+                f"externalId {draft.external_id!r} is already in use in this directory",
+                "externalId",
+            ) from exc
         raise AlreadyExists(f"userName {draft.user_name!r} is already in use", "userName") from exc
 
 
@@ -100,8 +84,7 @@ async def create_user(
     session: AsyncSession, scope: DirectoryScope, draft: UserDraft, outbox: Outbox, now: datetime
 ) -> User:
     if draft.active:
-        await ensure_seat_available(session, scope.tenant_id)
-    await _ensure_unique(session, scope, draft, exclude=None)
+        await ensure_seat_available(session, scope)
     user = User(
         id=new_id(Kind.USER),
         tenant_id=scope.tenant_id,
@@ -145,9 +128,7 @@ async def replace_user(
     before = _snapshot(user)
     was_active, old_department = user.active, user.department
     if draft.active and not was_active:
-        await ensure_seat_available(session, scope.tenant_id)
-    if draft.user_name.lower() != user.user_name_ci or draft.external_id != user.external_id:
-        await _ensure_unique(session, scope, draft, exclude=user.id)
+        await ensure_seat_available(session, scope)
     _apply(user, draft)
     user.active = draft.active
     changes = diff(before, _snapshot(user))

@@ -44,7 +44,9 @@ async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -
         user = await directory.create_user(unit.session, unit.scope, draft, unit.outbox, unit.now)
         unit.audit.target_type, unit.audit.target_id, unit.audit.status = "user", user.id, 201
         unit.audit.diff = diff(None, user_doc(user))
-        return _ok(201, user, await _render(unit, user, selection), unit.base_url)
+        rendered = render_user(user, [], unit.base_url)  # a new user belongs to no group yet
+        rendered = project(rendered, "User", selection.attributes, selection.excluded)
+        return _ok(201, user, rendered, unit.base_url)
 
     return await run(req, "scim.user.create", op)
 
@@ -156,8 +158,18 @@ async def patch(
         user_id,
         if_match,
         selection,
-        lambda old: apply_patch(old, operations, "User").doc,
+        lambda old: _patched(old, operations),
     )
+
+
+def _patched(old: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """RFC 7644 §3.5.2.2: an attribute a PATCH removes is unassigned afterwards. ``active``
+    is absent from a POST/PUT body when the client leaves the default to the server, so its
+    removal is marked explicitly (RFC 7643 §2.5: null is unassigned)."""
+    doc = apply_patch(old, operations, "User").doc
+    if "active" not in doc:
+        doc["active"] = None
+    return doc
 
 
 async def delete(req: ScimRequest, user_id: str, if_match: str | None) -> ScimResponse:

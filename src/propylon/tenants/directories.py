@@ -36,6 +36,8 @@ class DirectoryScope:
     tenant_id: str
     directory_id: str
     token_id: str
+    seats: int | None = None
+    """The tenant's seat limit as read at authentication (``None``: unlimited)."""
 
 
 def scim_base_url(public_url: str, directory_id: str) -> str:
@@ -121,9 +123,16 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> D
     """Resolve a bearer token to its directory scope, or raise :class:`Unauthenticated`."""
     if not token.startswith(TOKEN_PREFIX + "_") or len(token) > 256:
         raise Unauthenticated("unknown token")
-    row = await session.scalar(select(ScimToken).where(ScimToken.token_hash == hash_secret(token)))
-    if row is None or row.revoked_at is not None:
+    found = (
+        await session.execute(
+            select(ScimToken, Tenant.seats)
+            .join(Tenant, Tenant.id == ScimToken.tenant_id)
+            .where(ScimToken.token_hash == hash_secret(token))
+        )
+    ).first()
+    if found is None or found[0].revoked_at is not None:
         raise Unauthenticated("unknown or revoked token")
+    row, seats = found
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated("token expired")
-    return DirectoryScope(row.tenant_id, row.directory_id, row.id)
+    return DirectoryScope(row.tenant_id, row.directory_id, row.id, seats)
