@@ -57,3 +57,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url().startswith("sqlite")
+
+    # Sign-in (OpenID Provider, sessions)
+    session_lifetime_seconds: int = 28_800
+    """Server-side sign-in session lifetime; an IdP's SessionNotOnOrAfter can shorten it."""
+    access_token_lifetime_seconds: int = 300
+    id_token_lifetime_seconds: int = 300
+    refresh_token_lifetime_seconds: int = 2_592_000
+    auth_code_lifetime_seconds: int = 60
+    signing_alg: str = "ES256"
+    """JWS algorithm of ID and access tokens: ES256 (default) or RS256."""
+    signing_key_retire_seconds: int = 86_400
+    """After ``propylon keys rotate`` the previous key stays in JWKS this long."""

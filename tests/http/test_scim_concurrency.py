@@ -26,7 +26,9 @@ async def test_same_username_on_two_processes_gives_one_201_and_one_409(server: 
                 results = await asyncio.gather(
                     *(client.post(f"{b}/Users", json=user_body(name)) for b in bases)
                 )
-                assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+                assert sorted(r.status_code for r in results) == [201, 409], [
+                    r.text for r in results
+                ]
                 found = await client.get(
                     f"{bases[0]}/Users", params={"filter": f'userName eq "{name}"'}
                 )

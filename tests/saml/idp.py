@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import xmlsec
@@ -182,10 +183,11 @@ def sign(
     el: etree._Element,
     kp: KeyPair,
     *,
-    method: object = SIG_RSA_SHA256,
-    digest: object = DIGEST_SHA256,
+    method: Any = SIG_RSA_SHA256,
+    digest: Any = DIGEST_SHA256,
     key_info_cert: x509.Certificate | None = None,
     inclusive_prefixes: list[str] | None = None,
+    tail: str | None = None,
 ) -> etree._Element:
     """Enveloped-sign ``el`` in place (Signature right after its Issuer)."""
     sig = xmlsec.template.create(el, xmlsec.constants.TransformExclC14N, method, ns="ds")
@@ -194,7 +196,8 @@ def sign(
         issuer.addnext(sig)
     else:
         el.insert(0, sig)
-    ref = xmlsec.template.add_reference(sig, digest, uri="#" + el.get("ID"))
+    sig.tail = tail
+    ref = xmlsec.template.add_reference(sig, digest, uri="#" + (el.get("ID") or ""))
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
     c14n = xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
     if inclusive_prefixes:
@@ -217,8 +220,8 @@ def encrypt_assertion(
     response: etree._Element,
     sp: KeyPair,
     *,
-    data_alg: object = xmlsec.constants.TransformAes128Cbc,
-    key_alg: object = xmlsec.constants.TransformRsaOaep,
+    data_alg: Any = xmlsec.constants.TransformAes128Cbc,
+    key_alg: Any = xmlsec.constants.TransformRsaOaep,
     key_bits: int = 128,
 ) -> etree._Element:
     """Replace the Response's Assertion by an EncryptedAssertion (in place)."""
@@ -251,18 +254,22 @@ def build(
     sign_response: bool = False,
     sign_assertion: bool = True,
     encrypt_for: KeyPair | None = None,
-    **sign_kw: object,
+    pretty: bool = False,
+    **sign_kw: Any,
 ) -> bytes:
     """Serialized Response, signed/encrypted as asked (Okta order: assertion first)."""
     s = spec or Spec()
     root = etree.fromstring(response_xml(s).encode())
+    if pretty:
+        etree.indent(root)
     assertion = root.find(f"{{{SAML}}}Assertion")
     if sign_assertion:
-        sign(assertion, idp, **sign_kw)  # type: ignore[arg-type]
+        assert assertion is not None
+        sign(assertion, idp, **sign_kw)
     if encrypt_for is not None:
         encrypt_assertion(root, encrypt_for)
     if sign_response:
-        sign(root, idp, **sign_kw)  # type: ignore[arg-type]
+        sign(root, idp, **sign_kw)
     return bytes(etree.tostring(root))
 
 

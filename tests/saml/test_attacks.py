@@ -7,6 +7,7 @@ Be" (USENIX Security 2012) as catalogued by the SAML Raider tool.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -234,7 +235,7 @@ def test_two_validly_signed_assertions(idp_kp: I.KeyPair, refused: Refused) -> N
         ({"digest": I.DIGEST_SHA1}, Reason.SHA1_FORBIDDEN),
     ],
 )
-def test_sha1_refused_by_default(idp_kp: I.KeyPair, refused: Refused, kw: dict[str, object],
+def test_sha1_refused_by_default(idp_kp: I.KeyPair, refused: Refused, kw: dict[str, Any],
                                  reason: Reason) -> None:
     refused(I.build(idp=idp_kp, **kw), reason)
 

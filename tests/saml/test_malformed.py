@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 from collections.abc import Callable
 
@@ -144,7 +145,5 @@ def test_fuzz_mutations_only_raise_typed_errors(validate: Validate, idp_kp: I.Ke
             data[pos] = rng.randrange(256)
         else:
             data[pos:pos] = rng.choice([b"<", b">", b"&", b'"', b"<!---->", b"\x00", b"]]>"])
-        try:
+        with contextlib.suppress(SamlValidationError):
             validate(bytes(data))
-        except SamlValidationError:
-            pass

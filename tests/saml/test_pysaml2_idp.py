@@ -120,8 +120,12 @@ def test_pysaml2_encrypted_aes(pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPa
     import saml2.entity
     from saml2.sigver import pre_encryption_part
 
+    # pysaml2 hard-codes TripleDES; point both the template and xmlsec1 at AES-256.
     monkeypatch.setattr(saml2.entity, "pre_encryption_part", functools.partial(
         pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes256-cbc"))
+    original = pysaml2_idp.sec.encrypt_assertion
+    monkeypatch.setattr(pysaml2_idp.sec, "encrypt_assertion",
+                        lambda *a, **k: original(*a, **{**k, "key_type": "aes-256"}))
     xml = _response(pysaml2_idp, sign_response=False, sign_assertion=True,
                     encrypt_assertion=True, encrypt_cert_assertion=sp_kp.cert_pem.decode())
     assert b"aes256-cbc" in xml

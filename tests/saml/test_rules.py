@@ -123,7 +123,7 @@ def test_encrypted_ciphertext_tampered_gcm(idp_kp: I.KeyPair, sp_kp: I.KeyPair,
 
     root = tree(I.build(idp=idp_kp))
     I.encrypt_assertion(root, sp_kp, data_alg=xmlsec.constants.TransformAes128Gcm)
-    values = root.findall(f".//{{http://www.w3.org/2001/04/xmlenc#}}CipherValue")
+    values = root.findall(".//{http://www.w3.org/2001/04/xmlenc#}CipherValue")
     text = values[-1].text or ""
     values[-1].text = text[:40] + ("A" if text[40] != "A" else "B") + text[41:]
     refused(ser(root), Reason.DECRYPTION_FAILED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import xmlsec
@@ -132,3 +133,43 @@ def test_result_is_read_from_whitespace_formatted_nameid(validate: Validate,
                                                          idp_kp: I.KeyPair) -> None:
     spec = I.Spec(name_id="\n   ada@example.com\n ")
     assert validate(I.build(spec, idp=idp_kp)).name_id == "ada@example.com"
+
+
+@pytest.mark.parametrize("tail", [None, "\n    ", "\n"])
+def test_pretty_printed_with_signature_tails(validate: Validate, idp_kp: I.KeyPair,
+                                             tail: str | None) -> None:
+    """Enveloped transform keeps the whitespace after the Signature (XML-DSig §6.6.4)."""
+    xml = I.build(idp=idp_kp, pretty=True, sign_response=True, sign_assertion=True, tail=tail)
+    assert validate(xml).name_id == "ada@example.com"
+    # ... and verification leaves the tree unchanged for the enclosing signature.
+    root = I.tree_of(xml)
+    assert I.serialize(root) == xml
+
+
+@pytest.mark.parametrize(
+    "signed_info_c14n",
+    [xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformExclC14NWithComments],
+)
+def test_exc_c14n_with_comments(validate: Validate, idp_kp: I.KeyPair,
+                                signed_info_c14n: Any) -> None:
+    """``#ID`` references drop comments (XML-DSig §4.3.3.3), so #WithComments still verifies."""
+    from lxml import etree
+
+    root = I.tree_of(I.response_xml(I.Spec()).encode())
+    a = root.find(f"{{{I.SAML}}}Assertion")
+    assert a is not None
+    a.insert(2, etree.Comment(" signed comment "))
+    sig = xmlsec.template.create(a, signed_info_c14n, xmlsec.constants.TransformRsaSha256,
+                                 ns="ds")
+    a.insert(1, sig)
+    ref = xmlsec.template.add_reference(sig, xmlsec.constants.TransformSha256,
+                                        uri="#" + (a.get("ID") or ""))
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14NWithComments)
+    ctx = xmlsec.SignatureContext()
+    ctx.key = xmlsec.Key.from_memory(idp_kp.key_pem, xmlsec.constants.KeyDataFormatPem)
+    ctx.register_id(a, "ID")
+    ctx.sign(sig)
+    xml = I.serialize(root)
+    assert b"signed comment" in xml and b"WithComments" in xml
+    assert validate(xml).name_id == "ada@example.com"

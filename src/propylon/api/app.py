@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from propylon import __version__
-from propylon.api import errors, health, mgmt_routes, observability, scim_routes
+from propylon.api import (
+    apps_routes,
+    errors,
+    health,
+    mgmt_routes,
+    observability,
+    provider_routes,
+    scim_routes,
+)
 from propylon.db.migrate import is_current, upgrade
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
@@ -48,4 +56,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(scim_routes.router)
     app.include_router(mgmt_routes.router)
+    app.include_router(apps_routes.router)
+    app.include_router(provider_routes.router)
     return app

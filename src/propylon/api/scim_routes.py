@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from propylon.api.http import bearer_token, read_json_object
 from propylon.runtime import Runtime
-from propylon.scim import discovery, groups, users
+from propylon.scim import discovery, groups, service, users
 from propylon.scim.errors import InvalidSyntax, NotFound
 from propylon.scim.listing import Selection, list_response
 from propylon.scim.service import ScimRequest, ScimResponse
@@ -107,6 +107,19 @@ async def schema(request: Request, directory_id: str, urn: str) -> Response:
         if item["id"] == urn:
             return scim_json(200, item)
     raise NotFound(f"no schema {urn!r}")
+
+
+# ---- the server root (RFC 7644 §3.4.2, §3.4.3) ----
+
+
+@router.get("")
+async def list_all(request: Request, directory_id: str) -> Response:
+    return _render(await service.search_all(_req(request, directory_id)))
+
+
+@router.post("/.search")
+async def search_all(request: Request, directory_id: str) -> Response:
+    return _render(await service.search_all(_req(request, directory_id)))
 
 
 # ---- /Users ----

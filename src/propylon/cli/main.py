@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from propylon.audit import Actor
+from propylon.cli import apps as apps_cli
 from propylon.cli.common import emit, run, table
 from propylon.db.migrate import head_revision, is_current, upgrade
 from propylon.logs import configure
@@ -31,6 +32,8 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(scim_app, name="scim")
 app.add_typer(key_app, name="api-key")
 app.add_typer(audit_app, name="audit")
+app.add_typer(apps_cli.app, name="app")
+app.add_typer(apps_cli.keys_app, name="keys")
 
 
 @app.command()

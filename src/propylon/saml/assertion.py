@@ -7,9 +7,8 @@ profile, SAML Profiles 2.0 §4.1.4.2 (assertion content) and §4.1.4.3.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 from lxml import etree
 
@@ -41,8 +40,7 @@ _ATTRIBUTE_VALUE: Final = f"{{{SAML}}}AttributeValue"
 _XSI_NIL: Final = f"{{{XSI}}}nil"
 
 
-@dataclass(frozen=True)
-class AssertionFacts:
+class AssertionFacts(NamedTuple):
     """Values read from a verified assertion (see :class:`propylon.saml.Assertion`)."""
 
     assertion_id: str

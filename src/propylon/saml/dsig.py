@@ -26,7 +26,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -58,12 +58,12 @@ _SIG_METHODS: Final[dict[str, tuple[str, Callable[[], hashes.HashAlgorithm], boo
     "http://www.w3.org/2000/09/xmldsig#rsa-sha1": ("rsa", hashes.SHA1, True),
     f"{_MORE}ecdsa-sha1": ("ec", hashes.SHA1, True),
 }
-# digest method URI -> (hashlib name, is_sha1)
-_DIGESTS: Final[dict[str, tuple[str, bool]]] = {
-    "http://www.w3.org/2001/04/xmlenc#sha256": ("sha256", False),
-    f"{_MORE}sha384": ("sha384", False),
-    "http://www.w3.org/2001/04/xmlenc#sha512": ("sha512", False),
-    "http://www.w3.org/2000/09/xmldsig#sha1": ("sha1", True),
+# digest method URI -> (hashlib constructor, is_sha1)
+_DIGESTS: Final[dict[str, tuple[Callable[[bytes], Any], bool]]] = {
+    "http://www.w3.org/2001/04/xmlenc#sha256": (hashlib.sha256, False),
+    f"{_MORE}sha384": (hashlib.sha384, False),
+    "http://www.w3.org/2001/04/xmlenc#sha512": (hashlib.sha512, False),
+    "http://www.w3.org/2000/09/xmldsig#sha1": (hashlib.sha1, True),
 }
 
 _SIGNATURE: Final = f"{{{DS}}}Signature"
@@ -147,8 +147,8 @@ def _c14n_without(parent: etree._Element, sig: etree._Element, prefixes: list[st
 
 def _check_reference(
     ref: etree._Element, signed_id: str, allow_sha1: bool
-) -> tuple[str, list[str] | None, bytes]:
-    """Validate the single Reference; return (hash name, PrefixList, digest value)."""
+) -> tuple[Callable[[bytes], Any], list[str] | None, bytes]:
+    """Validate the single Reference; return (hash constructor, PrefixList, digest value)."""
     if ref.get("URI") != f"#{signed_id}":
         raise SamlValidationError(
             Reason.SIGNATURE_REFERENCE_MISMATCH,
@@ -177,10 +177,10 @@ def _check_reference(
     digest_alg = kids[1].get("Algorithm") or ""
     if digest_alg not in _DIGESTS:
         raise SamlValidationError(Reason.UNSUPPORTED_ALGORITHM, f"digest {digest_alg!r}")
-    hash_name, is_sha1 = _DIGESTS[digest_alg]
+    hash_ctor, is_sha1 = _DIGESTS[digest_alg]
     if is_sha1 and not allow_sha1:
         raise SamlValidationError(Reason.SHA1_FORBIDDEN, "SHA-1 digest")
-    return hash_name, prefixes, _b64(kids[2], "DigestValue")
+    return hash_ctor, prefixes, _b64(kids[2], "DigestValue")
 
 
 def _verify_value(
@@ -247,12 +247,12 @@ def verify_enveloped_signature(
     kind, hash_factory, method_is_sha1 = _SIG_METHODS[method]
     if method_is_sha1 and not allow_sha1:
         raise SamlValidationError(Reason.SHA1_FORBIDDEN, "SHA-1 signature method")
-    hash_name, prefixes, expected = _check_reference(ref, signed_id, allow_sha1)
+    hash_ctor, prefixes, expected = _check_reference(ref, signed_id, allow_sha1)
     if any(k.tag != _KEY_INFO for k in kids[2:]):
         raise _malformed("only KeyInfo may follow SignatureValue (no ds:Object)")
     signature_value = _b64(kids[1], "SignatureValue")
 
-    digest = hashlib.new(hash_name, _c14n_without(signed, sig, prefixes)).digest()
+    digest = hash_ctor(_c14n_without(signed, sig, prefixes)).digest()
     if not hmac.compare_digest(digest, expected):
         raise SamlValidationError(Reason.DIGEST_MISMATCH, f"reference #{signed_id}")
     si_bytes = _c14n(signed_info, si_prefixes)

@@ -21,8 +21,10 @@ class IdpTrust:
 
     ``certificates`` are pinned (several at once during key rotation). Their
     public keys are extracted once here so validation does no certificate work.
-    Certificate validity dates are deliberately not enforced: SAML metadata
-    pins keys, it does not define a PKI (SAML Metadata Interop profile §2.5).
+    Certificate validity dates are deliberately not enforced: metadata pins bare
+    keys, it does not define a PKI (SAML V2.0 Metadata Interoperability Profile);
+    see :attr:`propylon.saml.metadata.IdpMetadata.signing_certificate_expiry`
+    for rotation alerts.
     """
 
     entity_id: str

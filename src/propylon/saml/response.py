@@ -40,22 +40,33 @@ _ASSERTION: Final = f"{{{SAML}}}Assertion"
 _ENCRYPTED_ASSERTION: Final = f"{{{SAML}}}EncryptedAssertion"
 
 
-def _check_unique_ids(root: etree._Element, seen: set[str] | None = None) -> set[str]:
-    """Refuse duplicate ``ID`` attributes (XML 1.0 validity constraint "ID").
+# Compiled once: lxml serialises concurrent use of one XPath object with an
+# internal lock, and compiling per call costs more than evaluating.
+_SCAN: Final = etree.XPath(
+    "//@ID | //saml:Assertion | //saml:EncryptedAssertion", namespaces={"saml": SAML}
+)
+
+
+def _scan(
+    root: etree._Element, seen: set[str] | None = None
+) -> tuple[set[str], list[etree._Element]]:
+    """All ``ID`` values (refusing duplicates) and all (Encrypted)Assertions, in one pass.
 
     Signature references are resolved by ID, so a second element carrying the
-    same ID is the core of most wrapping attacks.
+    same ID is the core of most wrapping attacks (XML 1.0 validity constraint "ID").
     """
-    found = root.xpath("//@ID")
-    values = [str(v) for v in found] if isinstance(found, list) else []
-    ids = set(values)
-    if len(ids) != len(values) or (seen is not None and not seen.isdisjoint(ids)):
-        dupes = {v for v in values if values.count(v) > 1} or (ids & (seen or set()))
-        raise SamlValidationError(Reason.DUPLICATE_ID, ", ".join(sorted(dupes)))
-    if seen is not None:
-        seen |= ids
-        return seen
-    return ids
+    ids: set[str] = set() if seen is None else seen
+    assertions: list[etree._Element] = []
+    result = _SCAN(root)
+    assert isinstance(result, list)
+    for item in result:
+        if isinstance(item, str):
+            if item in ids:
+                raise SamlValidationError(Reason.DUPLICATE_ID, str(item))
+            ids.add(str(item))
+        elif isinstance(item, etree._Element):
+            assertions.append(item)
+    return ids, assertions
 
 
 def _check_status(root: etree._Element) -> None:
@@ -108,7 +119,9 @@ def _decrypt(
         or any((c.tail or "").strip() for c in doc)
     ):
         raise SamlValidationError(Reason.DECRYPTION_FAILED, "plaintext is not one Assertion")
-    _check_unique_ids(kids[0], ids)
+    _, nested = _scan(kids[0], ids)
+    if len(nested) != 1:
+        raise SamlValidationError(Reason.MULTIPLE_ASSERTIONS, "nested in EncryptedAssertion")
     return kids[0]
 
 
@@ -158,7 +171,7 @@ def validate_response_xml(
     response_id = root.get("ID")
     if not response_id:
         raise SamlValidationError(Reason.MISSING_ID, "Response")
-    ids = _check_unique_ids(root)
+    ids, found = _scan(root)
 
     method = ""
     response_sig = find_signature(root)
@@ -170,7 +183,6 @@ def validate_response_xml(
 
     # Exactly one assertion in the whole document, as a direct child (defeats
     # the XSW family, which always needs a second copy somewhere).
-    found = list(root.iter(_ASSERTION, _ENCRYPTED_ASSERTION))
     if not found:
         raise SamlValidationError(Reason.NO_ASSERTION)
     if len(found) > 1:

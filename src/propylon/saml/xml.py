@@ -122,7 +122,7 @@ def secure_fromstring(raw: bytes, max_bytes: int) -> etree._Element:
     except ValueError as exc:  # e.g. lxml refusing unusual input
         raise SamlValidationError(Reason.MALFORMED_XML, str(exc)) from exc
     docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise SamlValidationError(Reason.DOCTYPE_FORBIDDEN)
     return root
 

@@ -148,6 +148,8 @@ class _Patcher:
             if not isinstance(value, dict):
                 raise InvalidValue(f"{path.schema} takes an object value")
             for key, item in value.items():
+                if key.lower() == "schemas":  # a serialized extension object names itself
+                    continue
                 self.apply(op, parse_path(f"{path.schema}:{key}", self.rt), item)
             return
         attr = path.attr

@@ -46,7 +46,11 @@ def user_draft(doc: dict[str, Any]) -> UserDraft:
     user_name = doc.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise InvalidValue("userName is required and must be a non-empty string")
-    active = doc.get("active", True)
+    # Absent on POST/PUT, the server assigns the default true (RFC 7644 §3.3, §3.5.1); null,
+    # as a PATCH remove leaves it, is "unassigned" (RFC 7643 §2.5, RFC 7644 §3.5.2.2): the
+    # user is not deactivated and ``active`` is not returned until assigned again.
+    unassigned = "active" in doc and doc["active"] is None
+    active = True if unassigned else doc.get("active", True)
     if not isinstance(active, bool):
         raise InvalidValue("active must be a boolean")
     raw_name = doc.get("name")
@@ -55,6 +59,8 @@ def user_draft(doc: dict[str, Any]) -> UserDraft:
     department = enterprise.get("department") if isinstance(enterprise, dict) else None
     # RFC 7643 §4.1.1: password is write-only; Propylon never stores one it is pushed.
     stored = {k: v for k, v in doc.items() if k not in ("schemas", "active", "password")}
+    if unassigned:
+        stored["active"] = None
     return UserDraft(
         user_name=user_name,
         active=active,
@@ -80,7 +86,13 @@ def group_draft(doc: dict[str, Any]) -> GroupDraft:
 
 def user_doc(user: User) -> dict[str, Any]:
     """The stored document as a request document again (for PATCH)."""
+    if _active_unassigned(user):
+        return dict(user.doc)
     return {**user.doc, "active": user.active}
+
+
+def _active_unassigned(user: User) -> bool:
+    return "active" in user.doc and user.doc["active"] is None
 
 
 def group_doc(group: Group) -> dict[str, Any]:
@@ -108,6 +120,8 @@ def render_user(user: User, groups: list[tuple[str, str]], base_url: str) -> dic
         **user.doc,
         "active": user.active,
     }
+    if _active_unassigned(user):
+        del body["active"]
     if groups:
         body["groups"] = [
             {"value": gid, "display": name, "$ref": f"{base_url}/Groups/{gid}", "type": "direct"}

@@ -77,6 +77,14 @@ def _schema_json(model: type[User[Any]] | type[Group] | type[EnterpriseUser]) ->
             if attr["name"] == "manager":
                 for sub in attr.get("subAttributes", []):
                     sub["required"] = False
+    if doc["id"] == GROUP_SCHEMA:
+        # members.display is the member's current displayName, computed by the server (RFC
+        # 7643 §8.7.1 defines no members.display); scim2-models declares it readWrite.
+        for attr in doc["attributes"]:
+            if attr["name"] == "members":
+                for sub in attr.get("subAttributes", []):
+                    if sub["name"] == "display":
+                        sub["mutability"] = "readOnly"
     return doc
 
 

@@ -1,0 +1,40 @@
+"""Management API for registered apps (OAuth clients): ``/api/v1/apps``, API-key auth.
+
+The same functions as ``propylon app create|list`` (:mod:`propylon.provider.apps`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from propylon.api.mgmt_routes import Caller, Rt
+from propylon.provider import apps
+
+router = APIRouter(prefix="/api/v1", tags=["management"])
+
+
+class AppIn(BaseModel):
+    name: str = Field(examples=["Host platform"])
+    redirect_uris: list[str] = Field(examples=[["https://app.example.com/callback"]])
+    post_logout_redirect_uris: list[str] = Field(default_factory=list)
+    public: bool = False
+
+
+@router.post("/apps", status_code=201)
+async def create_app(body: AppIn, rt: Rt, actor: Caller) -> dict[str, Any]:
+    return await apps.create_app(
+        rt,
+        actor,
+        name=body.name,
+        redirect_uris=body.redirect_uris,
+        post_logout_redirect_uris=body.post_logout_redirect_uris,
+        public=body.public,
+    )
+
+
+@router.get("/apps")
+async def list_apps(rt: Rt, _: Caller) -> dict[str, Any]:
+    return {"data": await apps.list_apps(rt)}

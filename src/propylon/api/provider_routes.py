@@ -1,0 +1,417 @@
+"""HTTP edge of the OpenID Provider: the FastAPI adapter for Authlib and the ``/oauth2/*``
+and ``/.well-known/openid-configuration`` routes.
+
+Each route reads the request (bounded form), opens one write transaction, pre-loads an
+:class:`~propylon.provider.exchange.Exchange`, runs the synchronous Authlib server built around
+it, and commits (see ``provider/exchange.py`` for why). Errors follow RFC 6749: §4.1.2.1 at the
+authorization endpoint (redirect with ``error`` and ``state`` once client and redirect URI are
+known good, an HTML page otherwise — never a redirect to an unregistered URI) and §5.2 JSON at
+the token, introspection and revocation endpoints.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from joserfc import jwt
+from joserfc.errors import JoseError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.api.http import bearer_token
+from propylon.provider import discovery, keys
+from propylon.provider.exchange import Exchange, load_subject
+from propylon.provider.login import LoginRouter
+from propylon.provider.oidc_core import identity_claims
+from propylon.provider.server import ProviderServer
+from propylon.runtime import Runtime
+from propylon.sessions.cookie import clear_session_cookie
+from propylon.sessions.service import COOKIE_NAME, end_session, load_active
+
+MAX_FORM_BYTES = 65_536
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+router = APIRouter(tags=["openid provider"], include_in_schema=True)
+_templates = Environment(
+    loader=PackageLoader("propylon.provider", "templates"), autoescape=select_autoescape()
+)
+login_router = LoginRouter()
+
+
+# --- the Authlib adapter -------------------------------------------------------------------
+
+
+class _Payload(OAuth2Payload):  # type: ignore[misc]
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+        self._data: dict[str, str] = {}
+        for k, v in pairs:
+            self._data.setdefault(k, v)
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        out: defaultdict[str, list[str]] = defaultdict(list)
+        for k, v in self._pairs:
+            out[k].append(v)
+        return out
+
+
+class HttpRequest(OAuth2Request):  # type: ignore[misc]
+    """Authlib's request over already-read query and form pairs."""
+
+    def __init__(
+        self, method: str, uri: str, headers: Mapping[str, str],
+        query: list[tuple[str, str]], form: list[tuple[str, str]],
+    ) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._query = dict(reversed(query))
+        self._form = dict(reversed(form))
+        self.payload = _Payload(query + form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._query
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class HttpProviderServer(ProviderServer):
+    def create_oauth2_request(self, request: Any) -> HttpRequest:
+        assert isinstance(request, HttpRequest)
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        hdrs = dict(headers or [])
+        if status == 302 and "Location" in hdrs:
+            return RedirectResponse(hdrs.pop("Location"), status_code=302, headers=hdrs)
+        hdrs.pop("Content-Type", None)
+        if isinstance(body, dict):
+            return JSONResponse(body, status_code=status, headers=hdrs)
+        return Response(str(body), status_code=status, headers=hdrs)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _rt(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def _read_form(request: Request) -> list[tuple[str, str]]:
+    if request.method != "POST":
+        return []
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        return []
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FORM_BYTES:
+            raise _TooLarge()
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return []
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _uri(rt: Runtime, request: Request) -> str:
+    query = request.url.query
+    return rt.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+def _basic_client_id(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    from urllib.parse import unquote
+
+    return unquote(decoded.partition(":")[0]) or None
+
+
+async def _exchange(rt: Runtime, s: AsyncSession, now: datetime) -> Exchange:
+    key = await keys.active_key(s, rt.settings.signing_alg, now)
+    return Exchange(
+        session=s, settings=rt.settings, now=now, key=key,
+        published=await keys.published(s, now),
+    )
+
+
+def page(status: int, title: str, message: str, detail: str | None = None,
+         form: dict[str, Any] | None = None) -> HTMLResponse:
+    html = _templates.get_template("page.html").render(
+        title=title, message=message, detail=detail, form=form
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
+    )
+
+
+def _request(rt: Runtime, request: Request, query: list[tuple[str, str]],
+             form: list[tuple[str, str]]) -> HttpRequest:
+    return HttpRequest(request.method, _uri(rt, request), request.headers, query, form)
+
+
+# --- discovery and keys --------------------------------------------------------------------
+
+
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(request: Request) -> JSONResponse:
+    return JSONResponse(discovery.metadata(_rt(request).settings.public_url))
+
+
+@router.get("/oauth2/jwks")
+async def jwks(request: Request) -> JSONResponse:
+    rt = _rt(request)
+    now = rt.clock()
+    async with rt.db.write() as s:
+        await keys.active_key(s, rt.settings.signing_alg, now)
+        doc = keys.public_jwks(await keys.published(s, now))
+    return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
+
+
+# --- authorization endpoint ----------------------------------------------------------------
+
+
+@router.api_route("/oauth2/authorize", methods=["GET", "POST"])
+async def authorize(request: Request) -> Response:
+    rt = _rt(request)
+    try:
+        form = await _read_form(request)
+    except _TooLarge:
+        return page(413, "Request too large", "The sign-in request is too large.")
+    query = list(parse_qsl(request.url.query, keep_blank_values=True))
+    pairs = query + form
+    values: dict[str, list[str]] = defaultdict(list)
+    for k, v in pairs:
+        values[k].append(v)
+    client_ids, redirect_uris = values.get("client_id", []), values.get("redirect_uri", [])
+    now = rt.clock()
+    async with rt.db.write() as s:
+        ex = await _exchange(rt, s, now)
+        if len(client_ids) != 1:
+            return page(400, "Invalid sign-in request", "The request names no application.")
+        await ex.load_clients(client_ids[0])
+        client = ex.clients.get(client_ids[0])
+        if client is None:
+            return page(400, "Unknown application",
+                        "The application that sent you here is not registered.")
+        if len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
+            return page(400, "Invalid redirect URI",
+                        "The application asked to return to an address it has not registered, "
+                        "so Propylon will not send you there.")
+        redirect_uri = redirect_uris[0]
+        ex.login = await load_active(s, request.cookies.get(COOKIE_NAME), now)
+        server = HttpProviderServer(ex)
+        try:
+            req = _request(rt, request, query, form)
+        except InsecureTransportError:
+            return page(400, "Insecure transport", "OAuth 2.0 requires https.")
+        try:
+            grant = server.get_consent_grant(req, end_user=ex.login)
+        except OAuth2Error as err:
+            if not err.redirect_uri:
+                err.redirect_uri = redirect_uri
+            err.state = req.payload.state
+            response: Response = server.handle_error_response(req, err)
+            return response
+        if ex.login is None:
+            return await _login_page(s, request, values)
+        response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
+        return response
+
+
+async def _login_page(s: AsyncSession, request: Request, values: dict[str, list[str]]) -> Response:
+    hint = next(iter(values.get("login_hint", [])), None)
+    org = next(iter(values.get("organization", [])), None)
+    route = await login_router.route(s, login_hint=hint, organization=org)
+    if route.kind == "redirect" and route.redirect_to:
+        return RedirectResponse(route.redirect_to, status_code=302)
+    keep = [(k, v) for k, vs in values.items() if k not in ("login_hint", "organization")
+            for v in vs]
+    ask = {"action": "/oauth2/authorize", "hidden": keep}
+    if route.kind == "no_connection" and route.tenant is not None:
+        return page(200, "Single sign-on not set up",
+                    f"{route.tenant.name} has no SSO connection configured yet.",
+                    "Ask your IT administrator to connect your company's identity provider.")
+    if route.kind == "unknown_domain":
+        return page(200, "Organisation not found",
+                    f"No organisation uses the domain {route.domain}.",
+                    "Check the address, or use your work email.", form=ask)
+    if route.kind == "unknown_org":
+        return page(200, "Organisation not found", "No organisation has that name.", form=ask)
+    return page(200, "Sign in", "Enter your work email to continue to single sign-on.",
+                form=ask)
+
+
+# --- token, introspection, revocation ------------------------------------------------------
+
+
+@router.post("/oauth2/token")
+async def token(request: Request) -> Response:
+    rt = _rt(request)
+    try:
+        form = await _read_form(request)
+    except _TooLarge:
+        return oauth_error("invalid_request", "request body too large")
+    data = dict(reversed(form))
+    now = rt.clock()
+    async with rt.db.write() as s:
+        ex = await _exchange(rt, s, now)
+        await ex.load_clients(data.get("client_id"), _basic_client_id(request))
+        if data.get("grant_type") == "authorization_code":
+            await ex.load_code(data.get("code"))
+        elif data.get("grant_type") == "refresh_token":
+            await ex.load_refresh(data.get("refresh_token"))
+        try:
+            req = _request(rt, request, [], form)
+        except InsecureTransportError:
+            return oauth_error("invalid_request", "OAuth 2.0 requires https")
+        response: Response = HttpProviderServer(ex).create_token_response(req)
+        return response
+
+
+async def _token_endpoint(request: Request, name: str) -> Response:
+    rt = _rt(request)
+    try:
+        form = await _read_form(request)
+    except _TooLarge:
+        return oauth_error("invalid_request", "request body too large")
+    data = dict(reversed(form))
+    now = rt.clock()
+    async with rt.db.write() as s:
+        ex = await _exchange(rt, s, now)
+        await ex.load_clients(data.get("client_id"), _basic_client_id(request))
+        await load_subject(ex, data.get("token"))
+        try:
+            req = _request(rt, request, [], form)
+        except InsecureTransportError:
+            return oauth_error("invalid_request", "OAuth 2.0 requires https")
+        response: Response = HttpProviderServer(ex).create_endpoint_response(name, req)
+        return response
+
+
+@router.post("/oauth2/introspect")
+async def introspect(request: Request) -> Response:
+    return await _token_endpoint(request, "introspection")
+
+
+@router.post("/oauth2/revoke")
+async def revoke(request: Request) -> Response:
+    return await _token_endpoint(request, "revocation")
+
+
+# --- userinfo (OpenID Connect Core §5.3) ----------------------------------------------------
+
+
+@router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request) -> Response:
+    rt = _rt(request)
+    presented = bearer_token(request)
+    now = rt.clock()
+
+    def refuse(error: str, description: str) -> JSONResponse:
+        header = f'Bearer error="{error}", error_description="{description}"'
+        return JSONResponse({"error": error, "error_description": description},
+                            status_code=401, headers={**NO_STORE, "WWW-Authenticate": header})
+
+    if not presented:
+        return JSONResponse({"error": "invalid_request"}, status_code=401,
+                            headers={**NO_STORE, "WWW-Authenticate": "Bearer"})
+    async with rt.db.read() as s:
+        ex = Exchange(session=s, settings=rt.settings, now=now,
+                      key=keys.SigningMaterial("", "", {}), published=await keys.published(s, now))
+        await load_subject(ex, presented)
+        sub = ex.subject
+        if sub is None or sub.kind != "access_token" or not sub.active or sub.login is None:
+            return refuse("invalid_token", "the access token is invalid, expired or revoked")
+        return JSONResponse(identity_claims(sub.login), headers=NO_STORE)
+
+
+# --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2, §3) ---------------------
+
+
+@router.api_route("/oauth2/logout", methods=["GET", "POST"])
+async def logout(request: Request) -> Response:
+    rt = _rt(request)
+    try:
+        form = await _read_form(request)
+    except _TooLarge:
+        return page(413, "Request too large", "The sign-out request is too large.")
+    data = dict(reversed(list(parse_qsl(request.url.query, keep_blank_values=True)) + form))
+    now = rt.clock()
+    target: str | None = None
+    async with rt.db.write() as s:
+        ex = await _exchange(rt, s, now)
+        client_id = data.get("client_id")
+        hint = data.get("id_token_hint")
+        if hint:
+            aud = _id_token_audience(ex, hint)
+            if aud is None or (client_id and client_id != aud):
+                return page(400, "Invalid sign-out request", "The id_token_hint is not valid.")
+            client_id = aud
+        login = await load_active(s, request.cookies.get(COOKIE_NAME), now)
+        if login is not None:
+            await end_session(s, login.id, now)
+        wanted = data.get("post_logout_redirect_uri")
+        if wanted:
+            await ex.load_clients(client_id)
+            client = ex.clients.get(client_id or "")
+            if client is None or not client.check_post_logout_redirect_uri(wanted):
+                response: Response = page(
+                    400, "Signed out",
+                    "You are signed out. The application asked to send you to an address it "
+                    "has not registered, so Propylon will not.")
+                clear_session_cookie(response, rt.settings.public_url)
+                return response
+            state = data.get("state")
+            target = wanted + (("&" if "?" in wanted else "?") + urlencode({"state": state})
+                               if state else "")
+    if target:
+        response = RedirectResponse(target, status_code=302)
+    else:
+        response = page(200, "Signed out", "You are signed out.")
+    clear_session_cookie(response, rt.settings.public_url)
+    return response
+
+
+def _id_token_audience(ex: Exchange, hint: str) -> str | None:
+    """The ``aud`` of an ID token this issuer signed (expiry is not checked: §2 allows an
+    expired hint)."""
+    if len(hint) > 8192 or not ex.published:
+        return None
+    try:
+        decoded = jwt.decode(hint, keys.verification_keys(ex.published),
+                             algorithms=list(keys.SUPPORTED_ALGS))
+    except (JoseError, ValueError, KeyError, TypeError):
+        return None
+    aud = decoded.claims.get("aud")
+    if decoded.claims.get("iss") != ex.issuer or not isinstance(aud, str):
+        return None
+    return aud

@@ -1,0 +1,78 @@
+"""``propylon app create|list`` and ``propylon keys rotate``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+from propylon.audit import Actor, AuditRecord, record
+from propylon.cli.common import emit, run, table
+from propylon.provider import apps, keys
+from propylon.runtime import Runtime
+
+CLI = Actor("cli", "cli")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+app = typer.Typer(no_args_is_help=True, help="Apps (OAuth clients) of the host platform.")
+
+
+@app.command("create")
+def app_create(
+    name: str,
+    redirect_uri: Annotated[list[str], typer.Option(help="Exact redirect URI (repeatable).")],
+    post_logout_redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Post-logout redirect URI (repeatable).")
+    ] = None,
+    public: Annotated[bool, typer.Option("--public", help="No secret; PKCE S256.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an app; the client secret is shown only once."""
+    out = run(
+        lambda rt: apps.create_app(
+            rt,
+            CLI,
+            name=name,
+            redirect_uris=redirect_uri,
+            post_logout_redirect_uris=post_logout_redirect_uri or [],
+            public=public,
+        )
+    )
+
+    def human() -> None:
+        typer.echo(f"client_id: {out['client_id']}")
+        if out["client_secret"]:
+            typer.echo(f"client_secret (shown once): {out['client_secret']}")
+
+    emit(out, as_json, human)
+
+
+@app.command("list")
+def app_list(as_json: JsonOpt = False) -> None:
+    """List registered apps."""
+    rows = run(apps.list_apps)
+    emit(rows, as_json, lambda: table(rows, ["client_id", "name", "public", "created_at"]))
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="Token signing keys.")
+
+
+async def rotate_keys(rt: Runtime) -> dict[str, Any]:
+    now = rt.clock()
+    async with rt.db.write() as s:
+        out = await keys.rotate(
+            s,
+            rt.settings.signing_alg,
+            now,
+            timedelta(seconds=rt.settings.signing_key_retire_seconds),
+        )
+        record(s, CLI, AuditRecord("keys.rotate", "signing_key", out["kid"]), now)
+    return out
+
+
+@keys_app.command("rotate")
+def keys_rotate(as_json: JsonOpt = False) -> None:
+    """Sign with a new key; previous keys stay in JWKS until they retire."""
+    out = run(rotate_keys)
+    emit(out, as_json, lambda: typer.echo(f"signing with {out['kid']}"))

@@ -1,0 +1,142 @@
+"""Registered applications (OAuth clients) of the host platform: ``propylon app create|list``
+and ``/api/v1/apps`` call these same functions.
+
+Client registration rules (RFC 6749 §3.1.2, §2.1; OAuth 2.0 Security BCP RFC 9700 §2.1,
+§4.1.3): redirect URIs are absolute, without fragment or wildcard, ``https`` or ``http`` on a
+loopback host only (RFC 8252 §7.3), and are later compared by exact string match. A
+confidential client gets a 256-bit secret shown once and stored as SHA-256; a public client
+(``--public``) has no secret and must use PKCE with S256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon import errors
+from propylon.audit import Actor, AuditRecord, record, record_failure
+from propylon.db.tables_sso import OAuthClient
+from propylon.ids import new_secret
+from propylon.runtime import Runtime
+from propylon.tenants.credentials import mint
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def validate_redirect_uri(uri: str) -> str:
+    if not uri or uri != uri.strip() or len(uri) > 2000:
+        raise errors.InvalidInput(f"invalid redirect URI {uri!r}")
+    if "*" in uri:
+        raise errors.InvalidInput(f"wildcards are not allowed in redirect URIs: {uri!r}")
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise errors.InvalidInput(f"a redirect URI must not have a fragment: {uri!r}")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise errors.InvalidInput(f"a redirect URI must be absolute: {uri!r}")
+    if parts.scheme == "https":
+        return uri
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+        return uri
+    raise errors.InvalidInput(
+        f"redirect URIs must use https (http only on loopback): {uri!r}"
+    )
+
+
+@dataclass(frozen=True)
+class AppView:
+    client_id: str
+    name: str
+    public: bool
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "public": self.public,
+            "redirect_uris": self.redirect_uris,
+            "post_logout_redirect_uris": self.post_logout_redirect_uris,
+            "created_at": self.created_at,
+        }
+
+
+def view(row: OAuthClient) -> AppView:
+    return AppView(
+        client_id=row.id,
+        name=row.name,
+        public=row.secret_hash is None,
+        redirect_uris=list(row.redirect_uris.get("uris", [])),
+        post_logout_redirect_uris=list(row.post_logout_redirect_uris.get("uris", [])),
+        created_at=row.created_at.isoformat(),
+    )
+
+
+async def create_app(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    """Register an app; returns ``client_id`` and (confidential only) ``client_secret``."""
+    now = rt.clock()
+    rec = AuditRecord(action="app.create", target_type="app")
+    try:
+        if not name.strip():
+            raise errors.InvalidInput("an app needs a name")
+        if not redirect_uris:
+            raise errors.InvalidInput("at least one --redirect-uri is required")
+        uris = [validate_redirect_uri(u) for u in redirect_uris]
+        logout_uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris or []]
+        client_id = new_secret("app", 16)
+        secret, secret_hash = (None, None) if public else mint("cs")
+        rec.target_id = client_id
+        rec.diff = {
+            "name": {"before": None, "after": name},
+            "public": {"before": None, "after": public},
+        }
+        async with rt.db.write() as s:
+            row = OAuthClient(
+                id=client_id,
+                name=name.strip(),
+                secret_hash=secret_hash,
+                redirect_uris={"uris": uris},
+                post_logout_redirect_uris={"uris": logout_uris},
+                created_at=now,
+                revoked_at=None,
+            )
+            s.add(row)
+            record(s, actor, rec, now)
+        return {**view(row).as_dict(), "client_secret": secret}
+    except errors.PropylonError as exc:
+        rec.reason = exc.detail
+        await record_failure(rt.db, actor, rec, now)
+        raise
+
+
+async def list_apps(rt: Runtime) -> list[dict[str, Any]]:
+    async with rt.db.read() as s:
+        rows = await s.scalars(
+            select(OAuthClient)
+            .where(OAuthClient.revoked_at.is_(None))
+            .order_by(OAuthClient.created_at, OAuthClient.id)
+        )
+        return [view(r).as_dict() for r in rows]
+
+
+async def get_client(s: AsyncSession, client_id: str | None) -> OAuthClient | None:
+    if not client_id or len(client_id) > 64:
+        return None
+    row = await s.get(OAuthClient, client_id)
+    if row is None or row.revoked_at is not None:
+        return None
+    return row

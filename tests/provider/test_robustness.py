@@ -1,0 +1,68 @@
+"""Odd requests never produce a 500; sessions end by SAML NameID/SessionIndex."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from propylon.sessions import create_session, end_sessions_for, load_active
+from tests.conftest import Server
+from tests.provider.helpers import REDIRECT, auth_params, basic, browser, new_app, new_person, pkce
+
+
+async def test_odd_requests_never_500(server: Server) -> None:
+    app = await new_app(server)
+    person = await new_person(server)
+    _, challenge = pkce()
+    good = auth_params(app, code_challenge=challenge, code_challenge_method="S256")
+    async with browser(server, person) as b:
+        for extra in (
+            {"prompt": "login"}, {"prompt": "consent"}, {"prompt": "select_account"},
+            {"max_age": "0"}, {"max_age": "abc"}, {"scope": ""}, {"scope": "email"},
+            {"response_mode": "fragment"}, {"code_challenge": "short"},
+            {"request": "eyJ.x.y"}, {"nonce": "n" * 5000}, {"state": ""},
+        ):
+            r = await b.get("/oauth2/authorize", params={**good, **extra})
+            assert r.status_code < 500, (extra, r.status_code, r.text)
+            if r.status_code == 302:
+                assert r.headers["location"].startswith(REDIRECT)
+        r = await b.post("/oauth2/authorize", data=good)
+        assert r.status_code == 302
+        r = await b.get("/oauth2/authorize", params=[*good.items(), ("state", "again")])
+        assert r.status_code < 500
+        for path in ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"):
+            for kwargs in ({}, {"json": {"token": "x"}}, {"data": {"token": ""}},
+                           {"content": b"a" * 70_000,
+                            "headers": {"content-type": "application/x-www-form-urlencoded"}}):
+                r = await b.post(path, auth=basic(app), **kwargs)  # type: ignore[arg-type]
+                assert r.status_code < 500, (path, kwargs.keys(), r.text)
+                assert "error" in r.json() or "active" in r.json() or r.json() == {}
+        for params in ({"id_token_hint": "garbage"}, {"post_logout_redirect_uri": REDIRECT}, {}):
+            r = await b.get("/oauth2/logout", params=params)
+            assert r.status_code < 500 and "location" not in r.headers
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        r = await c.get("/oauth2/userinfo", headers={"Authorization": "Bearer a.b.c"})
+        assert r.status_code == 401
+
+
+async def test_end_sessions_for_name_id_and_session_index(server: Server) -> None:
+    person = await new_person(server)
+    rt = server.rt
+    now = rt.clock()
+    async with rt.db.write() as s:
+        other = await create_session(s, person.tenant_id, person.user_id, "saml", "conn_test",
+                                     person.email, "idx-2", None, now)
+        capped = await create_session(s, person.tenant_id, person.user_id, "saml", "conn_x",
+                                      person.email, None, now + timedelta(minutes=5), now)
+    assert capped.expires_at == now + timedelta(minutes=5)
+    async with rt.db.write() as s:
+        assert await end_sessions_for(s, person.email, "conn_test", "idx-1", now) == 1
+    async with rt.db.read() as s:
+        assert await load_active(s, person.handle, now) is None
+        assert await load_active(s, other.handle, now) is not None
+    async with rt.db.write() as s:
+        assert await end_sessions_for(s, person.email, "conn_test", None, now) == 1
+    async with rt.db.read() as s:
+        assert await load_active(s, other.handle, now) is None
+        assert await load_active(s, capped.handle, now) is not None
