@@ -26,8 +26,11 @@ class HttpxSyncSCIMClient(BaseSyncSCIMClient):
             url = self.client.build_request("GET", endpoint).url
         except httpx.InvalidURL:
             return False
-        return bool(url.scheme == base.scheme and url.netloc == base.netloc
-                    and url.raw_path.startswith(base.raw_path))
+        return bool(
+            url.scheme == base.scheme
+            and url.netloc == base.netloc
+            and url.raw_path.startswith(base.raw_path)
+        )
 
     def _parse_json(self, response: Any) -> Any:
         return response.json()

@@ -105,16 +105,13 @@ async def test_excluding_members_reads_group_without_them(scim: httpx.AsyncClien
     assert listed.json()["totalResults"] == 1 and "members" not in listed.json()["Resources"][0]
 
 
-async def test_unknown_member_is_invalid_value(scim: httpx.AsyncClient) -> None:
-    r = await scim.post(
-        "/Groups",
-        json={
-            "schemas": [GROUP],
-            "displayName": "Bad",
-            "members": [{"value": "user_doesnotexist"}],
-        },
-    )
-    assert r.status_code == 400 and r.json()["scimType"] == "invalidValue"
+async def test_unknown_member_ids_are_not_stored(scim: httpx.AsyncClient) -> None:
+    ids = await _users(scim, 1, "u")
+    members = [{"value": "user_doesnotexist"}, {"value": ids[0]}]
+    body = {"schemas": [GROUP], "displayName": "Bad", "members": members}
+    r = await scim.post("/Groups", json=body)
+    assert r.status_code == 201
+    assert [m["value"] for m in r.json()["members"]] == ids
 
 
 async def test_batch_of_hundreds_of_members(scim: httpx.AsyncClient) -> None:

@@ -70,7 +70,10 @@ async def test_cannot_add_another_tenants_user_as_member(two) -> None:  # type: 
         "/Groups",
         json={"schemas": [GROUP], "displayName": "steal", "members": [{"value": ids["uid"]}]},
     )
-    assert r.status_code == 400 and r.json()["scimType"] == "invalidValue"
+    # The id names nothing in b's directory, so it is not stored, exactly like an unknown id.
+    assert r.status_code == 201 and "members" not in r.json()
+    fetched = await cb.get(f"/Groups/{r.json()['id']}")
+    assert "members" not in fetched.json()
 
 
 async def test_token_is_refused_on_another_directorys_url(two) -> None:  # type: ignore[no-untyped-def]

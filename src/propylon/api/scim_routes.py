@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from propylon.api.http import bearer_token, read_json_object
 from propylon.runtime import Runtime
-from propylon.scim import discovery, groups, service, users
+from propylon.scim import discovery, groups, root, users
 from propylon.scim.errors import InvalidSyntax, NotFound
 from propylon.scim.listing import Selection, list_response
 from propylon.scim.service import ScimRequest, ScimResponse
@@ -114,12 +114,14 @@ async def schema(request: Request, directory_id: str, urn: str) -> Response:
 
 @router.get("")
 async def list_all(request: Request, directory_id: str) -> Response:
-    return _render(await service.search_all(_req(request, directory_id)))
+    params = dict(request.query_params)
+    return _render(await root.search_all(_req(request, directory_id), params))
 
 
 @router.post("/.search")
 async def search_all(request: Request, directory_id: str) -> Response:
-    return _render(await service.search_all(_req(request, directory_id)))
+    params = await _search_params(request)
+    return _render(await root.search_all(_req(request, directory_id), params))
 
 
 # ---- /Users ----

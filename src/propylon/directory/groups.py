@@ -48,7 +48,6 @@ class MembershipChange:
 class Member:
     id: str
     type: str
-    display: str | None
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -83,10 +82,16 @@ async def _ensure_unique(
 async def _member_types(
     session: AsyncSession, scope: DirectoryScope, ids: list[str], group_id: str
 ) -> dict[str, str]:
-    """Resolve member ids to ``User``/``Group`` within the directory, or raise."""
+    """Resolve member ids to ``User``/``Group`` within the directory.
+
+    Ids naming nothing in this directory (unknown, deleted, or another tenant's) are left out:
+    a membership always points at a live resource of the same directory, and the caller
+    learns nothing about ids outside its scope.
+    """
+    if group_id in ids:
+        raise InvalidMember("a group cannot be a member of itself")
     found: dict[str, str] = {}
-    wanted = list(dict.fromkeys(ids))
-    for chunk in _chunks(wanted):
+    for chunk in _chunks(list(dict.fromkeys(ids))):
         users = await session.scalars(
             select(User.id).where(
                 User.id.in_(chunk),
@@ -105,12 +110,6 @@ async def _member_types(
                 )
             )
             found.update((gid, "Group") for gid in groups)
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise InvalidMember(f"no user or group in this directory with id {shown}")
-    if group_id in found:
-        raise InvalidMember("a group cannot be a member of itself")
     return found
 
 
@@ -144,6 +143,7 @@ async def change_members(
         # an id both removed and re-added in one request stays a member
         to_remove = [m for m in to_remove if m not in set(change.add)]
     types = await _member_types(session, scope, to_add, group.id) if to_add else {}
+    to_add = [m for m in to_add if m in types]
     for chunk in _chunks(to_remove):
         await session.execute(
             delete(GroupMember).where(
@@ -282,17 +282,10 @@ async def members_of(session: AsyncSession, group_ids: list[str]) -> dict[str, l
     if not group_ids:
         return out
     rows = await session.execute(
-        select(
-            GroupMember.group_id,
-            GroupMember.member_id,
-            GroupMember.member_type,
-            func.coalesce(User.display_name, User.user_name, Group.display_name),
-        )
-        .outerjoin(User, User.id == GroupMember.member_id)
-        .outerjoin(Group, Group.id == GroupMember.member_id)
+        select(GroupMember.group_id, GroupMember.member_id, GroupMember.member_type)
         .where(GroupMember.group_id.in_(group_ids))
         .order_by(GroupMember.created_at, GroupMember.member_id)
     )
-    for gid, mid, mtype, display in rows:
-        out[gid].append(Member(mid, mtype, display))
+    for gid, mid, mtype in rows:
+        out[gid].append(Member(mid, mtype))
     return out

@@ -74,6 +74,33 @@ async def get(
     return await run(req, "scim.group.get", op)
 
 
+async def query(
+    unit: Unit, q: ListQuery, *, offset: int, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of groups matching ``q`` (RFC 7644 §3.4.2); members only when wanted."""
+    where = search.group_filter(q.filter, unit.dialect) if q.filter else None
+    order = search.group_sort_key(q.sort_by, unit.dialect) if q.sort_by else None
+    total, rows = await directory.list_groups(
+        unit.session,
+        unit.scope,
+        where=where,
+        order_by=order,
+        descending=q.descending,
+        offset=offset,
+        limit=limit,
+    )
+    sel = q.selection
+    members: dict[str, list[directory.Member]] = {}
+    if wants_members(sel.attributes, sel.excluded):
+        members = await directory.members_of(unit.session, [g.id for g in rows])
+    return total, [
+        project(
+            render_group(g, members.get(g.id), unit.base_url), "Group", sel.attributes, sel.excluded
+        )
+        for g in rows
+    ]
+
+
 async def search_groups(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
     settings = req.rt.settings
 
@@ -84,30 +111,7 @@ async def search_groups(req: ScimRequest, params: dict[str, Any]) -> ScimRespons
             default_count=settings.scim_default_page_size,
             max_count=settings.scim_max_results,
         )
-        where = search.group_filter(q.filter, unit.dialect) if q.filter else None
-        order = search.group_sort_key(q.sort_by, unit.dialect) if q.sort_by else None
-        total, rows = await directory.list_groups(
-            unit.session,
-            unit.scope,
-            where=where,
-            order_by=order,
-            descending=q.descending,
-            offset=q.offset,
-            limit=q.count,
-        )
-        sel = q.selection
-        members: dict[str, list[directory.Member]] = {}
-        if wants_members(sel.attributes, sel.excluded):
-            members = await directory.members_of(unit.session, [g.id for g in rows])
-        resources = [
-            project(
-                render_group(g, members.get(g.id), unit.base_url),
-                "Group",
-                sel.attributes,
-                sel.excluded,
-            )
-            for g in rows
-        ]
+        total, resources = await query(unit, q, offset=q.offset, limit=q.count)
         unit.audit.status = 200
         unit.audit.diff = {"filter": params.get("filter"), "results": total}
         return ScimResponse(200, list_response(total, q.start_index, resources))
@@ -151,8 +155,8 @@ async def patch(
     if_match: str | None,
     selection: Selection,
 ) -> ScimResponse:
-    """PATCH (§3.5.2). Answers 204 (as Okta and Entra ID expect) unless the client asked for
-    attributes back, so a batch of member changes never re-reads 10,000 members."""
+    """PATCH (§3.5.2): 200 with the resource, as for users; a client that changes members of
+    a very large group in batches can ask ``excludedAttributes=members`` to skip them."""
 
     async def op(unit: Unit) -> ScimResponse:
         unit.audit.target_type, unit.audit.target_id = "group", group_id
@@ -173,11 +177,8 @@ async def patch(
                 unit.session, unit.scope, group, change, unit.outbox, unit.now
             )
         unit.audit.diff = {**changes, **_membership_diff(added, removed)}
-        if selection.attributes or selection.excluded:
-            unit.audit.status = 200
-            return _ok(200, group, await _render(unit, group, selection), unit.base_url)
-        unit.audit.status = 204
-        return ScimResponse(204, None, {"ETag": etag(group.version)})
+        unit.audit.status = 200
+        return _ok(200, group, await _render(unit, group, selection), unit.base_url)
 
     return await run(req, "scim.group.patch", op)
 

@@ -165,8 +165,12 @@ class _Patcher:
         key = attr.name if attr is not None else path.name
         key = find_key(container, key) or key
         existing = container.get(key)
-        if (attr is not None and attr.mutability == "immutable" and existing is not None
-                and (op != "add" or existing != coerce_value(attr, value))):
+        if (
+            attr is not None
+            and attr.mutability == "immutable"
+            and existing is not None
+            and (op != "add" or existing != coerce_value(attr, value))
+        ):
             raise Mutability(f"{attr.name} is immutable (RFC 7643 §2.2)")
         if path.filter is not None:
             assert attr is not None
@@ -188,8 +192,9 @@ class _Patcher:
             self.doc[found or schema] = ext
         return ext
 
-    def whole(self, box: dict[str, Any], key: str, attr: AttrDef | None, op: str, value: Any
-              ) -> None:
+    def whole(
+        self, box: dict[str, Any], key: str, attr: AttrDef | None, op: str, value: Any
+    ) -> None:
         multi = attr.multi_valued if attr is not None else isinstance(box.get(key), list)
         if op == "remove":
             if value is not None and multi and isinstance(box.get(key), list):
@@ -218,8 +223,15 @@ class _Patcher:
         else:
             box[key] = new
 
-    def sub_op(self, box: dict[str, Any], key: str, attr: AttrDef | None, path: PatchPath,
-               op: str, value: Any) -> None:
+    def sub_op(
+        self,
+        box: dict[str, Any],
+        key: str,
+        attr: AttrDef | None,
+        path: PatchPath,
+        op: str,
+        value: Any,
+    ) -> None:
         assert path.sub is not None
         new = coerce_value(path.sub_attr, value) if path.sub_attr is not None else value
         current = box.get(key)
@@ -240,8 +252,9 @@ class _Patcher:
         if isinstance(box.get(key), dict) and not box[key]:
             del box[key]
 
-    def filtered(self, box: dict[str, Any], key: str, attr: AttrDef, path: PatchPath, op: str,
-                 value: Any) -> None:
+    def filtered(
+        self, box: dict[str, Any], key: str, attr: AttrDef, path: PatchPath, op: str, value: Any
+    ) -> None:
         assert path.filter is not None
         elements = box.get(key) if isinstance(box.get(key), list) else []
         assert isinstance(elements, list)

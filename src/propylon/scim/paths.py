@@ -200,9 +200,14 @@ def coerce_value(attr: AttrDef, value: Any) -> Any:
 def coerce_single(attr: AttrDef, value: Any) -> Any:
     """Coerce one (non-list) value of ``attr``."""
     if attr.is_complex:
-        if isinstance(value, str) and (
-            attr.multi_valued or (attr.name == "manager" and attr.schema == ENTERPRISE_USER_SCHEMA)
-        ) and attr.sub("value") is not None:
+        if (
+            isinstance(value, str)
+            and (
+                attr.multi_valued
+                or (attr.name == "manager" and attr.schema == ENTERPRISE_USER_SCHEMA)
+            )
+            and attr.sub("value") is not None
+        ):
             return {"value": value}
         if not isinstance(value, dict):
             raise InvalidValue(f"{attr.name} must be a complex value (an object)")
@@ -293,7 +298,8 @@ def canonicalize(doc: dict[str, Any], resource_type: ResourceType) -> dict[str, 
                 attr = lookup(rt, urn, sub_key)
                 if sub_value is not None:
                     ext[attr.name if attr else sub_key] = (
-                        coerce_value(attr, sub_value) if attr else sub_value)
+                        coerce_value(attr, sub_value) if attr else sub_value
+                    )
         elif low.startswith("urn:") and urn is None:
             path = _try_path(key, rt) if not isinstance(value, dict) else None
             if path is not None and path.attr is not None and path.sub is None and path.schema:

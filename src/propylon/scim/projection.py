@@ -91,8 +91,13 @@ _DROP: Any = object()
 
 
 def _decide(
-    rt: ResourceType, container: str | None, name: str, value: Any,
-    wanted: list[_Sel], dropped: list[_Sel], selecting: bool,
+    rt: ResourceType,
+    container: str | None,
+    name: str,
+    value: Any,
+    wanted: list[_Sel],
+    dropped: list[_Sel],
+    selecting: bool,
 ) -> Any:
     low = name.lower()
     known = container is None or canonical_schema(rt, container) is not None
@@ -153,7 +158,10 @@ def _without_subs(value: Any, subs: set[str]) -> Any:
 def wants_members(attributes: list[str] | None, excluded: list[str] | None) -> bool:
     """Whether a Group response needs ``members`` (so 10,000 of them are not loaded in vain)."""
     if attributes:
-        return any(s.container is None and s.name == "members"
-                   for s in _selectors(attributes, "Group"))
-    return not any(s.container is None and s.name == "members" and s.sub is None
-                   for s in _selectors(excluded, "Group"))
+        return any(
+            s.container is None and s.name == "members" for s in _selectors(attributes, "Group")
+        )
+    return not any(
+        s.container is None and s.name == "members" and s.sub is None
+        for s in _selectors(excluded, "Group")
+    )

@@ -144,7 +144,6 @@ def render_group(group: Group, members: list[Member] | None, base_url: str) -> d
                 "value": m.id,
                 "$ref": f"{base_url}/{'Users' if m.type == 'User' else 'Groups'}/{m.id}",
                 "type": m.type,
-                **({"display": m.display} if m.display else {}),
             }
             for m in members
         ]

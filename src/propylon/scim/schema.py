@@ -51,9 +51,7 @@ class AttrDef:
 
 
 def _attr_from_json(raw: Mapping[str, Any], schema: str) -> AttrDef:
-    subs = {
-        s["name"].lower(): _attr_from_json(s, schema) for s in raw.get("subAttributes") or ()
-    }
+    subs = {s["name"].lower(): _attr_from_json(s, schema) for s in raw.get("subAttributes") or ()}
     return AttrDef(
         name=raw["name"],
         type=raw["type"],
@@ -95,21 +93,32 @@ def _common(schema: str) -> dict[str, AttrDef]:
         return AttrDef(name, type_, False, case_exact, mut, ret, "none", schema)
 
     meta_subs = {
-        "resourcetype": simple("resourceType", "string", case_exact=True, mut="readOnly",
-                               ret="default"),
+        "resourcetype": simple(
+            "resourceType", "string", case_exact=True, mut="readOnly", ret="default"
+        ),
         "created": simple("created", "dateTime", case_exact=False, mut="readOnly", ret="default"),
-        "lastmodified": simple("lastModified", "dateTime", case_exact=False, mut="readOnly",
-                               ret="default"),
-        "location": simple("location", "reference", case_exact=True, mut="readOnly",
-                           ret="default"),
+        "lastmodified": simple(
+            "lastModified", "dateTime", case_exact=False, mut="readOnly", ret="default"
+        ),
+        "location": simple("location", "reference", case_exact=True, mut="readOnly", ret="default"),
         "version": simple("version", "string", case_exact=True, mut="readOnly", ret="default"),
     }
     return {
         "id": AttrDef("id", "string", False, True, "readOnly", "always", "server", schema),
-        "externalid": simple("externalId", "string", case_exact=True, mut="readWrite",
-                             ret="default"),
-        "meta": AttrDef("meta", "complex", False, False, "readOnly", "default", "none", schema,
-                        sub_attributes=MappingProxyType(meta_subs)),
+        "externalid": simple(
+            "externalId", "string", case_exact=True, mut="readWrite", ret="default"
+        ),
+        "meta": AttrDef(
+            "meta",
+            "complex",
+            False,
+            False,
+            "readOnly",
+            "default",
+            "none",
+            schema,
+            sub_attributes=MappingProxyType(meta_subs),
+        ),
     }
 
 
@@ -122,15 +131,19 @@ _USER_DOC = _schema_json(User)
 _ENTERPRISE_DOC = _schema_json(EnterpriseUser)
 _GROUP_DOC = _schema_json(Group)
 
-_CORE: Mapping[str, Mapping[str, AttrDef]] = MappingProxyType({
-    "User": MappingProxyType({**_common(USER_SCHEMA), **_attrs(_USER_DOC)}),
-    "Group": MappingProxyType({**_common(GROUP_SCHEMA), **_attrs(_GROUP_DOC)}),
-})
+_CORE: Mapping[str, Mapping[str, AttrDef]] = MappingProxyType(
+    {
+        "User": MappingProxyType({**_common(USER_SCHEMA), **_attrs(_USER_DOC)}),
+        "Group": MappingProxyType({**_common(GROUP_SCHEMA), **_attrs(_GROUP_DOC)}),
+    }
+)
 _CORE_URN: Mapping[str, str] = MappingProxyType({"User": USER_SCHEMA, "Group": GROUP_SCHEMA})
-_EXTENSIONS: Mapping[str, Mapping[str, Mapping[str, AttrDef]]] = MappingProxyType({
-    "User": MappingProxyType({ENTERPRISE_USER_SCHEMA.lower(): _attrs(_ENTERPRISE_DOC)}),
-    "Group": MappingProxyType({}),
-})
+_EXTENSIONS: Mapping[str, Mapping[str, Mapping[str, AttrDef]]] = MappingProxyType(
+    {
+        "User": MappingProxyType({ENTERPRISE_USER_SCHEMA.lower(): _attrs(_ENTERPRISE_DOC)}),
+        "Group": MappingProxyType({}),
+    }
+)
 _EXTENSION_URNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"User": (ENTERPRISE_USER_SCHEMA,), "Group": ()}
 )

@@ -127,18 +127,3 @@ async def run(req: ScimRequest, action: str, op: Callable[[Unit], Awaitable[T]])
     if written:
         await rt.events.published(scope.tenant_id, written)
     return result
-
-
-async def search_all(req: ScimRequest) -> ScimResponse:
-    """A query from the server root (``GET /`` or ``POST /.search``, RFC 7644 §3.4.2, §3.4.3)
-    spans every resource type; Propylon does not offer it and answers 501 (RFC 7644 §3.12)
-    once the caller is authenticated, so it still gets a 401 for a bad token first."""
-
-    async def op(unit: Unit) -> ScimResponse:
-        unit.audit.status = 501
-        raise scim.NotImplementedOp(
-            "searching several resource types at once is not supported; "
-            "query /Users or /Groups (or their /.search)"
-        )
-
-    return await run(req, "scim.search", op)

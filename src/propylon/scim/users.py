@@ -66,6 +66,29 @@ async def get(
     return await run(req, "scim.user.get", op)
 
 
+async def query(
+    unit: Unit, q: ListQuery, *, offset: int, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of users matching ``q`` (RFC 7644 §3.4.2), rendered and projected."""
+    where = search.user_filter(q.filter, unit.dialect) if q.filter else None
+    order = search.user_sort_key(q.sort_by, unit.dialect) if q.sort_by else None
+    total, rows = await directory.list_users(
+        unit.session,
+        unit.scope,
+        where=where,
+        order_by=order,
+        descending=q.descending,
+        offset=offset,
+        limit=limit,
+    )
+    groups = await directory.groups_of(unit.session, [u.id for u in rows])
+    sel = q.selection
+    return total, [
+        project(render_user(u, groups[u.id], unit.base_url), "User", sel.attributes, sel.excluded)
+        for u in rows
+    ]
+
+
 async def search_users(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
     settings = req.rt.settings
 
@@ -76,27 +99,7 @@ async def search_users(req: ScimRequest, params: dict[str, Any]) -> ScimResponse
             default_count=settings.scim_default_page_size,
             max_count=settings.scim_max_results,
         )
-        where = search.user_filter(q.filter, unit.dialect) if q.filter else None
-        order = search.user_sort_key(q.sort_by, unit.dialect) if q.sort_by else None
-        total, rows = await directory.list_users(
-            unit.session,
-            unit.scope,
-            where=where,
-            order_by=order,
-            descending=q.descending,
-            offset=q.offset,
-            limit=q.count,
-        )
-        groups = await directory.groups_of(unit.session, [u.id for u in rows])
-        resources = [
-            project(
-                render_user(u, groups[u.id], unit.base_url),
-                "User",
-                q.selection.attributes,
-                q.selection.excluded,
-            )
-            for u in rows
-        ]
+        total, resources = await query(unit, q, offset=q.offset, limit=q.count)
         unit.audit.status = 200
         unit.audit.diff = {"filter": params.get("filter"), "results": total}
         return ScimResponse(200, list_response(total, q.start_index, resources))
