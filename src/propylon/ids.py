@@ -21,6 +21,8 @@ class Kind(StrEnum):
     GROUP = "grp"
     EVENT = "evt"
     AUDIT = "aud"
+    SAML_CONNECTION = "conn"
+    SAML_REQUEST = "req"
 
 
 def new_id(kind: Kind) -> str:

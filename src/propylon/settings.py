@@ -69,3 +69,12 @@ class Settings(BaseSettings):
     """JWS algorithm of ID and access tokens: ES256 (default) or RS256."""
     signing_key_retire_seconds: int = 86_400
     """After ``propylon keys rotate`` the previous key stays in JWKS this long."""
+
+    # SAML 2.0 service provider
+    saml_clock_skew_seconds: int = 120
+    """Tolerance on NotBefore/NotOnOrAfter of assertions (SAML Core §2.5.1.2)."""
+    saml_allow_sha1: bool = False
+    """Accept RSA-SHA1 signatures and SHA-1 digests (broken; only for legacy IdPs)."""
+    saml_max_response_bytes: int = 262_144
+    saml_metadata_refresh_seconds: int = 21_600
+    """How often connections created from a metadata URL re-read it."""

@@ -15,6 +15,8 @@ from propylon.api import (
     mgmt_routes,
     observability,
     provider_routes,
+    saml_mgmt_routes,
+    saml_routes,
     scim_routes,
 )
 from propylon.db.migrate import is_current, upgrade
@@ -58,4 +60,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(provider_routes.router)
+    app.include_router(saml_routes.router)
+    app.include_router(saml_mgmt_routes.router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import Request
 
@@ -44,3 +45,24 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
+
+
+async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body, bounded; first value of each field.
+
+    Raises :class:`ValueError` for a body over ``max_bytes`` or not form-encoded.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ValueError("body too large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise ValueError("body too large")
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise ValueError("form body is not URL-encoded ASCII") from None
+    fields = parse_qs(text, keep_blank_values=True, max_num_fields=20)
+    return {k: v[0] for k, v in fields.items()}

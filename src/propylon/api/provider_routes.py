@@ -72,8 +72,12 @@ class HttpRequest(OAuth2Request):  # type: ignore[misc]
     """Authlib's request over already-read query and form pairs."""
 
     def __init__(
-        self, method: str, uri: str, headers: Mapping[str, str],
-        query: list[tuple[str, str]], form: list[tuple[str, str]],
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        query: list[tuple[str, str]],
+        form: list[tuple[str, str]],
     ) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
         self._query = dict(reversed(query))
@@ -154,13 +158,21 @@ def _basic_client_id(request: Request) -> str | None:
 async def _exchange(rt: Runtime, s: AsyncSession, now: datetime) -> Exchange:
     key = await keys.active_key(s, rt.settings.signing_alg, now)
     return Exchange(
-        session=s, settings=rt.settings, now=now, key=key,
+        session=s,
+        settings=rt.settings,
+        now=now,
+        key=key,
         published=await keys.published(s, now),
     )
 
 
-def page(status: int, title: str, message: str, detail: str | None = None,
-         form: dict[str, Any] | None = None) -> HTMLResponse:
+def page(
+    status: int,
+    title: str,
+    message: str,
+    detail: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
     html = _templates.get_template("page.html").render(
         title=title, message=message, detail=detail, form=form
     )
@@ -173,8 +185,9 @@ def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse
     )
 
 
-def _request(rt: Runtime, request: Request, query: list[tuple[str, str]],
-             form: list[tuple[str, str]]) -> HttpRequest:
+def _request(
+    rt: Runtime, request: Request, query: list[tuple[str, str]], form: list[tuple[str, str]]
+) -> HttpRequest:
     return HttpRequest(request.method, _uri(rt, request), request.headers, query, form)
 
 
@@ -220,12 +233,16 @@ async def authorize(request: Request) -> Response:
         await ex.load_clients(client_ids[0])
         client = ex.clients.get(client_ids[0])
         if client is None:
-            return page(400, "Unknown application",
-                        "The application that sent you here is not registered.")
+            return page(
+                400, "Unknown application", "The application that sent you here is not registered."
+            )
         if len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
-            return page(400, "Invalid redirect URI",
-                        "The application asked to return to an address it has not registered, "
-                        "so Propylon will not send you there.")
+            return page(
+                400,
+                "Invalid redirect URI",
+                "The application asked to return to an address it has not registered, "
+                "so Propylon will not send you there.",
+            )
         redirect_uri = redirect_uris[0]
         ex.login = await load_active(s, request.cookies.get(COOKIE_NAME), now)
         server = HttpProviderServer(ex)
@@ -251,23 +268,32 @@ async def _login_page(s: AsyncSession, request: Request, values: dict[str, list[
     hint = next(iter(values.get("login_hint", [])), None)
     org = next(iter(values.get("organization", [])), None)
     route = await login_router.route(s, login_hint=hint, organization=org)
+    keep = [
+        (k, v) for k, vs in values.items() if k not in ("login_hint", "organization") for v in vs
+    ]
     if route.kind == "redirect" and route.redirect_to:
-        return RedirectResponse(route.redirect_to, status_code=302)
-    keep = [(k, v) for k, vs in values.items() if k not in ("login_hint", "organization")
-            for v in vs]
+        resume = "/oauth2/authorize?" + urlencode([(k, v) for k, vs in values.items() for v in vs])
+        target = f"{route.redirect_to}?{urlencode({'return_to': resume})}"
+        return RedirectResponse(target, status_code=302)
     ask = {"action": "/oauth2/authorize", "hidden": keep}
     if route.kind == "no_connection" and route.tenant is not None:
-        return page(200, "Single sign-on not set up",
-                    f"{route.tenant.name} has no SSO connection configured yet.",
-                    "Ask your IT administrator to connect your company's identity provider.")
+        return page(
+            200,
+            "Single sign-on not set up",
+            f"{route.tenant.name} has no SSO connection configured yet.",
+            "Ask your IT administrator to connect your company's identity provider.",
+        )
     if route.kind == "unknown_domain":
-        return page(200, "Organisation not found",
-                    f"No organisation uses the domain {route.domain}.",
-                    "Check the address, or use your work email.", form=ask)
+        return page(
+            200,
+            "Organisation not found",
+            f"No organisation uses the domain {route.domain}.",
+            "Check the address, or use your work email.",
+            form=ask,
+        )
     if route.kind == "unknown_org":
         return page(200, "Organisation not found", "No organisation has that name.", form=ask)
-    return page(200, "Sign in", "Enter your work email to continue to single sign-on.",
-                form=ask)
+    return page(200, "Sign in", "Enter your work email to continue to single sign-on.", form=ask)
 
 
 # --- token, introspection, revocation ------------------------------------------------------
@@ -338,15 +364,26 @@ async def userinfo(request: Request) -> Response:
 
     def refuse(error: str, description: str) -> JSONResponse:
         header = f'Bearer error="{error}", error_description="{description}"'
-        return JSONResponse({"error": error, "error_description": description},
-                            status_code=401, headers={**NO_STORE, "WWW-Authenticate": header})
+        return JSONResponse(
+            {"error": error, "error_description": description},
+            status_code=401,
+            headers={**NO_STORE, "WWW-Authenticate": header},
+        )
 
     if not presented:
-        return JSONResponse({"error": "invalid_request"}, status_code=401,
-                            headers={**NO_STORE, "WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"error": "invalid_request"},
+            status_code=401,
+            headers={**NO_STORE, "WWW-Authenticate": "Bearer"},
+        )
     async with rt.db.read() as s:
-        ex = Exchange(session=s, settings=rt.settings, now=now,
-                      key=keys.SigningMaterial("", "", {}), published=await keys.published(s, now))
+        ex = Exchange(
+            session=s,
+            settings=rt.settings,
+            now=now,
+            key=keys.SigningMaterial("", "", {}),
+            published=await keys.published(s, now),
+        )
         await load_subject(ex, presented)
         sub = ex.subject
         if sub is None or sub.kind != "access_token" or not sub.active or sub.login is None:
@@ -385,14 +422,17 @@ async def logout(request: Request) -> Response:
             client = ex.clients.get(client_id or "")
             if client is None or not client.check_post_logout_redirect_uri(wanted):
                 response: Response = page(
-                    400, "Signed out",
+                    400,
+                    "Signed out",
                     "You are signed out. The application asked to send you to an address it "
-                    "has not registered, so Propylon will not.")
+                    "has not registered, so Propylon will not.",
+                )
                 clear_session_cookie(response, rt.settings.public_url)
                 return response
             state = data.get("state")
-            target = wanted + (("&" if "?" in wanted else "?") + urlencode({"state": state})
-                               if state else "")
+            target = wanted + (
+                ("&" if "?" in wanted else "?") + urlencode({"state": state}) if state else ""
+            )
     if target:
         response = RedirectResponse(target, status_code=302)
     else:
@@ -407,8 +447,9 @@ def _id_token_audience(ex: Exchange, hint: str) -> str | None:
     if len(hint) > 8192 or not ex.published:
         return None
     try:
-        decoded = jwt.decode(hint, keys.verification_keys(ex.published),
-                             algorithms=list(keys.SUPPORTED_ALGS))
+        decoded = jwt.decode(
+            hint, keys.verification_keys(ex.published), algorithms=list(keys.SUPPORTED_ALGS)
+        )
     except (JoseError, ValueError, KeyError, TypeError):
         return None
     aud = decoded.claims.get("aud")

@@ -13,6 +13,7 @@ import uvicorn
 
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
+from propylon.cli import saml as saml_cli
 from propylon.cli.common import emit, run, table
 from propylon.db.migrate import head_revision, is_current, upgrade
 from propylon.logs import configure
@@ -34,6 +35,7 @@ app.add_typer(key_app, name="api-key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(apps_cli.app, name="app")
 app.add_typer(apps_cli.keys_app, name="keys")
+app.add_typer(saml_cli.saml_app, name="saml")
 
 
 @app.command()

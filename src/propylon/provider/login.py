@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, TenantDomain
+from propylon.db.tables_saml import SamlConnection
 
 
 @dataclass(frozen=True)
@@ -48,5 +49,13 @@ class LoginRouter:
         return LoginRoute("ask_email")
 
     async def connection_for(self, s: AsyncSession, tenant: Tenant) -> LoginRoute:
-        """The upstream sign-in of a tenant; no connection types exist yet."""
-        return LoginRoute("no_connection", tenant=tenant)
+        """The tenant's upstream sign-in: its first SAML connection, if it has one."""
+        conn = await s.scalar(
+            select(SamlConnection.id)
+            .where(SamlConnection.tenant_id == tenant.id)
+            .order_by(SamlConnection.created_at)
+            .limit(1)
+        )
+        if conn is None:
+            return LoginRoute("no_connection", tenant=tenant)
+        return LoginRoute("redirect", tenant=tenant, redirect_to=f"/saml/{conn}/login")

@@ -159,25 +159,23 @@ def _check_conditions(
 
 
 def _read_attributes(assertion: etree._Element) -> dict[str, list[str]]:
-    """SAML Core §2.7.3.1: Name -> values; ``xsi:nil`` values are skipped."""
+    """SAML Core §2.7.3.1: Name -> values; ``xsi:nil`` values are skipped.
+
+    Plain child iteration with tag comparison: measurably cheaper in lxml than
+    ``iterchildren(tag)`` (which builds a tag matcher per call) or an XPath.
+    """
     attributes: dict[str, list[str]] = {}
-    for attr in (
-        a
-        for stmt in assertion.iterchildren(_ATTRIBUTE_STATEMENT)
-        for a in stmt.iterchildren(_ATTRIBUTE)
-    ):
-        name = attr.get("Name")
-        if not name:
+    for stmt in assertion:
+        if stmt.tag != _ATTRIBUTE_STATEMENT:
             continue
-        values = [
-            full_text(v)
-            for v in attr.iterchildren(_ATTRIBUTE_VALUE)
-            if v.get(_XSI_NIL) is None or v.get(_XSI_NIL) not in ("true", "1")
-        ]
-        if name in attributes:
-            attributes[name].extend(values)
-        else:
-            attributes[name] = values
+        for attr in stmt:
+            name = attr.get("Name") if attr.tag == _ATTRIBUTE else None
+            if not name:
+                continue
+            values = attributes.setdefault(name, [])
+            for v in attr:
+                if v.tag == _ATTRIBUTE_VALUE and v.get(_XSI_NIL) not in ("true", "1"):
+                    values.append(full_text(v))
     return attributes
 
 

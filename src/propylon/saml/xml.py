@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
 from lxml import etree
 
 from .errors import Reason, SamlValidationError
+
+_pybase64_decode: Callable[..., bytes] | None
+try:  # Optional SIMD base64, ~10x faster than binascii, same strict semantics.
+    from pybase64 import b64decode as _fast_decode
+
+    _pybase64_decode = _fast_decode
+except ImportError:  # pragma: no cover - depends on the environment
+    _pybase64_decode = None
 
 __all__ = [
     "DS",
@@ -67,6 +76,13 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(**_PARSER_KW)  # type: ignore[arg-type]
 
 
+def b64decode_strict(data: bytes) -> bytes:
+    """Strict base64 (RFC 4648 §4, no whitespace, canonical padding)."""
+    if _pybase64_decode is not None:
+        return _pybase64_decode(data, validate=True)
+    return binascii.a2b_base64(data, strict_mode=True)
+
+
 def decode_b64(data: str | bytes, max_bytes: int) -> bytes:
     """Decode the HTTP-POST ``SAMLResponse`` value (SAML Bindings §3.5.4).
 
@@ -84,7 +100,7 @@ def decode_b64(data: str | bytes, max_bytes: int) -> bytes:
     if b"\n" in data or b" " in data or b"\r" in data or b"\t" in data:
         data = data.translate(None, b" \t\r\n")
     try:
-        raw = binascii.a2b_base64(data, strict_mode=True)
+        raw = b64decode_strict(data)
     except (binascii.Error, ValueError) as exc:
         raise SamlValidationError(Reason.MALFORMED_BASE64, str(exc)) from exc
     if not raw:

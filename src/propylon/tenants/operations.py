@@ -25,7 +25,7 @@ T = TypeVar("T")
 CLI = Actor("cli", "cli")
 
 
-async def _audited(
+async def audited(
     rt: Runtime, actor: Actor, action: str, op: Callable[[AsyncSession, AuditRecord], Awaitable[T]]
 ) -> T:
     now = rt.clock()
@@ -55,7 +55,7 @@ async def create_tenant(
         }
         return view
 
-    return await _audited(rt, actor, "tenant.create", op)
+    return await audited(rt, actor, "tenant.create", op)
 
 
 async def update_tenant(
@@ -72,7 +72,7 @@ async def update_tenant(
         }
         return view
 
-    return await _audited(rt, actor, "tenant.update", op)
+    return await audited(rt, actor, "tenant.update", op)
 
 
 async def list_tenants(rt: Runtime) -> list[service.TenantView]:
@@ -101,7 +101,7 @@ async def create_directory(
             "token_id": issued.token_id,
         }
 
-    return await _audited(rt, actor, "scim.directory.create", op)
+    return await audited(rt, actor, "scim.directory.create", op)
 
 
 async def list_directories(rt: Runtime, tenant_ref: str) -> list[dict[str, str]]:
@@ -138,7 +138,7 @@ async def rotate_token(rt: Runtime, actor: Actor, directory_id: str) -> dict[str
             "previous_tokens_valid_until": old_until,
         }
 
-    return await _audited(rt, actor, "scim.token.rotate", op)
+    return await audited(rt, actor, "scim.token.rotate", op)
 
 
 async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
@@ -152,7 +152,7 @@ async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[st
         )
         return {"directory_id": directory_id, "revoked": n}
 
-    return await _audited(rt, actor, "scim.token.revoke", op)
+    return await audited(rt, actor, "scim.token.revoke", op)
 
 
 async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]:
@@ -161,7 +161,7 @@ async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]
         rec.target_type, rec.target_id = "api_key", issued.id
         return {"id": issued.id, "name": issued.name, "key": issued.key}
 
-    return await _audited(rt, actor, "api_key.create", op)
+    return await audited(rt, actor, "api_key.create", op)
 
 
 async def revoke_api_key(rt: Runtime, actor: Actor, key_id: str) -> None:
@@ -169,7 +169,7 @@ async def revoke_api_key(rt: Runtime, actor: Actor, key_id: str) -> None:
         await api_keys.revoke_api_key(s, key_id, now=rt.clock())
         rec.target_type, rec.target_id = "api_key", key_id
 
-    await _audited(rt, actor, "api_key.revoke", op)
+    await audited(rt, actor, "api_key.revoke", op)
 
 
 def user_view(u: User) -> dict[str, Any]:
@@ -282,4 +282,4 @@ async def purge_deprovisioned(rt: Runtime, actor: Actor, *, dry_run: bool) -> li
         rec.diff = {"purged": {"before": len(found), "after": 0}}
         return found
 
-    return await _audited(rt, actor, "retention.purge", op)
+    return await audited(rt, actor, "retention.purge", op)

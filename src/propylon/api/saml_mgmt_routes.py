@@ -1,0 +1,67 @@
+"""Management API for SAML connections: ``/api/v1/tenants/{tenant}/saml-connections``.
+
+The same functions as ``propylon saml …`` (:mod:`propylon.tenants.operations_saml`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from propylon.api.mgmt_routes import Caller, Rt
+from propylon.errors import InvalidInput
+from propylon.tenants import operations_saml as ops
+from propylon.tenants.saml_connections import IdpSource
+
+router = APIRouter(prefix="/api/v1", tags=["management"])
+
+
+class SamlConnectionIn(BaseModel):
+    metadata_xml: str | None = Field(default=None, description="IdP metadata document.")
+    metadata_url: str | None = Field(default=None, description="IdP metadata URL (refreshed).")
+    sso_url: str | None = None
+    idp_entity_id: str | None = None
+    certificates_pem: list[str] = Field(default_factory=list)
+    sp_entity_id: str | None = None
+    name: str | None = None
+    allow_idp_initiated: bool = False
+    jit: bool = False
+    preset: str = "okta"
+    match_by: str = "email"
+
+    def source(self) -> IdpSource:
+        if self.metadata_xml is not None:
+            return IdpSource(metadata_xml=self.metadata_xml.encode())
+        if self.metadata_url is not None:
+            return IdpSource(metadata_url=self.metadata_url)
+        try:
+            certs = tuple(x509.load_pem_x509_certificate(p.encode()) for p in self.certificates_pem)
+        except ValueError:
+            raise InvalidInput("certificates_pem must hold PEM certificates") from None
+        return IdpSource(sso_url=self.sso_url, idp_entity_id=self.idp_entity_id, certificates=certs)
+
+
+@router.post("/tenants/{tenant}/saml-connections", status_code=201)
+async def create_connection(
+    tenant: str, body: SamlConnectionIn, rt: Rt, actor: Caller
+) -> dict[str, Any]:
+    return await ops.create_connection(
+        rt,
+        actor,
+        tenant,
+        body.source(),
+        name=body.name,
+        sp_entity_id=body.sp_entity_id,
+        allow_idp_initiated=body.allow_idp_initiated,
+        jit=body.jit,
+        preset=body.preset,
+        match_by=body.match_by,
+    )
+
+
+@router.get("/tenants/{tenant}/saml-connections")
+async def list_connections(tenant: str, rt: Rt, _: Caller) -> dict[str, Any]:
+    return {"data": await ops.list_connections(rt, tenant)}

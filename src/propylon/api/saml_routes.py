@@ -1,0 +1,106 @@
+"""SAML 2.0 SP endpoints per connection: metadata, SP-initiated start, ACS.
+
+Handlers read the wire request and call :mod:`propylon.sessions.saml_sso`; a person only ever
+sees a plain page, the reason an admin needs is in the audit trail.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from propylon.api.http import read_form
+from propylon.api.provider_routes import page
+from propylon.errors import InvalidInput, NotFound
+from propylon.provider import apps
+from propylon.runtime import Runtime
+from propylon.saml import build_sp_metadata
+from propylon.sessions.cookie import set_session_cookie
+from propylon.sessions.saml_sso import LoginRefused, finish_login, start_login
+from propylon.tenants.saml_connections import get_connection, sp_urls
+from propylon.tenants.saml_keys import load_certificates
+
+router = APIRouter(prefix="/saml/{connection_id}", tags=["SAML 2.0 SP"])
+
+
+def _rt(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+@router.get("/metadata")
+async def sp_metadata(request: Request, connection_id: str) -> Response:
+    """SP metadata (SAML Metadata §2.4.4) for the admin to paste into the IdP."""
+    rt = _rt(request)
+    async with rt.db.read() as s:
+        try:
+            conn = await get_connection(s, connection_id)
+        except NotFound:
+            return page(404, "Not found", "There is no such SAML connection.")
+    urls = sp_urls(rt.settings.public_url, conn.id)
+    (cert,) = load_certificates([conn.sp_certificate_pem])
+    xml = build_sp_metadata(
+        entity_id=conn.sp_entity_id,
+        acs_url=urls["acs_url"],
+        slo_url=urls["slo_url"],
+        signing_certificate=cert,
+        encryption_certificate=cert,
+        authn_requests_signed=conn.sign_requests,
+        want_assertions_signed=True,
+    )
+    return Response(xml, media_type="application/samlmetadata+xml")
+
+
+@router.get("/login")
+async def login(request: Request, connection_id: str, return_to: str = "") -> Response:
+    """Start SP-initiated SSO: an AuthnRequest over HTTP-Redirect (Bindings §3.4)."""
+    try:
+        url = await start_login(_rt(request), connection_id, return_to)
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
+    except InvalidInput:
+        return page(400, "Sign-in not started", "Start signing in from your application.")
+    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+async def _default_destination(rt: Runtime) -> str | None:
+    """IdP-initiated SSO lands in the platform's default app: its first redirect URI, reached
+    through the authorization endpoint so the app receives an ordinary code."""
+    for app in await apps.list_apps(rt):
+        if not app["public"] and app["redirect_uris"]:
+            query = {
+                "response_type": "code",
+                "client_id": app["client_id"],
+                "redirect_uri": app["redirect_uris"][0],
+                "scope": "openid email profile",
+            }
+            return "/oauth2/authorize?" + urlencode(query)
+    return None
+
+
+@router.post("/acs")
+async def acs(request: Request, connection_id: str) -> Response:
+    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5)."""
+    rt = _rt(request)
+    try:
+        form = await read_form(request, rt.settings.saml_max_response_bytes * 2)
+    except ValueError:
+        return page(400, "Sign-in failed", "The sign-in response could not be read.")
+    saml_response = form.get("SAMLResponse")
+    if not saml_response:
+        return page(400, "Sign-in failed", "The sign-in response is missing.")
+    try:
+        outcome = await finish_login(rt, connection_id, saml_response, form.get("RelayState"))
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
+    except LoginRefused as exc:
+        return page(exc.status, "Sign-in failed", exc.detail, "Your administrator can see why.")
+    destination = outcome.redirect_to or await _default_destination(rt)
+    if destination is None:
+        response: Response = page(200, "Signed in", "You are signed in.")
+    else:
+        response = RedirectResponse(destination, status_code=303)
+    set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
+    return response

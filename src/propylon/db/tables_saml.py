@@ -1,0 +1,60 @@
+"""Tables of upstream SAML 2.0: per-tenant IdP connections and pending AuthnRequests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from propylon.db.tables import Base
+
+
+class SamlConnection(Base):
+    """One SAML IdP of a tenant (a tenant may have several)."""
+
+    __tablename__ = "saml_connections"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    idp_entity_id: Mapped[str] = mapped_column(Text)
+    sso_url: Mapped[str] = mapped_column(Text)
+    slo_url: Mapped[str | None] = mapped_column(Text)
+    idp_certificates: Mapped[dict[str, Any]]
+    """``{"pem": [...]}``: every trusted signing certificate (rotation without downtime)."""
+    metadata_url: Mapped[str | None] = mapped_column(Text)
+    metadata_refreshed_at: Mapped[datetime | None]
+    sp_entity_id: Mapped[str] = mapped_column(String(512), unique=True)
+    sp_private_key_pem: Mapped[str] = mapped_column(Text)
+    """The connection's SP key: decrypts EncryptedAssertions, signs AuthnRequests and
+    LogoutRequests/Responses. Never leaves the server; the certificate is in SP metadata."""
+    sp_certificate_pem: Mapped[str] = mapped_column(Text)
+    sign_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_idp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
+    jit: Mapped[bool] = mapped_column(Boolean, default=False)
+    match_by: Mapped[str] = mapped_column(String(16), default="email")
+    """How a login finds its directory user: ``email``, ``user_name`` or ``external_id``
+    (compared with the NameID for the last two)."""
+    attribute_map: Mapped[dict[str, Any]]
+    """Propylon field -> IdP attribute name (``email``, ``given_name``, ``family_name``,
+    ``department``, ``groups``, plus any custom field)."""
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SamlRequest(Base):
+    """A pending SP-initiated AuthnRequest: its ID is checked as InResponseTo and its
+    RelayState handle (stored hashed) binds the response to the authorization request that
+    started it."""
+
+    __tablename__ = "saml_requests"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("saml_connections.id", ondelete="CASCADE")
+    )
+    relay_state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    return_to: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]

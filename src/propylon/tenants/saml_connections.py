@@ -1,0 +1,187 @@
+"""SAML connections of a tenant: created from IdP metadata (file or URL) or by hand, with
+attribute-mapping presets for Okta, Entra ID and Google Workspace. The CLI and the
+management API both call :mod:`propylon.tenants.operations_saml`, which calls these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.db.tables_saml import SamlConnection
+from propylon.errors import InvalidInput, NotFound
+from propylon.ids import Kind, new_id
+from propylon.saml import IdpMetadata, SamlValidationError, parse_idp_metadata
+from propylon.tenants.saml_keys import cert_pem, generate_sp_keypair, load_certificates
+from propylon.tenants.service import get_tenant
+
+_ENTRA = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+PRESETS: dict[str, dict[str, str]] = {
+    "okta": {
+        "email": "email",
+        "given_name": "firstName",
+        "family_name": "lastName",
+        "department": "department",
+        "groups": "groups",
+    },
+    "entra": {
+        "email": _ENTRA + "emailaddress",
+        "given_name": _ENTRA + "givenname",
+        "family_name": _ENTRA + "surname",
+        "department": "http://schemas.microsoft.com/ws/2008/06/identity/claims/department",
+        "groups": "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+    },
+    "google": {
+        "email": "email",
+        "given_name": "first_name",
+        "family_name": "last_name",
+        "department": "department",
+        "groups": "groups",
+    },
+}
+MATCH_BY = ("email", "user_name", "external_id")
+
+
+@dataclass(frozen=True)
+class IdpSource:
+    """Where the IdP's settings come from: metadata XML, or the three values by hand."""
+
+    metadata_xml: bytes | None = None
+    metadata_url: str | None = None
+    sso_url: str | None = None
+    idp_entity_id: str | None = None
+    certificates: tuple[x509.Certificate, ...] = ()
+
+
+def sp_urls(public_url: str, connection_id: str) -> dict[str, str]:
+    base = f"{public_url.rstrip('/')}/saml/{connection_id}"
+    return {
+        "acs_url": f"{base}/acs",
+        "sp_metadata_url": f"{base}/metadata",
+        "slo_url": f"{base}/slo",
+        "login_url": f"{base}/login",
+    }
+
+
+def view(conn: SamlConnection, public_url: str) -> dict[str, Any]:
+    certs = load_certificates(conn.idp_certificates["pem"])
+    return {
+        "connection_id": conn.id,
+        "tenant_id": conn.tenant_id,
+        "name": conn.name,
+        "sp_entity_id": conn.sp_entity_id,
+        **sp_urls(public_url, conn.id),
+        "idp_entity_id": conn.idp_entity_id,
+        "idp_sso_url": conn.sso_url,
+        "idp_slo_url": conn.slo_url,
+        "metadata_url": conn.metadata_url,
+        "idp_certificates_expire": [c.not_valid_after_utc.isoformat() for c in certs],
+        "allow_idp_initiated": conn.allow_idp_initiated,
+        "jit": conn.jit,
+        "match_by": conn.match_by,
+        "attribute_map": conn.attribute_map,
+    }
+
+
+def _apply_metadata(conn: SamlConnection, md: IdpMetadata) -> None:
+    sso = md.sso_url()
+    if sso is None:
+        raise InvalidInput("the IdP metadata has no HTTP-Redirect SingleSignOnService")
+    slo = md.slo_endpoint()
+    conn.idp_entity_id = md.entity_id
+    conn.sso_url = sso
+    conn.slo_url = slo.location if slo else None
+    conn.idp_certificates = {"pem": [cert_pem(c) for c in md.signing_certificates]}
+    conn.sign_requests = conn.sign_requests or md.want_authn_requests_signed
+
+
+def parse_metadata(xml: bytes) -> IdpMetadata:
+    try:
+        return parse_idp_metadata(xml)
+    except SamlValidationError as exc:
+        raise InvalidInput(f"IdP metadata not usable: {exc.detail}") from None
+
+
+async def create_connection(
+    session: AsyncSession,
+    tenant_ref: str,
+    source: IdpSource,
+    *,
+    public_url: str,
+    name: str | None,
+    sp_entity_id: str | None,
+    allow_idp_initiated: bool,
+    jit: bool,
+    preset: str,
+    match_by: str,
+    now: datetime,
+) -> SamlConnection:
+    tenant = await get_tenant(session, tenant_ref)
+    if preset not in PRESETS:
+        raise InvalidInput(f"unknown attribute preset {preset!r}; one of {', '.join(PRESETS)}")
+    if match_by not in MATCH_BY:
+        raise InvalidInput(f"match_by must be one of {', '.join(MATCH_BY)}")
+    conn_id = new_id(Kind.SAML_CONNECTION)
+    entity = sp_entity_id or f"{public_url.rstrip('/')}/saml/{conn_id}"
+    if await session.scalar(select(SamlConnection.id).where(SamlConnection.sp_entity_id == entity)):
+        raise InvalidInput(f"SP entity id {entity!r} is already used by another connection")
+    key_pem, sp_cert = generate_sp_keypair(f"Propylon SP {tenant.slug}", now)
+    conn = SamlConnection(
+        id=conn_id,
+        tenant_id=tenant.id,
+        name=name or f"{tenant.name} SAML",
+        sp_entity_id=entity,
+        sp_private_key_pem=key_pem,
+        sp_certificate_pem=sp_cert,
+        sign_requests=False,
+        allow_idp_initiated=allow_idp_initiated,
+        jit=jit,
+        match_by=match_by,
+        attribute_map=dict(PRESETS[preset]),
+        metadata_url=source.metadata_url,
+        created_at=now,
+        updated_at=now,
+    )
+    if source.metadata_xml is not None:
+        _apply_metadata(conn, parse_metadata(source.metadata_xml))
+        conn.metadata_refreshed_at = now
+    else:
+        if not (source.sso_url and source.idp_entity_id and source.certificates):
+            raise InvalidInput("give IdP metadata, or the SSO URL, IdP entity id and certificate")
+        if not source.sso_url.startswith(("https://", "http://")):
+            raise InvalidInput("the SSO URL must be an http(s) URL")
+        conn.idp_entity_id = source.idp_entity_id
+        conn.sso_url = source.sso_url
+        conn.slo_url = None
+        conn.idp_certificates = {"pem": [cert_pem(c) for c in source.certificates]}
+    session.add(conn)
+    await session.flush()
+    return conn
+
+
+async def get_connection(session: AsyncSession, connection_id: str) -> SamlConnection:
+    conn = await session.get(SamlConnection, connection_id)
+    if conn is None:
+        raise NotFound(f"no SAML connection {connection_id!r}")
+    return conn
+
+
+async def list_connections(session: AsyncSession, tenant_id: str) -> list[SamlConnection]:
+    rows = await session.scalars(
+        select(SamlConnection)
+        .where(SamlConnection.tenant_id == tenant_id)
+        .order_by(SamlConnection.created_at)
+    )
+    return list(rows.all())
+
+
+async def refresh_from_metadata(conn: SamlConnection, xml: bytes, now: datetime) -> None:
+    """Apply freshly fetched metadata (new certificates are trusted at once; a certificate the
+    IdP dropped stops being trusted)."""
+    _apply_metadata(conn, parse_metadata(xml))
+    conn.metadata_refreshed_at = now
+    conn.updated_at = now
