@@ -39,16 +39,23 @@ class Org:
 async def new_org(server: Server, *, jit: bool = False, idp_initiated: bool = False) -> Org:
     slug = f"sso-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
-    await ops.create_tenant(server.rt, ops.CLI, slug=slug, name="SSO Corp", domains=[domain], seats=None)
+    await ops.create_tenant(
+        server.rt, ops.CLI, slug=slug, name="SSO Corp", domains=[domain], seats=None
+    )
     d = await ops.create_directory(server.rt, ops.CLI, slug)
     idp = make_keypair("okta-test")
     conn = await operations_saml.create_connection(
-        server.rt, ops.CLI, slug,
+        server.rt,
+        ops.CLI,
+        slug,
         IdpSource(sso_url=SSO, idp_entity_id=IDP, certificates=(idp.cert,)),
-        jit=jit, allow_idp_initiated=idp_initiated,
+        jit=jit,
+        allow_idp_initiated=idp_initiated,
     )
-    scim = httpx.AsyncClient(base_url=scim_base_url(server.url, d["directory_id"]),
-                             headers={"Authorization": f"Bearer {d['token']}"})
+    scim = httpx.AsyncClient(
+        base_url=scim_base_url(server.url, d["directory_id"]),
+        headers={"Authorization": f"Bearer {d['token']}"},
+    )
     return Org(slug, domain, conn, idp, scim, await new_app(server))
 
 
@@ -60,22 +67,37 @@ def authn_request_id(location: str) -> tuple[str, str]:
 
 def response_for(org: Org, email: str, request_id: str | None, **kw: object) -> str:
     spec = Spec(
-        now=dt.datetime.now(dt.UTC), issuer=IDP, destination=org.connection["acs_url"],
-        recipient=org.connection["acs_url"], audience=org.connection["sp_entity_id"],
-        in_response_to=request_id, name_id=email,
+        now=dt.datetime.now(dt.UTC),
+        issuer=IDP,
+        destination=org.connection["acs_url"],
+        recipient=org.connection["acs_url"],
+        audience=org.connection["sp_entity_id"],
+        in_response_to=request_id,
+        name_id=email,
         attributes={"email": [email], "firstName": ["Ada"], "lastName": ["Lovelace"]},
-        assertion_id="id" + secrets.token_hex(16), response_id="id" + secrets.token_hex(16),
+        assertion_id="id" + secrets.token_hex(16),
+        response_id="id" + secrets.token_hex(16),
     ).replace(**kw)
     return base64.b64encode(build(spec, idp=org.idp, sign_assertion=True)).decode()
 
 
 async def start(browser: httpx.AsyncClient, org: Org, email: str) -> tuple[str, str, str]:
     verifier, challenge = pkce()
-    params = {"response_type": "code", "client_id": org.app.client_id, "redirect_uri": REDIRECT,
-              "scope": "openid email profile", "state": "s1", "nonce": "n1",
-              "code_challenge": challenge, "code_challenge_method": "S256", "login_hint": email}
+    params = {
+        "response_type": "code",
+        "client_id": org.app.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid email profile",
+        "state": "s1",
+        "nonce": "n1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "login_hint": email,
+    }
     r = await browser.get("/oauth2/authorize", params=params)
-    assert r.status_code == 302 and r.headers["location"].startswith(f"/saml/{org.connection['connection_id']}/login")
+    assert r.status_code == 302 and r.headers["location"].startswith(
+        f"/saml/{org.connection['connection_id']}/login"
+    )
     r = await browser.get(r.headers["location"])
     assert r.status_code == 302 and r.headers["location"].startswith(SSO)
     request_id, relay = authn_request_id(r.headers["location"])
@@ -89,14 +111,24 @@ async def test_sp_initiated_login_issues_tokens_saying_who_and_how(server: Serve
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         request_id, relay, verifier = await start(browser, org, email)
         acs = urlsplit(org.connection["acs_url"]).path
-        r = await browser.post(acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay})
+        r = await browser.post(
+            acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay}
+        )
         assert r.status_code == 303, r.text
         r = await browser.get(r.headers["location"])
         assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT)
         q = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
         assert q["state"] == "s1"
-        tokens = await token_request(browser, org.app, {"grant_type": "authorization_code", "code": q["code"],
-                                                        "redirect_uri": REDIRECT, "code_verifier": verifier})
+        tokens = await token_request(
+            browser,
+            org.app,
+            {
+                "grant_type": "authorization_code",
+                "code": q["code"],
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+            },
+        )
         assert tokens.status_code == 200, tokens.text
     _, claims = await decode(server, tokens.json()["id_token"])
     assert claims["sub"] == uid and claims["email"] == email and claims["org_slug"] == org.slug
@@ -113,7 +145,10 @@ async def test_replayed_response_and_swapped_relay_state_are_refused(server: Ser
         first_id, first_relay, _ = await start(browser, org, email)
         second_id, second_relay, _ = await start(browser, org, email)
         # the answer to the first request presented with the second request's RelayState
-        swapped = await browser.post(acs, data={"SAMLResponse": response_for(org, email, first_id), "RelayState": second_relay})
+        swapped = await browser.post(
+            acs,
+            data={"SAMLResponse": response_for(org, email, first_id), "RelayState": second_relay},
+        )
         assert swapped.status_code == 400 and "set-cookie" not in swapped.headers
         saml = response_for(org, email, second_id)
         ok = await browser.post(acs, data={"SAMLResponse": saml, "RelayState": second_relay})
@@ -130,15 +165,26 @@ async def test_deactivated_and_unknown_users_are_refused_without_a_session(serve
     org = await new_org(server)
     email = f"gone@{org.domain}"
     uid = (await org.scim.post("/Users", json=user_body(email))).json()["id"]
-    await org.scim.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    await org.scim.patch(
+        f"/Users/{uid}",
+        json={
+            "schemas": [PATCH],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
     acs = urlsplit(org.connection["acs_url"]).path
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         for who in (email, f"stranger@{org.domain}"):
             request_id, relay, _ = await start(browser, org, who)
-            r = await browser.post(acs, data={"SAMLResponse": response_for(org, who, request_id), "RelayState": relay})
+            r = await browser.post(
+                acs, data={"SAMLResponse": response_for(org, who, request_id), "RelayState": relay}
+            )
             assert r.status_code == 403 and "set-cookie" not in r.headers
             assert "Sign-in failed" in r.text
-    reasons = {r["reason"] for r in server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")}
+    reasons = {
+        r["reason"]
+        for r in server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")
+    }
     assert {"user_deactivated", "unknown_user"} <= reasons
 
 
@@ -148,24 +194,34 @@ async def test_jit_creates_the_user_at_first_login(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         request_id, relay, _ = await start(browser, org, email)
         acs = urlsplit(org.connection["acs_url"]).path
-        r = await browser.post(acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay})
+        r = await browser.post(
+            acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay}
+        )
         assert r.status_code == 303
     users = await ops.list_users(server.rt, org.slug, offset=0, limit=10)
     assert [u["email"] for u in users] == [email] and users[0]["given_name"] == "Ada"
 
 
-async def test_idp_initiated_is_off_by_default_and_lands_in_the_default_app_when_on(server: Server) -> None:
+async def test_idp_initiated_is_off_by_default_and_lands_in_the_default_app_when_on(
+    server: Server,
+) -> None:
     off = await new_org(server)
     email = f"idp@{off.domain}"
     await off.scim.post("/Users", json=user_body(email))
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        r = await browser.post(urlsplit(off.connection["acs_url"]).path, data={"SAMLResponse": response_for(off, email, None)})
+        r = await browser.post(
+            urlsplit(off.connection["acs_url"]).path,
+            data={"SAMLResponse": response_for(off, email, None)},
+        )
         assert r.status_code == 400
     on = await new_org(server, idp_initiated=True)
     email = f"idp@{on.domain}"
     await on.scim.post("/Users", json=user_body(email))
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        r = await browser.post(urlsplit(on.connection["acs_url"]).path, data={"SAMLResponse": response_for(on, email, None)})
+        r = await browser.post(
+            urlsplit(on.connection["acs_url"]).path,
+            data={"SAMLResponse": response_for(on, email, None)},
+        )
         assert r.status_code == 303 and r.headers["location"].startswith("/oauth2/authorize?")
         r = await browser.get(r.headers["location"])
         assert r.status_code == 302 and "code=" in r.headers["location"]
