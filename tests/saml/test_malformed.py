@@ -147,3 +147,19 @@ def test_fuzz_mutations_only_raise_typed_errors(validate: Validate, idp_kp: I.Ke
             data[pos:pos] = rng.choice([b"<", b">", b"&", b'"', b"<!---->", b"\x00", b"]]>"])
         with contextlib.suppress(SamlValidationError):
             validate(bytes(data))
+
+
+@pytest.mark.parametrize("value", [b"YWJj", b"YWI=", b"YQ==", b"", b"YQ", b"Y!==", b"YQ==YQ=="])
+def test_base64_backends_agree(value: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optional pybase64 fast path and the binascii fallback accept the same input."""
+    from propylon.saml import xml as saml_xml
+
+    def outcome() -> bytes | None:
+        try:
+            return saml_xml.b64decode_strict(value)
+        except ValueError:  # binascii.Error is a ValueError
+            return None
+
+    fast = outcome()
+    monkeypatch.setattr(saml_xml, "_pybase64_decode", None)
+    assert outcome() == fast

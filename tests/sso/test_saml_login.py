@@ -142,7 +142,7 @@ async def test_replayed_response_and_swapped_relay_state_are_refused(server: Ser
     await org.scim.post("/Users", json=user_body(email))
     acs = urlsplit(org.connection["acs_url"]).path
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        first_id, first_relay, _ = await start(browser, org, email)
+        first_id, _first_relay, _ = await start(browser, org, email)
         second_id, second_relay, _ = await start(browser, org, email)
         # the answer to the first request presented with the second request's RelayState
         swapped = await browser.post(
