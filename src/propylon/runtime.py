@@ -6,12 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from propylon.audit.buffer import AuditBuffer
 from propylon.cache.base import Accelerator
 from propylon.cache.local import LocalAccelerator
 from propylon.cache.redis import RedisAccelerator
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.settings import Settings
+from propylon.tenants.scope_cache import ScopeCache
 
 
 def utcnow() -> datetime:
@@ -25,8 +27,12 @@ class Runtime:
     cache: Accelerator
     clock: Callable[[], datetime] = field(default=utcnow)
     events: EventBus = field(default_factory=EventBus)
+    scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
+    audit_buffer: AuditBuffer | None = None
 
     async def close(self) -> None:
+        if self.audit_buffer is not None:
+            await self.audit_buffer.stop()
         await self.cache.close()
         await self.db.dispose()
 
@@ -38,4 +44,10 @@ def build_runtime(settings: Settings) -> Runtime:
         cache = RedisAccelerator(settings.redis_url, settings.redis_prefix)
     else:
         cache = LocalAccelerator(db)
-    return Runtime(settings=settings, db=db, cache=cache)
+    return Runtime(
+        settings=settings,
+        db=db,
+        cache=cache,
+        scope_cache=ScopeCache(settings.scim_scope_cache_seconds, enabled=cache.fanout),
+        audit_buffer=AuditBuffer(db),
+    )

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     scim_token_grace_seconds: int = 86_400
     """After ``scim rotate-token`` the previous token keeps working this long."""
     api_rate_limit_per_minute: int = 60_000
+    scim_scope_cache_seconds: float = 30.0
+    """Per-process cache of token → directory (only with Redis, whose fan-out clears it in
+    every process the moment a token is rotated or revoked)."""
 
     # Lifecycle
     retention_days: int = 30
@@ -78,3 +81,7 @@ class Settings(BaseSettings):
     saml_max_response_bytes: int = 262_144
     saml_metadata_refresh_seconds: int = 21_600
     """How often connections created from a metadata URL re-read it."""
+    saml_metadata_refresh_enabled: bool = True
+    """Run the background task re-reading metadata URLs (one per server process)."""
+    saml_cert_expiry_warning_days: int = 30
+    """A connection view says ``expiring_soon`` when an IdP certificate ends within this."""

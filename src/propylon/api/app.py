@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +25,8 @@ from propylon.api import (
 from propylon.db.migrate import is_current, upgrade
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
+from propylon.tenants import scope_cache
+from propylon.tenants.operations_saml import metadata_refresh_loop
 
 
 class SchemaNotMigrated(RuntimeError):
@@ -42,13 +46,27 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
         app.state.runtime = rt
+        if rt.audit_buffer is not None:
+            rt.audit_buffer.start()
+        if rt.scope_cache.enabled:
+            rt.cache.subscribe(scope_cache.CHANNEL, rt.scope_cache.on_message)
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # GC's generations so full collections stay short on the request path.
         gc.collect()
         gc.freeze()
+        refresher: asyncio.Task[None] | None = None
+        if settings.saml_metadata_refresh_enabled and settings.saml_metadata_refresh_seconds > 0:
+            refresher = asyncio.create_task(
+                metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds),
+                name="saml-metadata-refresh",
+            )
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
             if runtime is None:
                 await rt.close()
 

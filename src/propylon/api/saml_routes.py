@@ -1,4 +1,4 @@
-"""SAML 2.0 SP endpoints per connection: metadata, SP-initiated start, ACS.
+"""SAML 2.0 SP endpoints per connection: metadata, SP-initiated start, ACS, Single Logout.
 
 Handlers read the wire request and call :mod:`propylon.sessions.saml_sso`; a person only ever
 sees a plain page, the reason an admin needs is in the audit trail.
@@ -17,8 +17,10 @@ from propylon.errors import InvalidInput, NotFound
 from propylon.provider import apps
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
-from propylon.sessions.cookie import set_session_cookie
+from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
+from propylon.sessions.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.sessions.saml_sso import LoginRefused, finish_login, start_login
+from propylon.sessions.service import COOKIE_NAME
 from propylon.tenants.saml_connections import get_connection, sp_urls
 from propylon.tenants.saml_keys import load_certificates
 
@@ -104,3 +106,51 @@ async def acs(request: Request, connection_id: str) -> Response:
         response = RedirectResponse(destination, status_code=303)
     set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
     return response
+
+
+def _signed_out(rt: Runtime, destination: str | None, complete: bool = True) -> Response:
+    if destination:
+        response: Response = RedirectResponse(
+            destination, status_code=302, headers={"Cache-Control": "no-store"}
+        )
+    elif complete:
+        response = page(200, "Signed out", "You are signed out.")
+    else:
+        response = page(
+            200,
+            "Signed out",
+            "You are signed out here. Your identity provider could not end its own session; "
+            "close the browser to finish signing out.",
+        )
+    clear_session_cookie(response, rt.settings.public_url)
+    return response
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+async def logout(request: Request, connection_id: str, return_to: str = "") -> Response:
+    """SP-initiated Single Logout (Profiles §4.4.3.1): end the session here, then send a
+    signed LogoutRequest to the IdP when the session came from it and it has an SLO URL."""
+    rt = _rt(request)
+    try:
+        outcome = await start_logout(rt, connection_id, request.cookies.get(COOKIE_NAME), return_to)
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
+    return _signed_out(rt, outcome.redirect_to)
+
+
+@router.get("/slo")
+async def slo(request: Request, connection_id: str) -> Response:
+    """Single Logout Service (HTTP-Redirect, Bindings §3.4): the IdP's LogoutRequest
+    (IdP-initiated) or its LogoutResponse to ours (SP-initiated)."""
+    rt = _rt(request)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    try:
+        outcome = await handle_slo(rt, connection_id, query)
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
+    except LogoutRefused as exc:
+        return page(exc.status, "Sign-out failed", exc.detail, "Your administrator can see why.")
+    if "SAMLRequest=" in query:
+        # IdP-initiated: the browser carries our LogoutResponse back; its cookie goes too
+        return _signed_out(rt, outcome.redirect_to)
+    return _signed_out(rt, outcome.redirect_to, outcome.complete)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.engine import Database
-from propylon.db.tables import AuditEntry
+from propylon.db.tables import AuditEntry, core
 from propylon.ids import Kind, new_id
 
 _SECRET_KEYS = frozenset({"password", "token", "secret", "client_secret"})
@@ -64,34 +64,49 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[st
     }
 
 
-def _entry(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> AuditEntry:
-    return AuditEntry(
-        id=new_id(Kind.AUDIT),
-        tenant_id=rec.tenant_id or actor.tenant_id,
-        directory_id=actor.directory_id,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        action=rec.action,
-        target_type=rec.target_type,
-        target_id=rec.target_id,
-        outcome=outcome,
-        status=rec.status,
-        reason=rec.reason,
-        diff=rec.diff,
-        request_id=rec.request_id,
-        created_at=now,
-    )
+def values(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> dict[str, Any]:
+    """The column values of one audit entry."""
+    return {
+        "id": new_id(Kind.AUDIT),
+        "tenant_id": rec.tenant_id or actor.tenant_id,
+        "directory_id": actor.directory_id,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "action": rec.action,
+        "target_type": rec.target_type,
+        "target_id": rec.target_id,
+        "outcome": outcome,
+        "status": rec.status,
+        "reason": rec.reason,
+        "diff": rec.diff,
+        "request_id": rec.request_id,
+        "created_at": now,
+    }
+
+
+def entry(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> AuditEntry:
+    return AuditEntry(**values(actor, rec, outcome, now))
+
+
+_INSERT = insert(core(AuditEntry))
+
+
+async def insert_success(
+    session: AsyncSession, actor: Actor, rec: AuditRecord, now: datetime
+) -> None:
+    """Like :func:`record`, as one Core statement now (the SCIM hot path)."""
+    await session.execute(_INSERT, values(actor, rec, "success", now))
 
 
 def record(session: AsyncSession, actor: Actor, rec: AuditRecord, now: datetime) -> None:
     """Add a success entry to the caller's transaction."""
-    session.add(_entry(actor, rec, "success", now))
+    session.add(entry(actor, rec, "success", now))
 
 
 async def record_failure(db: Database, actor: Actor, rec: AuditRecord, now: datetime) -> None:
     """Record a refused or failed operation in its own transaction."""
     async with db.write() as session:
-        session.add(_entry(actor, rec, "failure", now))
+        session.add(entry(actor, rec, "failure", now))
 
 
 async def list_entries(

@@ -15,6 +15,10 @@ class RateDecision:
 
 
 class Accelerator(Protocol):
+    fanout: bool
+    """True when :meth:`publish` reaches every Propylon process (Redis); the in-process
+    accelerator reaches only its own, so caches that need invalidation stay off with it."""
+
     async def rate_hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         """Count one hit on ``key`` in a fixed window; refuse once ``limit`` is passed."""
         ...

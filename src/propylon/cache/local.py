@@ -21,6 +21,8 @@ _MAX_WINDOWS = 100_000
 
 
 class LocalAccelerator:
+    fanout = False
+
     def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic) -> None:
         self._db = db
         self._clock = clock

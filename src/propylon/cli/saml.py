@@ -31,6 +31,7 @@ def _source(
     sso_url: str | None,
     idp_entity_id: str | None,
     cert_file: list[Path] | None,
+    slo_url: str | None = None,
 ) -> IdpSource:
     chosen = sum(x is not None for x in (metadata_file, metadata_url, sso_url))
     if chosen != 1:
@@ -49,7 +50,9 @@ def _source(
     except ValueError:
         typer.echo("error: --cert-file must be a PEM certificate", err=True)
         raise typer.Exit(1) from None
-    return IdpSource(sso_url=sso_url, idp_entity_id=idp_entity_id, certificates=certs)
+    return IdpSource(
+        sso_url=sso_url, idp_entity_id=idp_entity_id, certificates=certs, slo_url=slo_url
+    )
 
 
 @saml_app.command("create-connection")
@@ -58,6 +61,9 @@ def create_connection(
     metadata_file: Annotated[Path | None, typer.Option(help="IdP metadata XML file.")] = None,
     metadata_url: Annotated[str | None, typer.Option(help="IdP metadata URL (refreshed).")] = None,
     sso_url: Annotated[str | None, typer.Option(help="IdP SSO URL (HTTP-Redirect).")] = None,
+    slo_url: Annotated[
+        str | None, typer.Option(help="IdP Single Logout URL (HTTP-Redirect), with --sso-url.")
+    ] = None,
     idp_entity_id: Annotated[str | None, typer.Option(help="IdP entity id.")] = None,
     cert_file: Annotated[
         list[Path] | None, typer.Option(help="IdP signing cert PEM (repeatable).")
@@ -73,7 +79,7 @@ def create_connection(
     as_json: JsonOpt = False,
 ) -> None:
     """Connect a tenant's SAML IdP; prints the SP values to paste into the IdP."""
-    source = _source(metadata_file, metadata_url, sso_url, idp_entity_id, cert_file)
+    source = _source(metadata_file, metadata_url, sso_url, idp_entity_id, cert_file, slo_url)
     out = run(
         lambda rt: ops.create_connection(
             rt,

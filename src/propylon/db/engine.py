@@ -60,8 +60,15 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            yield session
+        """Reads only. On PostgreSQL each statement runs in autocommit (no BEGIN/COMMIT round
+        trips); a caller needing one snapshot across statements uses :meth:`write`."""
+        async with self._sessions() as session:
+            if self.is_sqlite:
+                async with session.begin():
+                    yield session
+            else:
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

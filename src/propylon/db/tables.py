@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -234,3 +235,8 @@ class ReplayEntry(Base):
     __tablename__ = "replay_cache"
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     expires_at: Mapped[datetime]
+
+
+def core(model: type[Base]) -> Table:
+    """The Core ``Table`` of a mapped class, for prebuilt statements on hot paths."""
+    return Base.metadata.tables[model.__tablename__]

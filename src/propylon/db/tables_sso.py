@@ -63,9 +63,7 @@ class AuthorizationCode(Base):
     __tablename__ = "oauth_codes"
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
-    session_id: Mapped[str] = mapped_column(
-        ForeignKey("login_sessions.id", ondelete="CASCADE")
-    )
+    session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"))
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text)
     nonce: Mapped[str | None] = mapped_column(Text)
@@ -84,9 +82,7 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     family_id: Mapped[str] = mapped_column(String(64), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
-    session_id: Mapped[str] = mapped_column(
-        ForeignKey("login_sessions.id", ondelete="CASCADE")
-    )
+    session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(Text)
     generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

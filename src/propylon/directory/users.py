@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, select
+from sqlalchemy import ColumnElement, Select, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import diff
-from propylon.db.tables import Group, GroupMember, User
+from propylon.db.tables import Group, GroupMember, User, core
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox
@@ -62,14 +62,24 @@ def _apply(user: User, draft: UserDraft) -> None:
     user.doc = draft.doc
 
 
-async def _flush_unique(session: AsyncSession, draft: UserDraft) -> None:
-    """Flush, turning a unique-index violation into :class:`AlreadyExists`.
+_USERS = core(User)
+_INSERT = insert(_USERS)
+
+
+async def _flush_unique(
+    session: AsyncSession, draft: UserDraft, new_user: User | None = None
+) -> None:
+    """Write (a Core insert for a new user, else a flush), turning a unique-index violation
+    into :class:`AlreadyExists`.
 
     The partial unique indexes are the one source of truth (no check-then-insert race): two
     processes creating the same userName get one row and one error.
     """
     try:
-        await session.flush()
+        if new_user is None:
+            await session.flush()
+        else:
+            await session.execute(_INSERT, {c.key: getattr(new_user, c.key) for c in _USERS.c})
     except IntegrityError as exc:
         text = str(exc.orig).lower()
         if "external" in text:
@@ -96,8 +106,7 @@ async def create_user(
         deactivated_at=None if draft.active else now,
     )
     _apply(user, draft)
-    session.add(user)
-    await _flush_unique(session, draft)
+    await _flush_unique(session, draft, new_user=user)
     outbox.emit(
         DomainEvent(
             ev.USER_CREATED,

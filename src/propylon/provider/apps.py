@@ -42,9 +42,7 @@ def validate_redirect_uri(uri: str) -> str:
         return uri
     if parts.scheme == "http" and host in LOOPBACK_HOSTS:
         return uri
-    raise errors.InvalidInput(
-        f"redirect URIs must use https (http only on loopback): {uri!r}"
-    )
+    raise errors.InvalidInput(f"redirect URIs must use https (http only on loopback): {uri!r}")
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,25 @@ from propylon.provider.exchange import CONFIDENTIAL_AUTH, SCOPES
 from propylon.provider.keys import SUPPORTED_ALGS
 
 CLAIMS = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
-    "org_id", "org_slug", "email", "given_name", "family_name", "name", "roles",
-    "amr", "auth_method", "idp",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "sid",
+    "org_id",
+    "org_slug",
+    "email",
+    "given_name",
+    "family_name",
+    "name",
+    "roles",
+    "amr",
+    "auth_method",
+    "idp",
 ]
 
 

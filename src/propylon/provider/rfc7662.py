@@ -39,8 +39,20 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             "exp": token.expires_at,
             "iss": self.exchange.issuer,
         }
-        for k in ("sub", "aud", "iat", "jti", "sid", "org_id", "org_slug", "email",
-                  "auth_method", "amr", "idp", "roles"):
+        for k in (
+            "sub",
+            "aud",
+            "iat",
+            "jti",
+            "sid",
+            "org_id",
+            "org_slug",
+            "email",
+            "auth_method",
+            "amr",
+            "idp",
+            "roles",
+        ):
             if k in c:
                 body[k] = c[k]
         return body

@@ -71,7 +71,7 @@ async def get(
         unit.audit.status = 200
         return _ok(200, group, await _render(unit, group, selection), unit.base_url)
 
-    return await run(req, "scim.group.get", op)
+    return await run(req, "scim.group.get", op, read_only=True)
 
 
 async def query(
@@ -116,7 +116,7 @@ async def search_groups(req: ScimRequest, params: dict[str, Any]) -> ScimRespons
         unit.audit.diff = {"filter": params.get("filter"), "results": total}
         return ScimResponse(200, list_response(total, q.start_index, resources))
 
-    return await run(req, "scim.group.list", op)
+    return await run(req, "scim.group.list", op, read_only=True)
 
 
 async def replace(

@@ -49,4 +49,4 @@ async def search_all(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
         unit.audit.diff = {"filter": params.get("filter"), "results": total}
         return ScimResponse(200, list_response(total, start, resources))
 
-    return await run(req, "scim.search", op)
+    return await run(req, "scim.search", op, read_only=True)

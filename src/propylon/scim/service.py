@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
-from propylon.audit import Actor, AuditRecord, record, record_failure
+from propylon.audit import Actor, AuditRecord, record_failure
+from propylon.audit.log import entry, insert_success
 from propylon.directory.errors import SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.runtime import Runtime
@@ -99,17 +100,23 @@ async def check_rate(req: ScimRequest) -> None:
         )
 
 
-async def run(req: ScimRequest, action: str, op: Callable[[Unit], Awaitable[T]]) -> T:
+async def run(
+    req: ScimRequest, action: str, op: Callable[[Unit], Awaitable[T]], *, read_only: bool = False
+) -> T:
+    """Run ``op`` as one unit of work. A ``read_only`` operation runs without a write
+    transaction and hands its audit entry to the batched writer."""
     rt = req.rt
     now = rt.clock()
     audit = AuditRecord(action=action, request_id=req.request_id)
     actor = Actor("scim_token", directory_id=req.directory_id)
+    written = []
     try:
         await check_rate(req)
-        async with rt.db.write() as session:
-            if not req.token:
-                raise scim.Unauthorized("missing bearer token")
-            scope = await authenticate(session, req.token, now=now)
+        if not req.token:
+            raise scim.Unauthorized("missing bearer token")
+        opened = rt.db.read() if read_only else rt.db.write()
+        async with opened as session:
+            scope = await authenticate(session, req.token, now=now, cache=rt.scope_cache)
             if scope.directory_id != req.directory_id:
                 raise scim.Unauthorized("token is not valid for this directory")
             actor = Actor("scim_token", scope.token_id, scope.tenant_id, scope.directory_id)
@@ -117,8 +124,11 @@ async def run(req: ScimRequest, action: str, op: Callable[[Unit], Awaitable[T]])
                 session, scope, Outbox(scope.tenant_id), now, req.base_url, rt.db.dialect, audit
             )
             result = await op(unit)
-            written = await unit.outbox.flush(session, now)
-            record(session, actor, audit, now)
+            if read_only and rt.audit_buffer is not None:
+                rt.audit_buffer.add(entry(actor, audit, "success", now))
+            else:
+                written = await unit.outbox.flush(session, now)
+                await insert_success(session, actor, audit, now)
     except Exception as exc:
         err = to_scim_error(exc)
         audit.status, audit.reason = err.status, err.detail

@@ -63,7 +63,7 @@ async def get(
         unit.audit.status = 200
         return _ok(200, user, await _render(unit, user, selection), unit.base_url)
 
-    return await run(req, "scim.user.get", op)
+    return await run(req, "scim.user.get", op, read_only=True)
 
 
 async def query(
@@ -104,7 +104,7 @@ async def search_users(req: ScimRequest, params: dict[str, Any]) -> ScimResponse
         unit.audit.diff = {"filter": params.get("filter"), "results": total}
         return ScimResponse(200, list_response(total, q.start_index, resources))
 
-    return await run(req, "scim.user.list", op)
+    return await run(req, "scim.user.list", op, read_only=True)
 
 
 async def _write(

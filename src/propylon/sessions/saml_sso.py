@@ -15,7 +15,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +41,8 @@ from propylon.sessions.service import IssuedSession, create_session
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.directories import DirectoryScope
 from propylon.tenants.saml_connections import get_connection, sp_urls
-from propylon.tenants.saml_keys import load_certificates, load_private_key
+from propylon.tenants.saml_keys import load_certificates
+from propylon.tenants.saml_keys import load_private_key as _load_private_key
 
 REQUEST_LIFETIME = timedelta(minutes=10)
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
@@ -63,8 +66,21 @@ class LoginOutcome:
     user_id: str
 
 
+@lru_cache(maxsize=512)
+def load_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """The SP key, parsed once per process: loading a PEM RSA key re-checks the key, which
+    costs tens of milliseconds (it was half of an ACS request's CPU)."""
+    return _load_private_key(pem)
+
+
+@lru_cache(maxsize=512)
+def _trust(entity_id: str, pems: tuple[str, ...]) -> IdpTrust:
+    return IdpTrust(entity_id, load_certificates(list(pems)))
+
+
 def trust_of(conn: SamlConnection) -> IdpTrust:
-    return IdpTrust(conn.idp_entity_id, load_certificates(conn.idp_certificates["pem"]))
+    """Pinned certificates by value: a rotation (new PEM list) is a new cache entry."""
+    return _trust(conn.idp_entity_id, tuple(conn.idp_certificates["pem"]))
 
 
 def policy_of(rt: Runtime, conn: SamlConnection) -> ValidationPolicy:

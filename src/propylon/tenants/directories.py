@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,9 @@ from propylon.errors import NotFound, Unauthenticated
 from propylon.ids import Kind, new_id
 from propylon.tenants.credentials import hash_secret, mint
 from propylon.tenants.service import get_tenant
+
+if TYPE_CHECKING:
+    from propylon.tenants.scope_cache import ScopeCache
 
 TOKEN_PREFIX = "scim"
 
@@ -119,15 +123,21 @@ async def revoke_tokens(session: AsyncSession, directory_id: str, *, now: dateti
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> DirectoryScope:
+async def authenticate(
+    session: AsyncSession, token: str, *, now: datetime, cache: ScopeCache | None = None
+) -> DirectoryScope:
     """Resolve a bearer token to its directory scope, or raise :class:`Unauthenticated`."""
     if not token.startswith(TOKEN_PREFIX + "_") or len(token) > 256:
         raise Unauthenticated("unknown token")
+    digest = hash_secret(token)
+    cached = cache.get(digest, now) if cache is not None else None
+    if cached is not None:
+        return cached
     found = (
         await session.execute(
             select(ScimToken, Tenant.seats)
             .join(Tenant, Tenant.id == ScimToken.tenant_id)
-            .where(ScimToken.token_hash == hash_secret(token))
+            .where(ScimToken.token_hash == digest)
         )
     ).first()
     if found is None or found[0].revoked_at is not None:
@@ -135,4 +145,7 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> D
     row, seats = found
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated("token expired")
-    return DirectoryScope(row.tenant_id, row.directory_id, row.id, seats)
+    scope = DirectoryScope(row.tenant_id, row.directory_id, row.id, seats)
+    if cache is not None:
+        cache.put(digest, scope, row.expires_at)
+    return scope

@@ -18,7 +18,7 @@ from propylon.audit import Actor, AuditRecord, list_entries, record, record_fail
 from propylon.db.tables import Group, User
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import Runtime
-from propylon.tenants import api_keys, directories, service
+from propylon.tenants import api_keys, directories, scope_cache, service
 from propylon.tenants.service import get_tenant
 
 T = TypeVar("T")
@@ -72,7 +72,9 @@ async def update_tenant(
         }
         return view
 
-    return await audited(rt, actor, "tenant.update", op)
+    view = await audited(rt, actor, "tenant.update", op)
+    await rt.cache.publish(scope_cache.CHANNEL, view.id)  # cached scopes carry the seat limit
+    return view
 
 
 async def list_tenants(rt: Runtime) -> list[service.TenantView]:
@@ -138,7 +140,9 @@ async def rotate_token(rt: Runtime, actor: Actor, directory_id: str) -> dict[str
             "previous_tokens_valid_until": old_until,
         }
 
-    return await audited(rt, actor, "scim.token.rotate", op)
+    out = await audited(rt, actor, "scim.token.rotate", op)
+    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
+    return out
 
 
 async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
@@ -152,7 +156,9 @@ async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[st
         )
         return {"directory_id": directory_id, "revoked": n}
 
-    return await audited(rt, actor, "scim.token.revoke", op)
+    out = await audited(rt, actor, "scim.token.revoke", op)
+    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
+    return out
 
 
 async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]:

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
+import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord
-from propylon.errors import InvalidInput
+from propylon.db.tables_saml import SamlConnection
+from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import Runtime
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.operations import audited
 from propylon.tenants.service import get_tenant
 
+log = structlog.get_logger("propylon.saml")
 METADATA_TIMEOUT = httpx.Timeout(10.0)
+SYSTEM = Actor("system", "metadata-refresh")
 MAX_METADATA_BYTES = 4 * 1024 * 1024
+
+
+def _view(rt: Runtime, conn: SamlConnection) -> dict[str, Any]:
+    return conns.view(
+        conn,
+        rt.settings.public_url,
+        now=rt.clock(),
+        expiry_warning_days=rt.settings.saml_cert_expiry_warning_days,
+    )
 
 
 async def fetch_metadata(url: str) -> bytes:
@@ -69,7 +85,7 @@ async def create_connection(
         )
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
         rec.diff = {"idp_entity_id": {"before": None, "after": conn.idp_entity_id}}
-        return conns.view(conn, rt.settings.public_url)
+        return _view(rt, conn)
 
     return await audited(rt, actor, "saml.connection.create", op)
 
@@ -78,7 +94,7 @@ async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]
     async with rt.db.read() as s:
         tenant = await get_tenant(s, tenant_ref)
         rows = await conns.list_connections(s, tenant.id)
-        return [conns.view(c, rt.settings.public_url) for c in rows]
+        return [_view(rt, c) for c in rows]
 
 
 async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
@@ -100,6 +116,51 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
                     "after": len(conn.idp_certificates["pem"]),
                 }
             }
-        return conns.view(conn, rt.settings.public_url)
+        return _view(rt, conn)
 
     return await audited(rt, actor, "saml.connection.refresh", op)
+
+
+async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, str]:
+    """Re-read every connection's metadata URL once; ``{connection_id: "ok" | error}``.
+    A failing IdP is logged and skipped, it never stops the others."""
+    async with rt.db.read() as s:
+        ids = list(
+            (
+                await s.scalars(
+                    select(SamlConnection.id)
+                    .where(SamlConnection.metadata_url.is_not(None))
+                    .order_by(SamlConnection.id)
+                )
+            ).all()
+        )
+    out: dict[str, str] = {}
+    for connection_id in ids:
+        try:
+            await refresh_metadata(rt, actor, connection_id)
+            out[connection_id] = "ok"
+        except PropylonError as exc:
+            out[connection_id] = exc.detail
+            log.warning(
+                "saml_metadata_refresh_failed", connection_id=connection_id, error=exc.detail
+            )
+        except Exception as exc:  # a background task must not die
+            out[connection_id] = type(exc).__name__
+            log.exception("saml_metadata_refresh_error", connection_id=connection_id)
+    return out
+
+
+async def metadata_refresh_loop(rt: Runtime, interval_seconds: float) -> None:
+    """Background task of the app lifespan: refresh, sleep, repeat until cancelled."""
+    interval = max(interval_seconds, 0.05)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            # several processes share one accelerator: one of them refreshes per interval
+            slot = int(time.time() // interval)
+            if await rt.cache.remember_once(f"saml:metadata-refresh:{slot}", int(interval) + 1):
+                await asyncio.wait_for(refresh_all_metadata(rt), timeout=max(interval, 60.0))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a background task must not die
+            log.exception("saml_metadata_refresh_loop_error")

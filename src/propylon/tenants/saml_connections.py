@@ -5,7 +5,7 @@ management API both call :mod:`propylon.tenants.operations_saml`, which calls th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -54,6 +54,7 @@ class IdpSource:
     metadata_url: str | None = None
     sso_url: str | None = None
     idp_entity_id: str | None = None
+    slo_url: str | None = None
     certificates: tuple[x509.Certificate, ...] = ()
 
 
@@ -67,8 +68,23 @@ def sp_urls(public_url: str, connection_id: str) -> dict[str, str]:
     }
 
 
-def view(conn: SamlConnection, public_url: str) -> dict[str, Any]:
+def slo_response_url(conn: SamlConnection) -> str | None:
+    """Where LogoutResponses go: the IdP's SLO ``ResponseLocation``, else its ``Location``
+    (SAML Metadata §2.2.2). The ResponseLocation rides in the ``idp_certificates`` JSON
+    document, next to the certificates it came with, so no schema change was needed."""
+    value = conn.idp_certificates.get("slo_response_url")
+    return value if isinstance(value, str) and value else conn.slo_url
+
+
+def view(
+    conn: SamlConnection,
+    public_url: str,
+    *,
+    now: datetime | None = None,
+    expiry_warning_days: int = 30,
+) -> dict[str, Any]:
     certs = load_certificates(conn.idp_certificates["pem"])
+    horizon = (now or datetime.now(UTC)) + timedelta(days=expiry_warning_days)
     return {
         "connection_id": conn.id,
         "tenant_id": conn.tenant_id,
@@ -80,6 +96,7 @@ def view(conn: SamlConnection, public_url: str) -> dict[str, Any]:
         "idp_slo_url": conn.slo_url,
         "metadata_url": conn.metadata_url,
         "idp_certificates_expire": [c.not_valid_after_utc.isoformat() for c in certs],
+        "expiring_soon": any(c.not_valid_after_utc <= horizon for c in certs),
         "allow_idp_initiated": conn.allow_idp_initiated,
         "jit": conn.jit,
         "match_by": conn.match_by,
@@ -96,6 +113,8 @@ def _apply_metadata(conn: SamlConnection, md: IdpMetadata) -> None:
     conn.sso_url = sso
     conn.slo_url = slo.location if slo else None
     conn.idp_certificates = {"pem": [cert_pem(c) for c in md.signing_certificates]}
+    if slo is not None and slo.response_location:
+        conn.idp_certificates["slo_response_url"] = slo.response_location
     conn.sign_requests = conn.sign_requests or md.want_authn_requests_signed
 
 
@@ -156,7 +175,9 @@ async def create_connection(
             raise InvalidInput("the SSO URL must be an http(s) URL")
         conn.idp_entity_id = source.idp_entity_id
         conn.sso_url = source.sso_url
-        conn.slo_url = None
+        if source.slo_url is not None and not source.slo_url.startswith(("https://", "http://")):
+            raise InvalidInput("the SLO URL must be an http(s) URL")
+        conn.slo_url = source.slo_url
         conn.idp_certificates = {"pem": [cert_pem(c) for c in source.certificates]}
     session.add(conn)
     await session.flush()

@@ -1,0 +1,62 @@
+"""Batched audit writes for reads.
+
+A read changes nothing, so its audit entry need not share a transaction with it: reads hand
+their entries here and a background task writes them in one multi-row insert every
+``interval`` seconds (and on shutdown). Writes keep recording in their own transaction.
+At most one interval of read entries can be lost if the process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from propylon.db.engine import Database
+from propylon.db.tables import AuditEntry
+
+log = structlog.get_logger("propylon.audit")
+MAX_PENDING = 50_000
+
+
+class AuditBuffer:
+    def __init__(self, db: Database, interval: float = 0.2) -> None:
+        self._db = db
+        self._interval = interval
+        self._pending: list[AuditEntry] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, entry: AuditEntry) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            log.warning("audit_buffer_full", dropped=1)
+            return
+        self._pending.append(entry)
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            async with self._db.write() as s:
+                s.add_all(batch)
+        except Exception as exc:  # keep serving; the entries are retried once
+            log.error("audit_flush_failed", error=type(exc).__name__, entries=len(batch))
+            self._pending = batch + self._pending
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.flush()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()

@@ -1,0 +1,472 @@
+"""End to end against pysaml2 acting as the IdP (xmlsec1 underneath): connection from the IdP's
+metadata through the CLI, our SP metadata loaded into pysaml2, SP-initiated login (signed
+Response, signed Assertion, both, encrypted Assertion), the OIDC code flow, refresh and
+introspection, and Single Logout in both directions."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+
+from propylon.tenants import operations as ops
+from tests.conftest import Server
+from tests.http.test_scim_users import user_body
+from tests.provider.helpers import REDIRECT, App, basic, decode, new_app, pkce, token_request
+from tests.saml.idp import KeyPair, make_keypair
+
+pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="needs xmlsec1")
+
+REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+def _b64_der(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+
+
+def idp_metadata(
+    entity_id: str, certs: list[x509.Certificate], sso: str, slo: str, *, signed_requests: bool
+) -> bytes:
+    """IdP metadata with any number of signing certificates (rotation) and SLO endpoints."""
+    keys = "".join(
+        f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+        f"{_b64_der(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        for c in certs
+    )
+    return (
+        f'<md:EntityDescriptor xmlns:md="{MD}" xmlns:ds="{DS}" entityID="{entity_id}">'
+        '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"'
+        f' WantAuthnRequestsSigned="{"true" if signed_requests else "false"}">{keys}'
+        f'<md:SingleLogoutService Binding="{REDIRECT_BINDING}" Location="{slo}"'
+        f' ResponseLocation="{slo}/response"/>'
+        f'<md:SingleSignOnService Binding="{REDIRECT_BINDING}" Location="{sso}"/>'
+        "</md:IDPSSODescriptor></md:EntityDescriptor>"
+    ).encode()
+
+
+@dataclass
+class Idp:
+    """A pysaml2 IdP wired to one Propylon connection."""
+
+    entity_id: str
+    sso: str
+    slo: str
+    key: KeyPair
+    server: Any
+    connection: dict[str, Any]
+    sp_cert_pem: str
+    slug: str
+    domain: str
+    scim: httpx.AsyncClient
+    app: App
+
+    @property
+    def acs_path(self) -> str:
+        return urlsplit(self.connection["acs_url"]).path
+
+    @property
+    def cid(self) -> str:
+        return str(self.connection["connection_id"])
+
+
+def pysaml2_server(
+    tmp: Path, entity_id: str, key: KeyPair, sp_metadata: bytes, sso: str, slo: str
+) -> Any:
+    from saml2.config import IdPConfig
+    from saml2.saml import NAME_FORMAT_URI
+    from saml2.server import Server as Saml2Server
+
+    tag = secrets.token_hex(4)
+    (tmp / f"idp-{tag}.key").write_bytes(key.key_pem)
+    (tmp / f"idp-{tag}.crt").write_bytes(key.cert_pem)
+    (tmp / f"sp-{tag}.xml").write_bytes(sp_metadata)
+    conf = IdPConfig()
+    conf.load(
+        {
+            "entityid": entity_id,
+            "service": {
+                "idp": {
+                    "endpoints": {
+                        "single_sign_on_service": [(sso, REDIRECT_BINDING)],
+                        "single_logout_service": [
+                            (slo, REDIRECT_BINDING),
+                            (slo + "/response", REDIRECT_BINDING),
+                        ],
+                    },
+                    "policy": {
+                        "default": {"lifetime": {"minutes": 5}, "name_form": NAME_FORMAT_URI}
+                    },
+                    "want_authn_requests_signed": True,
+                }
+            },
+            "key_file": str(tmp / f"idp-{tag}.key"),
+            "cert_file": str(tmp / f"idp-{tag}.crt"),
+            "metadata": {"local": [str(tmp / f"sp-{tag}.xml")]},
+            "xmlsec_binary": shutil.which("xmlsec1"),
+            "delete_tmpfiles": True,
+        }
+    )
+    return Saml2Server(config=conf)
+
+
+def sp_encryption_cert(sp_metadata: bytes) -> str:
+    root = etree.fromstring(sp_metadata)
+    (el,) = root.iterfind(f".//{{{MD}}}KeyDescriptor[@use='encryption']//{{{DS}}}X509Certificate")
+    cert = x509.load_der_x509_certificate(base64.b64decode(el.text or ""))
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+async def new_idp(server: Server, tmp: Path) -> Idp:
+    slug = f"p2-{secrets.token_hex(4)}"
+    domain = f"{slug}.example.com"
+    await ops.create_tenant(
+        server.rt, ops.CLI, slug=slug, name="pysaml2 Corp", domains=[domain], seats=None
+    )
+    d = await ops.create_directory(server.rt, ops.CLI, slug)
+    entity_id = f"https://idp-{slug}.example.org/saml2/idp/metadata"
+    sso = f"https://idp-{slug}.example.org/sso/redirect"
+    slo = f"https://idp-{slug}.example.org/slo/redirect"
+    key = make_keypair("pysaml2 idp")
+    md_file = tmp / f"{slug}-idp.xml"
+    md_file.write_bytes(idp_metadata(entity_id, [key.cert], sso, slo, signed_requests=True))
+    connection = server.cli_json("saml", "create-connection", slug, "--metadata-file", str(md_file))
+    assert connection["idp_slo_url"] == slo and connection["expiring_soon"] is False
+    sp_md = httpx.get(connection["sp_metadata_url"]).content
+    assert b"SingleLogoutService" in sp_md and b'AuthnRequestsSigned="true"' in sp_md
+    idp_server = pysaml2_server(tmp, entity_id, key, sp_md, sso, slo)
+    scim = httpx.AsyncClient(
+        base_url=d["base_url"], headers={"Authorization": f"Bearer {d['token']}"}, timeout=30
+    )
+    return Idp(
+        entity_id,
+        sso,
+        slo,
+        key,
+        idp_server,
+        connection,
+        sp_encryption_cert(sp_md),
+        slug,
+        domain,
+        scim,
+        await new_app(server),
+    )
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+async def authorize_to_idp(
+    browser: httpx.AsyncClient, idp: Idp, email: str
+) -> tuple[Any, str, str]:
+    """authorize → /saml/{id}/login → the IdP; pysaml2 parses (and verifies) our request."""
+    from saml2 import BINDING_HTTP_REDIRECT
+
+    verifier, challenge = pkce()
+    params = {
+        "response_type": "code",
+        "client_id": idp.app.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid email profile",
+        "state": "s1",
+        "nonce": "n1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "login_hint": email,
+    }
+    r = await browser.get("/oauth2/authorize", params=params)
+    assert r.status_code == 302, r.text
+    r = await browser.get(r.headers["location"])
+    assert r.status_code == 302 and r.headers["location"].startswith(idp.sso)
+    q = query_of(r.headers["location"])
+    req = idp.server.parse_authn_request(
+        q["SAMLRequest"],
+        BINDING_HTTP_REDIRECT,
+        relay_state=q["RelayState"],
+        sigalg=q["SigAlg"],
+        signature=q["Signature"],
+    )
+    assert req is not None and req.message.assertion_consumer_service_url.endswith("/acs")
+    return req, q["RelayState"], verifier
+
+
+def pysaml2_response(idp: Idp, req: Any, email: str, **kw: Any) -> str:
+    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+    from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+    resp = idp.server.create_authn_response(
+        identity={"mail": [email], "givenName": ["Ada"], "sn": ["Lovelace"]},
+        in_response_to=req.message.id,
+        destination=req.message.assertion_consumer_service_url,
+        sp_entity_id=idp.connection["sp_entity_id"],
+        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+        authn={
+            "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            "authn_auth": idp.entity_id,
+        },
+        session_not_on_or_after=None,
+        sign_alg=SIG_RSA_SHA256,
+        digest_alg=DIGEST_SHA256,
+        **kw,
+    )
+    return base64.b64encode(str(resp).encode()).decode()
+
+
+async def login(
+    server: Server, browser: httpx.AsyncClient, idp: Idp, email: str, **kw: Any
+) -> dict[str, Any]:
+    """The whole SP-initiated login; returns the token response."""
+    req, relay, verifier = await authorize_to_idp(browser, idp, email)
+    saml = pysaml2_response(idp, req, email, **kw)
+    if kw.get("encrypt_assertion"):
+        assert b"EncryptedAssertion" in base64.b64decode(saml)
+        assert b"aes256-cbc" in base64.b64decode(saml)
+    r = await browser.post(idp.acs_path, data={"SAMLResponse": saml, "RelayState": relay})
+    assert r.status_code == 303, r.text
+    r = await browser.get(r.headers["location"])
+    assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT)
+    q = query_of(r.headers["location"])
+    tokens = await token_request(
+        browser,
+        idp.app,
+        {
+            "grant_type": "authorization_code",
+            "code": q["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        },
+    )
+    assert tokens.status_code == 200, tokens.text
+    body: dict[str, Any] = tokens.json()
+    return body
+
+
+@pytest.fixture
+def aes_encryption(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pysaml2 hard-codes TripleDES (refused by default): point it at AES-256-CBC."""
+    import saml2.entity
+    import saml2.sigver
+    from saml2.sigver import pre_encryption_part
+
+    monkeypatch.setattr(
+        saml2.entity,
+        "pre_encryption_part",
+        functools.partial(
+            pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+        ),
+    )
+    original = saml2.sigver.SecurityContext.encrypt_assertion
+
+    def encrypt(self: Any, *a: Any, **k: Any) -> Any:
+        return original(self, *a, **{**k, "key_type": "aes-256"})
+
+    monkeypatch.setattr(saml2.sigver.SecurityContext, "encrypt_assertion", encrypt)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"sign_response": True, "sign_assertion": False},
+        {"sign_response": False, "sign_assertion": True},
+        {"sign_response": True, "sign_assertion": True},
+        {"sign_response": False, "sign_assertion": True, "encrypt_assertion": True},
+    ],
+    ids=["signed-response", "signed-assertion", "both", "encrypted"],
+)
+async def test_sp_initiated_login_with_pysaml2_idp(
+    server: Server, tmp_path: Path, how: dict[str, Any], aes_encryption: None
+) -> None:
+    idp = await new_idp(server, tmp_path)
+    email = f"ada@{idp.domain}"
+    uid = (await idp.scim.post("/Users", json=user_body(email))).json()["id"]
+    if how.get("encrypt_assertion"):
+        how = {**how, "encrypt_cert_assertion": idp.sp_cert_pem}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        tokens = await login(server, browser, idp, email, **how)
+    _, claims = await decode(server, tokens["id_token"])
+    assert claims["sub"] == uid and claims["email"] == email and claims["org_slug"] == idp.slug
+    assert claims["auth_method"] == "saml" and claims["idp"] == idp.cid
+    assert claims["nonce"] == "n1" and claims["sid"]
+
+
+async def _introspect(c: httpx.AsyncClient, app: App, token: str) -> dict[str, Any]:
+    r = await c.post("/oauth2/introspect", data={"token": token}, auth=basic(app))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def test_idp_initiated_logout_by_pysaml2_ends_the_session(
+    server: Server, tmp_path: Path
+) -> None:
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+
+    idp = await new_idp(server, tmp_path)
+    email = f"slo@{idp.domain}"
+    await idp.scim.post("/Users", json=user_body(email))
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        tokens = await login(server, browser, idp, email, sign_assertion=True)
+        # refresh and introspection work while the session lives
+        assert (await _introspect(browser, idp.app, tokens["access_token"]))["active"] is True
+        r = await token_request(
+            browser,
+            idp.app,
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        )
+        assert r.status_code == 200, r.text
+        refreshed = r.json()
+        assert (await _introspect(browser, idp.app, refreshed["access_token"]))["active"] is True
+
+        slo_url = idp.connection["slo_url"]
+        _id, request = idp.server.create_logout_request(
+            destination=slo_url,
+            issuer_entity_id=idp.connection["sp_entity_id"],
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+            sign=False,
+        )
+        # unsigned over the redirect query: refused, the session stays
+        unsigned = idp.server.apply_binding(BINDING_HTTP_REDIRECT, str(request), slo_url, "rs1")
+        url = dict(unsigned["headers"])["Location"]
+        r = await browser.get(urlsplit(url).path + "?" + urlsplit(url).query)
+        assert r.status_code == 400 and "set-cookie" not in r.headers
+        assert (await _introspect(browser, idp.app, refreshed["access_token"]))["active"] is True
+
+        signed = idp.server.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), slo_url, "rs1", sign=True, sigalg=RSA_SHA256
+        )
+        url = dict(signed["headers"])["Location"]
+        r = await browser.get(urlsplit(url).path + "?" + urlsplit(url).query)
+        assert r.status_code == 302, r.text
+        back = r.headers["location"]
+        assert back.startswith(idp.slo + "/response?")  # the ResponseLocation
+        q = query_of(back)
+        assert q["RelayState"] == "rs1" and q["SigAlg"] == RSA_SHA256
+        parsed = idp.server.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
+        assert parsed is not None and parsed.in_response_to == _id
+        assert parsed.response.status.status_code.value.endswith(":Success")
+        # the query signature is the SP key's (checked with the certificate in SP metadata)
+        from propylon.saml.redirect import verify_redirect_signature
+
+        sp_cert = x509.load_pem_x509_certificate(idp.sp_cert_pem.encode())
+        verify_redirect_signature(urlsplit(back).query, [sp_cert.public_key()])  # type: ignore[list-item]
+
+        # the session is over: tokens die with it
+        for tok in (tokens["access_token"], refreshed["access_token"], refreshed["refresh_token"]):
+            assert (await _introspect(browser, idp.app, tok))["active"] is False
+        r = await token_request(
+            browser,
+            idp.app,
+            {"grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]},
+        )
+        assert r.status_code == 400
+        # the same LogoutRequest again is refused
+        r = await browser.get(urlsplit(url).path + "?" + urlsplit(url).query)
+        assert r.status_code == 400
+    rows = server.cli_json("audit", "list", idp.slug, "--action", "sso.saml.logout")
+    outcomes = {(r["outcome"], r["reason"]) for r in rows}
+    assert ("success", "idp_initiated") in outcomes
+    assert ("failure", "signature_missing") in outcomes
+    assert ("failure", "logout_request_replayed") in outcomes
+
+
+async def test_sp_initiated_logout_answered_by_pysaml2(server: Server, tmp_path: Path) -> None:
+    from saml2 import BINDING_HTTP_REDIRECT
+
+    idp = await new_idp(server, tmp_path)
+    email = f"bye@{idp.domain}"
+    await idp.scim.post("/Users", json=user_body(email))
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        tokens = await login(server, browser, idp, email, sign_response=True, sign_assertion=True)
+        r = await browser.get(f"/saml/{idp.cid}/logout", params={"return_to": "/signed-out-here"})
+        assert r.status_code == 302, r.text
+        assert r.headers["location"].startswith(idp.slo + "?")
+        assert 'propylon_session=""' in r.headers["set-cookie"]
+        q = query_of(r.headers["location"])
+        req = idp.server.parse_logout_request(
+            q["SAMLRequest"], BINDING_HTTP_REDIRECT, sigalg=q["SigAlg"], signature=q["Signature"]
+        )
+        assert req is not None and req.message.name_id.text == email
+        assert req.message.session_index and req.message.session_index[0].text
+        # the local session already ended
+        assert (await _introspect(browser, idp.app, tokens["access_token"]))["active"] is False
+
+        response = idp.server.create_logout_response(req.message, [BINDING_HTTP_REDIRECT])
+        slo_url = idp.connection["slo_url"]
+        out = idp.server.apply_binding(
+            BINDING_HTTP_REDIRECT,
+            str(response),
+            slo_url,
+            response=True,
+            sign=True,
+            sigalg=RSA_SHA256,
+        )
+        url = dict(out["headers"])["Location"]
+        path_query = urlsplit(url).path + "?" + urlsplit(url).query
+        r = await browser.get(path_query)
+        assert r.status_code == 302 and r.headers["location"] == "/signed-out-here", r.text
+        # once only
+        r = await browser.get(path_query)
+        assert r.status_code == 400 and "Sign-out failed" in r.text
+
+        # a LogoutResponse nobody asked for is refused
+        from saml2.samlp import LogoutRequest
+
+        stray = LogoutRequest(id="_" + secrets.token_hex(8), issuer=req.message.issuer)
+        stray_resp = idp.server.create_logout_response(stray, [BINDING_HTTP_REDIRECT])
+        out = idp.server.apply_binding(
+            BINDING_HTTP_REDIRECT,
+            str(stray_resp),
+            slo_url,
+            response=True,
+            sign=True,
+            sigalg=RSA_SHA256,
+        )
+        url = dict(out["headers"])["Location"]
+        r = await browser.get(urlsplit(url).path + "?" + urlsplit(url).query)
+        assert r.status_code == 400
+    rows = server.cli_json("audit", "list", idp.slug, "--action", "sso.saml.logout")
+    outcomes = {(r["outcome"], r["reason"]) for r in rows}
+    assert ("success", "sp_initiated_sent_to_idp") in outcomes
+    assert ("success", "sp_initiated_completed") in outcomes
+    assert ("failure", "request_used_or_expired") in outcomes
+    assert ("failure", "unsolicited_logout_response") in outcomes
+
+
+async def test_logout_without_idp_slo_is_local_only(server: Server) -> None:
+    from tests.sso.test_saml_login import new_org, response_for, start
+
+    org = await new_org(server)
+    assert org.connection["idp_slo_url"] is None
+    email = f"local@{org.domain}"
+    await org.scim.post("/Users", json=user_body(email))
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        request_id, relay, _ = await start(browser, org, email)
+        acs = urlsplit(org.connection["acs_url"]).path
+        r = await browser.post(
+            acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay}
+        )
+        assert r.status_code == 303
+        cid = org.connection["connection_id"]
+        r = await browser.get(f"/saml/{cid}/logout", params={"return_to": "https://evil.test/"})
+        assert r.status_code == 200 and "Signed out" in r.text
+        r = await browser.get(f"/saml/{cid}/slo")
+        assert r.status_code == 400
+        r = await browser.get("/saml/nope/slo?SAMLRequest=x")
+        assert r.status_code == 404
+    rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.logout")
+    assert {r["reason"] for r in rows} >= {"sp_initiated_local_only", "message_missing"}
