@@ -7,7 +7,7 @@ Each handler reads the wire request into plain values and calls one function of
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -124,97 +124,89 @@ async def search_all(request: Request, directory_id: str) -> Response:
     return _render(await root.search_all(_req(request, directory_id), params))
 
 
-# ---- /Users ----
+# ---- /Users and /Groups (RFC 7644 §3.3-3.6): the same six operations on each ----
 
 
-@router.post("/Users")
-async def create_user(request: Request, directory_id: str) -> Response:
-    body = await _body(request)
-    return _render(await users.create(_req(request, directory_id), body, _selection(request)))
+class ResourceOps(Protocol):
+    """What :mod:`propylon.scim.users` and :mod:`propylon.scim.groups` both offer."""
+
+    async def create(
+        self, req: ScimRequest, body: dict[str, Any], selection: Selection
+    ) -> ScimResponse: ...
+
+    async def find(self, req: ScimRequest, params: dict[str, Any]) -> ScimResponse: ...
+
+    async def get(
+        self, req: ScimRequest, rid: str, selection: Selection, if_none_match: str | None
+    ) -> ScimResponse: ...
+
+    async def replace(
+        self,
+        req: ScimRequest,
+        rid: str,
+        body: dict[str, Any],
+        if_match: str | None,
+        selection: Selection,
+    ) -> ScimResponse: ...
+
+    async def patch(
+        self,
+        req: ScimRequest,
+        rid: str,
+        operations: list[dict[str, Any]],
+        if_match: str | None,
+        selection: Selection,
+    ) -> ScimResponse: ...
+
+    async def delete(self, req: ScimRequest, rid: str, if_match: str | None) -> ScimResponse: ...
 
 
-@router.get("/Users")
-async def list_users(request: Request, directory_id: str) -> Response:
-    params = dict(request.query_params)
-    return _render(await users.search_users(_req(request, directory_id), params))
+def _resource_routes(endpoint: str, ops: ResourceOps) -> None:
+    kind = endpoint.lower().rstrip("s")
+
+    async def create(request: Request, directory_id: str) -> Response:
+        body = await _body(request)
+        return _render(await ops.create(_req(request, directory_id), body, _selection(request)))
+
+    async def find(request: Request, directory_id: str) -> Response:
+        params = dict(request.query_params)
+        return _render(await ops.find(_req(request, directory_id), params))
+
+    async def search(request: Request, directory_id: str) -> Response:
+        params = await _search_params(request)
+        return _render(await ops.find(_req(request, directory_id), params))
+
+    async def get(request: Request, directory_id: str, rid: str) -> Response:
+        inm = request.headers.get("if-none-match")
+        return _render(await ops.get(_req(request, directory_id), rid, _selection(request), inm))
+
+    async def replace(request: Request, directory_id: str, rid: str) -> Response:
+        body = await _body(request)
+        req, im = _req(request, directory_id), request.headers.get("if-match")
+        return _render(await ops.replace(req, rid, body, im, _selection(request)))
+
+    async def patch(request: Request, directory_id: str, rid: str) -> Response:
+        operations = await _patch_ops(request)
+        req, im = _req(request, directory_id), request.headers.get("if-match")
+        return _render(await ops.patch(req, rid, operations, im, _selection(request)))
+
+    async def delete(request: Request, directory_id: str, rid: str) -> Response:
+        req, im = _req(request, directory_id), request.headers.get("if-match")
+        return _render(await ops.delete(req, rid, im))
+
+    one = f"/{endpoint}/{{rid}}"
+    for path, handler, method in (
+        (f"/{endpoint}", create, "POST"),
+        (f"/{endpoint}", find, "GET"),
+        (f"/{endpoint}/.search", search, "POST"),
+        (one, get, "GET"),
+        (one, replace, "PUT"),
+        (one, patch, "PATCH"),
+        (one, delete, "DELETE"),
+    ):
+        name = f"{handler.__name__}_{kind}"
+        router.add_api_route(path, handler, methods=[method], name=name, operation_id=name)
 
 
-@router.post("/Users/.search")
-async def search_users(request: Request, directory_id: str) -> Response:
-    params = await _search_params(request)
-    return _render(await users.search_users(_req(request, directory_id), params))
-
-
-@router.get("/Users/{user_id}")
-async def get_user(request: Request, directory_id: str, user_id: str) -> Response:
-    req = _req(request, directory_id)
-    inm = request.headers.get("if-none-match")
-    return _render(await users.get(req, user_id, _selection(request), inm))
-
-
-@router.put("/Users/{user_id}")
-async def replace_user(request: Request, directory_id: str, user_id: str) -> Response:
-    body = await _body(request)
-    req, im = _req(request, directory_id), request.headers.get("if-match")
-    return _render(await users.replace(req, user_id, body, im, _selection(request)))
-
-
-@router.patch("/Users/{user_id}")
-async def patch_user(request: Request, directory_id: str, user_id: str) -> Response:
-    ops = await _patch_ops(request)
-    req, im = _req(request, directory_id), request.headers.get("if-match")
-    return _render(await users.patch(req, user_id, ops, im, _selection(request)))
-
-
-@router.delete("/Users/{user_id}")
-async def delete_user(request: Request, directory_id: str, user_id: str) -> Response:
-    req, im = _req(request, directory_id), request.headers.get("if-match")
-    return _render(await users.delete(req, user_id, im))
-
-
-# ---- /Groups ----
-
-
-@router.post("/Groups")
-async def create_group(request: Request, directory_id: str) -> Response:
-    body = await _body(request)
-    return _render(await groups.create(_req(request, directory_id), body, _selection(request)))
-
-
-@router.get("/Groups")
-async def list_groups(request: Request, directory_id: str) -> Response:
-    params = dict(request.query_params)
-    return _render(await groups.search_groups(_req(request, directory_id), params))
-
-
-@router.post("/Groups/.search")
-async def search_groups(request: Request, directory_id: str) -> Response:
-    params = await _search_params(request)
-    return _render(await groups.search_groups(_req(request, directory_id), params))
-
-
-@router.get("/Groups/{group_id}")
-async def get_group(request: Request, directory_id: str, group_id: str) -> Response:
-    req = _req(request, directory_id)
-    inm = request.headers.get("if-none-match")
-    return _render(await groups.get(req, group_id, _selection(request), inm))
-
-
-@router.put("/Groups/{group_id}")
-async def replace_group(request: Request, directory_id: str, group_id: str) -> Response:
-    body = await _body(request)
-    req, im = _req(request, directory_id), request.headers.get("if-match")
-    return _render(await groups.replace(req, group_id, body, im, _selection(request)))
-
-
-@router.patch("/Groups/{group_id}")
-async def patch_group(request: Request, directory_id: str, group_id: str) -> Response:
-    ops = await _patch_ops(request)
-    req, im = _req(request, directory_id), request.headers.get("if-match")
-    return _render(await groups.patch(req, group_id, ops, im, _selection(request)))
-
-
-@router.delete("/Groups/{group_id}")
-async def delete_group(request: Request, directory_id: str, group_id: str) -> Response:
-    req, im = _req(request, directory_id), request.headers.get("if-match")
-    return _render(await groups.delete(req, group_id, im))
+_resource_routes("Users", users)
+_resource_routes("Groups", groups)

@@ -11,11 +11,19 @@ from typing import Any
 from propylon.directory import groups as directory
 from propylon.directory import search
 from propylon.directory.groups import MembershipChange
-from propylon.scim.listing import ListQuery, Selection, list_response
+from propylon.scim.listing import ListQuery, Selection
 from propylon.scim.patch import apply_patch, canonicalize_group
 from propylon.scim.projection import project, wants_members
-from propylon.scim.resources import etag, group_doc, group_draft, render_group
-from propylon.scim.service import ScimRequest, ScimResponse, Unit, run
+from propylon.scim.resources import group_doc, group_draft, render_group
+from propylon.scim.service import (
+    ScimRequest,
+    ScimResponse,
+    Unit,
+    get_one,
+    list_resources,
+    respond,
+    run,
+)
 from propylon.scim.users import check_if_match
 
 
@@ -27,11 +35,8 @@ async def _render(unit: Unit, group: Any, selection: Selection) -> dict[str, Any
     return project(body, "Group", selection.attributes, selection.excluded)
 
 
-def _ok(status: int, group: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
-    headers = {"ETag": etag(group.version)}
-    if status == 201:
-        headers["Location"] = f"{base}/Groups/{group.id}"
-    return ScimResponse(status, body, headers)
+def _ok(status: int, row: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
+    return respond(status, row, body, f"{base}/Groups/{row.id}")
 
 
 def _membership_diff(added: list[str], removed: list[str]) -> dict[str, Any]:
@@ -62,16 +67,13 @@ async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -
 async def get(
     req: ScimRequest, group_id: str, selection: Selection, if_none_match: str | None
 ) -> ScimResponse:
-    async def op(unit: Unit) -> ScimResponse:
-        unit.audit.target_type, unit.audit.target_id = "group", group_id
-        group = await directory.get_group(unit.session, unit.scope, group_id)
-        if if_none_match and etag(group.version) in if_none_match:
-            unit.audit.status = 304
-            return ScimResponse(304, None, {"ETag": etag(group.version)})
-        unit.audit.status = 200
-        return _ok(200, group, await _render(unit, group, selection), unit.base_url)
+    async def load(unit: Unit, rid: str) -> Any:
+        return await directory.get_group(unit.session, unit.scope, rid)
 
-    return await run(req, "scim.group.get", op, read_only=True)
+    async def render(unit: Unit, row: Any) -> dict[str, Any]:
+        return await _render(unit, row, selection)
+
+    return await get_one(req, "Group", group_id, if_none_match, load, render)
 
 
 async def query(
@@ -101,22 +103,8 @@ async def query(
     ]
 
 
-async def search_groups(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
-    settings = req.rt.settings
-
-    async def op(unit: Unit) -> ScimResponse:
-        q = ListQuery.parse(
-            params,
-            "Group",
-            default_count=settings.scim_default_page_size,
-            max_count=settings.scim_max_results,
-        )
-        total, resources = await query(unit, q, offset=q.offset, limit=q.count)
-        unit.audit.status = 200
-        unit.audit.diff = {"filter": params.get("filter"), "results": total}
-        return ScimResponse(200, list_response(total, q.start_index, resources))
-
-    return await run(req, "scim.group.list", op, read_only=True)
+async def find(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
+    return await list_resources(req, params, "Group", query)
 
 
 async def replace(

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,8 @@ from propylon.directory.errors import SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.runtime import Runtime
 from propylon.scim import errors as scim
+from propylon.scim.listing import ListQuery, list_response
+from propylon.scim.resources import etag
 from propylon.tenants.directories import DirectoryScope, authenticate, scim_base_url
 
 T = TypeVar("T")
@@ -137,3 +139,64 @@ async def run(
     if written:
         await rt.events.published(scope.tenant_id, written)
     return result
+
+
+class Versioned(Protocol):
+    id: str
+    version: int
+
+
+def respond(
+    status: int, row: Versioned, body: dict[str, Any] | None, location: str
+) -> ScimResponse:
+    """A resource response: ``ETag`` always (RFC 7644 §3.14), ``Location`` on 201 (§3.3)."""
+    headers = {"ETag": etag(row.version)}
+    if status == 201:
+        headers["Location"] = location
+    return ScimResponse(status, body, headers)
+
+
+async def get_one(
+    req: ScimRequest,
+    kind: str,
+    resource_id: str,
+    if_none_match: str | None,
+    load: Callable[[Unit, str], Awaitable[Versioned]],
+    render: Callable[[Unit, Versioned], Awaitable[dict[str, Any]]],
+) -> ScimResponse:
+    """GET one resource (RFC 7644 §3.4.1), 304 when ``If-None-Match`` names its version."""
+
+    async def op(unit: Unit) -> ScimResponse:
+        unit.audit.target_type, unit.audit.target_id = kind.lower(), resource_id
+        row = await load(unit, resource_id)
+        if if_none_match and etag(row.version) in if_none_match:
+            unit.audit.status = 304
+            return ScimResponse(304, None, {"ETag": etag(row.version)})
+        unit.audit.status = 200
+        return respond(200, row, await render(unit, row), "")
+
+    return await run(req, f"scim.{kind.lower()}.get", op, read_only=True)
+
+
+Query = Callable[..., Awaitable[tuple[int, list[dict[str, Any]]]]]
+
+
+async def list_resources(
+    req: ScimRequest, params: dict[str, Any], kind: Literal["User", "Group"], query: Query
+) -> ScimResponse:
+    """List with filter, sort and paging (RFC 7644 §3.4.2, §3.4.3)."""
+    settings = req.rt.settings
+
+    async def op(unit: Unit) -> ScimResponse:
+        q = ListQuery.parse(
+            params,
+            kind,
+            default_count=settings.scim_default_page_size,
+            max_count=settings.scim_max_results,
+        )
+        total, resources = await query(unit, q, offset=q.offset, limit=q.count)
+        unit.audit.status = 200
+        unit.audit.diff = {"filter": params.get("filter"), "results": total}
+        return ScimResponse(200, list_response(total, q.start_index, resources))
+
+    return await run(req, f"scim.{kind.lower()}.list", op, read_only=True)

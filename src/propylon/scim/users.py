@@ -8,11 +8,19 @@ from propylon.audit import diff
 from propylon.directory import search
 from propylon.directory import users as directory
 from propylon.scim import errors
-from propylon.scim.listing import ListQuery, Selection, list_response
+from propylon.scim.listing import ListQuery, Selection
 from propylon.scim.patch import apply_patch, canonicalize
 from propylon.scim.projection import project
 from propylon.scim.resources import etag, render_user, user_doc, user_draft
-from propylon.scim.service import ScimRequest, ScimResponse, Unit, run
+from propylon.scim.service import (
+    ScimRequest,
+    ScimResponse,
+    Unit,
+    get_one,
+    list_resources,
+    respond,
+    run,
+)
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
@@ -31,11 +39,8 @@ async def _render(unit: Unit, user: Any, selection: Selection) -> dict[str, Any]
     return project(body, "User", selection.attributes, selection.excluded)
 
 
-def _ok(status: int, user: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
-    headers = {"ETag": etag(user.version)}
-    if status == 201:
-        headers["Location"] = f"{base}/Users/{user.id}"
-    return ScimResponse(status, body, headers)
+def _ok(status: int, row: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
+    return respond(status, row, body, f"{base}/Users/{row.id}")
 
 
 async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -> ScimResponse:
@@ -54,16 +59,13 @@ async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -
 async def get(
     req: ScimRequest, user_id: str, selection: Selection, if_none_match: str | None
 ) -> ScimResponse:
-    async def op(unit: Unit) -> ScimResponse:
-        unit.audit.target_type, unit.audit.target_id = "user", user_id
-        user = await directory.get_user(unit.session, unit.scope, user_id)
-        if if_none_match and etag(user.version) in if_none_match:
-            unit.audit.status = 304
-            return ScimResponse(304, None, {"ETag": etag(user.version)})
-        unit.audit.status = 200
-        return _ok(200, user, await _render(unit, user, selection), unit.base_url)
+    async def load(unit: Unit, rid: str) -> Any:
+        return await directory.get_user(unit.session, unit.scope, rid)
 
-    return await run(req, "scim.user.get", op, read_only=True)
+    async def render(unit: Unit, row: Any) -> dict[str, Any]:
+        return await _render(unit, row, selection)
+
+    return await get_one(req, "User", user_id, if_none_match, load, render)
 
 
 async def query(
@@ -89,22 +91,8 @@ async def query(
     ]
 
 
-async def search_users(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
-    settings = req.rt.settings
-
-    async def op(unit: Unit) -> ScimResponse:
-        q = ListQuery.parse(
-            params,
-            "User",
-            default_count=settings.scim_default_page_size,
-            max_count=settings.scim_max_results,
-        )
-        total, resources = await query(unit, q, offset=q.offset, limit=q.count)
-        unit.audit.status = 200
-        unit.audit.diff = {"filter": params.get("filter"), "results": total}
-        return ScimResponse(200, list_response(total, q.start_index, resources))
-
-    return await run(req, "scim.user.list", op, read_only=True)
+async def find(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
+    return await list_resources(req, params, "User", query)
 
 
 async def _write(
