@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, insert, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from propylon.db.tables import Group, GroupMember, User
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, InvalidMember, NotFound
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.directory.scope import DirectoryScope, page
+from propylon.directory.scope import DirectoryScope, page, scope_params, scoped
 from propylon.ids import Kind, new_id
 
 _CHUNK = 500
@@ -55,12 +55,12 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
         yield ids[i : i + _CHUNK]
 
 
+_SCOPED: Select[Group] = scoped(Group)
+_BY_ID: Select[Group] = _SCOPED.where(Group.id == bindparam("rid"))
+
+
 def _scoped(scope: DirectoryScope) -> Select[Group]:
-    return select(Group).where(
-        Group.tenant_id == scope.tenant_id,
-        Group.directory_id == scope.directory_id,
-        Group.deleted_at.is_(None),
-    )
+    return _SCOPED
 
 
 async def _ensure_unique(
@@ -214,7 +214,7 @@ async def create_group(
 
 
 async def get_group(session: AsyncSession, scope: DirectoryScope, group_id: str) -> Group:
-    group = await session.scalar(_scoped(scope).where(Group.id == group_id))
+    group = await session.scalar(_BY_ID, {**scope_params(scope), "rid": group_id})
     if group is None:
         raise NotFound(f"no group {group_id!r}")
     return group
@@ -274,6 +274,7 @@ async def list_groups(
         offset=offset,
         limit=limit,
         tiebreak=[Group.created_at, Group.id],
+        params=scope_params(scope),
     )
 
 

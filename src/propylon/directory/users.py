@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, insert, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,13 @@ from propylon.db.tables import Group, GroupMember, User, core
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.directory.scope import DirectoryScope, ensure_seat_available, page
+from propylon.directory.scope import (
+    DirectoryScope,
+    ensure_seat_available,
+    page,
+    scope_params,
+    scoped,
+)
 from propylon.ids import Kind, new_id
 
 
@@ -42,12 +48,12 @@ def _snapshot(user: User) -> dict[str, Any]:
     return {**user.doc, "active": user.active}
 
 
+_SCOPED: Select[User] = scoped(User)
+_BY_ID: Select[User] = _SCOPED.where(User.id == bindparam("rid"))
+
+
 def _scoped(scope: DirectoryScope) -> Select[User]:
-    return select(User).where(
-        User.tenant_id == scope.tenant_id,
-        User.directory_id == scope.directory_id,
-        User.deleted_at.is_(None),
-    )
+    return _SCOPED
 
 
 def _apply(user: User, draft: UserDraft) -> None:
@@ -119,7 +125,7 @@ async def create_user(
 
 
 async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> User:
-    user = await session.scalar(_scoped(scope).where(User.id == user_id))
+    user = await session.scalar(_BY_ID, {**scope_params(scope), "rid": user_id})
     if user is None:
         raise NotFound(f"no user {user_id!r}")
     return user
@@ -206,7 +212,16 @@ async def list_users(
         offset=offset,
         limit=limit,
         tiebreak=[User.created_at, User.id],
+        params=scope_params(scope),
     )
+
+
+_GROUPS_OF = (
+    select(GroupMember.member_id, Group.id, Group.display_name)
+    .join(Group, Group.id == GroupMember.group_id)
+    .where(GroupMember.member_id.in_(bindparam("ids", expanding=True)), Group.deleted_at.is_(None))
+    .order_by(Group.display_name)
+)
 
 
 async def groups_of(session: AsyncSession, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
@@ -214,12 +229,7 @@ async def groups_of(session: AsyncSession, user_ids: list[str]) -> dict[str, lis
     out: dict[str, list[tuple[str, str]]] = {uid: [] for uid in user_ids}
     if not user_ids:
         return out
-    rows = await session.execute(
-        select(GroupMember.member_id, Group.id, Group.display_name)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.member_id.in_(user_ids), Group.deleted_at.is_(None))
-        .order_by(Group.display_name)
-    )
+    rows = await session.execute(_GROUPS_OF, {"ids": user_ids})
     for member_id, gid, name in rows:
         out[member_id].append((gid, name))
     return out
