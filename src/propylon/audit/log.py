@@ -95,7 +95,8 @@ async def insert_success(
     session: AsyncSession, actor: Actor, rec: AuditRecord, now: datetime
 ) -> None:
     """Like :func:`record`, as one Core statement now (the SCIM hot path)."""
-    await session.execute(_INSERT, values(actor, rec, "success", now))
+    conn = await session.connection()
+    await conn.execute(_INSERT, values(actor, rec, "success", now))
 
 
 def record(session: AsyncSession, actor: Actor, rec: AuditRecord, now: datetime) -> None:

@@ -81,7 +81,8 @@ class Outbox:
         if not self.pending:
             return []
         n = len(self.pending)
-        last = (await session.execute(_NEXT_SEQ, {"tenant": self.tenant_id, "n": n})).scalar()
+        conn = await session.connection()  # Core statements skip the ORM's per-call work
+        last = (await conn.execute(_NEXT_SEQ, {"tenant": self.tenant_id, "n": n})).scalar()
         assert last is not None
         rows = [
             StoredEvent(
@@ -96,7 +97,7 @@ class Outbox:
             )
             for i, ev in enumerate(self.pending)
         ]
-        await session.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in rows])
+        await conn.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in rows])
         self.written.extend(rows)
         self.pending.clear()
         return rows

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import diff
-from propylon.db.tables import Group, GroupMember, User
+from propylon.db.tables import Group, GroupMember, User, core
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, InvalidMember, NotFound
 from propylon.directory.events import DomainEvent, Outbox
@@ -55,12 +55,15 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
         yield ids[i : i + _CHUNK]
 
 
-_SCOPED: Select[Group] = scoped(Group)
-_BY_ID: Select[Group] = _SCOPED.where(Group.id == bindparam("rid"))
-
-
-def _scoped(scope: DirectoryScope) -> Select[Group]:
-    return _SCOPED
+_TABLE = core(Group)
+_SCOPED = scoped(_TABLE)
+_ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
+_BY_ID = select(Group).where(
+    Group.tenant_id == bindparam("scope_tenant"),
+    Group.directory_id == bindparam("scope_directory"),
+    Group.deleted_at.is_(None),
+    Group.id == bindparam("rid"),
+)
 
 
 async def _ensure_unique(
@@ -220,6 +223,15 @@ async def get_group(session: AsyncSession, scope: DirectoryScope, group_id: str)
     return group
 
 
+async def read_group(session: AsyncSession, scope: DirectoryScope, group_id: str) -> Any:
+    """The group as a read-only row (no ORM instance), for GET."""
+    conn = await session.connection()
+    found = (await conn.execute(_ROW_BY_ID, {**scope_params(scope), "rid": group_id})).first()
+    if found is None:
+        raise NotFound(f"no group {group_id!r}")
+    return found
+
+
 async def replace_group(
     session: AsyncSession,
     scope: DirectoryScope,
@@ -264,10 +276,11 @@ async def list_groups(
     descending: bool,
     offset: int,
     limit: int,
-) -> tuple[int, list[Group]]:
+) -> tuple[int, list[Any]]:
+    """One page of rows (Core rows: attribute access by column name, read-only)."""
     return await page(
         session,
-        _scoped(scope),
+        _SCOPED,
         where=where,
         order_by=order_by,
         descending=descending,

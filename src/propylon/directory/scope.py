@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User
@@ -20,7 +20,6 @@ __all__ = [
     "scoped",
 ]
 
-T = TypeVar("T")
 
 
 async def lock_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
@@ -56,7 +55,7 @@ async def ensure_seat_available(session: AsyncSession, scope: DirectoryScope) ->
 
 async def page(
     session: AsyncSession,
-    base: Select[T],
+    base: Select[Any],
     *,
     where: ColumnElement[bool] | None,
     order_by: ColumnElement[Any] | None,
@@ -65,7 +64,7 @@ async def page(
     limit: int,
     tiebreak: list[Any],
     params: dict[str, Any],
-) -> tuple[int, list[T]]:
+) -> tuple[int, list[Any]]:
     """Count and fetch one page: sort key first (absent values last), then a stable tiebreak
     so ``startIndex`` paging never skips or repeats a row. ``params`` bind the prebuilt
     ``base`` statement's parameters (see :func:`scoped`)."""
@@ -77,16 +76,18 @@ async def page(
     if order_by is not None:
         ordering.append((order_by.desc() if descending else order_by.asc()).nulls_last())
     # One round trip: the total rides along as a window count on every row.
-    query = base.add_columns(func.count().over()).order_by(*ordering, *tiebreak)
-    rows = (await session.execute(query.offset(offset).limit(limit), params)).all()
+    query = base.add_columns(func.count().over().label("_total")).order_by(*ordering, *tiebreak)
+    conn = await session.connection()
+    rows = (await conn.execute(query.offset(offset).limit(limit), params)).all()
     if rows:
-        return int(rows[0][1]), [r[0] for r in rows]
+        return int(rows[0]._total), list(rows)
     return (await _count(session, base, params) if offset else 0), []
 
 
 async def _count(session: AsyncSession, base: Select[Any], params: dict[str, Any]) -> int:
     counted = select(func.count()).select_from(base.subquery())
-    return int(await session.scalar(counted, params) or 0)
+    conn = await session.connection()
+    return int((await conn.execute(counted, params)).scalar() or 0)
 
 
 def scope_params(scope: DirectoryScope) -> dict[str, Any]:
@@ -94,11 +95,12 @@ def scope_params(scope: DirectoryScope) -> dict[str, Any]:
     return {"scope_tenant": scope.tenant_id, "scope_directory": scope.directory_id}
 
 
-def scoped(model: Any) -> Select[Any]:
-    """``SELECT model`` of one directory's live rows, built once per model with bind
-    parameters (expression building is a measurable share of a request)."""
-    return select(model).where(
-        model.tenant_id == bindparam("scope_tenant"),
-        model.directory_id == bindparam("scope_directory"),
-        model.deleted_at.is_(None),
+def scoped(table: Table) -> Select[Any]:
+    """Core ``SELECT`` of one directory's live rows, built once per table with bind
+    parameters. Reads return plain rows (attribute access by column name): the ORM's
+    identity map and instance loading cost more than the query on the hot path."""
+    return select(table).where(
+        table.c.tenant_id == bindparam("scope_tenant"),
+        table.c.directory_id == bindparam("scope_directory"),
+        table.c.deleted_at.is_(None),
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,12 +48,15 @@ def _snapshot(user: User) -> dict[str, Any]:
     return {**user.doc, "active": user.active}
 
 
-_SCOPED: Select[User] = scoped(User)
-_BY_ID: Select[User] = _SCOPED.where(User.id == bindparam("rid"))
-
-
-def _scoped(scope: DirectoryScope) -> Select[User]:
-    return _SCOPED
+_TABLE = core(User)
+_SCOPED = scoped(_TABLE)
+_ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
+_BY_ID = select(User).where(
+    User.tenant_id == bindparam("scope_tenant"),
+    User.directory_id == bindparam("scope_directory"),
+    User.deleted_at.is_(None),
+    User.id == bindparam("rid"),
+)
 
 
 def _apply(user: User, draft: UserDraft) -> None:
@@ -68,8 +71,7 @@ def _apply(user: User, draft: UserDraft) -> None:
     user.doc = draft.doc
 
 
-_USERS = core(User)
-_INSERT = insert(_USERS)
+_INSERT = insert(_TABLE)
 
 
 async def _flush_unique(
@@ -85,7 +87,8 @@ async def _flush_unique(
         if new_user is None:
             await session.flush()
         else:
-            await session.execute(_INSERT, {c.key: getattr(new_user, c.key) for c in _USERS.c})
+            conn = await session.connection()
+            await conn.execute(_INSERT, {c.key: getattr(new_user, c.key) for c in _TABLE.c})
     except IntegrityError as exc:
         text = str(exc.orig).lower()
         if "external" in text:
@@ -129,6 +132,15 @@ async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -
     if user is None:
         raise NotFound(f"no user {user_id!r}")
     return user
+
+
+async def read_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> Any:
+    """The user as a read-only row (no ORM instance), for GET."""
+    conn = await session.connection()
+    found = (await conn.execute(_ROW_BY_ID, {**scope_params(scope), "rid": user_id})).first()
+    if found is None:
+        raise NotFound(f"no user {user_id!r}")
+    return found
 
 
 async def replace_user(
@@ -202,10 +214,11 @@ async def list_users(
     descending: bool,
     offset: int,
     limit: int,
-) -> tuple[int, list[User]]:
+) -> tuple[int, list[Any]]:
+    """One page of rows (Core rows: attribute access by column name, read-only)."""
     return await page(
         session,
-        _scoped(scope),
+        _SCOPED,
         where=where,
         order_by=order_by,
         descending=descending,
@@ -229,7 +242,7 @@ async def groups_of(session: AsyncSession, user_ids: list[str]) -> dict[str, lis
     out: dict[str, list[tuple[str, str]]] = {uid: [] for uid in user_ids}
     if not user_ids:
         return out
-    rows = await session.execute(_GROUPS_OF, {"ids": user_ids})
+    rows = await (await session.connection()).execute(_GROUPS_OF, {"ids": user_ids})
     for member_id, gid, name in rows:
         out[member_id].append((gid, name))
     return out

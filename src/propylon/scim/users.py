@@ -60,7 +60,7 @@ async def get(
     req: ScimRequest, user_id: str, selection: Selection, if_none_match: str | None
 ) -> ScimResponse:
     async def load(unit: Unit, rid: str) -> Any:
-        return await directory.get_user(unit.session, unit.scope, rid)
+        return await directory.read_user(unit.session, unit.scope, rid)
 
     async def render(unit: Unit, row: Any) -> dict[str, Any]:
         return await _render(unit, row, selection)
