@@ -21,6 +21,8 @@ class SamlConnection(Base):
     idp_entity_id: Mapped[str] = mapped_column(Text)
     sso_url: Mapped[str] = mapped_column(Text)
     slo_url: Mapped[str | None] = mapped_column(Text)
+    slo_response_url: Mapped[str | None] = mapped_column(Text)
+    """The IdP's SLO ``ResponseLocation`` when it differs from ``slo_url``."""
     idp_certificates: Mapped[dict[str, Any]]
     """``{"pem": [...]}``: every trusted signing certificate (rotation without downtime)."""
     metadata_url: Mapped[str | None] = mapped_column(Text)

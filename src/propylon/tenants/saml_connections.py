@@ -70,10 +70,8 @@ def sp_urls(public_url: str, connection_id: str) -> dict[str, str]:
 
 def slo_response_url(conn: SamlConnection) -> str | None:
     """Where LogoutResponses go: the IdP's SLO ``ResponseLocation``, else its ``Location``
-    (SAML Metadata §2.2.2). The ResponseLocation rides in the ``idp_certificates`` JSON
-    document, next to the certificates it came with, so no schema change was needed."""
-    value = conn.idp_certificates.get("slo_response_url")
-    return value if isinstance(value, str) and value else conn.slo_url
+    (SAML Metadata §2.2.2)."""
+    return conn.slo_response_url or conn.slo_url
 
 
 def view(
@@ -112,9 +110,8 @@ def _apply_metadata(conn: SamlConnection, md: IdpMetadata) -> None:
     conn.idp_entity_id = md.entity_id
     conn.sso_url = sso
     conn.slo_url = slo.location if slo else None
+    conn.slo_response_url = slo.response_location if slo else None
     conn.idp_certificates = {"pem": [cert_pem(c) for c in md.signing_certificates]}
-    if slo is not None and slo.response_location:
-        conn.idp_certificates["slo_response_url"] = slo.response_location
     conn.sign_requests = conn.sign_requests or md.want_authn_requests_signed
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-25 01:16:47.583874
+Create Date: 2026-11-25 01:50:48.674494
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("idp_entity_id", sa.Text(), nullable=False),
         sa.Column("sso_url", sa.Text(), nullable=False),
         sa.Column("slo_url", sa.Text(), nullable=True),
+        sa.Column("slo_response_url", sa.Text(), nullable=True),
         sa.Column(
             "idp_certificates",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
