@@ -66,6 +66,8 @@ def serve(
         typer.echo(
             "warning: several workers without PROPYLON_REDIS_URL share no rate limits", err=True
         )
+    store = "PostgreSQL" if not settings.is_sqlite else settings.resolved_database_url()
+    typer.echo(f"Propylon on http://{host}:{port} (storage: {store})", err=True)
     uvicorn.run(
         "propylon.api.app:create_app",
         factory=True,

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
 from propylon.directory import events as ev
-from propylon.directory.errors import AlreadyExists, InvalidMember, NotFound
+from propylon.directory.errors import AlreadyExists, InvalidMember
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.directory.scope import DirectoryScope, page, scope_params, scoped
+from propylon.directory.scope import DirectoryScope, one, page, scope_params, scoped
 from propylon.ids import Kind, new_id
 
 _CHUNK = 500
@@ -217,19 +217,14 @@ async def create_group(
 
 
 async def get_group(session: AsyncSession, scope: DirectoryScope, group_id: str) -> Group:
-    group = await session.scalar(_BY_ID, {**scope_params(scope), "rid": group_id})
-    if group is None:
-        raise NotFound(f"no group {group_id!r}")
-    return group
+    """The group as an ORM instance, for changing it."""
+    found: Group = await one(session, _BY_ID, scope, group_id, "group", rows=False)
+    return found
 
 
 async def read_group(session: AsyncSession, scope: DirectoryScope, group_id: str) -> Any:
     """The group as a read-only row (no ORM instance), for GET."""
-    conn = await session.connection()
-    found = (await conn.execute(_ROW_BY_ID, {**scope_params(scope), "rid": group_id})).first()
-    if found is None:
-        raise NotFound(f"no group {group_id!r}")
-    return found
+    return await one(session, _ROW_BY_ID, scope, group_id, "group", rows=True)
 
 
 async def replace_group(

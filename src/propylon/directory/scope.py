@@ -8,18 +8,18 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User
-from propylon.directory.errors import SeatLimitReached
+from propylon.directory.errors import NotFound, SeatLimitReached
 from propylon.tenants.directories import DirectoryScope
 
 __all__ = [
     "DirectoryScope",
     "ensure_seat_available",
     "lock_tenant",
+    "one",
     "page",
     "scope_params",
     "scoped",
 ]
-
 
 
 async def lock_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
@@ -104,3 +104,24 @@ def scoped(table: Table) -> Select[Any]:
         table.c.directory_id == bindparam("scope_directory"),
         table.c.deleted_at.is_(None),
     )
+
+
+async def one(
+    session: AsyncSession,
+    stmt: Select[Any],
+    scope: DirectoryScope,
+    rid: str,
+    kind: str,
+    *,
+    rows: bool,
+) -> Any:
+    """The resource ``rid`` of the scope by a prebuilt statement: an ORM instance to change, or
+    (``rows=True``) a read-only row. Another directory's id is simply not found."""
+    params = {**scope_params(scope), "rid": rid}
+    if rows:
+        found = (await (await session.connection()).execute(stmt, params)).first()
+    else:
+        found = await session.scalar(stmt, params)
+    if found is None:
+        raise NotFound(f"no {kind} {rid!r}")
+    return found

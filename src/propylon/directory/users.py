@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
 from propylon.directory import events as ev
-from propylon.directory.errors import AlreadyExists, NotFound
+from propylon.directory.errors import AlreadyExists
 from propylon.directory.events import DomainEvent, Outbox
 from propylon.directory.scope import (
     DirectoryScope,
     ensure_seat_available,
+    one,
     page,
     scope_params,
     scoped,
@@ -128,19 +129,14 @@ async def create_user(
 
 
 async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> User:
-    user = await session.scalar(_BY_ID, {**scope_params(scope), "rid": user_id})
-    if user is None:
-        raise NotFound(f"no user {user_id!r}")
-    return user
+    """The user as an ORM instance, for changing it."""
+    found: User = await one(session, _BY_ID, scope, user_id, "user", rows=False)
+    return found
 
 
 async def read_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> Any:
     """The user as a read-only row (no ORM instance), for GET."""
-    conn = await session.connection()
-    found = (await conn.execute(_ROW_BY_ID, {**scope_params(scope), "rid": user_id})).first()
-    if found is None:
-        raise NotFound(f"no user {user_id!r}")
-    return found
+    return await one(session, _ROW_BY_ID, scope, user_id, "user", rows=True)
 
 
 async def replace_user(
