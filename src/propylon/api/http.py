@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 
@@ -47,22 +47,36 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body, bounded; first value of each field.
+class FormTooLarge(ValueError):
+    """A form body over the caller's limit."""
 
-    Raises :class:`ValueError` for a body over ``max_bytes`` or not form-encoded.
+
+async def read_form_pairs(
+    request: Request, max_bytes: int, *, max_fields: int = 100
+) -> list[tuple[str, str]]:
+    """An ``application/x-www-form-urlencoded`` body, bounded, as ordered pairs.
+
+    Raises :class:`FormTooLarge` past ``max_bytes`` and :class:`ValueError` for a body that is
+    not URL-encoded UTF-8 or has more than ``max_fields`` fields.
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ValueError("body too large")
+        raise FormTooLarge("body too large")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
-            raise ValueError("body too large")
+            raise FormTooLarge("body too large")
     try:
-        text = body.decode("ascii")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError("form body is not URL-encoded ASCII") from None
-    fields = parse_qs(text, keep_blank_values=True, max_num_fields=20)
-    return {k: v[0] for k, v in fields.items()}
+        raise ValueError("form body is not UTF-8") from None
+    return parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)
+
+
+async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """:func:`read_form_pairs` as a mapping (first value of each field)."""
+    fields: dict[str, str] = {}
+    for key, value in await read_form_pairs(request, max_bytes, max_fields=20):
+        fields.setdefault(key, value)
+    return fields

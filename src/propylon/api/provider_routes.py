@@ -11,184 +11,37 @@ the token, introspection and revocation endpoints.
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.api.http import bearer_token
+from propylon.api.http import FormTooLarge, bearer_token
+from propylon.api.oauth_adapter import (
+    NO_STORE,
+    HttpProviderServer,
+    basic_client_id,
+    oauth_error,
+    oauth_request,
+    open_exchange,
+    read_oauth_form,
+    runtime_of,
+)
+from propylon.api.pages import page
 from propylon.provider import discovery, keys
 from propylon.provider.exchange import Exchange, load_subject
 from propylon.provider.login import LoginRouter
 from propylon.provider.oidc_core import identity_claims
-from propylon.provider.server import ProviderServer
-from propylon.runtime import Runtime
 from propylon.sessions.cookie import clear_session_cookie
 from propylon.sessions.service import COOKIE_NAME, end_session, load_active
 
-MAX_FORM_BYTES = 65_536
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
-_templates = Environment(
-    loader=PackageLoader("propylon.provider", "templates"), autoescape=select_autoescape()
-)
 login_router = LoginRouter()
-
-
-# --- the Authlib adapter -------------------------------------------------------------------
-
-
-class _Payload(OAuth2Payload):  # type: ignore[misc]
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._pairs = pairs
-        self._data: dict[str, str] = {}
-        for k, v in pairs:
-            self._data.setdefault(k, v)
-
-    @property
-    def data(self) -> dict[str, str]:
-        return self._data
-
-    @property
-    def datalist(self) -> defaultdict[str, list[str]]:
-        out: defaultdict[str, list[str]] = defaultdict(list)
-        for k, v in self._pairs:
-            out[k].append(v)
-        return out
-
-
-class HttpRequest(OAuth2Request):  # type: ignore[misc]
-    """Authlib's request over already-read query and form pairs."""
-
-    def __init__(
-        self,
-        method: str,
-        uri: str,
-        headers: Mapping[str, str],
-        query: list[tuple[str, str]],
-        form: list[tuple[str, str]],
-    ) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
-        self._query = dict(reversed(query))
-        self._form = dict(reversed(form))
-        self.payload = _Payload(query + form)
-
-    @property
-    def args(self) -> dict[str, str]:
-        return self._query
-
-    @property
-    def form(self) -> dict[str, str]:
-        return self._form
-
-
-class HttpProviderServer(ProviderServer):
-    def create_oauth2_request(self, request: Any) -> HttpRequest:
-        assert isinstance(request, HttpRequest)
-        return request
-
-    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
-        hdrs = dict(headers or [])
-        if status == 302 and "Location" in hdrs:
-            return RedirectResponse(hdrs.pop("Location"), status_code=302, headers=hdrs)
-        hdrs.pop("Content-Type", None)
-        if isinstance(body, dict):
-            return JSONResponse(body, status_code=status, headers=hdrs)
-        return Response(str(body), status_code=status, headers=hdrs)
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-async def _read_form(request: Request) -> list[tuple[str, str]]:
-    if request.method != "POST":
-        return []
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        return []
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_FORM_BYTES:
-            raise _TooLarge()
-    try:
-        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        return []
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _uri(rt: Runtime, request: Request) -> str:
-    query = request.url.query
-    return rt.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
-
-
-def _basic_client_id(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    from urllib.parse import unquote
-
-    return unquote(decoded.partition(":")[0]) or None
-
-
-async def _exchange(rt: Runtime, s: AsyncSession, now: datetime) -> Exchange:
-    key = await keys.active_key(s, rt.settings.signing_alg, now)
-    return Exchange(
-        session=s,
-        settings=rt.settings,
-        now=now,
-        key=key,
-        published=await keys.published(s, now),
-    )
-
-
-def page(
-    status: int,
-    title: str,
-    message: str,
-    detail: str | None = None,
-    form: dict[str, Any] | None = None,
-) -> HTMLResponse:
-    html = _templates.get_template("page.html").render(
-        title=title, message=message, detail=detail, form=form
-    )
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
-    )
-
-
-def _request(
-    rt: Runtime, request: Request, query: list[tuple[str, str]], form: list[tuple[str, str]]
-) -> HttpRequest:
-    return HttpRequest(request.method, _uri(rt, request), request.headers, query, form)
 
 
 # --- discovery and keys --------------------------------------------------------------------
@@ -196,12 +49,12 @@ def _request(
 
 @router.get("/.well-known/openid-configuration")
 async def openid_configuration(request: Request) -> JSONResponse:
-    return JSONResponse(discovery.metadata(_rt(request).settings.public_url))
+    return JSONResponse(discovery.metadata(runtime_of(request).settings.public_url))
 
 
 @router.get("/oauth2/jwks")
 async def jwks(request: Request) -> JSONResponse:
-    rt = _rt(request)
+    rt = runtime_of(request)
     now = rt.clock()
     async with rt.db.write() as s:
         await keys.active_key(s, rt.settings.signing_alg, now)
@@ -214,10 +67,10 @@ async def jwks(request: Request) -> JSONResponse:
 
 @router.api_route("/oauth2/authorize", methods=["GET", "POST"])
 async def authorize(request: Request) -> Response:
-    rt = _rt(request)
+    rt = runtime_of(request)
     try:
-        form = await _read_form(request)
-    except _TooLarge:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
         return page(413, "Request too large", "The sign-in request is too large.")
     query = list(parse_qsl(request.url.query, keep_blank_values=True))
     pairs = query + form
@@ -227,7 +80,7 @@ async def authorize(request: Request) -> Response:
     client_ids, redirect_uris = values.get("client_id", []), values.get("redirect_uri", [])
     now = rt.clock()
     async with rt.db.write() as s:
-        ex = await _exchange(rt, s, now)
+        ex = await open_exchange(rt, s, now)
         if len(client_ids) != 1:
             return page(400, "Invalid sign-in request", "The request names no application.")
         await ex.load_clients(client_ids[0])
@@ -247,7 +100,7 @@ async def authorize(request: Request) -> Response:
         ex.login = await load_active(s, request.cookies.get(COOKIE_NAME), now)
         server = HttpProviderServer(ex)
         try:
-            req = _request(rt, request, query, form)
+            req = oauth_request(rt, request, query, form)
         except InsecureTransportError:
             return page(400, "Insecure transport", "OAuth 2.0 requires https.")
         try:
@@ -301,22 +154,22 @@ async def _login_page(s: AsyncSession, request: Request, values: dict[str, list[
 
 @router.post("/oauth2/token")
 async def token(request: Request) -> Response:
-    rt = _rt(request)
+    rt = runtime_of(request)
     try:
-        form = await _read_form(request)
-    except _TooLarge:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
         return oauth_error("invalid_request", "request body too large")
     data = dict(reversed(form))
     now = rt.clock()
     async with rt.db.write() as s:
-        ex = await _exchange(rt, s, now)
-        await ex.load_clients(data.get("client_id"), _basic_client_id(request))
+        ex = await open_exchange(rt, s, now)
+        await ex.load_clients(data.get("client_id"), basic_client_id(request))
         if data.get("grant_type") == "authorization_code":
             await ex.load_code(data.get("code"))
         elif data.get("grant_type") == "refresh_token":
             await ex.load_refresh(data.get("refresh_token"))
         try:
-            req = _request(rt, request, [], form)
+            req = oauth_request(rt, request, [], form)
         except InsecureTransportError:
             return oauth_error("invalid_request", "OAuth 2.0 requires https")
         response: Response = HttpProviderServer(ex).create_token_response(req)
@@ -324,19 +177,19 @@ async def token(request: Request) -> Response:
 
 
 async def _token_endpoint(request: Request, name: str) -> Response:
-    rt = _rt(request)
+    rt = runtime_of(request)
     try:
-        form = await _read_form(request)
-    except _TooLarge:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
         return oauth_error("invalid_request", "request body too large")
     data = dict(reversed(form))
     now = rt.clock()
     async with rt.db.write() as s:
-        ex = await _exchange(rt, s, now)
-        await ex.load_clients(data.get("client_id"), _basic_client_id(request))
+        ex = await open_exchange(rt, s, now)
+        await ex.load_clients(data.get("client_id"), basic_client_id(request))
         await load_subject(ex, data.get("token"))
         try:
-            req = _request(rt, request, [], form)
+            req = oauth_request(rt, request, [], form)
         except InsecureTransportError:
             return oauth_error("invalid_request", "OAuth 2.0 requires https")
         response: Response = HttpProviderServer(ex).create_endpoint_response(name, req)
@@ -358,7 +211,7 @@ async def revoke(request: Request) -> Response:
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request) -> Response:
-    rt = _rt(request)
+    rt = runtime_of(request)
     presented = bearer_token(request)
     now = rt.clock()
 
@@ -396,16 +249,16 @@ async def userinfo(request: Request) -> Response:
 
 @router.api_route("/oauth2/logout", methods=["GET", "POST"])
 async def logout(request: Request) -> Response:
-    rt = _rt(request)
+    rt = runtime_of(request)
     try:
-        form = await _read_form(request)
-    except _TooLarge:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
         return page(413, "Request too large", "The sign-out request is too large.")
     data = dict(reversed(list(parse_qsl(request.url.query, keep_blank_values=True)) + form))
     now = rt.clock()
     target: str | None = None
     async with rt.db.write() as s:
-        ex = await _exchange(rt, s, now)
+        ex = await open_exchange(rt, s, now)
         client_id = data.get("client_id")
         hint = data.get("id_token_hint")
         if hint:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from propylon.api.http import read_form
-from propylon.api.provider_routes import page
+from propylon.api.pages import page
 from propylon.errors import InvalidInput, NotFound
 from propylon.provider import apps
 from propylon.runtime import Runtime

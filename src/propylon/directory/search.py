@@ -46,20 +46,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from propylon.db.tables import Group, GroupMember, User
+from propylon.directory.columns import GROUP_COLUMNS, USER_COLUMNS, Col, key
 from propylon.directory.query import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from propylon.scim.errors import InvalidFilter
 from propylon.scim.filter import parse_datetime
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, AttrDef, ResourceType, core_schema, lookup
+from propylon.scim.schema import AttrDef, ResourceType, core_schema, lookup
 
 Bool = ColumnElement[bool]
-
-
-@dataclass(frozen=True)
-class _Col:
-    """A column mirror; ``prelowered`` columns already hold the lowercased value."""
-
-    expr: ColumnElement[Any]
-    prelowered: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +78,7 @@ class _Elements:
         return _Js(self.value, (sub,)) if sub else _Js(self.value, (), self.type)
 
 
-_Source = _Col | _Js
+_Source = Col | _Js
 _Scope = Callable[[str | None], _Source]
 _Make = Callable[[_Source, AttrDef], Bool]
 
@@ -118,34 +111,6 @@ _GroupAlias = aliased(Group, name="member_group")
 _UserAlias = aliased(User, name="member_user")
 
 
-_USER, _GROUP = core_schema("User"), core_schema("Group")
-
-
-def _key(schema: str | None, name: str, sub: str | None = None) -> tuple[str, str, str | None]:
-    return ((schema or "").lower(), name.lower(), sub.lower() if sub else None)
-
-
-_USER_COLUMNS: Mapping[tuple[str, str, str | None], _Col] = {
-    _key(_USER, "id"): _Col(User.id.expression),
-    _key(_USER, "externalId"): _Col(User.external_id.expression),
-    _key(_USER, "userName"): _Col(User.user_name_ci.expression, prelowered=True),
-    _key(_USER, "displayName"): _Col(User.display_name.expression),
-    _key(_USER, "name", "givenName"): _Col(User.given_name.expression),
-    _key(_USER, "name", "familyName"): _Col(User.family_name.expression),
-    _key(_USER, "active"): _Col(User.active.expression),
-    _key(_USER, "meta", "created"): _Col(User.created_at.expression),
-    _key(_USER, "meta", "lastModified"): _Col(User.updated_at.expression),
-    _key(ENTERPRISE_USER_SCHEMA, "department"): _Col(User.department.expression),
-}
-_GROUP_COLUMNS: Mapping[tuple[str, str, str | None], _Col] = {
-    _key(_GROUP, "id"): _Col(Group.id.expression),
-    _key(_GROUP, "externalId"): _Col(Group.external_id.expression),
-    _key(_GROUP, "displayName"): _Col(Group.display_name_ci.expression, prelowered=True),
-    _key(_GROUP, "meta", "created"): _Col(Group.created_at.expression),
-    _key(_GROUP, "meta", "lastModified"): _Col(Group.updated_at.expression),
-}
-
-
 class _Compiler:
     def __init__(self, resource_type: ResourceType, dialect: str) -> None:
         if dialect not in _TYPE_NAMES:
@@ -154,7 +119,7 @@ class _Compiler:
         self.dialect = dialect
         self.types = _TYPE_NAMES[dialect]
         self.doc: ColumnElement[Any] = (User if resource_type == "User" else Group).doc.expression
-        self.columns = _USER_COLUMNS if resource_type == "User" else _GROUP_COLUMNS
+        self.columns = USER_COLUMNS if resource_type == "User" else GROUP_COLUMNS
         self.relationship = "groups" if resource_type == "User" else "members"
 
     # ---- the tree
@@ -191,12 +156,12 @@ class _Compiler:
         if top.name == self.relationship and top.schema == core_schema(self.rt):
             sub = path.sub
             return self._elements(path, lambda sc: make(sc(sub), leaf) if sub else true())
-        column = self.columns.get(_key(path.schema, path.name, path.sub))
+        column = self.columns.get(key(path.schema, path.name, path.sub))
         if column is not None:
             return make(column, leaf)
         if top.name == "meta":
             if path.sub == "resourceType":
-                return make(_Col(literal_column(f"'{self.rt}'", Text)), leaf)
+                return make(Col(literal_column(f"'{self.rt}'", Text)), leaf)
             raise InvalidFilter(f"{path} cannot be filtered on")
         if top.multi_valued and not (presence and path.sub is None):
             sub_ = path.sub
@@ -237,8 +202,8 @@ class _Compiler:
         gm = GroupMember
         if self.rt == "User":
             cols = {
-                "value": _Col(gm.group_id.expression),
-                "display": _Col(Group.display_name_ci.expression, prelowered=True),
+                "value": Col(gm.group_id.expression),
+                "display": Col(Group.display_name_ci.expression, prelowered=True),
             }
             stmt = (
                 select(1)
@@ -251,9 +216,9 @@ class _Compiler:
                 func.lower(_UserAlias.display_name), _GroupAlias.display_name_ci
             )
             cols = {
-                "value": _Col(gm.member_id.expression),
-                "type": _Col(gm.member_type.expression),
-                "display": _Col(display, prelowered=True),
+                "value": Col(gm.member_id.expression),
+                "type": Col(gm.member_type.expression),
+                "display": Col(display, prelowered=True),
             }
             stmt = (
                 select(1)
@@ -301,7 +266,7 @@ class _Compiler:
 
     # ---- leaves
     def _present(self, src: _Source, attr: AttrDef) -> Bool:
-        if isinstance(src, _Col):
+        if isinstance(src, Col):
             expr = src.expr
             if attr.type in _STRINGS - {"dateTime"}:
                 return and_(expr.is_not(None), expr != "")
@@ -319,7 +284,7 @@ class _Compiler:
     def _compare(self, src: _Source, attr: AttrDef, op: str, value: Any) -> Bool:
         if value is None:  # eq null: unassigned (RFC 7643 §2.5); ne null was rewritten as not
             return not_(self._present(src, attr))
-        if isinstance(src, _Col):
+        if isinstance(src, Col):
             expr = src.expr
             if attr.type == "dateTime":
                 value = parse_datetime(str(value))
@@ -355,7 +320,7 @@ class _Compiler:
         top, leaf = self._defs(path)
         if top.name == self.relationship or leaf.is_complex:
             raise InvalidFilter(f"cannot sort by {path}")
-        column = self.columns.get(_key(path.schema, path.name, path.sub))
+        column = self.columns.get(key(path.schema, path.name, path.sub))
         if column is not None:
             expr = column.expr
         elif top.multi_valued:

@@ -1,0 +1,152 @@
+"""The FastAPI adapter for Authlib's authorization server (Authlib leaves
+``create_oauth2_request`` and ``handle_response`` to the framework integration): request and
+payload types, the response hook, bounded form reading and the exchange each endpoint opens."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from fastapi import Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.api.http import FormTooLarge, read_form_pairs
+from propylon.provider import keys
+from propylon.provider.exchange import Exchange
+from propylon.provider.server import ProviderServer
+from propylon.runtime import Runtime
+
+MAX_FORM_BYTES = 65_536
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+# --- the Authlib adapter -------------------------------------------------------------------
+
+
+class _Payload(OAuth2Payload):  # type: ignore[misc]
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+        self._data: dict[str, str] = {}
+        for k, v in pairs:
+            self._data.setdefault(k, v)
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        out: defaultdict[str, list[str]] = defaultdict(list)
+        for k, v in self._pairs:
+            out[k].append(v)
+        return out
+
+
+class HttpRequest(OAuth2Request):  # type: ignore[misc]
+    """Authlib's request over already-read query and form pairs."""
+
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        query: list[tuple[str, str]],
+        form: list[tuple[str, str]],
+    ) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._query = dict(reversed(query))
+        self._form = dict(reversed(form))
+        self.payload = _Payload(query + form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._query
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class HttpProviderServer(ProviderServer):
+    def create_oauth2_request(self, request: Any) -> HttpRequest:
+        assert isinstance(request, HttpRequest)
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        hdrs = dict(headers or [])
+        if status == 302 and "Location" in hdrs:
+            return RedirectResponse(hdrs.pop("Location"), status_code=302, headers=hdrs)
+        hdrs.pop("Content-Type", None)
+        if isinstance(body, dict):
+            return JSONResponse(body, status_code=status, headers=hdrs)
+        return Response(str(body), status_code=status, headers=hdrs)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def runtime_of(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def read_oauth_form(request: Request) -> list[tuple[str, str]]:
+    """The ``application/x-www-form-urlencoded`` body OAuth endpoints take (RFC 6749 §3.2,
+    §4.1.3); any other request carries no form. Raises :class:`FormTooLarge`."""
+    if request.method != "POST":
+        return []
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        return []
+    try:
+        return await read_form_pairs(request, MAX_FORM_BYTES)
+    except FormTooLarge:
+        raise
+    except ValueError:
+        return []
+
+
+def public_uri(rt: Runtime, request: Request) -> str:
+    query = request.url.query
+    return rt.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+def basic_client_id(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+    return unquote(decoded.partition(":")[0]) or None
+
+
+async def open_exchange(rt: Runtime, s: AsyncSession, now: datetime) -> Exchange:
+    key = await keys.active_key(s, rt.settings.signing_alg, now)
+    return Exchange(
+        session=s,
+        settings=rt.settings,
+        now=now,
+        key=key,
+        published=await keys.published(s, now),
+    )
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
+    )
+
+
+def oauth_request(
+    rt: Runtime, request: Request, query: list[tuple[str, str]], form: list[tuple[str, str]]
+) -> HttpRequest:
+    return HttpRequest(request.method, public_uri(rt, request), request.headers, query, form)

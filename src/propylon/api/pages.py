@@ -1,0 +1,26 @@
+"""Plain HTML pages for people (sign-in prompts and errors): Jinja2, autoescaped, not cached.
+A person sees what happened in plain words; the reason an admin needs is in the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+_templates = Environment(
+    loader=PackageLoader("propylon.api", "templates"), autoescape=select_autoescape()
+)
+
+
+def page(
+    status: int,
+    title: str,
+    message: str,
+    detail: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    html = _templates.get_template("page.html").render(
+        title=title, message=message, detail=detail, form=form
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
