@@ -12,6 +12,8 @@ the token, introspection and revocation endpoints.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
@@ -152,48 +154,51 @@ async def _login_page(s: AsyncSession, request: Request, values: dict[str, list[
 # --- token, introspection, revocation ------------------------------------------------------
 
 
-@router.post("/oauth2/token")
-async def token(request: Request) -> Response:
+async def _client_endpoint(
+    request: Request,
+    preload: Callable[[Exchange, dict[str, str]], Awaitable[None]],
+    respond: Callable[[HttpProviderServer, Any], Response],
+) -> Response:
+    """A client-authenticated form POST (token §3.2, introspection RFC 7662 §2, revocation
+    RFC 7009 §2): bounded form, one transaction, what Authlib's hooks need pre-loaded."""
     rt = runtime_of(request)
     try:
         form = await read_oauth_form(request)
     except FormTooLarge:
         return oauth_error("invalid_request", "request body too large")
     data = dict(reversed(form))
-    now = rt.clock()
     async with rt.db.write() as s:
-        ex = await open_exchange(rt, s, now)
+        ex = await open_exchange(rt, s, rt.clock())
         await ex.load_clients(data.get("client_id"), basic_client_id(request))
+        await preload(ex, data)
+        try:
+            req = oauth_request(rt, request, [], form)
+        except InsecureTransportError:
+            return oauth_error("invalid_request", "OAuth 2.0 requires https")
+        response: Response = respond(HttpProviderServer(ex), req)
+        return response
+
+
+@router.post("/oauth2/token")
+async def token(request: Request) -> Response:
+    async def preload(ex: Exchange, data: dict[str, str]) -> None:
         if data.get("grant_type") == "authorization_code":
             await ex.load_code(data.get("code"))
         elif data.get("grant_type") == "refresh_token":
             await ex.load_refresh(data.get("refresh_token"))
-        try:
-            req = oauth_request(rt, request, [], form)
-        except InsecureTransportError:
-            return oauth_error("invalid_request", "OAuth 2.0 requires https")
-        response: Response = HttpProviderServer(ex).create_token_response(req)
-        return response
+
+    return await _client_endpoint(
+        request, preload, lambda server, req: server.create_token_response(req)
+    )
 
 
 async def _token_endpoint(request: Request, name: str) -> Response:
-    rt = runtime_of(request)
-    try:
-        form = await read_oauth_form(request)
-    except FormTooLarge:
-        return oauth_error("invalid_request", "request body too large")
-    data = dict(reversed(form))
-    now = rt.clock()
-    async with rt.db.write() as s:
-        ex = await open_exchange(rt, s, now)
-        await ex.load_clients(data.get("client_id"), basic_client_id(request))
+    async def preload(ex: Exchange, data: dict[str, str]) -> None:
         await load_subject(ex, data.get("token"))
-        try:
-            req = oauth_request(rt, request, [], form)
-        except InsecureTransportError:
-            return oauth_error("invalid_request", "OAuth 2.0 requires https")
-        response: Response = HttpProviderServer(ex).create_endpoint_response(name, req)
-        return response
+
+    return await _client_endpoint(
+        request, preload, lambda server, req: server.create_endpoint_response(name, req)
+    )
 
 
 @router.post("/oauth2/introspect")
