@@ -3,6 +3,8 @@ domain events in the outbox and the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import httpx
@@ -148,3 +150,22 @@ async def test_deactivated_user_keeps_data(scim: httpx.AsyncClient) -> None:
     await scim.patch(f"/Users/{uid}", json=deactivate(False))
     body = (await scim.get(f"/Users/{uid}")).json()
     assert body["active"] is False and body["name"]["familyName"] == "Lovelace"
+
+
+async def test_reads_are_audited_through_the_batched_writer(server: Server) -> None:
+    d = await new_directory(server)
+    async with d.client() as scim:
+        uid = (await scim.post("/Users", json=user_body("read@acme.test"))).json()["id"]
+        assert (await scim.get(f"/Users/{uid}")).status_code == 200
+        listing = await scim.get("/Users", params={"filter": 'userName eq "x@y.z"'})
+        assert listing.status_code == 200
+    deadline = time.monotonic() + 5
+    actions: set[str] = set()
+    while time.monotonic() < deadline and not {"scim.user.get", "scim.user.list"} <= actions:
+        await asyncio.sleep(0.1)
+        rows = await ops.audit_trail(server.rt, d.tenant_slug, limit=50)
+        actions = {r["action"] for r in rows if r["outcome"] == "success"}
+    assert {"scim.user.get", "scim.user.list"} <= actions
+    listed = next(r for r in rows if r["action"] == "scim.user.list")
+    assert listed["diff"] == {"filter": 'userName eq "x@y.z"', "results": 0}
+    assert listed["actor_id"].startswith("stok_") and listed["directory_id"] == d.directory_id

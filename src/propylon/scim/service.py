@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, record_failure
-from propylon.audit.log import entry, insert_success
+from propylon.audit.log import insert_success
+from propylon.audit.log import values as audit_values
 from propylon.directory.errors import SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.runtime import Runtime
@@ -127,7 +128,7 @@ async def run(
             )
             result = await op(unit)
             if read_only and rt.audit_buffer is not None:
-                rt.audit_buffer.add(entry(actor, audit, "success", now))
+                rt.audit_buffer.add(audit_values(actor, audit, "success", now))
             else:
                 written = await unit.outbox.flush(session, now)
                 await insert_success(session, actor, audit, now)
