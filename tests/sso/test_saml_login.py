@@ -19,7 +19,15 @@ from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.http.test_scim_users import PATCH, user_body
-from tests.provider.helpers import REDIRECT, App, decode, new_app, pkce, token_request
+from tests.provider.helpers import (
+    REDIRECT,
+    App,
+    auth_params,
+    decode,
+    new_app,
+    pkce,
+    token_request,
+)
 from tests.saml.idp import KeyPair, Spec, build, make_keypair
 
 IDP = "http://www.okta.com/exk-test"
@@ -83,17 +91,14 @@ def response_for(org: Org, email: str, request_id: str | None, **kw: object) -> 
 
 async def start(browser: httpx.AsyncClient, org: Org, email: str) -> tuple[str, str, str]:
     verifier, challenge = pkce()
-    params = {
-        "response_type": "code",
-        "client_id": org.app.client_id,
-        "redirect_uri": REDIRECT,
-        "scope": "openid email profile",
-        "state": "s1",
-        "nonce": "n1",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "login_hint": email,
-    }
+    params = auth_params(
+        org.app,
+        state="s1",
+        nonce="n1",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+        login_hint=email,
+    )
     r = await browser.get("/oauth2/authorize", params=params)
     assert r.status_code == 302 and r.headers["location"].startswith(
         f"/saml/{org.connection['connection_id']}/login"

@@ -23,7 +23,16 @@ from lxml import etree
 from propylon.tenants import operations as ops
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
-from tests.provider.helpers import REDIRECT, App, basic, decode, new_app, pkce, token_request
+from tests.provider.helpers import (
+    REDIRECT,
+    App,
+    auth_params,
+    basic,
+    decode,
+    new_app,
+    pkce,
+    token_request,
+)
 from tests.saml.idp import KeyPair, make_keypair
 
 pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="needs xmlsec1")
@@ -177,17 +186,14 @@ async def authorize_to_idp(
     from saml2 import BINDING_HTTP_REDIRECT
 
     verifier, challenge = pkce()
-    params = {
-        "response_type": "code",
-        "client_id": idp.app.client_id,
-        "redirect_uri": REDIRECT,
-        "scope": "openid email profile",
-        "state": "s1",
-        "nonce": "n1",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "login_hint": email,
-    }
+    params = auth_params(
+        idp.app,
+        state="s1",
+        nonce="n1",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+        login_hint=email,
+    )
     r = await browser.get("/oauth2/authorize", params=params)
     assert r.status_code == 302, r.text
     r = await browser.get(r.headers["location"])
