@@ -182,7 +182,7 @@ async def _jit(
     if not email:
         raise LoginRefused("jit_without_email", "Your account could not be created.")
     seats = await s.scalar(select(Tenant.seats).where(Tenant.id == conn.tenant_id))
-    scope = DirectoryScope(conn.tenant_id, None, "", seats)  # type: ignore[arg-type]
+    scope = DirectoryScope(conn.tenant_id, None, None, seats)
     outbox = Outbox(conn.tenant_id)
     draft = UserDraft(
         user_name=email,

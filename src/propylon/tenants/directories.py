@@ -35,11 +35,12 @@ class IssuedToken:
 
 @dataclass(frozen=True)
 class DirectoryScope:
-    """What a SCIM token may touch: one directory of one tenant."""
+    """Where a directory change happens: one directory of one tenant (a SCIM token's scope),
+    or ``directory_id=None`` for users created at sign-in (JIT), who belong to no directory."""
 
     tenant_id: str
-    directory_id: str
-    token_id: str
+    directory_id: str | None
+    token_id: str | None
     seats: int | None = None
     """The tenant's seat limit as read at authentication (``None``: unlimited)."""
 
