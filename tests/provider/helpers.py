@@ -15,7 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from propylon.provider import apps
-from propylon.sessions import COOKIE_NAME, create_session
+from propylon.sessions import COOKIE_NAME, SessionDraft, create_session
 from propylon.tenants.operations import CLI
 from tests.conftest import Server, new_directory
 from tests.http.test_scim_users import user_body
@@ -62,11 +62,9 @@ async def new_person(server: Server, auth_method: str = "saml") -> Person:
         assert r.status_code == 201, r.text
         user_id = r.json()["id"]
     now = server.rt.clock()
-    async with server.rt.db.write() as s:
-        issued = await create_session(
-            s, d.tenant_id, user_id, auth_method, "conn_test", email, "idx-1",
-            now + timedelta(hours=1), now,
-        )
+    draft = SessionDraft(d.tenant_id, user_id, auth_method, "conn_test", email, "idx-1",
+                         now + timedelta(hours=1))
+    issued = await create_session(server.rt.sessions, server.rt.db, draft, now)
     return Person(d.tenant_id, d.tenant_slug, user_id, email, d.base_url, d.token,
                   issued.id, issued.handle)
 

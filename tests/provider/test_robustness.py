@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import httpx
 
-from propylon.sessions import create_session, end_sessions_for, load_active
+from propylon.sessions import SessionDraft, create_session, load_active
 from tests.conftest import Server
 from tests.provider.helpers import REDIRECT, auth_params, basic, browser, new_app, new_person, pkce
 
@@ -49,20 +50,24 @@ async def test_odd_requests_never_500(server: Server) -> None:
 async def test_end_sessions_for_name_id_and_session_index(server: Server) -> None:
     person = await new_person(server)
     rt = server.rt
+    store = rt.sessions
     now = rt.clock()
-    async with rt.db.write() as s:
-        other = await create_session(s, person.tenant_id, person.user_id, "saml", "conn_test",
-                                     person.email, "idx-2", None, now)
-        capped = await create_session(s, person.tenant_id, person.user_id, "saml", "conn_x",
-                                      person.email, None, now + timedelta(minutes=5), now)
+    base = SessionDraft(person.tenant_id, person.user_id, "saml", "conn_test", person.email)
+    second = dataclasses.replace(base, session_index="idx-2")
+    other = await create_session(store, rt.db, second, now)
+    cap = now + timedelta(minutes=5)
+    capped = await create_session(
+        store, rt.db, dataclasses.replace(base, connection_id="conn_x", not_on_or_after=cap), now
+    )
     assert capped.expires_at == now + timedelta(minutes=5)
     async with rt.db.write() as s:
-        assert await end_sessions_for(s, person.email, "conn_test", "idx-1", now) == 1
+        assert await store.end_for(s, "conn_test", person.email, "idx-1", now) == 1
     async with rt.db.read() as s:
-        assert await load_active(s, person.handle, now) is None
-        assert await load_active(s, other.handle, now) is not None
+        assert await load_active(store, s, person.handle, now) is None
+        assert await load_active(store, s, other.handle, now) is not None
     async with rt.db.write() as s:
-        assert await end_sessions_for(s, person.email, "conn_test", None, now) == 1
+        assert await store.end_for(s, "conn_test", person.email, None, now) == 1
+        assert await store.end_for(s, "conn_test", person.email, None, now) == 0
     async with rt.db.read() as s:
-        assert await load_active(s, other.handle, now) is None
-        assert await load_active(s, capped.handle, now) is not None
+        assert await load_active(store, s, other.handle, now) is None
+        assert await load_active(store, s, capped.handle, now) is not None

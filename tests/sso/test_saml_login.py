@@ -44,7 +44,16 @@ class Org:
     app: App
 
 
-async def new_org(server: Server, *, jit: bool = False, idp_initiated: bool = False) -> Org:
+async def new_org(
+    server: Server,
+    *,
+    jit: bool = False,
+    idp_initiated: bool = False,
+    name_app: bool = True,
+    public_app: bool = False,
+) -> Org:
+    """A tenant with a SAML connection and an app; IdP-initiated logins (when on) land in
+    that app if ``name_app``."""
     slug = f"sso-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     await ops.create_tenant(
@@ -52,6 +61,7 @@ async def new_org(server: Server, *, jit: bool = False, idp_initiated: bool = Fa
     )
     d = await ops.create_directory(server.rt, ops.CLI, slug)
     idp = make_keypair("okta-test")
+    app = await new_app(server, public=public_app)
     conn = await operations_saml.create_connection(
         server.rt,
         ops.CLI,
@@ -59,12 +69,13 @@ async def new_org(server: Server, *, jit: bool = False, idp_initiated: bool = Fa
         IdpSource(sso_url=SSO, idp_entity_id=IDP, certificates=(idp.cert,)),
         jit=jit,
         allow_idp_initiated=idp_initiated,
+        idp_initiated_app=app.client_id if idp_initiated and name_app else None,
     )
     scim = httpx.AsyncClient(
         base_url=scim_base_url(server.url, d["directory_id"]),
         headers={"Authorization": f"Bearer {d['token']}"},
     )
-    return Org(slug, domain, conn, idp, scim, await new_app(server))
+    return Org(slug, domain, conn, idp, scim, app)
 
 
 def authn_request_id(location: str) -> tuple[str, str]:
@@ -207,7 +218,7 @@ async def test_jit_creates_the_user_at_first_login(server: Server) -> None:
     assert [u["email"] for u in users] == [email] and users[0]["given_name"] == "Ada"
 
 
-async def test_idp_initiated_is_off_by_default_and_lands_in_the_default_app_when_on(
+async def test_idp_initiated_is_off_by_default_and_lands_in_the_named_app_when_on(
     server: Server,
 ) -> None:
     off = await new_org(server)
@@ -228,8 +239,9 @@ async def test_idp_initiated_is_off_by_default_and_lands_in_the_default_app_when
             data={"SAMLResponse": response_for(on, email, None)},
         )
         assert r.status_code == 303 and r.headers["location"].startswith("/oauth2/authorize?")
+        assert parse_qs(urlsplit(r.headers["location"]).query)["client_id"] == [on.app.client_id]
         r = await browser.get(r.headers["location"])
-        assert r.status_code == 302 and "code=" in r.headers["location"]
+        assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT + "?code=")
 
 
 async def test_sp_metadata_and_cli_contract(server: Server) -> None:

@@ -139,7 +139,10 @@ def sp_encryption_cert(sp_metadata: bytes) -> str:
     return cert.public_bytes(Encoding.PEM).decode()
 
 
-async def new_idp(server: Server, tmp: Path) -> Idp:
+async def new_idp(server: Server, tmp: Path, *connection_args: str) -> Idp:
+    """A tenant, its directory, an app and a pysaml2 IdP connected through the CLI
+    (``connection_args`` go to ``saml create-connection``; ``{app}`` is the app's id)."""
+    app = await new_app(server)
     slug = f"p2-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     await ops.create_tenant(
@@ -152,7 +155,10 @@ async def new_idp(server: Server, tmp: Path) -> Idp:
     key = make_keypair("pysaml2 idp")
     md_file = tmp / f"{slug}-idp.xml"
     md_file.write_bytes(idp_metadata(entity_id, [key.cert], sso, slo, signed_requests=True))
-    connection = server.cli_json("saml", "create-connection", slug, "--metadata-file", str(md_file))
+    args = [a.replace("{app}", app.client_id) for a in connection_args]
+    connection = server.cli_json(
+        "saml", "create-connection", slug, "--metadata-file", str(md_file), *args
+    )
     assert connection["idp_slo_url"] == slo and connection["expiring_soon"] is False
     sp_md = httpx.get(connection["sp_metadata_url"]).content
     assert b"SingleLogoutService" in sp_md and b'AuthnRequestsSigned="true"' in sp_md
@@ -171,7 +177,7 @@ async def new_idp(server: Server, tmp: Path) -> Idp:
         slug,
         domain,
         scim,
-        await new_app(server),
+        app,
     )
 
 
@@ -408,8 +414,14 @@ async def test_sp_initiated_logout_answered_by_pysaml2(server: Server, tmp_path:
         )
         assert req is not None and req.message.name_id.text == email
         assert req.message.session_index and req.message.session_index[0].text
-        # the local session already ended
+        # the local session already ended, and its refresh token with it
         assert (await _introspect(browser, idp.app, tokens["access_token"]))["active"] is False
+        r = await token_request(
+            browser,
+            idp.app,
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        )
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
         response = idp.server.create_logout_response(req.message, [BINDING_HTTP_REDIRECT])
         slo_url = idp.connection["slo_url"]

@@ -134,6 +134,7 @@ async def open_exchange(rt: Runtime, s: AsyncSession, now: datetime) -> Exchange
     return Exchange(
         session=s,
         settings=rt.settings,
+        sessions=rt.sessions,
         now=now,
         key=key,
         published=await keys.published(s, now),

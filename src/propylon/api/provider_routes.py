@@ -40,7 +40,8 @@ from propylon.provider.exchange import Exchange, load_subject
 from propylon.provider.login import LoginRouter
 from propylon.provider.oidc_core import identity_claims
 from propylon.sessions.cookie import clear_session_cookie
-from propylon.sessions.service import COOKIE_NAME, end_session, load_active
+from propylon.sessions.service import COOKIE_NAME
+from propylon.sessions.store import load_active
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 login_router = LoginRouter()
@@ -99,7 +100,7 @@ async def authorize(request: Request) -> Response:
                 "so Propylon will not send you there.",
             )
         redirect_uri = redirect_uris[0]
-        ex.login = await load_active(s, request.cookies.get(COOKIE_NAME), now)
+        ex.login = await load_active(rt.sessions, s, request.cookies.get(COOKIE_NAME), now)
         server = HttpProviderServer(ex)
         try:
             req = oauth_request(rt, request, query, form)
@@ -238,6 +239,7 @@ async def userinfo(request: Request) -> Response:
         ex = Exchange(
             session=s,
             settings=rt.settings,
+            sessions=rt.sessions,
             now=now,
             key=keys.SigningMaterial("", "", {}),
             published=await keys.published(s, now),
@@ -271,9 +273,9 @@ async def logout(request: Request) -> Response:
             if aud is None or (client_id and client_id != aud):
                 return page(400, "Invalid sign-out request", "The id_token_hint is not valid.")
             client_id = aud
-        login = await load_active(s, request.cookies.get(COOKIE_NAME), now)
+        login = await load_active(rt.sessions, s, request.cookies.get(COOKIE_NAME), now)
         if login is not None:
-            await end_session(s, login.id, now)
+            await rt.sessions.end(s, login.id, now)
         wanted = data.get("post_logout_redirect_uri")
         if wanted:
             await ex.load_clients(client_id)

@@ -28,6 +28,11 @@ class SamlConnectionIn(BaseModel):
     sp_entity_id: str | None = None
     name: str | None = None
     allow_idp_initiated: bool = False
+    idp_initiated_app: str | None = Field(
+        default=None,
+        description="client_id of the app IdP-initiated logins land in "
+        "(default: the only confidential app, refused if there are several).",
+    )
     jit: bool = False
     preset: str = "okta"
     match_by: str = "email"
@@ -59,6 +64,7 @@ async def create_connection(
         jit=body.jit,
         preset=body.preset,
         match_by=body.match_by,
+        idp_initiated_app=body.idp_initiated_app,
     )
 
 

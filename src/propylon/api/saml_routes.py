@@ -6,15 +6,12 @@ sees a plain page, the reason an admin needs is in the audit trail.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from propylon.api.http import read_form
 from propylon.api.pages import page
 from propylon.errors import InvalidInput, NotFound
-from propylon.provider import apps
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
 from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
@@ -67,24 +64,11 @@ async def login(request: Request, connection_id: str, return_to: str = "") -> Re
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
-async def _default_destination(rt: Runtime) -> str | None:
-    """IdP-initiated SSO lands in the platform's default app: its first redirect URI, reached
-    through the authorization endpoint so the app receives an ordinary code."""
-    for app in await apps.list_apps(rt):
-        if not app["public"] and app["redirect_uris"]:
-            query = {
-                "response_type": "code",
-                "client_id": app["client_id"],
-                "redirect_uri": app["redirect_uris"][0],
-                "scope": "openid email profile",
-            }
-            return "/oauth2/authorize?" + urlencode(query)
-    return None
-
-
 @router.post("/acs")
 async def acs(request: Request, connection_id: str) -> Response:
-    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5)."""
+    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5). The browser continues
+    with the pending authorization request or, IdP-initiated, with one for the app the login
+    lands in (:mod:`propylon.sessions.landing`; refused with 400 if there is none)."""
     rt = _rt(request)
     try:
         form = await read_form(request, rt.settings.saml_max_response_bytes * 2)
@@ -99,11 +83,7 @@ async def acs(request: Request, connection_id: str) -> Response:
         return page(404, "Not found", "There is no such SAML connection.")
     except LoginRefused as exc:
         return page(exc.status, "Sign-in failed", exc.detail, "Your administrator can see why.")
-    destination = outcome.redirect_to or await _default_destination(rt)
-    if destination is None:
-        response: Response = page(200, "Signed in", "You are signed in.")
-    else:
-        response = RedirectResponse(destination, status_code=303)
+    response = RedirectResponse(outcome.redirect_to, status_code=303)
     set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
     return response
 

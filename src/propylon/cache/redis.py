@@ -48,6 +48,11 @@ class RedisAccelerator:
         self._listener: asyncio.Task[None] | None = None
         self._windows: dict[str, _Window] = {}
 
+    @property
+    def client(self) -> Redis:
+        """The connection pool, shared with the Redis session store (same key prefix)."""
+        return self._redis
+
     def _k(self, key: str) -> str:
         return f"{self._prefix}{key}"
 

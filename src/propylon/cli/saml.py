@@ -70,6 +70,14 @@ def create_connection(
     ] = None,
     sp_entity_id: Annotated[str | None, typer.Option(help="Keep an existing SP entity id.")] = None,
     allow_idp_initiated: Annotated[bool, typer.Option("--allow-idp-initiated")] = False,
+    idp_initiated_app: Annotated[
+        str | None,
+        typer.Option(
+            "--idp-initiated-app",
+            metavar="CLIENT_ID",
+            help="App IdP-initiated logins land in (default: the only confidential app).",
+        ),
+    ] = None,
     jit: Annotated[
         bool, typer.Option("--jit", help="Create unknown users at first login.")
     ] = False,
@@ -92,6 +100,7 @@ def create_connection(
             jit=jit,
             preset=preset,
             match_by=match_by,
+            idp_initiated_app=idp_initiated_app,
         )
     )
 

@@ -34,6 +34,10 @@ class SamlConnection(Base):
     sp_certificate_pem: Mapped[str] = mapped_column(Text)
     sign_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_idp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
+    idp_initiated_client_id: Mapped[str | None] = mapped_column(String(64))
+    """The app (OAuth ``client_id``) IdP-initiated logins land in; ``None``: the only
+    confidential app, if there is exactly one (:mod:`propylon.sessions.landing`). No foreign
+    key: apps are revoked, not deleted, so the app is checked when it is used."""
     jit: Mapped[bool] = mapped_column(Boolean, default=False)
     match_by: Mapped[str] = mapped_column(String(16), default="email")
     """How a login finds its directory user: ``email``, ``user_name`` or ``external_id``

@@ -42,7 +42,8 @@ class SigningKey(Base):
 
 
 class LoginSession(Base):
-    """A server-side sign-in session (the ``sid`` claim)."""
+    """A server-side sign-in session (the ``sid`` claim) in the embedded mode; production
+    mode keeps sessions in Redis instead (:mod:`propylon.sessions.store_redis`)."""
 
     __tablename__ = "login_sessions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -63,7 +64,9 @@ class AuthorizationCode(Base):
     __tablename__ = "oauth_codes"
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
-    session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(64))
+    """The sign-in session (``sid``). No foreign key: in production mode sessions live in
+    Redis, so the code is checked against the session store when redeemed."""
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text)
     nonce: Mapped[str | None] = mapped_column(Text)
@@ -82,7 +85,9 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     family_id: Mapped[str] = mapped_column(String(64), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
-    session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(64))
+    """The sign-in session (no foreign key, see :class:`AuthorizationCode`): every refresh
+    loads it from the session store, so an ended or expired session refuses the token."""
     scope: Mapped[str] = mapped_column(Text)
     generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

@@ -3,7 +3,9 @@
 Pattern: *pre-load, run sync, write through the unit of work.* For each request the route
 opens one write transaction and builds an :class:`Exchange` holding everything Authlib's
 storage hooks may read: the client(s) named by the request, the authorization code or
-refresh token (looked up by SHA-256), the sign-in session with its user and tenant, the
+refresh token (looked up by SHA-256), the sign-in session with its user and tenant (from
+the runtime's session store: codes and refresh tokens name their session by id, and it must
+still be active when they are redeemed or introspected), the
 refresh-token family, and the signing key. Authlib then runs synchronously; its hooks read
 only from the exchange and write by mutating those pre-loaded ORM objects or by
 ``AsyncSession.add`` (both synchronous, no I/O). The route commits after Authlib returns, so
@@ -25,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables_sso import AuthorizationCode, OAuthClient, RefreshToken, SigningKey
 from propylon.provider.keys import SigningMaterial
-from propylon.sessions.service import ActiveSession, load_by_id
+from propylon.sessions.service import ActiveSession
+from propylon.sessions.store import SessionStore
 from propylon.settings import Settings
 from propylon.tenants.credentials import hash_secret, same_hash
 
@@ -100,13 +103,13 @@ class Code:
         return self.row.nonce
 
     def get_auth_time(self) -> int:
-        return int(self.login.row.created_at.timestamp())
+        return int(self.login.record.created_at.timestamp())
 
     def get_acr(self) -> str | None:
         return None
 
     def get_amr(self) -> list[str]:
-        return [self.login.row.auth_method]
+        return [self.login.record.auth_method]
 
 
 class Refresh:
@@ -166,6 +169,7 @@ class Exchange:
 
     session: AsyncSession
     settings: Settings
+    sessions: SessionStore
     now: datetime
     key: SigningMaterial
     published: list[SigningKey] = field(default_factory=list)
@@ -221,7 +225,7 @@ class Exchange:
             self.revoke_family()
             return
         self.code = row
-        self.code_login = await load_by_id(self.session, row.session_id, self.now)
+        self.code_login = await self.sessions.load(self.session, row.session_id, self.now)
 
     async def load_refresh(self, token: str | None) -> None:
         """Pre-load a refresh token; presenting a rotated-out one revokes the whole family
@@ -236,7 +240,7 @@ class Exchange:
             self.revoke_family()
             return
         self.refresh = row
-        self.code_login = await load_by_id(self.session, row.session_id, self.now)
+        self.code_login = await self.sessions.load(self.session, row.session_id, self.now)
 
 
 async def load_subject(ex: Exchange, token: str | None) -> None:
@@ -251,7 +255,7 @@ async def load_subject(ex: Exchange, token: str | None) -> None:
     row = await ex.session.get(RefreshToken, hash_secret(token))
     if row is not None:
         await ex.load_family(row.family_id)
-        login = await load_by_id(ex.session, row.session_id, ex.now)
+        login = await ex.sessions.load(ex.session, row.session_id, ex.now)
         live = row.used_at is None and row.revoked_at is None and row.expires_at > ex.now
         ex.subject = Subject(
             kind="refresh_token",
@@ -271,7 +275,7 @@ async def load_subject(ex: Exchange, token: str | None) -> None:
     if claims is None:
         return
     await ex.load_family(str(claims["grant_id"]))
-    login = await load_by_id(ex.session, str(claims["sid"]), ex.now)
+    login = await ex.sessions.load(ex.session, str(claims["sid"]), ex.now)
     revoked = any(r.revoked_at is not None for r in ex.family)
     ex.subject = Subject(
         kind="access_token",

@@ -20,7 +20,7 @@ from propylon.sessions.service import ActiveSession
 
 def identity_claims(login: ActiveSession) -> dict[str, Any]:
     """Claims about the signed-in person and how they signed in."""
-    user, tenant, row = login.user, login.tenant, login.row
+    user, tenant, row = login.user, login.tenant, login.record
     name = user.display_name or " ".join(p for p in (user.given_name, user.family_name) if p)
     return {
         "sub": user.id,
@@ -61,7 +61,7 @@ class _IdTokenMixin:
             "aud": request.client.get_client_id(),
             "iat": now,
             "exp": now + ex.settings.id_token_lifetime_seconds,
-            "auth_time": int(login.row.created_at.timestamp()),
+            "auth_time": int(login.record.created_at.timestamp()),
         }
 
     def generate_user_info(self, user: ActiveSession, scope: str) -> dict[str, Any]:

@@ -4,20 +4,24 @@ from propylon.sessions.service import (
     COOKIE_NAME,
     ActiveSession,
     IssuedSession,
-    create_session,
-    end_session,
-    end_sessions_for,
-    load_active,
+    PendingSession,
+    SessionDraft,
+    SessionRecord,
+    check_active,
     session_id_for,
 )
+from propylon.sessions.store import SessionStore, create_session, load_active
 
 __all__ = [
     "COOKIE_NAME",
     "ActiveSession",
     "IssuedSession",
+    "PendingSession",
+    "SessionDraft",
+    "SessionRecord",
+    "SessionStore",
+    "check_active",
     "create_session",
-    "end_session",
-    "end_sessions_for",
     "load_active",
     "session_id_for",
 ]

@@ -1,5 +1,9 @@
 """SAML 2.0 Single Logout (SAML Profiles §4.4) over HTTP-Redirect, per connection.
 
+Sessions end through the runtime's session store (database or Redis,
+:mod:`propylon.sessions.store`); their codes' and refresh tokens' next use then finds no
+active session and is refused.
+
 SP-initiated (:func:`start_logout`): the local session ends at once; if it came from a SAML
 login on a connection that has an IdP SLO endpoint, a ``LogoutRequest`` naming the session's
 NameID and SessionIndex is sent there, signed over the redirect query with the connection's SP
@@ -23,7 +27,6 @@ from sqlalchemy import select, update
 
 from propylon.audit import Actor, AuditRecord, record, record_failure
 from propylon.db.tables_saml import SamlConnection, SamlRequest
-from propylon.db.tables_sso import LoginSession
 from propylon.errors import PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import SamlValidationError
@@ -41,7 +44,7 @@ from propylon.saml.redirect import (
 )
 from propylon.saml.xml import secure_fromstring
 from propylon.sessions.saml_sso import load_private_key, trust_of
-from propylon.sessions.service import end_session, end_sessions_for, session_id_for
+from propylon.sessions.service import SessionRecord, session_id_for, usable_handle
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.saml_connections import get_connection, slo_response_url, sp_urls
 
@@ -88,15 +91,15 @@ async def start_logout(
         conn = await get_connection(s, connection_id)
     actor = Actor("saml", conn.id, conn.tenant_id)
     rec = AuditRecord(ACTION, "saml_connection", conn.id, conn.tenant_id)
-    row: LoginSession | None = None
+    row: SessionRecord | None = None
     url: str | None = None
     async with rt.db.write() as s:
-        if handle and len(handle) <= 256:
-            row = await s.get(LoginSession, session_id_for(handle))
+        if usable_handle(handle):
+            row = await rt.sessions.get(s, session_id_for(handle))
         if row is None or row.tenant_id != conn.tenant_id:
             rec.reason, rec.status = "sp_initiated_no_session", 200
         else:
-            ended = await end_session(s, row.id, now)
+            ended = await rt.sessions.end(s, row.id, now)
             rec.target_type, rec.target_id = "user", row.user_id
             rec.diff = {"session": {"before": row.id if ended else None, "after": None}}
             to_idp = (
@@ -210,7 +213,7 @@ async def _idp_initiated(
     async with rt.db.write() as s:
         ended = 0
         for index in message.session_indexes or (None,):
-            ended += await end_sessions_for(s, message.name_id, conn.id, index, now)
+            ended += await rt.sessions.end_for(s, conn.id, message.name_id, index, now)
         response = build_logout_response(
             response_id=new_id(),
             issue_instant=now,

@@ -6,8 +6,16 @@ pending authorization request, so :func:`finish_login` accepts only the answer t
 AuthnRequest (InResponseTo), once. :func:`finish_login` validates the Response with the pure
 :func:`propylon.saml.validate_response`, refuses a replayed assertion id through the
 accelerator, finds the tenant's directory user (or provisions one just-in-time where the
-connection allows), refuses deactivated and deprovisioned users, and starts a session.
+connection allows), refuses deactivated and deprovisioned users, decides where an
+IdP-initiated login lands (:mod:`propylon.sessions.landing`), and starts a session.
 Every outcome goes to the audit trail; the person sees only a plain page.
+
+The session is staged in the same transaction as the consumed AuthnRequest, the JIT user and
+the audit entry, and published only after that transaction committed (see
+:mod:`propylon.sessions.store`): with Redis sessions, a sign-in that rolls back leaves no
+session behind. If publishing then fails (Redis unreachable), the person sees an error and
+signs in again; the audit entry of the committed sign-in names a session that never became
+usable, which is the safe way round.
 """
 
 from __future__ import annotations
@@ -37,7 +45,8 @@ from propylon.saml import (
 )
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
-from propylon.sessions.service import IssuedSession, create_session
+from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
+from propylon.sessions.service import IssuedSession, SessionDraft
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.directories import DirectoryScope
 from propylon.tenants.saml_connections import get_connection, sp_urls
@@ -60,8 +69,9 @@ class LoginRefused(PropylonError):
 @dataclass(frozen=True)
 class LoginOutcome:
     session: IssuedSession
-    redirect_to: str | None
-    """Where to continue (the pending authorization request), ``None`` if IdP-initiated."""
+    redirect_to: str
+    """Where to continue: the pending authorization request, or for an IdP-initiated login
+    an authorization request of the app it lands in."""
     tenant_id: str
     user_id: str
 
@@ -231,6 +241,13 @@ async def _consume(s: AsyncSession, pending: SamlRequest, now: datetime) -> None
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
 
 
+async def _landing(s: AsyncSession, conn: SamlConnection) -> str:
+    try:
+        return await idp_initiated_landing(s, conn)
+    except NoLandingApp as exc:
+        raise LoginRefused(exc.reason, exc.detail, 400) from exc
+
+
 async def finish_login(
     rt: Runtime, connection_id: str, saml_response: str, relay_state: str | None
 ) -> LoginOutcome:
@@ -250,24 +267,28 @@ async def finish_login(
                 raise LoginRefused("user_deprovisioned", "Your account is no longer active.")
             if user is not None and not user.active:
                 raise LoginRefused("user_deactivated", "Your account is deactivated.")
+            if user is not None:
+                rec.target_type, rec.target_id = "user", user.id
+            redirect_to = pending.return_to if pending else await _landing(s, conn)
             if user is None:
                 if not conn.jit:
                     raise LoginRefused("unknown_user", "You have no account on this platform yet.")
                 user = await _jit(s, conn, assertion, email, now)
-            issued = await create_session(
+                rec.target_type, rec.target_id = "user", user.id
+            staged = await rt.sessions.stage(
                 s,
-                conn.tenant_id,
-                user.id,
-                "saml",
-                conn.id,
-                assertion.name_id,
-                assertion.session_index,
-                assertion.session_not_on_or_after,
+                SessionDraft(
+                    tenant_id=conn.tenant_id,
+                    user_id=user.id,
+                    auth_method="saml",
+                    connection_id=conn.id,
+                    name_id=assertion.name_id,
+                    session_index=assertion.session_index,
+                    not_on_or_after=assertion.session_not_on_or_after,
+                ),
                 now,
-                lifetime=timedelta(seconds=rt.settings.session_lifetime_seconds),
             )
-            rec.target_type, rec.target_id = "user", user.id
-            rec.diff = {"session": {"before": None, "after": issued.id}}
+            rec.diff = {"session": {"before": None, "after": staged.id}}
             record(s, actor, rec, now)
     except LoginRefused as exc:
         rec.reason, rec.status = exc.reason, exc.status
@@ -277,4 +298,5 @@ async def finish_login(
         rec.reason = exc.detail
         await record_failure(rt.db, actor, rec, now)
         raise
-    return LoginOutcome(issued, pending.return_to if pending else None, conn.tenant_id, user.id)
+    issued = await rt.sessions.publish(staged, now)  # after the commit: see the module doc
+    return LoginOutcome(issued, redirect_to, conn.tenant_id, user.id)

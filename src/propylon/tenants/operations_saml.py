@@ -62,7 +62,10 @@ async def create_connection(
     jit: bool = False,
     preset: str = "okta",
     match_by: str = "email",
+    idp_initiated_app: str | None = None,
 ) -> dict[str, Any]:
+    """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
+    IdP-initiated logins land in (see :mod:`propylon.sessions.landing`)."""
     if source.metadata_url and source.metadata_xml is None:
         source = conns.IdpSource(
             metadata_xml=await fetch_metadata(source.metadata_url),
@@ -82,9 +85,14 @@ async def create_connection(
             preset=preset,
             match_by=match_by,
             now=rt.clock(),
+            idp_initiated_app=idp_initiated_app,
         )
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
-        rec.diff = {"idp_entity_id": {"before": None, "after": conn.idp_entity_id}}
+        rec.diff = {
+            "idp_entity_id": {"before": None, "after": conn.idp_entity_id},
+            "allow_idp_initiated": {"before": None, "after": conn.allow_idp_initiated},
+            "idp_initiated_app": {"before": None, "after": conn.idp_initiated_client_id},
+        }
         return _view(rt, conn)
 
     return await audited(rt, actor, "saml.connection.create", op)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables_saml import SamlConnection
+from propylon.db.tables_sso import OAuthClient
 from propylon.errors import InvalidInput, NotFound
 from propylon.ids import Kind, new_id
 from propylon.saml import IdpMetadata, SamlValidationError, parse_idp_metadata
@@ -96,6 +97,7 @@ def view(
         "idp_certificates_expire": [c.not_valid_after_utc.isoformat() for c in certs],
         "expiring_soon": any(c.not_valid_after_utc <= horizon for c in certs),
         "allow_idp_initiated": conn.allow_idp_initiated,
+        "idp_initiated_app": conn.idp_initiated_client_id,
         "jit": conn.jit,
         "match_by": conn.match_by,
         "attribute_map": conn.attribute_map,
@@ -113,6 +115,29 @@ def _apply_metadata(conn: SamlConnection, md: IdpMetadata) -> None:
     conn.slo_response_url = slo.response_location if slo else None
     conn.idp_certificates = {"pem": [cert_pem(c) for c in md.signing_certificates]}
     conn.sign_requests = conn.sign_requests or md.want_authn_requests_signed
+
+
+def landing_problem(client: OAuthClient) -> str | None:
+    """Why IdP-initiated logins cannot land in ``client`` (``None``: they can). A public
+    client is refused: it must start its own sign-in with PKCE (RFC 7636), which an
+    IdP-initiated login cannot do."""
+    if client.revoked_at is not None:
+        return "the app is revoked"
+    if client.secret_hash is None:
+        return "a public app cannot receive IdP-initiated logins (it needs PKCE)"
+    if not client.redirect_uris.get("uris"):
+        return "the app has no redirect URI"
+    return None
+
+
+async def check_landing_app(session: AsyncSession, client_id: str) -> str:
+    client = await session.get(OAuthClient, client_id) if len(client_id) <= 64 else None
+    if client is None:
+        raise InvalidInput(f"no app with client_id {client_id!r}")
+    problem = landing_problem(client)
+    if problem is not None:
+        raise InvalidInput(f"IdP-initiated logins cannot land in {client_id!r}: {problem}")
+    return client.id
 
 
 def parse_metadata(xml: bytes) -> IdpMetadata:
@@ -135,12 +160,14 @@ async def create_connection(
     preset: str,
     match_by: str,
     now: datetime,
+    idp_initiated_app: str | None = None,
 ) -> SamlConnection:
     tenant = await get_tenant(session, tenant_ref)
     if preset not in PRESETS:
         raise InvalidInput(f"unknown attribute preset {preset!r}; one of {', '.join(PRESETS)}")
     if match_by not in MATCH_BY:
         raise InvalidInput(f"match_by must be one of {', '.join(MATCH_BY)}")
+    landing = await check_landing_app(session, idp_initiated_app) if idp_initiated_app else None
     conn_id = new_id(Kind.SAML_CONNECTION)
     entity = sp_entity_id or f"{public_url.rstrip('/')}/saml/{conn_id}"
     if await session.scalar(select(SamlConnection.id).where(SamlConnection.sp_entity_id == entity)):
@@ -155,6 +182,7 @@ async def create_connection(
         sp_certificate_pem=sp_cert,
         sign_requests=False,
         allow_idp_initiated=allow_idp_initiated,
+        idp_initiated_client_id=landing,
         jit=jit,
         match_by=match_by,
         attribute_map=dict(PRESETS[preset]),

@@ -1,0 +1,175 @@
+"""Production-mode sessions in Redis, shared by every Propylon process.
+
+Keys (all under the runtime's ``PROPYLON_REDIS_PREFIX``, like the accelerator's):
+
+- ``{prefix}session:{id}``: a hash of the session's fields. Its key expiry is the session's
+  end, ``min(lifetime, SessionNotOnOrAfter)``: whole milliseconds from the moment the key is
+  written (a sign-in's ``now`` is when its request started, so the later of that and the wall
+  clock), so Redis never keeps it longer; the stored ``expires_at`` is checked on every load
+  as well. Ending a session sets ``ended_at`` and keeps the key's expiry, so an
+  ended session is still found (not active) until it would have expired.
+- ``{prefix}session-slo:{connection_id}:{sha256(NameID)}``: the set of session ids a SAML
+  LogoutRequest naming that NameID reaches (SAML Core §3.7.1). Its expiry is stretched to the
+  longest-lived member's; members whose session key is gone are dropped when it is read.
+
+The user and tenant always come from the database (:func:`~propylon.sessions.service.
+with_identity`), so deactivation and deprovisioning take effect at once. A staged session is
+written only by :meth:`RedisSessionStore.publish`, after the sign-in's transaction committed
+(see :mod:`propylon.sessions.store`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.sessions.service import (
+    DEFAULT_LIFETIME,
+    ActiveSession,
+    IssuedSession,
+    PendingSession,
+    SessionDraft,
+    SessionRecord,
+    issued,
+    new_pending,
+    with_identity,
+)
+from propylon.tenants.credentials import hash_secret
+
+# KEYS: session hash [, SLO index set]; ARGV: ttl ms, session id, field, value, ...
+_CREATE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if #KEYS > 1 then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  end
+end
+return 1
+"""
+
+# KEYS: session hash; ARGV: ended_at, "1" to require a SessionIndex, that SessionIndex.
+# -1: no such session; 0: already ended or another SessionIndex; 1: ended now.
+_END = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 0 end
+if ARGV[2] == '1' and redis.call('HGET', KEYS[1], 'idp_session_index') ~= ARGV[3] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'ended_at', ARGV[1])
+return 1
+"""
+
+_OPTIONAL = ("connection_id", "idp_session_index", "name_id")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _fields(r: SessionRecord) -> dict[str, str]:
+    out = {
+        "tenant_id": r.tenant_id,
+        "user_id": r.user_id,
+        "auth_method": r.auth_method,
+        "created_at": r.created_at.isoformat(),
+        "expires_at": r.expires_at.isoformat(),
+    }
+    for name in _OPTIONAL:
+        value = getattr(r, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _record(session_id: str, h: dict[str, str]) -> SessionRecord | None:
+    try:
+        ended = h.get("ended_at")
+        return SessionRecord(
+            id=session_id,
+            tenant_id=h["tenant_id"],
+            user_id=h["user_id"],
+            auth_method=h["auth_method"],
+            connection_id=h.get("connection_id"),
+            idp_session_index=h.get("idp_session_index"),
+            name_id=h.get("name_id"),
+            created_at=datetime.fromisoformat(h["created_at"]),
+            expires_at=datetime.fromisoformat(h["expires_at"]),
+            ended_at=datetime.fromisoformat(ended) if ended else None,
+        )
+    except (KeyError, ValueError):
+        return None  # not a session this code wrote: treat as absent
+
+
+class RedisSessionStore:
+    backend = "redis"
+
+    def __init__(self, redis: Redis, prefix: str, lifetime: timedelta = DEFAULT_LIFETIME) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.lifetime = lifetime
+        self._create = redis.register_script(_CREATE)
+        self._end = redis.register_script(_END)
+
+    def session_key(self, session_id: str) -> str:
+        return f"{self._prefix}session:{session_id}"
+
+    def slo_key(self, connection_id: str, name_id: str) -> str:
+        return f"{self._prefix}session-slo:{connection_id}:{hash_secret(name_id)}"
+
+    async def stage(self, s: AsyncSession, draft: SessionDraft, now: datetime) -> PendingSession:
+        return new_pending(draft, now, self.lifetime)  # written by publish(), after commit
+
+    async def publish(self, pending: PendingSession, now: datetime) -> IssuedSession:
+        r = pending.record
+        written = max(now.timestamp(), time.time())
+        ttl_ms = int((r.expires_at.timestamp() - written) * 1000)
+        if ttl_ms > 0:  # an already-expired session is never stored
+            keys = [self.session_key(r.id)]
+            if r.connection_id is not None and r.name_id is not None:
+                keys.append(self.slo_key(r.connection_id, r.name_id))
+            args: list[Any] = [ttl_ms, r.id]
+            for name, value in _fields(r).items():
+                args += [name, value]
+            await self._create(keys=keys, args=args)
+        return issued(pending)
+
+    async def get(self, s: AsyncSession, session_id: str) -> SessionRecord | None:
+        found = await self._redis.hgetall(self.session_key(session_id))
+        if not found:
+            return None
+        return _record(session_id, {_text(k): _text(v) for k, v in found.items()})
+
+    async def load(self, s: AsyncSession, session_id: str, now: datetime) -> ActiveSession | None:
+        return await with_identity(s, await self.get(s, session_id), now)
+
+    async def end(self, s: AsyncSession, session_id: str, now: datetime) -> bool:
+        done = await self._end(keys=[self.session_key(session_id)], args=[now.isoformat(), "0", ""])
+        return int(done) == 1
+
+    async def end_for(
+        self,
+        s: AsyncSession,
+        connection_id: str,
+        name_id: str,
+        session_index: str | None,
+        now: datetime,
+    ) -> int:
+        index = self.slo_key(connection_id, name_id)
+        members = sorted(_text(m) for m in await self._redis.smembers(index))
+        if not members:
+            return 0
+        args = [now.isoformat(), "0" if session_index is None else "1", session_index or ""]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in members:
+                await self._end(keys=[self.session_key(session_id)], args=args, client=pipe)
+            results = [int(x) for x in await pipe.execute()]
+        gone = [sid for sid, res in zip(members, results, strict=True) if res == -1]
+        if gone:
+            await self._redis.srem(index, *gone)
+        return sum(1 for res in results if res == 1)
