@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
+from propylon.db.types import json_pairs
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists
 from propylon.directory.events import DomainEvent, Outbox
@@ -50,7 +51,16 @@ def _snapshot(user: User) -> dict[str, Any]:
 
 
 _TABLE = core(User)
-_SCOPED = scoped(_TABLE)
+_MEMBER_OF = (
+    select(json_pairs(Group.id, Group.display_name))
+    .select_from(GroupMember)
+    .join(Group, Group.id == GroupMember.group_id)
+    .where(GroupMember.member_id == _TABLE.c.id, Group.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("member_of")
+)
+# Reads carry the user's groups in the same statement (one round trip, not two).
+_SCOPED = scoped(_TABLE).add_columns(_MEMBER_OF)
 _ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
 _BY_ID = select(User).where(
     User.tenant_id == bindparam("scope_tenant"),
@@ -135,8 +145,15 @@ async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -
 
 
 async def read_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> Any:
-    """The user as a read-only row (no ORM instance), for GET."""
+    """The user as a read-only row (no ORM instance), for GET; see :func:`memberships`."""
     return await one(session, _ROW_BY_ID, scope, user_id, "user", rows=True)
+
+
+def memberships(row: Any) -> list[tuple[str, str]]:
+    """``[(group_id, display_name)]`` of a row from :func:`read_user` or :func:`list_users`,
+    sorted by display name (the same order :func:`groups_of` gives)."""
+    pairs = row.member_of or []
+    return sorted(((gid, name) for gid, name in pairs), key=lambda p: (p[1], p[0]))
 
 
 async def replace_user(
@@ -211,7 +228,8 @@ async def list_users(
     offset: int,
     limit: int,
 ) -> tuple[int, list[Any]]:
-    """One page of rows (Core rows: attribute access by column name, read-only)."""
+    """One page of rows (Core rows: attribute access by column name, read-only), each with
+    its groups (:func:`memberships`)."""
     return await page(
         session,
         _SCOPED,

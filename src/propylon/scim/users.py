@@ -34,8 +34,15 @@ def check_if_match(if_match: str | None, version: int) -> None:
 
 
 async def _render(unit: Unit, user: Any, selection: Selection) -> dict[str, Any]:
+    """Render a user just changed (an ORM instance): its groups take one more query."""
     groups = await directory.groups_of(unit.session, [user.id])
     body = render_user(user, groups[user.id], unit.base_url)
+    return project(body, "User", selection.attributes, selection.excluded)
+
+
+def _render_row(row: Any, base_url: str, selection: Selection) -> dict[str, Any]:
+    """Render a read row, which carries its groups."""
+    body = render_user(row, directory.memberships(row), base_url)
     return project(body, "User", selection.attributes, selection.excluded)
 
 
@@ -63,7 +70,7 @@ async def get(
         return await directory.read_user(unit.session, unit.scope, rid)
 
     async def render(unit: Unit, row: Any) -> dict[str, Any]:
-        return await _render(unit, row, selection)
+        return _render_row(row, unit.base_url, selection)
 
     return await get_one(req, "User", user_id, if_none_match, load, render)
 
@@ -83,12 +90,7 @@ async def query(
         offset=offset,
         limit=limit,
     )
-    groups = await directory.groups_of(unit.session, [u.id for u in rows])
-    sel = q.selection
-    return total, [
-        project(render_user(u, groups[u.id], unit.base_url), "User", sel.attributes, sel.excluded)
-        for u in rows
-    ]
+    return total, [_render_row(u, unit.base_url, q.selection) for u in rows]
 
 
 async def find(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
