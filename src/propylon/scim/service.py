@@ -130,8 +130,10 @@ async def run(
             if read_only and rt.audit_buffer is not None:
                 rt.audit_buffer.add(audit_values(actor, audit, "success", now))
             else:
-                written = await unit.outbox.flush(session, now)
+                # The outbox goes last: it takes the tenant row lock (for the gapless event
+                # sequence), which every write of the tenant queues on until COMMIT.
                 await insert_success(session, actor, audit, now)
+                written = await unit.outbox.flush(session, now)
     except Exception as exc:
         err = to_scim_error(exc)
         audit.status, audit.reason = err.status, err.detail
