@@ -18,10 +18,18 @@ async def test_odd_requests_never_500(server: Server) -> None:
     good = auth_params(app, code_challenge=challenge, code_challenge_method="S256")
     async with browser(server, person) as b:
         for extra in (
-            {"prompt": "login"}, {"prompt": "consent"}, {"prompt": "select_account"},
-            {"max_age": "0"}, {"max_age": "abc"}, {"scope": ""}, {"scope": "email"},
-            {"response_mode": "fragment"}, {"code_challenge": "short"},
-            {"request": "eyJ.x.y"}, {"nonce": "n" * 5000}, {"state": ""},
+            {"prompt": "login"},
+            {"prompt": "consent"},
+            {"prompt": "select_account"},
+            {"max_age": "0"},
+            {"max_age": "abc"},
+            {"scope": ""},
+            {"scope": "email"},
+            {"response_mode": "fragment"},
+            {"code_challenge": "short"},
+            {"request": "eyJ.x.y"},
+            {"nonce": "n" * 5000},
+            {"state": ""},
         ):
             r = await b.get("/oauth2/authorize", params={**good, **extra})
             assert r.status_code < 500, (extra, r.status_code, r.text)
@@ -32,9 +40,15 @@ async def test_odd_requests_never_500(server: Server) -> None:
         r = await b.get("/oauth2/authorize", params=[*good.items(), ("state", "again")])
         assert r.status_code < 500
         for path in ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"):
-            for kwargs in ({}, {"json": {"token": "x"}}, {"data": {"token": ""}},
-                           {"content": b"a" * 70_000,
-                            "headers": {"content-type": "application/x-www-form-urlencoded"}}):
+            for kwargs in (
+                {},
+                {"json": {"token": "x"}},
+                {"data": {"token": ""}},
+                {
+                    "content": b"a" * 70_000,
+                    "headers": {"content-type": "application/x-www-form-urlencoded"},
+                },
+            ):
                 r = await b.post(path, auth=basic(app), **kwargs)  # type: ignore[arg-type]
                 assert r.status_code < 500, (path, kwargs.keys(), r.text)
                 assert "error" in r.json() or "active" in r.json() or r.json() == {}
@@ -51,10 +65,28 @@ async def test_end_sessions_for_name_id_and_session_index(server: Server) -> Non
     rt = server.rt
     now = rt.clock()
     async with rt.db.write() as s:
-        other = await create_session(s, person.tenant_id, person.user_id, "saml", "conn_test",
-                                     person.email, "idx-2", None, now)
-        capped = await create_session(s, person.tenant_id, person.user_id, "saml", "conn_x",
-                                      person.email, None, now + timedelta(minutes=5), now)
+        other = await create_session(
+            s,
+            person.tenant_id,
+            person.user_id,
+            "saml",
+            "conn_test",
+            person.email,
+            "idx-2",
+            None,
+            now,
+        )
+        capped = await create_session(
+            s,
+            person.tenant_id,
+            person.user_id,
+            "saml",
+            "conn_x",
+            person.email,
+            None,
+            now + timedelta(minutes=5),
+            now,
+        )
     assert capped.expires_at == now + timedelta(minutes=5)
     async with rt.db.write() as s:
         assert await end_sessions_for(s, person.email, "conn_test", "idx-1", now) == 1
