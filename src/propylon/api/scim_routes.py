@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,13 +23,14 @@ from starlette.routing import BaseRoute, Route
 from propylon.api.http import bearer_token, read_json_object
 from propylon.runtime import Runtime
 from propylon.scim import discovery, groups, root, users
-from propylon.scim.errors import InvalidSyntax, NotFound
+from propylon.scim.errors import InvalidSyntax, NotFound, ScimError
 from propylon.scim.listing import Selection, list_response
-from propylon.scim.service import ScimRequest, ScimResponse
+from propylon.scim.service import ScimRequest, ScimResponse, reject
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+T = TypeVar("T")
 
 PREFIX = "/scim/v2/{directory_id}"
 routes: list[BaseRoute] = []
@@ -94,6 +95,15 @@ async def _search_params(request: Request) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "schemas"}
 
 
+async def _read(request: Request, action: str, reader: Callable[[Request], Awaitable[T]]) -> T:
+    """Read the wire input; a body that cannot be read is refused through the SCIM service
+    (authenticated, rate-limited and audited like any operation)."""
+    try:
+        return await reader(request)
+    except ScimError as exc:
+        await reject(_req(request), action, exc)
+
+
 # ---- discovery (RFC 7644 §4): no tenant data, so no credential needed ----
 
 
@@ -145,7 +155,7 @@ async def list_all(request: Request) -> Response:
 
 @_route("/.search", ["POST"])
 async def search_all(request: Request) -> Response:
-    params = await _search_params(request)
+    params = await _read(request, "scim.search", _search_params)
     return _render(await root.search_all(_req(request), params))
 
 
@@ -190,7 +200,7 @@ def _resource_routes(endpoint: str, ops: ResourceOps) -> None:
     kind = endpoint.lower().rstrip("s")
 
     async def create(request: Request) -> Response:
-        body = await _body(request)
+        body = await _read(request, f"scim.{kind}.create", _body)
         return _render(await ops.create(_req(request), body, _selection(request)))
 
     async def find(request: Request) -> Response:
@@ -198,7 +208,7 @@ def _resource_routes(endpoint: str, ops: ResourceOps) -> None:
         return _render(await ops.find(_req(request), params))
 
     async def search(request: Request) -> Response:
-        params = await _search_params(request)
+        params = await _read(request, f"scim.{kind}.list", _search_params)
         return _render(await ops.find(_req(request), params))
 
     async def get(request: Request) -> Response:
@@ -208,13 +218,13 @@ def _resource_routes(endpoint: str, ops: ResourceOps) -> None:
 
     async def replace(request: Request) -> Response:
         rid = request.path_params["rid"]
-        body = await _body(request)
+        body = await _read(request, f"scim.{kind}.replace", _body)
         req, im = _req(request), request.headers.get("if-match")
         return _render(await ops.replace(req, rid, body, im, _selection(request)))
 
     async def patch(request: Request) -> Response:
         rid = request.path_params["rid"]
-        operations = await _patch_ops(request)
+        operations = await _read(request, f"scim.{kind}.patch", _patch_ops)
         req, im = _req(request), request.headers.get("if-match")
         return _render(await ops.patch(req, rid, operations, im, _selection(request)))
 

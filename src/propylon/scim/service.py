@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -142,6 +142,19 @@ async def run(
     if written:
         await rt.events.published(scope.tenant_id, written)
     return result
+
+
+async def reject(req: ScimRequest, action: str, error: scim.ScimError) -> NoReturn:
+    """Refuse a request whose wire input could not be read (unreadable, oversized or
+    malformed body; RFC 7644 §3.12) through :func:`run` like any operation: the token is
+    checked first (a bad token gets 401, not a hint about the body), the rate limit counts it,
+    and the refusal lands in the token's tenant's audit trail."""
+
+    async def op(unit: Unit) -> NoReturn:
+        raise error
+
+    await run(req, action, op, read_only=True)
+    raise AssertionError("unreachable: the operation always raises")
 
 
 class Versioned(Protocol):
