@@ -20,7 +20,7 @@ from propylon import errors
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
 from propylon.audit.log import values as audit_values
-from propylon.directory.errors import SeatLimitReached
+from propylon.directory.errors import InvalidQuery, SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.runtime import Runtime
 from propylon.scim import errors as scim
@@ -79,6 +79,8 @@ def to_scim_error(exc: Exception) -> scim.ScimError:
         return scim.NotFound(exc.detail)
     if isinstance(exc, errors.AlreadyExists):
         return scim.Uniqueness(exc.detail)
+    if isinstance(exc, InvalidQuery):
+        return scim.InvalidFilter(exc.detail)
     if isinstance(exc, SeatLimitReached):
         return SeatLimit(exc.detail)
     if isinstance(exc, errors.InvalidInput):
