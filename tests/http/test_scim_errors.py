@@ -37,6 +37,31 @@ async def test_malformed_json_is_invalid_syntax(scim: httpx.AsyncClient) -> None
     await _err(await scim.post("/Users", content=b"\xff\xfe\x00"), 400, "invalidSyntax")
 
 
+async def test_unreadable_bodies_are_audited_under_the_token_and_need_a_valid_token(
+    server: Server, directory: Directory
+) -> None:
+    """A body refused before the operation runs (malformed JSON, oversized, PATCH without
+    its schema) is still authenticated first and lands in the tenant's audit trail."""
+    async with directory.client() as scim:
+        await _err(await scim.post("/Users", content=b"{not json"), 400, "invalidSyntax")
+        huge = user_body("big2@acme.test", displayName="x" * 1_100_000)
+        await _err(await scim.post("/Groups", json=huge), 413)
+        await _err(await scim.patch("/Users/user_x", json={"Operations": []}), 400)
+    async with directory.client("scim_not-a-real-token") as bad:
+        await _err(await bad.post("/Users", content=b"{not json"), 401)
+    rows = server.cli_json("audit", "list", directory.tenant_slug)
+    failures = {(r["action"], r["status"]) for r in rows if r["outcome"] == "failure"}
+    assert {
+        ("scim.user.create", 400),
+        ("scim.group.create", 413),
+        ("scim.user.patch", 400),
+    } <= failures
+    refused = next(r for r in rows if r["action"] == "scim.user.create" and r["status"] == 400)
+    assert "not valid JSON" in refused["reason"]
+    assert refused["directory_id"] == directory.directory_id
+    assert refused["actor_id"].startswith("stok_")
+
+
 async def test_missing_username_is_invalid_value(scim: httpx.AsyncClient) -> None:
     await _err(
         await scim.post("/Users", json={"schemas": [], "name": {"givenName": "x"}}),

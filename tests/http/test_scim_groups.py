@@ -31,6 +31,36 @@ async def test_group_created_with_members_lists_them_and_users_show_group(
     assert [g["value"] for g in user["groups"]] == [group["id"]]
 
 
+async def test_user_reads_list_groups_by_name_and_drop_deleted_groups(
+    scim: httpx.AsyncClient,
+) -> None:
+    """GET by id, a filter, a plain page and a PATCH response all show the same direct
+    memberships, sorted by display name; a deleted group disappears from them."""
+    (uid,) = await _users(scim, 1, "read-groups")
+    gids = {}
+    for name in ("Zeta", "Alpha", "Mid"):
+        body = {"schemas": [GROUP], "displayName": name, "members": [{"value": uid}]}
+        gids[name] = (await scim.post("/Groups", json=body)).json()["id"]
+    want = [gids["Alpha"], gids["Mid"], gids["Zeta"]]
+    by_id = (await scim.get(f"/Users/{uid}")).json()
+    assert [g["value"] for g in by_id["groups"]] == want
+    assert [g["display"] for g in by_id["groups"]] == ["Alpha", "Mid", "Zeta"]
+    found = await scim.get("/Users", params={"filter": 'userName eq "read-groups0@acme.test"'})
+    assert [g["value"] for g in found.json()["Resources"][0]["groups"]] == want
+    rename = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Renamed"}],
+    }
+    patched = await scim.patch(f"/Users/{uid}", json=rename)
+    assert [g["value"] for g in patched.json()["groups"]] == want
+    assert (await scim.delete(f"/Groups/{gids['Mid']}")).status_code == 204
+    after = (await scim.get(f"/Users/{uid}")).json()
+    assert [g["value"] for g in after["groups"]] == [gids["Alpha"], gids["Zeta"]]
+    page = (await scim.get("/Users", params={"count": "200"})).json()["Resources"]
+    mine = next(u for u in page if u["id"] == uid)
+    assert [g["value"] for g in mine["groups"]] == [gids["Alpha"], gids["Zeta"]]
+
+
 async def test_patch_add_and_remove_with_value_list_removes_only_those(
     scim: httpx.AsyncClient,
 ) -> None:

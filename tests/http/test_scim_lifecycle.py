@@ -84,6 +84,41 @@ async def test_events_have_gapless_per_tenant_sequence_and_failures_write_none(
     assert seqs == [1, 2]
 
 
+async def test_concurrent_multi_event_writes_keep_one_gapless_ordered_sequence(
+    server: Server,
+) -> None:
+    """Writes racing in one tenant, some emitting several events at once (deleting a user who
+    is in two groups emits three), still number the tenant's events 1..N with no gap or
+    duplicate, and each unit of work's events stay contiguous and in emission order."""
+    d = await new_directory(server)
+    group = "urn:ietf:params:scim:schemas:core:2.0:Group"
+    async with d.client() as scim:
+        uid = (await scim.post("/Users", json=user_body("multi@acme.test"))).json()["id"]
+        for name in ("G1", "G2"):
+            body = {"schemas": [group], "displayName": name, "members": [{"value": uid}]}
+            assert (await scim.post("/Groups", json=body)).status_code == 201
+        racing = [scim.post("/Users", json=user_body(f"race{i}@acme.test")) for i in range(12)]
+        results = await asyncio.gather(scim.delete(f"/Users/{uid}"), *racing)
+        assert [r.status_code for r in results] == [204] + [201] * 12
+    async with server.rt.db.read() as s:
+        rows = (
+            await s.execute(
+                select(Event.seq, Event.type, Event.subject_id)
+                .where(Event.tenant_id == d.tenant_id)
+                .order_by(Event.seq)
+            )
+        ).all()
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    # user.created; 2 x (group.created, membership_changed); 12 x user.created; the delete's 3
+    assert len(rows) == 1 + 2 * 2 + 12 + 3
+    at = next(i for i, r in enumerate(rows) if r.type == "user.deleted")
+    assert [r.type for r in rows[at - 2 : at + 1]] == [
+        "group.membership_changed",
+        "group.membership_changed",
+        "user.deleted",
+    ]
+
+
 async def test_department_change_is_recorded_in_the_event(server: Server) -> None:
     d = await new_directory(server)
     ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -62,11 +62,13 @@ async def new_person(server: Server, auth_method: str = "saml") -> Person:
         assert r.status_code == 201, r.text
         user_id = r.json()["id"]
     now = server.rt.clock()
-    draft = SessionDraft(d.tenant_id, user_id, auth_method, "conn_test", email, "idx-1",
-                         now + timedelta(hours=1))
+    draft = SessionDraft(
+        d.tenant_id, user_id, auth_method, "conn_test", email, "idx-1", now + timedelta(hours=1)
+    )
     issued = await create_session(server.rt.sessions, server.rt.db, draft, now)
-    return Person(d.tenant_id, d.tenant_slug, user_id, email, d.base_url, d.token,
-                  issued.id, issued.handle)
+    return Person(
+        d.tenant_id, d.tenant_slug, user_id, email, d.base_url, d.token, issued.id, issued.handle
+    )
 
 
 def browser(server: Server, person: Person | None) -> httpx.AsyncClient:
@@ -125,10 +127,16 @@ async def code_flow(
     async with browser(server, person) as b:
         q = await authorize(b, params)
         assert q["state"] == params["state"]
-        r = await token_request(b, app, {
-            "grant_type": "authorization_code", "code": q["code"],
-            "redirect_uri": REDIRECT, "code_verifier": verifier,
-        })
+        r = await token_request(
+            b,
+            app,
+            {
+                "grant_type": "authorization_code",
+                "code": q["code"],
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+            },
+        )
         assert r.status_code == 200, r.text
         assert r.headers["cache-control"] == "no-store"
         return r.json(), params

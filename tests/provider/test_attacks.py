@@ -39,8 +39,9 @@ async def test_redirect_uri_mismatch_shows_error_page(server: Server, bad: str) 
     app = await new_app(server, public=True)
     person = await new_person(server)
     _, challenge = pkce()
-    params = auth_params(app, redirect_uri=bad, code_challenge=challenge,
-                         code_challenge_method="S256")
+    params = auth_params(
+        app, redirect_uri=bad, code_challenge=challenge, code_challenge_method="S256"
+    )
     async with browser(server, person) as b:
         r = await b.get("/oauth2/authorize", params=params)
     assert r.status_code == 400 and "location" not in r.headers
@@ -74,8 +75,9 @@ async def test_errors_redirect_with_state_once_redirect_uri_is_valid(server: Ser
             assert q["error"] == "invalid_request" and q["state"] == params["state"]
         # response types other than code
         _, challenge = pkce()
-        params = auth_params(app, response_type="token", code_challenge=challenge,
-                             code_challenge_method="S256")
+        params = auth_params(
+            app, response_type="token", code_challenge=challenge, code_challenge_method="S256"
+        )
         q = await authorize(b, params)
         assert q["error"] == "unsupported_response_type" and q["state"] == params["state"]
 
@@ -86,11 +88,13 @@ async def test_no_session_routes_to_sign_in(server: Server) -> None:
     async with browser(server, None) as b:
         r = await b.get("/oauth2/authorize", params=auth_params(app))
         assert r.status_code == 200 and "work email" in r.text and 'name="login_hint"' in r.text
-        r = await b.get("/oauth2/authorize",
-                        params=auth_params(app, login_hint="x@nobody-uses-this.test"))
+        r = await b.get(
+            "/oauth2/authorize", params=auth_params(app, login_hint="x@nobody-uses-this.test")
+        )
         assert "No organisation uses the domain nobody-uses-this.test" in r.text
-        r = await b.get("/oauth2/authorize",
-                        params=auth_params(app, organization=person.tenant_slug))
+        r = await b.get(
+            "/oauth2/authorize", params=auth_params(app, organization=person.tenant_slug)
+        )
         assert "no SSO connection configured yet" in r.text
         q = await authorize(b, auth_params(app, prompt="none"))
         assert q["error"] == "login_required"
@@ -101,8 +105,9 @@ async def _code(server: Server, public: bool) -> tuple[App, str, str]:
     person = await new_person(server)
     verifier, challenge = pkce()
     async with browser(server, person) as b:
-        q = await authorize(b, auth_params(app, code_challenge=challenge,
-                                           code_challenge_method="S256"))
+        q = await authorize(
+            b, auth_params(app, code_challenge=challenge, code_challenge_method="S256")
+        )
     return app, q["code"], verifier
 
 
@@ -118,16 +123,19 @@ async def test_wrong_or_missing_verifier(server: Server) -> None:
 
 async def test_code_reuse_revokes_tokens_issued_from_it(server: Server) -> None:
     app, code, verifier = await _code(server, public=False)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+    }
     async with httpx.AsyncClient(base_url=server.url) as c:
         first = await token_request(c, app, data)
         assert first.status_code == 200, first.text
         again = await token_request(c, app, data)
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
         for tok in (first.json()["access_token"], first.json()["refresh_token"]):
-            intro = await c.post("/oauth2/introspect", data={"token": tok},
-                                 auth=basic(app))
+            intro = await c.post("/oauth2/introspect", data={"token": tok}, auth=basic(app))
             assert intro.json() == {"active": False}
 
 
@@ -135,20 +143,29 @@ async def test_code_of_one_client_redeemed_by_another(server: Server) -> None:
     _, code, verifier = await _code(server, public=False)
     other = await new_app(server)
     async with httpx.AsyncClient(base_url=server.url) as c:
-        r = await token_request(c, other, {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "code_verifier": verifier,
-        })
+        r = await token_request(
+            c,
+            other,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+            },
+        )
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
 async def test_token_endpoint_client_auth_and_redirect_binding(server: Server) -> None:
     app, code, verifier = await _code(server, public=False)
     async with httpx.AsyncClient(base_url=server.url) as c:
-        data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                "redirect_uri": REDIRECT}
-        r = await c.post("/oauth2/token", data=data,
-                         auth=httpx.BasicAuth(app.client_id, "wrong"))
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": REDIRECT,
+        }
+        r = await c.post("/oauth2/token", data=data, auth=httpx.BasicAuth(app.client_id, "wrong"))
         assert r.status_code == 401 and r.json()["error"] == "invalid_client"
         # a confidential client may not fall back to "none"
         r = await c.post("/oauth2/token", data={**data, "client_id": app.client_id})
@@ -157,6 +174,9 @@ async def test_token_endpoint_client_auth_and_redirect_binding(server: Server) -
         assert r.json()["error"] == "invalid_grant"
         r = await c.post("/oauth2/token", data={"grant_type": "password"}, auth=basic(app))
         assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
-        r = await c.post("/oauth2/token", content=b"\xff\xfe", headers={
-            "content-type": "application/x-www-form-urlencoded"})
+        r = await c.post(
+            "/oauth2/token",
+            content=b"\xff\xfe",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert r.status_code in (400, 401) and "error" in r.json()

@@ -26,10 +26,13 @@ async def test_discovery_lists_every_endpoint(server: Server) -> None:
         meta = (await c.get("/.well-known/openid-configuration")).json()
     assert meta["issuer"] == server.url
     for name, path in [
-        ("authorization_endpoint", "/oauth2/authorize"), ("token_endpoint", "/oauth2/token"),
-        ("jwks_uri", "/oauth2/jwks"), ("userinfo_endpoint", "/oauth2/userinfo"),
+        ("authorization_endpoint", "/oauth2/authorize"),
+        ("token_endpoint", "/oauth2/token"),
+        ("jwks_uri", "/oauth2/jwks"),
+        ("userinfo_endpoint", "/oauth2/userinfo"),
         ("introspection_endpoint", "/oauth2/introspect"),
-        ("revocation_endpoint", "/oauth2/revoke"), ("end_session_endpoint", "/oauth2/logout"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("end_session_endpoint", "/oauth2/logout"),
     ]:
         assert meta[name] == server.url + path
     assert meta["code_challenge_methods_supported"] == ["S256"]
@@ -63,8 +66,9 @@ async def test_confidential_client_basic_auth_userinfo_introspection(server: Ser
     person = await new_person(server, auth_method="password")
     tokens, _ = await code_flow(server, app, person)
     async with httpx.AsyncClient(base_url=server.url) as c:
-        ui = await c.get("/oauth2/userinfo",
-                         headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        ui = await c.get(
+            "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
         assert ui.status_code == 200, ui.text
         assert ui.json()["sub"] == person.user_id and ui.json()["auth_method"] == "password"
         bad = await c.get("/oauth2/userinfo", headers={"Authorization": "Bearer nope"})
@@ -79,8 +83,9 @@ async def test_confidential_client_basic_auth_userinfo_introspection(server: Ser
         assert unauth.status_code in (400, 401) and unauth.json()["error"] == "invalid_client"
         # another client may not introspect this client's token
         other = await new_app(server)
-        r = await c.post("/oauth2/introspect", data={"token": tokens["access_token"]},
-                         auth=basic(other))
+        r = await c.post(
+            "/oauth2/introspect", data={"token": tokens["access_token"]}, auth=basic(other)
+        )
         assert r.json() == {"active": False}
 
 
@@ -120,11 +125,11 @@ async def test_revocation_revokes_the_grant(server: Server) -> None:
     person = await new_person(server)
     tokens, _ = await code_flow(server, app, person)
     async with httpx.AsyncClient(base_url=server.url) as c:
-        r = await c.post("/oauth2/revoke", data={"token": tokens["refresh_token"]},
-                         auth=basic(app))
+        r = await c.post("/oauth2/revoke", data={"token": tokens["refresh_token"]}, auth=basic(app))
         assert r.status_code == 200
-        intro = await c.post("/oauth2/introspect", data={"token": tokens["access_token"]},
-                             auth=basic(app))
+        intro = await c.post(
+            "/oauth2/introspect", data={"token": tokens["access_token"]}, auth=basic(app)
+        )
         assert intro.json() == {"active": False}
         r = await token_request(
             c, app, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
@@ -140,25 +145,39 @@ async def test_end_session(server: Server) -> None:
     person = await new_person(server)
     tokens, _ = await code_flow(server, app, person)
     async with browser(server, person) as b:
-        r = await b.get("/oauth2/logout", params={
-            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGOUT,
-            "state": "bye",
-        })
+        r = await b.get(
+            "/oauth2/logout",
+            params={
+                "id_token_hint": tokens["id_token"],
+                "post_logout_redirect_uri": LOGOUT,
+                "state": "bye",
+            },
+        )
         assert r.status_code == 302 and r.headers["location"] == LOGOUT + "?state=bye"
         # the session is over: introspection inactive, authorize asks to sign in again
-        intro = await b.post("/oauth2/introspect", data={"token": tokens["access_token"]},
-                             auth=basic(app))
+        intro = await b.post(
+            "/oauth2/introspect", data={"token": tokens["access_token"]}, auth=basic(app)
+        )
         assert intro.json() == {"active": False}
     async with browser(server, person) as b:
-        r = await b.get("/oauth2/authorize", params={
-            "response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT,
-            "scope": "openid",
-        })
+        r = await b.get(
+            "/oauth2/authorize",
+            params={
+                "response_type": "code",
+                "client_id": app.client_id,
+                "redirect_uri": REDIRECT,
+                "scope": "openid",
+            },
+        )
         assert r.status_code == 200 and "work email" in r.text
         # an unregistered post-logout URI is never followed
-        r = await b.get("/oauth2/logout", params={
-            "client_id": app.client_id, "post_logout_redirect_uri": "https://evil.example/",
-        })
+        r = await b.get(
+            "/oauth2/logout",
+            params={
+                "client_id": app.client_id,
+                "post_logout_redirect_uri": "https://evil.example/",
+            },
+        )
         assert r.status_code == 400 and "location" not in r.headers
 
 
@@ -184,20 +203,27 @@ async def test_deactivated_user_session_refused(server: Server) -> None:
     async with server.rt.db.write() as s:
         await s.execute(update(User).where(User.id == person.user_id).values(active=False))
     async with browser(server, person) as b:
-        r = await b.get("/oauth2/authorize", params={
-            "response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT,
-            "scope": "openid",
-        })
+        r = await b.get(
+            "/oauth2/authorize",
+            params={
+                "response_type": "code",
+                "client_id": app.client_id,
+                "redirect_uri": REDIRECT,
+                "scope": "openid",
+            },
+        )
         assert r.status_code == 200 and "location" not in r.headers
         r = await token_request(
             b, app, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
         )
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-        ui = await b.get("/oauth2/userinfo",
-                         headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        ui = await b.get(
+            "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
         assert ui.status_code == 401
-        intro = await b.post("/oauth2/introspect", data={"token": tokens["access_token"]},
-                             auth=basic(app))
+        intro = await b.post(
+            "/oauth2/introspect", data={"token": tokens["access_token"]}, auth=basic(app)
+        )
         assert intro.json() == {"active": False}
 
 
@@ -209,16 +235,17 @@ async def test_cli_and_api_register_apps(server: Server) -> None:
     listed = server.cli_json("app", "list")
     assert {out["client_id"], out2["client_id"]} <= {a["client_id"] for a in listed}
     assert all("client_secret" not in a for a in listed)
-    bad = server.cli("app", "create", "x", "--redirect-uri", "http://evil.example/cb",
-                     check=False)
+    bad = server.cli("app", "create", "x", "--redirect-uri", "http://evil.example/cb", check=False)
     assert bad.returncode == 1 and "https" in bad.stderr
     key = server.cli_json("api-key", "create")["key"]
-    async with httpx.AsyncClient(base_url=server.url,
-                                 headers={"Authorization": f"Bearer {key}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
+    ) as c:
         r = await c.post("/api/v1/apps", json={"name": "api", "redirect_uris": [REDIRECT]})
         assert r.status_code == 201 and r.json()["client_secret"]
-        r = await c.post("/api/v1/apps", json={"name": "api",
-                                              "redirect_uris": ["https://*.example.com/cb"]})
+        r = await c.post(
+            "/api/v1/apps", json={"name": "api", "redirect_uris": ["https://*.example.com/cb"]}
+        )
         assert r.status_code == 400
         assert any(a["name"] == "api" for a in (await c.get("/api/v1/apps")).json()["data"])
     async with httpx.AsyncClient(base_url=server.url) as c:

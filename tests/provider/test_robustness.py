@@ -19,10 +19,18 @@ async def test_odd_requests_never_500(server: Server) -> None:
     good = auth_params(app, code_challenge=challenge, code_challenge_method="S256")
     async with browser(server, person) as b:
         for extra in (
-            {"prompt": "login"}, {"prompt": "consent"}, {"prompt": "select_account"},
-            {"max_age": "0"}, {"max_age": "abc"}, {"scope": ""}, {"scope": "email"},
-            {"response_mode": "fragment"}, {"code_challenge": "short"},
-            {"request": "eyJ.x.y"}, {"nonce": "n" * 5000}, {"state": ""},
+            {"prompt": "login"},
+            {"prompt": "consent"},
+            {"prompt": "select_account"},
+            {"max_age": "0"},
+            {"max_age": "abc"},
+            {"scope": ""},
+            {"scope": "email"},
+            {"response_mode": "fragment"},
+            {"code_challenge": "short"},
+            {"request": "eyJ.x.y"},
+            {"nonce": "n" * 5000},
+            {"state": ""},
         ):
             r = await b.get("/oauth2/authorize", params={**good, **extra})
             assert r.status_code < 500, (extra, r.status_code, r.text)
@@ -33,9 +41,15 @@ async def test_odd_requests_never_500(server: Server) -> None:
         r = await b.get("/oauth2/authorize", params=[*good.items(), ("state", "again")])
         assert r.status_code < 500
         for path in ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"):
-            for kwargs in ({}, {"json": {"token": "x"}}, {"data": {"token": ""}},
-                           {"content": b"a" * 70_000,
-                            "headers": {"content-type": "application/x-www-form-urlencoded"}}):
+            for kwargs in (
+                {},
+                {"json": {"token": "x"}},
+                {"data": {"token": ""}},
+                {
+                    "content": b"a" * 70_000,
+                    "headers": {"content-type": "application/x-www-form-urlencoded"},
+                },
+            ):
                 r = await b.post(path, auth=basic(app), **kwargs)  # type: ignore[arg-type]
                 assert r.status_code < 500, (path, kwargs.keys(), r.text)
                 assert "error" in r.json() or "active" in r.json() or r.json() == {}

@@ -37,8 +37,11 @@ def entra_user(user_name: str, external_id: str, **extra: Any) -> dict[str, Any]
         "active": True,
         "emails": [{"primary": True, "type": "work", "value": user_name}],
         "meta": {"resourceType": "User"},
-        "name": {"formatted": "givenName familyName", "familyName": "familyName",
-                 "givenName": "givenName"},
+        "name": {
+            "formatted": "givenName familyName",
+            "familyName": "familyName",
+            "givenName": "givenName",
+        },
         "roles": [],
         **extra,
     }
@@ -88,11 +91,19 @@ async def test_entra_user_operations(scim: httpx.AsyncClient) -> None:
     )
 
     # Update [multi-valued properties]: capitalized op, value-filtered path, dotted path.
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op(
-        {"op": "Replace", "path": 'emails[type eq "work"].value',
-         "value": "updatedEmail@microsoft.com"},
-        {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Users/{uid}",
+        patch_op(
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "updatedEmail@microsoft.com",
+            },
+            {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+        ),
+    )
     patched = assert_scim(r, 200)
     assert [e["value"] for e in patched["emails"] if e["type"] == "work"] == [
         "updatedEmail@microsoft.com"
@@ -102,29 +113,44 @@ async def test_entra_user_operations(scim: httpx.AsyncClient) -> None:
 
     # Update [single-valued properties].
     new_user_name = f"{secrets.token_hex(6)}@testuser.com"
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op(
-        {"op": "Replace", "path": "userName", "value": new_user_name}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Users/{uid}",
+        patch_op({"op": "Replace", "path": "userName", "value": new_user_name}),
+    )
     assert assert_scim(r, 200)["userName"] == new_user_name
 
     # Addresses: Entra "Add"s a sub-attribute of a value that does not exist yet.
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op(
-        {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Redmond"},
-        {"op": "Add", "path": 'addresses[type eq "work"].postalCode', "value": "98052"},
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Users/{uid}",
+        patch_op(
+            {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Redmond"},
+            {"op": "Add", "path": 'addresses[type eq "work"].postalCode', "value": "98052"},
+        ),
+    )
     work = [a for a in assert_scim(r, 200)["addresses"] if a.get("type") == "work"]
     assert work == [{"type": "work", "locality": "Redmond", "postalCode": "98052"}]
 
     # Pathless "Replace" with dotted and URN-prefixed keys; manager as a bare id string.
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op({
-        "op": "Replace",
-        "value": {
-            "name.givenName": "Barbara",
-            "displayName": "Barbara Jensen",
-            f"{ENTERPRISE}:department": "Finance",
-            f"{ENTERPRISE}:manager": manager["id"],
-        },
-    }))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Users/{uid}",
+        patch_op(
+            {
+                "op": "Replace",
+                "value": {
+                    "name.givenName": "Barbara",
+                    "displayName": "Barbara Jensen",
+                    f"{ENTERPRISE}:department": "Finance",
+                    f"{ENTERPRISE}:manager": manager["id"],
+                },
+            }
+        ),
+    )
     patched = assert_scim(r, 200)
     assert patched["name"]["givenName"] == "Barbara"
     assert patched["name"]["familyName"] == "updatedFamilyName"
@@ -135,24 +161,30 @@ async def test_entra_user_operations(scim: httpx.AsyncClient) -> None:
 
     # With a path, the manager comes as a plain string too.
     other = await _create(scim)
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op(
-        {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": other["id"]}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Users/{uid}",
+        patch_op({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": other["id"]}),
+    )
     assert assert_scim(r, 200)[ENTERPRISE]["manager"]["value"] == other["id"]
 
     # Disable: Entra sends the boolean as the string "False" (documented known issue).
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op(
-        {"op": "Replace", "path": "active", "value": "False"}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Users/{uid}",
+        patch_op({"op": "Replace", "path": "active", "value": "False"}),
+    )
     assert assert_scim(r, 200)["active"] is False
     hits = assert_list(
         await send(scim, "GET", "/Users", params={"filter": f'userName eq "{new_user_name}"'}),
         1,
     )
     assert hits[0]["active"] is False  # the validator re-reads the disabled user by filter
-    r = await send(scim, "PATCH", f"/Users/{uid}", patch_op(
-        {"op": "Replace", "value": {"active": "True"}}
-    ))
+    r = await send(
+        scim, "PATCH", f"/Users/{uid}", patch_op({"op": "Replace", "value": {"active": "True"}})
+    )
     assert assert_scim(r, 200)["active"] is True
 
     # Delete: 204 without a body, then 404.
@@ -178,12 +210,17 @@ async def test_entra_group_operations(scim: httpx.AsyncClient) -> None:
     users = sorted([(await _create(scim))["id"] for _ in range(5)])
     name = f"displayName {secrets.token_hex(3)}"
 
-    r = await send(scim, "POST", "/Groups", {
-        "schemas": [GROUP, MS_GROUP],
-        "externalId": secrets.token_hex(8),
-        "displayName": name,
-        "meta": {"resourceType": "Group"},
-    })
+    r = await send(
+        scim,
+        "POST",
+        "/Groups",
+        {
+            "schemas": [GROUP, MS_GROUP],
+            "externalId": secrets.token_hex(8),
+            "displayName": name,
+            "meta": {"resourceType": "Group"},
+        },
+    )
     group = assert_scim(r, 201)
     gid = group["id"]
     assert group["displayName"] == name and group.get("members", []) == []
@@ -195,50 +232,81 @@ async def test_entra_group_operations(scim: httpx.AsyncClient) -> None:
     assert got["id"] == gid and "members" not in got
 
     # Members in batches: one op with a value list, then several ops in one request.
-    r = await send(scim, "PATCH", f"/Groups/{gid}", patch_op(
-        {"op": "Add", "path": "members",
-         "value": [{"$ref": None, "value": u} for u in users[:2]]}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Groups/{gid}",
+        patch_op(
+            {
+                "op": "Add",
+                "path": "members",
+                "value": [{"$ref": None, "value": u} for u in users[:2]],
+            }
+        ),
+    )
     assert r.status_code in (200, 204), r.text  # Entra accepts either (RFC 7644 §3.5.2)
-    r = await send(scim, "PATCH", f"/Groups/{gid}", patch_op(
-        *({"op": "Add", "path": "members", "value": [{"$ref": None, "value": u}]}
-          for u in users[2:])
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Groups/{gid}",
+        patch_op(
+            *(
+                {"op": "Add", "path": "members", "value": [{"$ref": None, "value": u}]}
+                for u in users[2:]
+            )
+        ),
+    )
     assert r.status_code in (200, 204), r.text  # Entra accepts either (RFC 7644 §3.5.2)
     assert await _member_ids(scim, gid) == users
 
     # Adding an existing member again is not an error.
-    r = await send(scim, "PATCH", f"/Groups/{gid}", patch_op(
-        {"op": "Add", "path": "members", "value": [{"value": users[0]}]}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Groups/{gid}",
+        patch_op({"op": "Add", "path": "members", "value": [{"value": users[0]}]}),
+    )
     assert r.status_code in (200, 204), r.text  # Entra accepts either (RFC 7644 §3.5.2)
     assert await _member_ids(scim, gid) == users
 
     # Remove one member by value list: the others stay.
-    r = await send(scim, "PATCH", f"/Groups/{gid}", patch_op(
-        {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": users[1]}]}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Groups/{gid}",
+        patch_op({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": users[1]}]}),
+    )
     assert r.status_code in (200, 204), r.text  # Entra accepts either (RFC 7644 §3.5.2)
     assert await _member_ids(scim, gid) == [u for u in users if u != users[1]]
 
     # Non-member attributes.
     new_name = f"{name} updatedDisplayName"
-    r = await send(scim, "PATCH", f"/Groups/{gid}", patch_op(
-        {"op": "Replace", "path": "displayName", "value": new_name}
-    ))
+    r = await send(
+        scim,
+        "PATCH",
+        f"/Groups/{gid}",
+        patch_op({"op": "Replace", "path": "displayName", "value": new_name}),
+    )
     assert r.status_code in (200, 204), r.text  # Entra accepts either (RFC 7644 §3.5.2)
 
     # Entra finds the group by displayName without members.
     hits = assert_list(
-        await send(scim, "GET", "/Groups",
-                   params={"excludedAttributes": "members",
-                           "filter": f'displayName eq "{new_name}"'}),
+        await send(
+            scim,
+            "GET",
+            "/Groups",
+            params={"excludedAttributes": "members", "filter": f'displayName eq "{new_name}"'},
+        ),
         1,
     )
     assert hits[0]["id"] == gid and "members" not in hits[0]
     assert_list(
-        await send(scim, "GET", "/Groups",
-                   params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'}),
+        await send(
+            scim,
+            "GET",
+            "/Groups",
+            params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'},
+        ),
         0,
     )
 

@@ -119,7 +119,7 @@ def _attr(value: str | None, name: str) -> str:
 def assertion_xml(s: Spec) -> str:
     scd_irt = s.in_response_to if s.scd_in_response_to == "same" else s.scd_in_response_to
     attrs = "".join(
-        f'<saml2:Attribute Name={quoteattr(k)} '
+        f"<saml2:Attribute Name={quoteattr(k)} "
         'NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified">'
         + "".join(
             '<saml2:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" '
@@ -131,9 +131,7 @@ def assertion_xml(s: Spec) -> str:
         for k, vals in s.attributes.items()
     )
     session = (
-        _attr(iso(s.now + s.session_lifetime), "SessionNotOnOrAfter")
-        if s.session_lifetime
-        else ""
+        _attr(iso(s.now + s.session_lifetime), "SessionNotOnOrAfter") if s.session_lifetime else ""
     )
     return (
         f'<saml2:Assertion xmlns:saml2="{SAML}" ID="{s.assertion_id}" '

@@ -176,15 +176,17 @@ def test_signature_removed(idp_kp: I.KeyPair, refused: Refused) -> None:
 
 
 @pytest.mark.parametrize("sign_response", [False, True])
-def test_attacker_key_in_keyinfo(attacker_kp: I.KeyPair, refused: Refused,
-                                 sign_response: bool) -> None:
+def test_attacker_key_in_keyinfo(
+    attacker_kp: I.KeyPair, refused: Refused, sign_response: bool
+) -> None:
     xml = I.build(idp=attacker_kp, sign_response=sign_response, sign_assertion=not sign_response)
     assert b"X509Certificate" in xml  # the attacker ships their cert; it must be ignored
     refused(xml, Reason.SIGNATURE_INVALID)
 
 
-def test_attacker_key_with_idp_cert_in_keyinfo(attacker_kp: I.KeyPair, idp_kp: I.KeyPair,
-                                               refused: Refused) -> None:
+def test_attacker_key_with_idp_cert_in_keyinfo(
+    attacker_kp: I.KeyPair, idp_kp: I.KeyPair, refused: Refused
+) -> None:
     root = tree(I.response_xml(I.Spec()).encode())
     I.sign(assertion_of(root), attacker_kp, key_info_cert=idp_kp.cert)
     refused(ser(root), Reason.SIGNATURE_INVALID)
@@ -202,8 +204,9 @@ def test_tampered_signed_assertion(idp_kp: I.KeyPair, refused: Refused) -> None:
     refused(ser(root), Reason.DIGEST_MISMATCH)
 
 
-def test_broken_response_signature_around_valid_assertion(idp_kp: I.KeyPair,
-                                                          refused: Refused) -> None:
+def test_broken_response_signature_around_valid_assertion(
+    idp_kp: I.KeyPair, refused: Refused
+) -> None:
     root = tree(I.build(idp=idp_kp, sign_response=True, sign_assertion=True))
     root.set("IssueInstant", "2025-03-14T15:09:27.000Z")
     refused(ser(root), Reason.DIGEST_MISMATCH)
@@ -235,8 +238,9 @@ def test_two_validly_signed_assertions(idp_kp: I.KeyPair, refused: Refused) -> N
         ({"digest": I.DIGEST_SHA1}, Reason.SHA1_FORBIDDEN),
     ],
 )
-def test_sha1_refused_by_default(idp_kp: I.KeyPair, refused: Refused, kw: dict[str, Any],
-                                 reason: Reason) -> None:
+def test_sha1_refused_by_default(
+    idp_kp: I.KeyPair, refused: Refused, kw: dict[str, Any], reason: Reason
+) -> None:
     refused(I.build(idp=idp_kp, **kw), reason)
 
 
@@ -248,8 +252,9 @@ def test_sha1_refused_by_default(idp_kp: I.KeyPair, refused: Refused, kw: dict[s
         (b"xmldsig#enveloped-signature", b"xmldsig#base64"),
     ],
 )
-def test_unsupported_algorithms(idp_kp: I.KeyPair, refused: Refused, old: bytes,
-                                new: bytes) -> None:
+def test_unsupported_algorithms(
+    idp_kp: I.KeyPair, refused: Refused, old: bytes, new: bytes
+) -> None:
     xml = I.build(idp=idp_kp)
     assert old in xml
     refused(xml.replace(old, new), Reason.UNSUPPORTED_ALGORITHM)
@@ -259,8 +264,9 @@ def test_extra_xpath_transform(idp_kp: I.KeyPair, refused: Refused) -> None:
     root = _signed_assertion(idp_kp)
     transforms = signature_of(assertion_of(root)).find(f".//{{{I.DS}}}Transforms")
     assert transforms is not None
-    etree.SubElement(transforms, f"{{{I.DS}}}Transform",
-                     Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116")
+    etree.SubElement(
+        transforms, f"{{{I.DS}}}Transform", Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"
+    )
     refused(ser(root), Reason.UNSUPPORTED_ALGORITHM)
 
 
@@ -275,8 +281,9 @@ def test_two_references(idp_kp: I.KeyPair, refused: Refused) -> None:
 
 
 @pytest.mark.parametrize("injection", [b"<!---->", b"<!-- x -->", b"<?pi x?>"])
-def test_comment_cannot_truncate_name_id(validate: Validate, idp_kp: I.KeyPair,
-                                         injection: bytes) -> None:
+def test_comment_cannot_truncate_name_id(
+    validate: Validate, idp_kp: I.KeyPair, injection: bytes
+) -> None:
     spec = I.Spec(name_id="user@evil.com.good.com")
     xml = I.build(spec, idp=idp_kp, sign_response=True)
     # c14n drops comments, so the signature still verifies after the injection.

@@ -13,8 +13,9 @@ from .conftest import assertion_of, signature_of
 
 
 @pytest.mark.parametrize("pretty", [False, True])
-def test_verification_does_not_mutate_tree(idp_kp: I.KeyPair, trust: IdpTrust,
-                                           pretty: bool) -> None:
+def test_verification_does_not_mutate_tree(
+    idp_kp: I.KeyPair, trust: IdpTrust, pretty: bool
+) -> None:
     root = I.tree_of(I.build(idp=idp_kp, sign_response=True, pretty=pretty, tail="\n  "))
     before = etree.tostring(root)
     for el in (root, assertion_of(root)):

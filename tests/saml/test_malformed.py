@@ -44,7 +44,7 @@ def test_parameter_entity(refused: Refused) -> None:
 def test_attlist_only_doctype(idp_kp: I.KeyPair, refused: Refused) -> None:
     """An ATTLIST can default an ID attribute in: any DOCTYPE at all is refused."""
     xml = I.build(idp=idp_kp)
-    doctype = b'<!DOCTYPE saml2p:Response [<!ATTLIST saml2:Assertion ID ID #IMPLIED>]>'
+    doctype = b"<!DOCTYPE saml2p:Response [<!ATTLIST saml2:Assertion ID ID #IMPLIED>]>"
     refused(doctype + xml, Reason.DOCTYPE_FORBIDDEN)
     refused(b"<!DOCTYPE saml2p:Response>" + xml, Reason.DOCTYPE_FORBIDDEN)
 
@@ -54,8 +54,11 @@ def test_lowercase_doctype_is_not_xml(idp_kp: I.KeyPair, refused: Refused) -> No
 
 
 def test_external_entity_reference_without_doctype(refused: Refused) -> None:
-    refused(b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&xxe;'
-            b"</samlp:Response>", Reason.MALFORMED_XML)
+    refused(
+        b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&xxe;'
+        b"</samlp:Response>",
+        Reason.MALFORMED_XML,
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,17 +67,28 @@ def test_external_entity_reference_without_doctype(refused: Refused) -> None:
 )
 def test_not_base64(policy: ValidationPolicy, trust: object, value: str) -> None:
     with pytest.raises(SamlValidationError) as info:
-        validate_response(value, trust=trust, policy=policy,  # type: ignore[arg-type]
-                          expected_request_id=I.REQUEST_ID, now=I.NOW)
+        validate_response(
+            value,
+            trust=trust,
+            policy=policy,  # type: ignore[arg-type]
+            expected_request_id=I.REQUEST_ID,
+            now=I.NOW,
+        )
     assert info.value.reason in (Reason.MALFORMED_BASE64, Reason.MALFORMED_XML)
 
 
-def test_base64_with_line_breaks_accepted(validate: Validate, trust: object,
-                                          policy: ValidationPolicy, idp_kp: I.KeyPair) -> None:
+def test_base64_with_line_breaks_accepted(
+    validate: Validate, trust: object, policy: ValidationPolicy, idp_kp: I.KeyPair
+) -> None:
     encoded = base64.encodebytes(I.build(idp=idp_kp))  # 76-column lines
     assert b"\n" in encoded
-    a = validate_response(encoded, trust=trust, policy=policy,  # type: ignore[arg-type]
-                          expected_request_id=I.REQUEST_ID, now=I.NOW)
+    a = validate_response(
+        encoded,
+        trust=trust,
+        policy=policy,  # type: ignore[arg-type]
+        expected_request_id=I.REQUEST_ID,
+        now=I.NOW,
+    )
     assert a.name_id == "ada@example.com"
 
 
@@ -85,8 +99,7 @@ def test_truncated(idp_kp: I.KeyPair, refused: Refused) -> None:
 
 def test_nul_byte(idp_kp: I.KeyPair, refused: Refused) -> None:
     xml = I.build(idp=idp_kp)
-    refused(xml.replace(b"ada@example.com", b"ada@example.com\x00", 1),
-            Reason.UNSUPPORTED_ENCODING)
+    refused(xml.replace(b"ada@example.com", b"ada@example.com\x00", 1), Reason.UNSUPPORTED_ENCODING)
 
 
 def test_utf16(idp_kp: I.KeyPair, refused: Refused) -> None:
@@ -123,9 +136,7 @@ def test_too_large(idp_kp: I.KeyPair, refused: Refused) -> None:
 
 def test_bad_time_value(idp_kp: I.KeyPair, refused: Refused) -> None:
     spec = I.Spec()
-    xml = I.response_xml(spec).encode().replace(
-        b'AuthnInstant="', b'AuthnInstant="yesterday', 1
-    )
+    xml = I.response_xml(spec).encode().replace(b'AuthnInstant="', b'AuthnInstant="yesterday', 1)
     root = I.tree_of(xml)
     I.sign(root.find(f"{{{I.SAML}}}Assertion"), idp_kp)  # type: ignore[arg-type]
     refused(I.serialize(root), Reason.MALFORMED_TIME)

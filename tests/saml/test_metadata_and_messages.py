@@ -46,9 +46,11 @@ def _b64cert(kp: I.KeyPair) -> str:
 def _idp_metadata(*kps: I.KeyPair, enc: I.KeyPair | None = None) -> bytes:
     def kd(kp: I.KeyPair, use: str | None) -> str:
         u = f' use="{use}"' if use else ""
-        return (f'<md:KeyDescriptor{u}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n'
-                f"{_b64cert(kp)}\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
-                "</md:KeyDescriptor>")
+        return (
+            f"<md:KeyDescriptor{u}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n"
+            f"{_b64cert(kp)}\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+            "</md:KeyDescriptor>"
+        )
 
     keys = kd(kps[0], "signing") + "".join(kd(k, None) for k in kps[1:])
     keys += kd(enc, "encryption") if enc else ""
@@ -67,8 +69,9 @@ def _idp_metadata(*kps: I.KeyPair, enc: I.KeyPair | None = None) -> bytes:
     ).encode()
 
 
-def test_parse_idp_metadata_all_signing_certs(idp_kp: I.KeyPair, idp2_kp: I.KeyPair,
-                                              sp_kp: I.KeyPair) -> None:
+def test_parse_idp_metadata_all_signing_certs(
+    idp_kp: I.KeyPair, idp2_kp: I.KeyPair, sp_kp: I.KeyPair
+) -> None:
     md = parse_idp_metadata(_idp_metadata(idp_kp, idp2_kp, enc=sp_kp))
     assert md.entity_id == I.IDP_ENTITY
     assert md.signing_certificates == (idp_kp.cert, idp2_kp.cert)
@@ -105,10 +108,14 @@ def test_bad_metadata(bad: bytes) -> None:
 
 
 def test_sp_metadata(sp_kp: I.KeyPair) -> None:
-    xml = build_sp_metadata(entity_id=I.SP_ENTITY, acs_url=I.ACS_URL, slo_url=SLO_URL,
-                            signing_certificate=sp_kp.cert, encryption_certificate=sp_kp.cert,
-                            name_id_formats=("urn:oasis:names:tc:SAML:1.1:nameid-format:"
-                                             "emailAddress",))
+    xml = build_sp_metadata(
+        entity_id=I.SP_ENTITY,
+        acs_url=I.ACS_URL,
+        slo_url=SLO_URL,
+        signing_certificate=sp_kp.cert,
+        encryption_certificate=sp_kp.cert,
+        name_id_formats=("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",),
+    )
     root = etree.fromstring(xml)
     assert root.get("entityID") == I.SP_ENTITY
     acs = root.find(f"{{{MD}}}SPSSODescriptor/{{{MD}}}AssertionConsumerService")
@@ -120,10 +127,16 @@ def test_sp_metadata(sp_kp: I.KeyPair) -> None:
 def test_authn_request_redirect_signed(sp_kp: I.KeyPair) -> None:
     rid = new_id()
     assert rid.startswith("_") and len(rid) == 41
-    xml = build_authn_request(request_id=rid, issue_instant=I.NOW, sp_entity_id=I.SP_ENTITY,
-                              acs_url=I.ACS_URL, destination="https://idp.example/sso")
-    url = encode_redirect_url("https://idp.example/sso?tenant=1", xml, relay_state="/after login",
-                              signing_key=sp_kp.key)  # type: ignore[arg-type]
+    xml = build_authn_request(
+        request_id=rid,
+        issue_instant=I.NOW,
+        sp_entity_id=I.SP_ENTITY,
+        acs_url=I.ACS_URL,
+        destination="https://idp.example/sso",
+    )
+    url = encode_redirect_url(
+        "https://idp.example/sso?tenant=1", xml, relay_state="/after login", signing_key=sp_kp.key
+    )  # type: ignore[arg-type]
     parts = urlsplit(url)
     query = parts.query.split("&", 1)[1]  # drop the endpoint's own parameter
     params = verify_redirect_signature(query, [sp_kp.cert.public_key()])  # type: ignore[list-item]
@@ -134,8 +147,9 @@ def test_authn_request_redirect_signed(sp_kp: I.KeyPair) -> None:
     assert root.get("AssertionConsumerServiceURL") == I.ACS_URL
     assert parse_qs(query)["SigAlg"] == ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"]
     with pytest.raises(SamlValidationError) as info:
-        verify_redirect_signature(query.replace("RelayState=", "RelayState=x"),
-                                  [sp_kp.cert.public_key()])  # type: ignore[list-item]
+        verify_redirect_signature(
+            query.replace("RelayState=", "RelayState=x"), [sp_kp.cert.public_key()]
+        )  # type: ignore[list-item]
     assert info.value.reason is Reason.SIGNATURE_INVALID
 
 
@@ -156,28 +170,54 @@ def test_unsigned_redirect_refused() -> None:
 
 def test_logout_roundtrip(idp_kp: I.KeyPair, trust: IdpTrust) -> None:
     # The IdP sends a LogoutRequest (built with our builder, signed by the test IdP).
-    xml = build_logout_request(request_id="_lr1", issue_instant=I.NOW,
-                               sp_entity_id=I.IDP_ENTITY, destination=SLO_URL,
-                               name_id="ada@example.com", session_index="s1")
+    xml = build_logout_request(
+        request_id="_lr1",
+        issue_instant=I.NOW,
+        sp_entity_id=I.IDP_ENTITY,
+        destination=SLO_URL,
+        name_id="ada@example.com",
+        session_index="s1",
+    )
     root = I.tree_of(xml)
     I.sign(root, idp_kp)
     req = parse_logout_request(I.serialize(root), trust=trust, slo_url=SLO_URL, now=I.NOW)
-    assert (req.name_id, req.session_indexes, req.request_id) == ("ada@example.com", ("s1",),
-                                                                  "_lr1")
+    assert (req.name_id, req.session_indexes, req.request_id) == (
+        "ada@example.com",
+        ("s1",),
+        "_lr1",
+    )
     with pytest.raises(SamlValidationError) as info:
         parse_logout_request(xml, trust=trust, slo_url=SLO_URL, now=I.NOW)
     assert info.value.reason is Reason.SIGNATURE_MISSING
     # Via redirect binding, the caller verified the query signature instead.
-    assert parse_logout_request(xml, trust=trust, slo_url=SLO_URL, now=I.NOW,
-                                redirect_signature_verified=True).name_id == "ada@example.com"
+    assert (
+        parse_logout_request(
+            xml, trust=trust, slo_url=SLO_URL, now=I.NOW, redirect_signature_verified=True
+        ).name_id
+        == "ada@example.com"
+    )
 
-    resp = build_logout_response(response_id="_r1", issue_instant=I.NOW,
-                                 sp_entity_id=I.IDP_ENTITY, destination=SLO_URL,
-                                 in_response_to="_sp_lr")
-    parsed = parse_logout_response(resp, trust=trust, slo_url=SLO_URL,
-                                   expected_request_id="_sp_lr", redirect_signature_verified=True)
+    resp = build_logout_response(
+        response_id="_r1",
+        issue_instant=I.NOW,
+        sp_entity_id=I.IDP_ENTITY,
+        destination=SLO_URL,
+        in_response_to="_sp_lr",
+    )
+    parsed = parse_logout_response(
+        resp,
+        trust=trust,
+        slo_url=SLO_URL,
+        expected_request_id="_sp_lr",
+        redirect_signature_verified=True,
+    )
     assert parsed.status.endswith("Success")
     with pytest.raises(SamlValidationError) as info:
-        parse_logout_response(resp, trust=trust, slo_url=SLO_URL, expected_request_id="_other",
-                              redirect_signature_verified=True)
+        parse_logout_response(
+            resp,
+            trust=trust,
+            slo_url=SLO_URL,
+            expected_request_id="_other",
+            redirect_signature_verified=True,
+        )
     assert info.value.reason is Reason.IN_RESPONSE_TO_MISMATCH

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="needs x
 
 
 @pytest.fixture(scope="module")
-def pysaml2_idp(tmp_path_factory: pytest.TempPathFactory, idp_kp: I.KeyPair,
-                sp_kp: I.KeyPair) -> Any:
+def pysaml2_idp(
+    tmp_path_factory: pytest.TempPathFactory, idp_kp: I.KeyPair, sp_kp: I.KeyPair
+) -> Any:
     from saml2 import BINDING_HTTP_REDIRECT
     from saml2.config import IdPConfig
     from saml2.saml import NAME_FORMAT_URI
@@ -39,19 +40,28 @@ def pysaml2_idp(tmp_path_factory: pytest.TempPathFactory, idp_kp: I.KeyPair,
     )
     (d / "sp.xml").write_bytes(sp_md)
     conf = IdPConfig()
-    conf.load({
-        "entityid": I.IDP_ENTITY,
-        "service": {"idp": {
-            "endpoints": {"single_sign_on_service": [
-                ("https://idp.example/sso", BINDING_HTTP_REDIRECT)]},
-            "policy": {"default": {"lifetime": {"minutes": 5}, "name_form": NAME_FORMAT_URI}},
-        }},
-        "key_file": str(d / "idp.key"),
-        "cert_file": str(d / "idp.crt"),
-        "metadata": {"local": [str(d / "sp.xml")]},
-        "xmlsec_binary": shutil.which("xmlsec1"),
-        "delete_tmpfiles": True,
-    })
+    conf.load(
+        {
+            "entityid": I.IDP_ENTITY,
+            "service": {
+                "idp": {
+                    "endpoints": {
+                        "single_sign_on_service": [
+                            ("https://idp.example/sso", BINDING_HTTP_REDIRECT)
+                        ]
+                    },
+                    "policy": {
+                        "default": {"lifetime": {"minutes": 5}, "name_form": NAME_FORMAT_URI}
+                    },
+                }
+            },
+            "key_file": str(d / "idp.key"),
+            "cert_file": str(d / "idp.crt"),
+            "metadata": {"local": [str(d / "sp.xml")]},
+            "xmlsec_binary": shutil.which("xmlsec1"),
+            "delete_tmpfiles": True,
+        }
+    )
     return Server(config=conf)
 
 
@@ -73,8 +83,9 @@ def _response(server: Any, **kw: Any) -> bytes:
     return str(resp).encode()
 
 
-def _validate(xml: bytes, trust: IdpTrust, sp_kp: I.KeyPair,
-              policy: ValidationPolicy | None = None) -> Any:
+def _validate(
+    xml: bytes, trust: IdpTrust, sp_kp: I.KeyPair, policy: ValidationPolicy | None = None
+) -> Any:
     import base64
 
     return validate_response(
@@ -90,8 +101,9 @@ def _validate(xml: bytes, trust: IdpTrust, sp_kp: I.KeyPair,
 @pytest.mark.parametrize(
     ("sign_response", "sign_assertion"), [(True, False), (False, True), (True, True)]
 )
-def test_pysaml2_signed(pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair,
-                        sign_response: bool, sign_assertion: bool) -> None:
+def test_pysaml2_signed(
+    pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair, sign_response: bool, sign_assertion: bool
+) -> None:
     xml = _response(pysaml2_idp, sign_response=sign_response, sign_assertion=sign_assertion)
     a = _validate(xml, trust, sp_kp)
     assert a.name_id == "ada@example.com"
@@ -102,8 +114,13 @@ def test_pysaml2_signed(pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair,
 
 def test_pysaml2_encrypted(pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair) -> None:
     """pysaml2 always encrypts with TripleDES-CBC: refused unless explicitly allowed."""
-    xml = _response(pysaml2_idp, sign_response=True, sign_assertion=True,
-                    encrypt_assertion=True, encrypt_cert_assertion=sp_kp.cert_pem.decode())
+    xml = _response(
+        pysaml2_idp,
+        sign_response=True,
+        sign_assertion=True,
+        encrypt_assertion=True,
+        encrypt_cert_assertion=sp_kp.cert_pem.decode(),
+    )
     assert b"EncryptedAssertion" in xml
     with pytest.raises(SamlValidationError) as info:
         _validate(xml, trust, sp_kp)
@@ -113,21 +130,35 @@ def test_pysaml2_encrypted(pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair) 
     assert a.encrypted and a.name_id == "ada@example.com"
 
 
-def test_pysaml2_encrypted_aes(pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pysaml2_encrypted_aes(
+    pysaml2_idp: Any, trust: IdpTrust, sp_kp: I.KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import functools
 
     import saml2.entity
     from saml2.sigver import pre_encryption_part
 
     # pysaml2 hard-codes TripleDES; point both the template and xmlsec1 at AES-256.
-    monkeypatch.setattr(saml2.entity, "pre_encryption_part", functools.partial(
-        pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes256-cbc"))
+    monkeypatch.setattr(
+        saml2.entity,
+        "pre_encryption_part",
+        functools.partial(
+            pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+        ),
+    )
     original = pysaml2_idp.sec.encrypt_assertion
-    monkeypatch.setattr(pysaml2_idp.sec, "encrypt_assertion",
-                        lambda *a, **k: original(*a, **{**k, "key_type": "aes-256"}))
-    xml = _response(pysaml2_idp, sign_response=False, sign_assertion=True,
-                    encrypt_assertion=True, encrypt_cert_assertion=sp_kp.cert_pem.decode())
+    monkeypatch.setattr(
+        pysaml2_idp.sec,
+        "encrypt_assertion",
+        lambda *a, **k: original(*a, **{**k, "key_type": "aes-256"}),
+    )
+    xml = _response(
+        pysaml2_idp,
+        sign_response=False,
+        sign_assertion=True,
+        encrypt_assertion=True,
+        encrypt_cert_assertion=sp_kp.cert_pem.decode(),
+    )
     assert b"aes256-cbc" in xml
     a = _validate(xml, trust, sp_kp)
     assert a.encrypted and a.assertion_signed and a.name_id == "ada@example.com"

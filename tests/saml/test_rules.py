@@ -28,16 +28,23 @@ Refused = Callable[..., SamlValidationError]
         ({"in_response_to": "id-other"}, {}, Reason.IN_RESPONSE_TO_MISMATCH),
         ({"scd_in_response_to": "id-other"}, {}, Reason.IN_RESPONSE_TO_MISMATCH),
         ({"in_response_to": None}, {}, Reason.IN_RESPONSE_TO_MISMATCH),
-        ({"method": "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"}, {},
-         Reason.NO_BEARER_CONFIRMATION),
+        (
+            {"method": "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"},
+            {},
+            Reason.NO_BEARER_CONFIRMATION,
+        ),
         ({"name_id": ""}, {}, Reason.NAMEID_MISSING),
         ({"session_lifetime": dt.timedelta(minutes=-3)}, {}, Reason.SESSION_EXPIRED),
-        ({"status": "urn:oasis:names:tc:SAML:2.0:status:Requester"}, {},
-         Reason.STATUS_NOT_SUCCESS),
+        ({"status": "urn:oasis:names:tc:SAML:2.0:status:Requester"}, {}, Reason.STATUS_NOT_SUCCESS),
     ],
 )
-def test_rule_violations(idp_kp: I.KeyPair, refused: Refused, spec_kw: dict[str, Any],
-                         build_kw: dict[str, Any], reason: Reason) -> None:
+def test_rule_violations(
+    idp_kp: I.KeyPair,
+    refused: Refused,
+    spec_kw: dict[str, Any],
+    build_kw: dict[str, Any],
+    reason: Reason,
+) -> None:
     refused(I.build(I.Spec().replace(**spec_kw), idp=idp_kp, **build_kw), reason)
 
 
@@ -50,8 +57,7 @@ def test_rule_violations(idp_kp: I.KeyPair, refused: Refused, spec_kw: dict[str,
         (I.NOW - dt.timedelta(minutes=7, seconds=1), Reason.ASSERTION_NOT_YET_VALID),
     ],
 )
-def test_time_window(idp_kp: I.KeyPair, refused: Refused, now: dt.datetime,
-                     reason: Reason) -> None:
+def test_time_window(idp_kp: I.KeyPair, refused: Refused, now: dt.datetime, reason: Reason) -> None:
     refused(I.build(idp=idp_kp), reason, now=now)
 
 
@@ -66,8 +72,12 @@ def test_conditions_expired_before_confirmation(idp_kp: I.KeyPair, refused: Refu
 
 def test_zero_skew_is_strict(idp_kp: I.KeyPair, refused: Refused) -> None:
     strict = ValidationPolicy(I.SP_ENTITY, I.ACS_URL, clock_skew=dt.timedelta(0))
-    refused(I.build(idp=idp_kp), Reason.SUBJECT_CONFIRMATION_EXPIRED,
-            now=I.NOW + dt.timedelta(minutes=5), policy=strict)
+    refused(
+        I.build(idp=idp_kp),
+        Reason.SUBJECT_CONFIRMATION_EXPIRED,
+        now=I.NOW + dt.timedelta(minutes=5),
+        policy=strict,
+    )
 
 
 def test_unsolicited_refused_by_default(idp_kp: I.KeyPair, refused: Refused) -> None:
@@ -77,8 +87,9 @@ def test_unsolicited_refused_by_default(idp_kp: I.KeyPair, refused: Refused) -> 
 
 def test_unsolicited_with_in_response_to(idp_kp: I.KeyPair, refused: Refused) -> None:
     lax = ValidationPolicy(I.SP_ENTITY, I.ACS_URL, allow_idp_initiated=True)
-    refused(I.build(idp=idp_kp), Reason.IN_RESPONSE_TO_MISMATCH, expected_request_id=None,
-            policy=lax)
+    refused(
+        I.build(idp=idp_kp), Reason.IN_RESPONSE_TO_MISMATCH, expected_request_id=None, policy=lax
+    )
 
 
 def test_require_signed_assertion(idp_kp: I.KeyPair, refused: Refused) -> None:
@@ -96,8 +107,9 @@ def test_unsigned_response_refused(refused: Refused) -> None:
     refused(I.response_xml(I.Spec()).encode(), Reason.SIGNATURE_MISSING)
 
 
-def test_encrypted_but_unsigned_refused(idp_kp: I.KeyPair, sp_kp: I.KeyPair,
-                                        refused: Refused) -> None:
+def test_encrypted_but_unsigned_refused(
+    idp_kp: I.KeyPair, sp_kp: I.KeyPair, refused: Refused
+) -> None:
     """Anyone can encrypt to the SP's public key: encryption is not authentication."""
     root = tree(I.build(idp=idp_kp, sign_assertion=False))
     I.encrypt_assertion(root, sp_kp)
@@ -110,15 +122,17 @@ def test_encrypted_without_key(idp_kp: I.KeyPair, sp_kp: I.KeyPair, refused: Ref
     refused(ser(root), Reason.DECRYPTION_KEY_MISSING, sp_decryption_key=None)
 
 
-def test_encrypted_with_wrong_key(idp_kp: I.KeyPair, sp_kp: I.KeyPair,
-                                  attacker_kp: I.KeyPair, refused: Refused) -> None:
+def test_encrypted_with_wrong_key(
+    idp_kp: I.KeyPair, sp_kp: I.KeyPair, attacker_kp: I.KeyPair, refused: Refused
+) -> None:
     root = tree(I.build(idp=idp_kp))
     I.encrypt_assertion(root, sp_kp)
     refused(ser(root), Reason.DECRYPTION_FAILED, sp_decryption_key=attacker_kp.key)
 
 
-def test_encrypted_ciphertext_tampered_gcm(idp_kp: I.KeyPair, sp_kp: I.KeyPair,
-                                           refused: Refused) -> None:
+def test_encrypted_ciphertext_tampered_gcm(
+    idp_kp: I.KeyPair, sp_kp: I.KeyPair, refused: Refused
+) -> None:
     import xmlsec
 
     root = tree(I.build(idp=idp_kp))

@@ -17,8 +17,9 @@ from .conftest import Validate
 @pytest.mark.parametrize(
     ("sign_response", "sign_assertion"), [(False, True), (True, False), (True, True)]
 )
-def test_signed_shapes(validate: Validate, idp_kp: I.KeyPair, sign_response: bool,
-                       sign_assertion: bool) -> None:
+def test_signed_shapes(
+    validate: Validate, idp_kp: I.KeyPair, sign_response: bool, sign_assertion: bool
+) -> None:
     xml = I.build(idp=idp_kp, sign_response=sign_response, sign_assertion=sign_assertion)
     a = validate(xml)
     assert a.name_id == "ada@example.com"
@@ -50,8 +51,14 @@ def test_signed_shapes(validate: Validate, idp_kp: I.KeyPair, sign_response: boo
     ],
 )
 @pytest.mark.parametrize("sign_response", [False, True])
-def test_encrypted_assertion(validate: Validate, idp_kp: I.KeyPair, sp_kp: I.KeyPair,
-                             alg: object, bits: int, sign_response: bool) -> None:
+def test_encrypted_assertion(
+    validate: Validate,
+    idp_kp: I.KeyPair,
+    sp_kp: I.KeyPair,
+    alg: object,
+    bits: int,
+    sign_response: bool,
+) -> None:
     root = I.tree_of(I.build(idp=idp_kp, sign_assertion=not sign_response))
     I.encrypt_assertion(root, sp_kp, data_alg=alg, key_bits=bits)
     if sign_response:
@@ -62,8 +69,9 @@ def test_encrypted_assertion(validate: Validate, idp_kp: I.KeyPair, sp_kp: I.Key
     assert a.attributes["groups"] == ["Everyone", "Engineering", "propylon-admins"]
 
 
-def test_rsa15_allowed_only_when_enabled(validate: Validate, idp_kp: I.KeyPair,
-                                         sp_kp: I.KeyPair, refused: object) -> None:
+def test_rsa15_allowed_only_when_enabled(
+    validate: Validate, idp_kp: I.KeyPair, sp_kp: I.KeyPair, refused: object
+) -> None:
     root = I.tree_of(I.build(idp=idp_kp))
     I.encrypt_assertion(root, sp_kp, key_alg=xmlsec.constants.TransformRsaPkcs1)
     xml = I.serialize(root)
@@ -72,8 +80,9 @@ def test_rsa15_allowed_only_when_enabled(validate: Validate, idp_kp: I.KeyPair,
     assert validate(xml, policy=lax).encrypted
 
 
-def test_rotation_several_pinned_certs(validate: Validate, idp_kp: I.KeyPair,
-                                       idp2_kp: I.KeyPair) -> None:
+def test_rotation_several_pinned_certs(
+    validate: Validate, idp_kp: I.KeyPair, idp2_kp: I.KeyPair
+) -> None:
     trust = IdpTrust(I.IDP_ENTITY, (idp_kp.cert, idp2_kp.cert))
     assert validate(I.build(idp=idp2_kp), trust=trust).name_id == "ada@example.com"
     assert validate(I.build(idp=idp_kp), trust=trust).name_id == "ada@example.com"
@@ -129,15 +138,17 @@ def test_attribute_edge_cases(validate: Validate, idp_kp: I.KeyPair) -> None:
     assert a.attributes == {"a": ["x &amp; y"], "b": [], "c": ["1", "2"]}
 
 
-def test_result_is_read_from_whitespace_formatted_nameid(validate: Validate,
-                                                         idp_kp: I.KeyPair) -> None:
+def test_result_is_read_from_whitespace_formatted_nameid(
+    validate: Validate, idp_kp: I.KeyPair
+) -> None:
     spec = I.Spec(name_id="\n   ada@example.com\n ")
     assert validate(I.build(spec, idp=idp_kp)).name_id == "ada@example.com"
 
 
 @pytest.mark.parametrize("tail", [None, "\n    ", "\n"])
-def test_pretty_printed_with_signature_tails(validate: Validate, idp_kp: I.KeyPair,
-                                             tail: str | None) -> None:
+def test_pretty_printed_with_signature_tails(
+    validate: Validate, idp_kp: I.KeyPair, tail: str | None
+) -> None:
     """Enveloped transform keeps the whitespace after the Signature (XML-DSig §6.6.4)."""
     xml = I.build(idp=idp_kp, pretty=True, sign_response=True, sign_assertion=True, tail=tail)
     assert validate(xml).name_id == "ada@example.com"
@@ -150,8 +161,9 @@ def test_pretty_printed_with_signature_tails(validate: Validate, idp_kp: I.KeyPa
     "signed_info_c14n",
     [xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformExclC14NWithComments],
 )
-def test_exc_c14n_with_comments(validate: Validate, idp_kp: I.KeyPair,
-                                signed_info_c14n: Any) -> None:
+def test_exc_c14n_with_comments(
+    validate: Validate, idp_kp: I.KeyPair, signed_info_c14n: Any
+) -> None:
     """``#ID`` references drop comments (XML-DSig §4.3.3.3), so #WithComments still verifies."""
     from lxml import etree
 
@@ -159,11 +171,11 @@ def test_exc_c14n_with_comments(validate: Validate, idp_kp: I.KeyPair,
     a = root.find(f"{{{I.SAML}}}Assertion")
     assert a is not None
     a.insert(2, etree.Comment(" signed comment "))
-    sig = xmlsec.template.create(a, signed_info_c14n, xmlsec.constants.TransformRsaSha256,
-                                 ns="ds")
+    sig = xmlsec.template.create(a, signed_info_c14n, xmlsec.constants.TransformRsaSha256, ns="ds")
     a.insert(1, sig)
-    ref = xmlsec.template.add_reference(sig, xmlsec.constants.TransformSha256,
-                                        uri="#" + (a.get("ID") or ""))
+    ref = xmlsec.template.add_reference(
+        sig, xmlsec.constants.TransformSha256, uri="#" + (a.get("ID") or "")
+    )
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14NWithComments)
     ctx = xmlsec.SignatureContext()

@@ -40,16 +40,26 @@ def user() -> dict[str, Any]:
 
 def test_entra_create_user_body() -> None:
     body = {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
         "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
         "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
         "active": True,
-        "emails": [{"primary": True, "type": "work",
-                    "value": "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"}],
+        "emails": [
+            {
+                "primary": True,
+                "type": "work",
+                "value": "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com",
+            }
+        ],
         "meta": {"resourceType": "User"},
-        "name": {"formatted": "givenName familyName", "familyName": "familyName",
-                 "givenName": "givenName"},
+        "name": {
+            "formatted": "givenName familyName",
+            "familyName": "familyName",
+            "givenName": "givenName",
+        },
         "roles": [],
     }
     doc = canonicalize(body, "User")
@@ -60,8 +70,11 @@ def test_entra_create_user_body() -> None:
 
 def test_entra_update_multi_valued() -> None:
     ops: list[dict[str, Any]] = [
-        {"op": "Replace", "path": 'emails[type eq "work"].value',
-         "value": "updatedEmail@microsoft.com"},
+        {
+            "op": "Replace",
+            "path": 'emails[type eq "work"].value',
+            "value": "updatedEmail@microsoft.com",
+        },
         {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
     ]
     before = user()
@@ -88,8 +101,14 @@ def test_entra_non_compliant_forms() -> None:
     and the manager as a bare id."""
     ops: list[dict[str, Any]] = [
         {"op": "Replace", "value": {"active": "False"}},
-        {"op": "Replace", "value": {"name.givenName": "Babs", "displayName": "Babs J",
-                                    f"{ENT}:department": "Sales"}},
+        {
+            "op": "Replace",
+            "value": {
+                "name.givenName": "Babs",
+                "displayName": "Babs J",
+                f"{ENT}:department": "Sales",
+            },
+        },
         {"op": "Add", "path": f"{ENT}:manager", "value": "2819c223-7f76-453a-919d"},
         {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Oslo"},
         {"op": "Replace", "path": 'addresses[type eq "work"].postalCode', "value": "0150"},
@@ -105,14 +124,20 @@ def test_entra_non_compliant_forms() -> None:
 
 def test_entra_group_members_add_remove() -> None:
     group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}
-    add = [{"op": "Add", "path": "members",
-            "value": [{"$ref": None, "value": "f648f8d5ea4e4cd38e9c"}]}]
+    add = [
+        {"op": "Add", "path": "members", "value": [{"$ref": None, "value": "f648f8d5ea4e4cd38e9c"}]}
+    ]
     result = apply_patch(group, add, "Group")
     assert result.members is not None
     assert result.members.add == ["f648f8d5ea4e4cd38e9c"]
     assert result.doc == group
-    remove = [{"op": "Remove", "path": "members",
-               "value": [{"$ref": None, "value": "f648f8d5ea4e4cd38e9c"}]}]
+    remove = [
+        {
+            "op": "Remove",
+            "path": "members",
+            "value": [{"$ref": None, "value": "f648f8d5ea4e4cd38e9c"}],
+        }
+    ]
     changes = apply_patch(group, remove, "Group").members
     assert changes is not None
     assert changes.remove == ["f648f8d5ea4e4cd38e9c"]
@@ -147,14 +172,22 @@ def test_okta_deactivate_and_group_ops() -> None:
     ops: list[dict[str, Any]] = [{"op": "replace", "value": {"active": False}}]
     assert apply_patch(user(), ops, "User").doc["active"] is False
     group = {"displayName": "Test SCIMv2"}
-    rename = [{"op": "replace",
-               "value": {"id": "abf4dd94-a4c0-4f67-89c9-76b03340cb9b", "displayName": "New"}}]
+    rename = [
+        {
+            "op": "replace",
+            "value": {"id": "abf4dd94-a4c0-4f67-89c9-76b03340cb9b", "displayName": "New"},
+        }
+    ]
     assert apply_patch(group, rename, "Group").doc["displayName"] == "New"
     members: list[dict[str, Any]] = [
         {"op": "remove", "path": 'members[value eq "89bb1940-b905-4575-9e7f-6f887cfb368e"]'},
-        {"op": "add", "path": "members",
-         "value": [{"value": "23a35c27-23d3-4c03-b4c5-6443c09e7173",
-                    "display": "test.user@okta.local"}]},
+        {
+            "op": "add",
+            "path": "members",
+            "value": [
+                {"value": "23a35c27-23d3-4c03-b4c5-6443c09e7173", "display": "test.user@okta.local"}
+            ],
+        },
     ]
     changes = apply_patch(group, members, "Group").members
     assert changes is not None
@@ -176,16 +209,22 @@ def test_members_remove_all_replace_and_pathless() -> None:
     ]
     changes = apply_patch(g, ops, "Group").members
     assert changes is not None and changes.replace == ["b", "c"]
-    after_all = apply_patch(g, [{"op": "remove", "path": "members"},
-                                {"op": "add", "path": "members", "value": [{"value": "x"}]}],
-                            "Group").members
+    after_all = apply_patch(
+        g,
+        [
+            {"op": "remove", "path": "members"},
+            {"op": "add", "path": "members", "value": [{"value": "x"}]},
+        ],
+        "Group",
+    ).members
     assert after_all is not None and after_all.remove_all and after_all.add == ["x"]
 
 
 def test_multi_valued_add_dedupes_and_primary_is_unique() -> None:
     new = {"value": "new@example.com", "type": "other", "primary": True}
-    ops: list[dict[str, Any]] = [{"op": "add", "path": "emails",
-            "value": [{"value": "babs@home.org", "type": "home"}, new]}]
+    ops: list[dict[str, Any]] = [
+        {"op": "add", "path": "emails", "value": [{"value": "babs@home.org", "type": "home"}, new]}
+    ]
     emails = apply_patch(user(), ops, "User").doc["emails"]
     assert len(emails) == 3
     assert [e.get("primary") for e in emails] == [False, None, True]
@@ -195,13 +234,19 @@ def test_multi_valued_add_dedupes_and_primary_is_unique() -> None:
 
 
 def test_replace_multi_valued_overwrites_and_complex_merges() -> None:
-    ops: list[dict[str, Any]] = [{"op": "replace", "path": "emails", "value": [{"value": "x@y.z"}]},
-           {"op": "replace", "path": "name", "value": {"middleName": "M"}},
-           {"op": "add", "path": "NAME.honorificPrefix", "value": "Ms"}]
+    ops: list[dict[str, Any]] = [
+        {"op": "replace", "path": "emails", "value": [{"value": "x@y.z"}]},
+        {"op": "replace", "path": "name", "value": {"middleName": "M"}},
+        {"op": "add", "path": "NAME.honorificPrefix", "value": "Ms"},
+    ]
     doc = apply_patch(user(), ops, "User").doc
     assert doc["emails"] == [{"value": "x@y.z"}]
-    assert doc["name"] == {"givenName": "Barbara", "familyName": "Jensen", "middleName": "M",
-                           "honorificPrefix": "Ms"}
+    assert doc["name"] == {
+        "givenName": "Barbara",
+        "familyName": "Jensen",
+        "middleName": "M",
+        "honorificPrefix": "Ms",
+    }
 
 
 def test_remove_with_filter_and_sub_attribute() -> None:
@@ -217,8 +262,13 @@ def test_remove_with_filter_and_sub_attribute() -> None:
 
 def test_extension_by_urn_key_with_nested_object() -> None:
     ops: list[dict[str, Any]] = [
-        {"op": "add", "value": {ENT: {"department": "R&D", "manager": {"value": "m1"}},
-                                "urn:example:custom:1.0:User": {"badge": "42"}}},
+        {
+            "op": "add",
+            "value": {
+                ENT: {"department": "R&D", "manager": {"value": "m1"}},
+                "urn:example:custom:1.0:User": {"badge": "42"},
+            },
+        },
         {"op": "replace", "path": ENT, "value": {"costCenter": "cc"}},
     ]
     doc = apply_patch(user(), ops, "User").doc
@@ -263,10 +313,15 @@ def test_unknown_attributes_are_written_as_given() -> None:
 def test_canonicalize_names_coercion_and_unknowns() -> None:
     body = {
         "SCHEMAS": [USER_SCHEMA, ENT, "urn:example:ext"],
-        "id": "ignored", "meta": {"x": 1}, "groups": [{"value": "g"}],
-        "USERNAME": "bjensen", "Active": "True", "EMAILS": [{"VALUE": "b@x", "Primary": "false"}],
+        "id": "ignored",
+        "meta": {"x": 1},
+        "groups": [{"value": "g"}],
+        "USERNAME": "bjensen",
+        "Active": "True",
+        "EMAILS": [{"VALUE": "b@x", "Primary": "false"}],
         ENT.upper(): {"Manager": "m-1", "DEPARTMENT": "Sales"},
-        "urn:example:ext": {"k": "v"}, "custom": 7,
+        "urn:example:ext": {"k": "v"},
+        "custom": 7,
     }
     original = copy.deepcopy(body)
     doc = canonicalize(body, "User")
@@ -279,8 +334,14 @@ def test_canonicalize_names_coercion_and_unknowns() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{"userName": ""}, {"active": True}, {"userName": "a", "active": "yes"},
-             {"userName": 5}, {"userName": "a", "name": "x"}],
+    "body",
+    [
+        {"userName": ""},
+        {"active": True},
+        {"userName": "a", "active": "yes"},
+        {"userName": 5},
+        {"userName": "a", "name": "x"},
+    ],
 )
 def test_canonicalize_rejects(body: dict[str, Any]) -> None:
     with pytest.raises(InvalidValue):

@@ -12,10 +12,15 @@ ENT = ENTERPRISE_USER_SCHEMA
 
 def resource() -> dict[str, Any]:
     return {
-        "schemas": [USER_SCHEMA, ENT], "id": "u1", "userName": "b", "password": "secret",
-        "name": {"givenName": "B", "familyName": "J"}, "title": "T",
+        "schemas": [USER_SCHEMA, ENT],
+        "id": "u1",
+        "userName": "b",
+        "password": "secret",
+        "name": {"givenName": "B", "familyName": "J"},
+        "title": "T",
         "emails": [{"value": "a@x", "type": "work"}, {"value": "b@x", "type": "home"}],
-        "meta": {"resourceType": "User"}, ENT: {"department": "D", "costCenter": "C"},
+        "meta": {"resourceType": "User"},
+        ENT: {"department": "D", "costCenter": "C"},
         "urn:example:custom": {"badge": "1"},
     }
 
@@ -26,16 +31,25 @@ def test_default_drops_never() -> None:
 
 
 def test_attributes_keep_always_and_requested() -> None:
-    out = project(resource(), "User", ["userName", "NAME.givenName", f"{ENT}:department",
-                                       "emails.value", "password"], None)
+    out = project(
+        resource(),
+        "User",
+        ["userName", "NAME.givenName", f"{ENT}:department", "emails.value", "password"],
+        None,
+    )
     assert out == {
-        "schemas": [USER_SCHEMA, ENT], "id": "u1", "userName": "b", "name": {"givenName": "B"},
-        "emails": [{"value": "a@x"}, {"value": "b@x"}], ENT: {"department": "D"},
+        "schemas": [USER_SCHEMA, ENT],
+        "id": "u1",
+        "userName": "b",
+        "name": {"givenName": "B"},
+        "emails": [{"value": "a@x"}, {"value": "b@x"}],
+        ENT: {"department": "D"},
     }
     assert project(resource(), "User", [ENT], None)[ENT] == {"department": "D", "costCenter": "C"}
     assert project(resource(), "User", ["department"], None)[ENT] == {"department": "D"}
     assert project(resource(), "User", ["urn:example:custom:badge"], None)[
-        "urn:example:custom"] == {"badge": "1"}
+        "urn:example:custom"
+    ] == {"badge": "1"}
 
 
 def test_excluded() -> None:

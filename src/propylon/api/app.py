@@ -75,11 +75,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Enterprise identity layer: SCIM 2.0 provisioning, SSO and management API.",
         lifespan=lifespan,
+        routes=scim_routes.routes,  # first in the route table: see scim_routes' docstring
     )
     observability.install(app, observability.Metrics())
     errors.install(app)
     app.include_router(health.router)
-    app.include_router(scim_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(provider_routes.router)

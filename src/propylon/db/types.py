@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
@@ -32,3 +35,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class json_pairs(FunctionElement[Any]):
+    """Aggregate ``(a, b)`` column pairs into one JSON array of two-element arrays:
+    ``json_agg(json_build_array(a, b))`` on PostgreSQL, ``json_group_array(json_array(a, b))``
+    on SQLite. ``NULL`` (PostgreSQL, no rows) and ``[]`` both mean "none"; order is not
+    guaranteed, so callers sort."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "json_pairs"
+
+
+@compiles(json_pairs, "postgresql")
+def _json_pairs_pg(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(json_pairs, "sqlite")
+def _json_pairs_sqlite(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"

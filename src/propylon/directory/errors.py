@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from propylon.errors import AlreadyExists, InvalidInput, NotFound, PropylonError
 
-__all__ = ["AlreadyExists", "InvalidInput", "InvalidMember", "NotFound", "SeatLimitReached"]
+__all__ = [
+    "AlreadyExists",
+    "InvalidInput",
+    "InvalidMember",
+    "InvalidQuery",
+    "NotFound",
+    "SeatLimitReached",
+]
 
 
 class SeatLimitReached(PropylonError):
     """Activating one more user would pass the tenant's licence seats."""
+
+
+class InvalidQuery(InvalidInput):
+    """A filter or sort the directory cannot evaluate (SCIM answers ``invalidFilter``)."""
 
 
 class InvalidMember(InvalidInput):

@@ -8,12 +8,13 @@ never skipped, duplicated or reordered, and a rolled-back request leaves no even
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Insert, bindparam, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Event, Tenant, core
@@ -62,7 +63,8 @@ _NEXT_SEQ = (
     .values(event_seq=_TENANTS.c.event_seq + bindparam("n"))
     .returning(_TENANTS.c.event_seq)
 )
-_INSERT = insert(core(Event))
+_EVENTS = core(Event)
+_INSERT = insert(_EVENTS)
 
 
 @dataclass
@@ -77,16 +79,32 @@ class Outbox:
         self.pending.append(event)
 
     async def flush(self, session: AsyncSession, now: datetime) -> list[StoredEvent]:
-        """Write pending events as the unit of work's last statements (two round trips)."""
+        """Write pending events as the unit of work's last statement(s).
+
+        The sequence is taken under the tenant row's lock, which every other write of the
+        tenant then waits on until COMMIT; so the lock is taken as late and held as briefly
+        as the backend allows. PostgreSQL: one statement, a data-modifying CTE (PostgreSQL
+        manual §7.8.4) that bumps ``event_seq`` and inserts the events. SQLite: writers are
+        already serialized by ``BEGIN IMMEDIATE``, and SQLite has no DML in CTEs, so two
+        statements."""
         if not self.pending:
             return []
         n = len(self.pending)
         conn = await session.connection()  # Core statements skip the ORM's per-call work
-        last = (await conn.execute(_NEXT_SEQ, {"tenant": self.tenant_id, "n": n})).scalar()
-        assert last is not None
+        ids = [new_id(Kind.EVENT) for _ in self.pending]
+        if conn.dialect.name == "postgresql":
+            params: dict[str, Any] = {"tenant": self.tenant_id, "now": now}
+            for i, (eid, ev) in enumerate(zip(ids, self.pending, strict=True)):
+                params |= {f"id_{i}": eid, f"type_{i}": ev.type, f"st_{i}": ev.subject_type}
+                params |= {f"sid_{i}": ev.subject_id, f"data_{i}": ev.data}
+            seqs = (await conn.execute(_allocate_and_insert(n), params)).scalars().all()
+            last = max(seqs)
+        else:
+            allocated = await conn.execute(_NEXT_SEQ, {"tenant": self.tenant_id, "n": n})
+            last = allocated.scalar_one()
         rows = [
             StoredEvent(
-                new_id(Kind.EVENT),
+                eid,
                 self.tenant_id,
                 last - n + i + 1,
                 ev.type,
@@ -95,12 +113,43 @@ class Outbox:
                 ev.data,
                 now,
             )
-            for i, ev in enumerate(self.pending)
+            for i, (eid, ev) in enumerate(zip(ids, self.pending, strict=True))
         ]
-        await conn.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in rows])
+        if conn.dialect.name != "postgresql":
+            await conn.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in rows])
         self.written.extend(rows)
         self.pending.clear()
         return rows
+
+
+@functools.cache
+def _allocate_and_insert(n: int) -> Insert:
+    """``WITH allocated AS (UPDATE tenants … RETURNING event_seq) INSERT INTO events … SELECT``
+    for ``n`` events, numbered ``event_seq - n + 1 … event_seq``; built once per ``n``."""
+    allocated = (
+        update(_TENANTS)
+        .where(_TENANTS.c.id == bindparam("tenant"))
+        .values(event_seq=_TENANTS.c.event_seq + n)
+        .returning(_TENANTS.c.event_seq)
+        .cte("allocated")
+    )
+    c = _EVENTS.c
+    rows = [
+        select(
+            bindparam(f"id_{i}", type_=c.id.type),
+            bindparam("tenant", type_=c.tenant_id.type),
+            allocated.c.event_seq - (n - 1 - i),
+            bindparam(f"type_{i}", type_=c.type.type),
+            bindparam(f"st_{i}", type_=c.subject_type.type),
+            bindparam(f"sid_{i}", type_=c.subject_id.type),
+            bindparam(f"data_{i}", type_=c.data.type),
+            bindparam("now", type_=c.created_at.type),
+        ).select_from(allocated)
+        for i in range(n)
+    ]
+    source = rows[0] if n == 1 else union_all(*rows)
+    columns = [c.id, c.tenant_id, c.seq, c.type, c.subject_type, c.subject_id, c.data, c.created_at]
+    return insert(_EVENTS).from_select(columns, source).add_cte(allocated).returning(c.seq)
 
 
 class EventBus:

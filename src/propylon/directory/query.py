@@ -9,7 +9,10 @@ compiles it to SQL. Inside a :class:`ValuePath` the inner filter's paths are ful
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
+
+from propylon.directory.errors import InvalidQuery
 
 CompareOp = Literal["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"]
 Scalar = str | int | float | bool | None
@@ -66,3 +69,12 @@ class ValuePath:
 
 
 Filter = Compare | Present | And | Or | Not | ValuePath
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an RFC 7643 §2.3.5 dateTime (xsd:dateTime) literal; naive means UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidQuery(f"{value!r} is not an ISO 8601 dateTime") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed

@@ -47,9 +47,18 @@ from sqlalchemy.orm import aliased
 
 from propylon.db.tables import Group, GroupMember, User
 from propylon.directory.columns import GROUP_COLUMNS, USER_COLUMNS, Col, key
-from propylon.directory.query import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
-from propylon.scim.errors import InvalidFilter
-from propylon.scim.filter import parse_datetime
+from propylon.directory.errors import InvalidQuery
+from propylon.directory.query import (
+    And,
+    AttrPath,
+    Compare,
+    Filter,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    parse_datetime,
+)
 from propylon.scim.schema import AttrDef, ResourceType, core_schema, lookup
 
 Bool = ColumnElement[bool]
@@ -140,13 +149,13 @@ class _Compiler:
         if isinstance(f, ValuePath):
             inner = f.filter
             return self._elements(f.path, lambda sc: self.compile(inner, sc))
-        raise InvalidFilter(f"unsupported filter node {f!r}")
+        raise InvalidQuery(f"unsupported filter node {f!r}")
 
     def _defs(self, path: AttrPath) -> tuple[AttrDef, AttrDef]:
         top = lookup(self.rt, path.schema, path.name)
         leaf = top.sub(path.sub) if top is not None and path.sub else top
         if top is None or leaf is None:
-            raise InvalidFilter(f"unknown attribute {path}")
+            raise InvalidQuery(f"unknown attribute {path}")
         return top, leaf
 
     def _at(self, path: AttrPath, make: _Make, scope: _Scope | None, presence: bool) -> Bool:
@@ -162,7 +171,7 @@ class _Compiler:
         if top.name == "meta":
             if path.sub == "resourceType":
                 return make(Col(literal_column(f"'{self.rt}'", Text)), leaf)
-            raise InvalidFilter(f"{path} cannot be filtered on")
+            raise InvalidQuery(f"{path} cannot be filtered on")
         if top.multi_valued and not (presence and path.sub is None):
             sub_ = path.sub
             return self._elements(path, lambda sc: make(sc(sub_), leaf))
@@ -231,7 +240,7 @@ class _Compiler:
 
         def scope(sub: str | None) -> _Source:
             if sub is None or sub.lower() not in cols:
-                raise InvalidFilter(f"{self.relationship}.{sub} cannot be filtered on")
+                raise InvalidQuery(f"{self.relationship}.{sub} cannot be filtered on")
             return cols[sub.lower()]
 
         return exists(stmt.where(body(scope)))
@@ -304,22 +313,22 @@ class _Compiler:
             return tcast(Bool, expr == value)
         if op in ("co", "sw", "ew"):
             if attr.type not in _STRINGS:
-                raise InvalidFilter(f"{op} applies to strings only")
+                raise InvalidQuery(f"{op} applies to strings only")
             like = expr.contains if op == "co" else expr.startswith if op == "sw" else expr.endswith
             return like(value, autoescape=True)
         if attr.type == "boolean":
-            raise InvalidFilter(f"{op} cannot compare booleans (RFC 7644 §3.4.2.2)")
+            raise InvalidQuery(f"{op} cannot compare booleans (RFC 7644 §3.4.2.2)")
         if self.dialect == "postgresql" and attr.type in _STRINGS - {"dateTime"}:
             expr = expr.collate("C")
         if op not in _ORDERING:
-            raise InvalidFilter(f"unknown operator {op!r}")
+            raise InvalidQuery(f"unknown operator {op!r}")
         return tcast(Bool, _ORDERING[op](expr, value))
 
     # ---- sorting (RFC 7644 §3.4.2.3)
     def sort_key(self, path: AttrPath) -> ColumnElement[Any]:
         top, leaf = self._defs(path)
         if top.name == self.relationship or leaf.is_complex:
-            raise InvalidFilter(f"cannot sort by {path}")
+            raise InvalidQuery(f"cannot sort by {path}")
         column = self.columns.get(key(path.schema, path.name, path.sub))
         if column is not None:
             expr = column.expr

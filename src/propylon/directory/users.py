@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
+from propylon.db.types import json_pairs
 from propylon.directory import events as ev
-from propylon.directory.errors import AlreadyExists
+from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox
 from propylon.directory.scope import (
     DirectoryScope,
@@ -50,7 +51,16 @@ def _snapshot(user: User) -> dict[str, Any]:
 
 
 _TABLE = core(User)
-_SCOPED = scoped(_TABLE)
+_MEMBER_OF = (
+    select(json_pairs(Group.id, Group.display_name))
+    .select_from(GroupMember)
+    .join(Group, Group.id == GroupMember.group_id)
+    .where(GroupMember.member_id == _TABLE.c.id, Group.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("member_of")
+)
+# Reads carry the user's groups in the same statement (one round trip, not two).
+_SCOPED = scoped(_TABLE).add_columns(_MEMBER_OF)
 _ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
 _BY_ID = select(User).where(
     User.tenant_id == bindparam("scope_tenant"),
@@ -134,9 +144,31 @@ async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -
     return found
 
 
+_BY_ID_WITH_GROUPS = _BY_ID.add_columns(_MEMBER_OF)
+
+
+async def get_user_and_groups(
+    session: AsyncSession, scope: DirectoryScope, user_id: str
+) -> tuple[User, list[tuple[str, str]]]:
+    """The user as an ORM instance to change, and its groups (:func:`memberships`), in one
+    round trip."""
+    found = await session.execute(_BY_ID_WITH_GROUPS, {**scope_params(scope), "rid": user_id})
+    row = found.first()
+    if row is None:
+        raise NotFound(f"no user {user_id!r}")
+    return row[0], memberships(row)
+
+
 async def read_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -> Any:
-    """The user as a read-only row (no ORM instance), for GET."""
+    """The user as a read-only row (no ORM instance), for GET; see :func:`memberships`."""
     return await one(session, _ROW_BY_ID, scope, user_id, "user", rows=True)
+
+
+def memberships(row: Any) -> list[tuple[str, str]]:
+    """``[(group_id, display_name)]`` of a row from :func:`read_user` or :func:`list_users`,
+    sorted by display name."""
+    pairs = row.member_of or []
+    return sorted(((gid, name) for gid, name in pairs), key=lambda p: (p[1], p[0]))
 
 
 async def replace_user(
@@ -211,7 +243,8 @@ async def list_users(
     offset: int,
     limit: int,
 ) -> tuple[int, list[Any]]:
-    """One page of rows (Core rows: attribute access by column name, read-only)."""
+    """One page of rows (Core rows: attribute access by column name, read-only), each with
+    its groups (:func:`memberships`)."""
     return await page(
         session,
         _SCOPED,
@@ -223,22 +256,3 @@ async def list_users(
         tiebreak=[User.created_at, User.id],
         params=scope_params(scope),
     )
-
-
-_GROUPS_OF = (
-    select(GroupMember.member_id, Group.id, Group.display_name)
-    .join(Group, Group.id == GroupMember.group_id)
-    .where(GroupMember.member_id.in_(bindparam("ids", expanding=True)), Group.deleted_at.is_(None))
-    .order_by(Group.display_name)
-)
-
-
-async def groups_of(session: AsyncSession, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """``user_id -> [(group_id, display_name)]`` for the direct memberships of those users."""
-    out: dict[str, list[tuple[str, str]]] = {uid: [] for uid in user_ids}
-    if not user_ids:
-        return out
-    rows = await (await session.connection()).execute(_GROUPS_OF, {"ids": user_ids})
-    for member_id, gid, name in rows:
-        out[member_id].append((gid, name))
-    return out

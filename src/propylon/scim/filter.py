@@ -9,7 +9,6 @@ combinations the attribute type cannot take are refused with :class:`InvalidFilt
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from scim2_models import Path, SCIMException, ScimFilter
@@ -19,6 +18,7 @@ from scim2_models.path import Not as SNot
 from scim2_models.path import Present as SPresent
 from scim2_models.path import ValuePath as SValuePath
 
+from propylon.directory.errors import InvalidQuery
 from propylon.directory.query import (
     And,
     AttrPath,
@@ -30,6 +30,7 @@ from propylon.directory.query import (
     Present,
     Scalar,
     ValuePath,
+    parse_datetime,
 )
 from propylon.scim.errors import InvalidFilter, ScimError
 from propylon.scim.schema import AttrDef, ResourceType, lookup
@@ -122,7 +123,10 @@ def _compare(path: AttrPath, attr: AttrDef, op: str, value: Any) -> Compare:
     elif attr.type == "dateTime":
         if op in _SUBSTRING or not isinstance(value, str):
             raise InvalidFilter(f"{path} is a dateTime; compare it with an ISO 8601 string")
-        parse_datetime(value)
+        try:
+            parse_datetime(value)
+        except InvalidQuery as exc:
+            raise InvalidFilter(exc.detail) from exc
     elif attr.type in ("integer", "decimal") and (
         op in _SUBSTRING or isinstance(value, bool) or not isinstance(value, int | float)
     ):
@@ -130,17 +134,6 @@ def _compare(path: AttrPath, attr: AttrDef, op: str, value: Any) -> Compare:
     op_: CompareOp = op  # type: ignore[assignment]  # CompareOperator values are CompareOp
     scalar: Scalar = value
     return Compare(path, op_, scalar)
-
-
-def parse_datetime(value: str) -> datetime:
-    """Parse an RFC 7643 §2.3.5 dateTime (xsd:dateTime) literal; naive means UTC."""
-    from datetime import UTC
-
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidFilter(f"{value!r} is not an ISO 8601 dateTime") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def parse_attr_path(text: str, resource_type: ResourceType) -> tuple[AttrPath, AttrDef]:

@@ -15,9 +15,19 @@ from scim2_models import Path, SCIMException
 from scim2_models.path import AttrPath as SAttrPath
 from scim2_models.path import ValuePath as SValuePath
 
-from propylon.directory.query import And, Compare, Filter, Not, Or, Present, ValuePath
+from propylon.directory.errors import InvalidQuery
+from propylon.directory.query import (
+    And,
+    Compare,
+    Filter,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    parse_datetime,
+)
 from propylon.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue
-from propylon.scim.filter import convert, parse_datetime
+from propylon.scim.filter import convert
 from propylon.scim.schema import (
     ENTERPRISE_USER_SCHEMA,
     AttrDef,
@@ -119,7 +129,7 @@ def _compare(actual: Any, f: Compare) -> bool:
     if attr is not None and attr.type == "dateTime" and isinstance(expected, str):
         try:
             return _apply_op(f.op, parse_datetime(str(actual)), parse_datetime(expected))
-        except InvalidFilter:
+        except InvalidQuery:
             return False
     elif isinstance(actual, str) and isinstance(expected, str):
         if attr is None or not attr.case_exact:

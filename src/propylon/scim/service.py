@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,7 @@ from propylon import errors
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
 from propylon.audit.log import values as audit_values
-from propylon.directory.errors import SeatLimitReached
+from propylon.directory.errors import InvalidQuery, SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.runtime import Runtime
 from propylon.scim import errors as scim
@@ -79,6 +79,8 @@ def to_scim_error(exc: Exception) -> scim.ScimError:
         return scim.NotFound(exc.detail)
     if isinstance(exc, errors.AlreadyExists):
         return scim.Uniqueness(exc.detail)
+    if isinstance(exc, InvalidQuery):
+        return scim.InvalidFilter(exc.detail)
     if isinstance(exc, SeatLimitReached):
         return SeatLimit(exc.detail)
     if isinstance(exc, errors.InvalidInput):
@@ -130,8 +132,10 @@ async def run(
             if read_only and rt.audit_buffer is not None:
                 rt.audit_buffer.add(audit_values(actor, audit, "success", now))
             else:
-                written = await unit.outbox.flush(session, now)
+                # The outbox goes last: it takes the tenant row lock (for the gapless event
+                # sequence), which every write of the tenant queues on until COMMIT.
                 await insert_success(session, actor, audit, now)
+                written = await unit.outbox.flush(session, now)
     except Exception as exc:
         err = to_scim_error(exc)
         audit.status, audit.reason = err.status, err.detail
@@ -140,6 +144,19 @@ async def run(
     if written:
         await rt.events.published(scope.tenant_id, written)
     return result
+
+
+async def reject(req: ScimRequest, action: str, error: scim.ScimError) -> NoReturn:
+    """Refuse a request whose wire input could not be read (unreadable, oversized or
+    malformed body; RFC 7644 §3.12) through :func:`run` like any operation: the token is
+    checked first (a bad token gets 401, not a hint about the body), the rate limit counts it,
+    and the refusal lands in the token's tenant's audit trail."""
+
+    async def op(unit: Unit) -> NoReturn:
+        raise error
+
+    await run(req, action, op, read_only=True)
+    raise AssertionError("unreachable: the operation always raises")
 
 
 class Versioned(Protocol):

@@ -33,10 +33,16 @@ def check_if_match(if_match: str | None, version: int) -> None:
         raise errors.PreconditionFailed("resource version does not match If-Match")
 
 
-async def _render(unit: Unit, user: Any, selection: Selection) -> dict[str, Any]:
-    groups = await directory.groups_of(unit.session, [user.id])
-    body = render_user(user, groups[user.id], unit.base_url)
+def _render(
+    user: Any, groups: list[tuple[str, str]], base_url: str, selection: Selection
+) -> dict[str, Any]:
+    body = render_user(user, groups, base_url)
     return project(body, "User", selection.attributes, selection.excluded)
+
+
+def _render_row(row: Any, base_url: str, selection: Selection) -> dict[str, Any]:
+    """Render a read row, which carries its groups."""
+    return _render(row, directory.memberships(row), base_url, selection)
 
 
 def _ok(status: int, row: Any, body: dict[str, Any] | None, base: str) -> ScimResponse:
@@ -49,8 +55,7 @@ async def create(req: ScimRequest, body: dict[str, Any], selection: Selection) -
         user = await directory.create_user(unit.session, unit.scope, draft, unit.outbox, unit.now)
         unit.audit.target_type, unit.audit.target_id, unit.audit.status = "user", user.id, 201
         unit.audit.diff = diff(None, user_doc(user))
-        rendered = render_user(user, [], unit.base_url)  # a new user belongs to no group yet
-        rendered = project(rendered, "User", selection.attributes, selection.excluded)
+        rendered = _render(user, [], unit.base_url, selection)  # a new user is in no group yet
         return _ok(201, user, rendered, unit.base_url)
 
     return await run(req, "scim.user.create", op)
@@ -63,7 +68,7 @@ async def get(
         return await directory.read_user(unit.session, unit.scope, rid)
 
     async def render(unit: Unit, row: Any) -> dict[str, Any]:
-        return await _render(unit, row, selection)
+        return _render_row(row, unit.base_url, selection)
 
     return await get_one(req, "User", user_id, if_none_match, load, render)
 
@@ -83,12 +88,7 @@ async def query(
         offset=offset,
         limit=limit,
     )
-    groups = await directory.groups_of(unit.session, [u.id for u in rows])
-    sel = q.selection
-    return total, [
-        project(render_user(u, groups[u.id], unit.base_url), "User", sel.attributes, sel.excluded)
-        for u in rows
-    ]
+    return total, [_render_row(u, unit.base_url, q.selection) for u in rows]
 
 
 async def find(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
@@ -105,14 +105,14 @@ async def _write(
 ) -> ScimResponse:
     async def op(unit: Unit) -> ScimResponse:
         unit.audit.target_type, unit.audit.target_id = "user", user_id
-        user = await directory.get_user(unit.session, unit.scope, user_id)
+        user, groups = await directory.get_user_and_groups(unit.session, unit.scope, user_id)
         check_if_match(if_match, user.version)
         draft = user_draft(new_doc(user_doc(user)))
         changes = await directory.replace_user(
             unit.session, unit.scope, user, draft, unit.outbox, unit.now
         )
         unit.audit.status, unit.audit.diff = 200, changes
-        return _ok(200, user, await _render(unit, user, selection), unit.base_url)
+        return _ok(200, user, _render(user, groups, unit.base_url, selection), unit.base_url)
 
     return await run(req, action, op)
 
