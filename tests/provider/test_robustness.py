@@ -7,9 +7,20 @@ from datetime import timedelta
 
 import httpx
 
+from propylon.audit.log import list_entries
 from propylon.sessions import SessionDraft, create_session, load_active
+from propylon.tenants import operations as ops
 from tests.conftest import Server
-from tests.provider.helpers import REDIRECT, auth_params, basic, browser, new_app, new_person, pkce
+from tests.provider.helpers import (
+    REDIRECT,
+    auth_params,
+    basic,
+    browser,
+    code_flow,
+    new_app,
+    new_person,
+    pkce,
+)
 
 
 async def test_odd_requests_never_500(server: Server) -> None:
@@ -85,3 +96,28 @@ async def test_end_sessions_for_name_id_and_session_index(server: Server) -> Non
     async with rt.db.read() as s:
         assert await load_active(store, s, other.handle, now) is None
         assert await load_active(store, s, capped.handle, now) is not None
+
+
+async def test_purge_removes_expired_codes_refresh_tokens_and_sessions(server: Server) -> None:
+    """``propylon purge`` (dry run counts, real run deletes) drops sign-in state that expired;
+    afterwards the refresh token is refused."""
+    app, person = await new_app(server), await new_person(server)
+    tokens, _ = await code_flow(server, app, person)
+    later = server.rt.clock() + timedelta(days=400)  # past every code, refresh and session
+    original = server.rt.clock
+    server.rt.clock = lambda: later
+    try:
+        dry = await ops.purge_expired_sign_in_state(server.rt, ops.CLI, dry_run=True)
+        assert dry["oauth_codes"] >= 1 and dry["oauth_refresh_tokens"] >= 1
+        done = await ops.purge_expired_sign_in_state(server.rt, ops.CLI, dry_run=False)
+        assert done == dry
+        again = await ops.purge_expired_sign_in_state(server.rt, ops.CLI, dry_run=True)
+        assert set(again.values()) == {0}
+    finally:
+        server.rt.clock = original
+    async with browser(server, None) as b:
+        refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        assert (await b.post("/oauth2/token", data=refresh, auth=basic(app))).status_code == 400
+    async with server.rt.db.read() as s:
+        audited = await list_entries(s, tenant_id=None, limit=5, action="retention.purge_expired")
+    assert audited and audited[0].outcome == "success"

@@ -228,14 +228,18 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove deprovisioned users and deleted groups past the retention period."""
+    """Remove deprovisioned users and deleted groups past the retention period, and expired
+    sign-in state (codes, refresh tokens, pending SAML requests, database sessions)."""
     found = [c.as_dict() for c in run(lambda rt: ops.purge_deprovisioned(rt, CLI, dry_run=dry_run))]
+    expired = run(lambda rt: ops.purge_expired_sign_in_state(rt, CLI, dry_run=dry_run))
 
     def human() -> None:
         table(found, ["kind", "tenant", "name", "deleted_at", "id"])
         typer.echo(f"{'would purge' if dry_run else 'purged'} {len(found)}")
+        gone = ", ".join(f"{n} {name}" for name, n in expired.items())
+        typer.echo(f"expired sign-in state {'to remove' if dry_run else 'removed'}: {gone}")
 
-    emit({"dry_run": dry_run, "purged": found}, as_json, human)
+    emit({"dry_run": dry_run, "purged": found, "expired": expired}, as_json, human)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from propylon.audit import Actor, AuditRecord, list_entries, record, record_fail
 from propylon.db.tables import Group, User
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import Runtime
+from propylon.sessions.expiry import purge_expired
 from propylon.tenants import api_keys, directories, scope_cache, service
 from propylon.tenants.service import get_tenant
 
@@ -289,3 +290,20 @@ async def purge_deprovisioned(rt: Runtime, actor: Actor, *, dry_run: bool) -> li
         return found
 
     return await audited(rt, actor, "retention.purge", op)
+
+
+async def purge_expired_sign_in_state(
+    rt: Runtime, actor: Actor, *, dry_run: bool
+) -> dict[str, int]:
+    """Expired codes, refresh tokens, pending AuthnRequests and database sessions
+    (:mod:`propylon.sessions.expiry`): counted with ``dry_run``, else deleted and audited."""
+    if dry_run:
+        async with rt.db.read() as s:
+            return await purge_expired(s, now=rt.clock(), dry_run=True)
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, int]:
+        counts = await purge_expired(s, now=rt.clock(), dry_run=False)
+        rec.diff = {"expired_removed": {"before": None, "after": counts}}
+        return counts
+
+    return await audited(rt, actor, "retention.purge_expired", op)
