@@ -110,6 +110,38 @@ async def test_pagination_reports_total_and_pages(scim: httpx.AsyncClient) -> No
     assert [u["userName"] for u in body["Resources"]] == ["page1@acme.test", "page2@acme.test"]
 
 
+async def test_every_page_has_the_same_total_and_sorted_rows_with_groups(
+    scim: httpx.AsyncClient,
+) -> None:
+    """Walking a listing page by page (first page full, middle, last page short, past the
+    end, count=0) gives one total, every row exactly once in sortBy order (descending too),
+    and each row its groups."""
+    names = [f"walk{i}@acme.test" for i in range(7)]
+    ids = [(await scim.post("/Users", json=user_body(n))).json()["id"] for n in names]
+    group = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Walkers",
+        "members": [{"value": ids[3]}],
+    }
+    gid = (await scim.post("/Groups", json=group)).json()["id"]
+    base = {"filter": 'userName sw "walk"', "sortBy": "userName"}
+    for order, expected in (("ascending", names), ("descending", names[::-1])):
+        seen: list[str] = []
+        for start in (1, 4, 7, 10):
+            params = {**base, "sortOrder": order, "startIndex": start, "count": 3}
+            body = (await scim.get("/Users", params=params)).json()
+            assert body["totalResults"] == 7, (order, start)
+            for user in body["Resources"]:
+                seen.append(user["userName"])
+                groups = [g["value"] for g in user.get("groups", [])]
+                assert groups == ([gid] if user["id"] == ids[3] else [])
+        assert seen == expected
+    only_total = (await scim.get("/Users", params={**base, "count": 0})).json()
+    assert only_total["totalResults"] == 7 and only_total.get("Resources", []) == []
+    short = (await scim.get("/Users", params={**base, "count": 50})).json()
+    assert short["totalResults"] == 7 and len(short["Resources"]) == 7
+
+
 async def test_attributes_and_excluded_attributes(scim: httpx.AsyncClient) -> None:
     await scim.post("/Users", json=user_body("gil@acme.test"))
     only = (await scim.get("/Users", params={"attributes": "userName"})).json()["Resources"][0]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User
@@ -53,6 +54,9 @@ async def ensure_seat_available(session: AsyncSession, scope: DirectoryScope) ->
         )
 
 
+Decorate = Callable[[Subquery], list[ColumnElement[Any]]]
+
+
 async def page(
     session: AsyncSession,
     base: Select[Any],
@@ -64,24 +68,43 @@ async def page(
     limit: int,
     tiebreak: list[Any],
     params: dict[str, Any],
+    decorate: Decorate | None = None,
 ) -> tuple[int, list[Any]]:
     """Count and fetch one page: sort key first (absent values last), then a stable tiebreak
     so ``startIndex`` paging never skips or repeats a row. ``params`` bind the prebuilt
-    ``base`` statement's parameters (see :func:`scoped`)."""
+    ``base`` statement's parameters (see :func:`scoped`).
+
+    The total costs a second statement only when the page does not already tell it: a first
+    page shorter than ``limit`` (any lookup by ``userName``, say) is the whole result, so one
+    round trip. A window ``count(*) over ()`` would save that statement on long listings but
+    makes PostgreSQL read and sort every matching row for every page; a plain count is
+    cheaper. ``decorate`` adds columns computed from the page's rows (e.g. a user's groups):
+    they are evaluated for those rows only, never for the rows ``OFFSET`` skips.
+    """
     if where is not None:
         base = base.where(where)
     if limit <= 0:
         return await _count(session, base, params), []
+    sort = None
     ordering: list[Any] = []
     if order_by is not None:
+        sort = order_by.label("_sort")
+        base = base.add_columns(sort)
         ordering.append((order_by.desc() if descending else order_by.asc()).nulls_last())
-    # One round trip: the total rides along as a window count on every row.
-    query = base.add_columns(func.count().over().label("_total")).order_by(*ordering, *tiebreak)
+    query = base.order_by(*ordering, *tiebreak).offset(offset).limit(limit)
+    if decorate is not None:
+        rows_of_page = query.subquery("page")
+        outer: list[Any] = []
+        if sort is not None:
+            key = rows_of_page.c["_sort"]
+            outer.append((key.desc() if descending else key.asc()).nulls_last())
+        outer += [rows_of_page.c[column.key] for column in tiebreak]
+        query = select(rows_of_page, *decorate(rows_of_page)).order_by(*outer)
     conn = await session.connection()
-    rows = (await conn.execute(query.offset(offset).limit(limit), params)).all()
-    if rows:
-        return int(rows[0]._total), list(rows)
-    return (await _count(session, base, params) if offset else 0), []
+    rows = list((await conn.execute(query, params)).all())
+    if offset == 0 and len(rows) < limit:
+        return len(rows), rows
+    return await _count(session, base, params), rows
 
 
 async def _count(session: AsyncSession, base: Select[Any], params: dict[str, Any]) -> int:

@@ -51,17 +51,23 @@ def _snapshot(user: User) -> dict[str, Any]:
 
 
 _TABLE = core(User)
-_MEMBER_OF = (
-    select(json_pairs(Group.id, Group.display_name))
-    .select_from(GroupMember)
-    .join(Group, Group.id == GroupMember.group_id)
-    .where(GroupMember.member_id == _TABLE.c.id, Group.deleted_at.is_(None))
-    .scalar_subquery()
-    .label("member_of")
-)
+
+
+def member_of(user_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """The groups of the user ``user_id`` as one JSON column (see :func:`memberships`)."""
+    return (
+        select(json_pairs(Group.id, Group.display_name))
+        .select_from(GroupMember)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.member_id == user_id, Group.deleted_at.is_(None))
+        .scalar_subquery()
+        .label("member_of")
+    )
+
+
+_SCOPED = scoped(_TABLE)
 # Reads carry the user's groups in the same statement (one round trip, not two).
-_SCOPED = scoped(_TABLE).add_columns(_MEMBER_OF)
-_ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
+_ROW_BY_ID = _SCOPED.add_columns(member_of(_TABLE.c.id)).where(_TABLE.c.id == bindparam("rid"))
 _BY_ID = select(User).where(
     User.tenant_id == bindparam("scope_tenant"),
     User.directory_id == bindparam("scope_directory"),
@@ -144,7 +150,7 @@ async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -
     return found
 
 
-_BY_ID_WITH_GROUPS = _BY_ID.add_columns(_MEMBER_OF)
+_BY_ID_WITH_GROUPS = _BY_ID.add_columns(member_of(_TABLE.c.id))
 
 
 async def get_user_and_groups(
@@ -255,4 +261,5 @@ async def list_users(
         limit=limit,
         tiebreak=[User.created_at, User.id],
         params=scope_params(scope),
+        decorate=lambda rows: [member_of(rows.c.id)],
     )
