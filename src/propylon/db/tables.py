@@ -140,7 +140,16 @@ class User(Base):
             sqlite_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
             postgresql_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
         ),
-        Index("ix_users_directory_created", "directory_id", "created_at"),
+        # A directory's live users in listing order: pages walk it, counts read only it.
+        Index(
+            "ix_users_live_listing",
+            "tenant_id",
+            "directory_id",
+            "created_at",
+            "id",
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
         Index("ix_users_tenant_email", "tenant_id", "email"),
     )
 
