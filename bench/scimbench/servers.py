@@ -1,0 +1,184 @@
+"""The servers under test (``propylon serve`` and the ``scim2-server`` peer) and in-process
+tenants, directories and seeding (through ``propylon.tenants.operations``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchkit.infra import REDIS_URL, STARTED, Infra, wait_http
+from benchkit.measure import code_version, free_port
+
+from scimbench.bodies import okta_user
+
+CODE_AT_START: list[dict[str, Any]] = []  # the tree may change between server starts
+
+
+def start_propylon(infra: Infra, workers: int) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **infra.env, "PROPYLON_PUBLIC_URL": url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "propylon.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    STARTED.append(proc)
+    CODE_AT_START.append({"workers": workers, **code_version()})
+    wait_http(f"{url}/healthz", proc)
+    if workers > 1:
+        time.sleep(2.0)  # let every worker finish its startup before measuring
+    return url, proc
+
+
+def start_peer(token: str) -> tuple[str, subprocess.Popen[bytes]]:
+    exe = shutil.which("scim2-server")
+    cmd = [exe] if exe else [sys.executable, "-m", "scim2_server.testserver.cli"]
+    port = free_port()
+    proc = subprocess.Popen(
+        [*cmd, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    STARTED.append(proc)
+    url = f"http://127.0.0.1:{port}/v2"
+    wait_http(f"{url}/ServiceProviderConfig", proc)
+    return url, proc
+
+
+class Propylon:
+    def __init__(self, infra: Infra) -> None:
+        from propylon.runtime import build_runtime
+        from propylon.settings import Settings
+
+        self.infra = infra
+        self.rt = build_runtime(
+            Settings(
+                database_url=infra.env["PROPYLON_DATABASE_URL"],
+                redis_url=REDIS_URL,
+                redis_prefix=infra.redis_prefix,
+                data_dir=Path(infra.data_dir),
+                public_url="http://127.0.0.1:1",
+            )
+        )
+        self.public_url = "http://127.0.0.1:1"
+
+    async def migrate(self) -> None:
+        from propylon.db.migrate import upgrade
+
+        await upgrade(self.rt.db)
+
+    async def new_directory(self, label: str) -> dict[str, str]:
+        from propylon.tenants import operations as ops
+
+        slug = f"{label}-{secrets.token_hex(4)}"
+        view = await ops.create_tenant(
+            self.rt, ops.CLI, slug=slug, name=slug.upper(), domains=[], seats=None
+        )
+        out = await ops.create_directory(self.rt, ops.CLI, slug)
+        return {"tenant_id": view.id, "directory_id": out["directory_id"], "token": out["token"]}
+
+    async def close(self) -> None:
+        await self.rt.close()
+
+
+def scim_base(server_url: str, directory_id: str) -> str:
+    from propylon.tenants.directories import scim_base_url
+
+    return scim_base_url(server_url, directory_id)
+
+
+USER_COLUMNS = [
+    "id",
+    "tenant_id",
+    "directory_id",
+    "user_name",
+    "user_name_ci",
+    "external_id",
+    "email",
+    "display_name",
+    "given_name",
+    "family_name",
+    "department",
+    "active",
+    "doc",
+    "version",
+    "created_at",
+    "updated_at",
+    "deactivated_at",
+    "deleted_at",
+]
+
+
+async def seed_users(
+    infra: Infra, tenant_id: str, directory_id: str, start: int, count: int, tag: str
+) -> tuple[list[tuple[str, str]], float]:
+    """COPY ``count`` users into ``users``, built exactly as the service builds them
+    (``canonicalize`` + ``user_draft`` + ``directory.users._apply`` conventions)."""
+    import asyncpg
+
+    from propylon.ids import Kind, new_id
+    from propylon.scim.paths import canonicalize
+    from propylon.scim.resources import user_draft
+
+    t0 = time.perf_counter()
+    base = datetime.now(UTC) - timedelta(days=1)
+    records, out = [], []
+    for i in range(start, start + count):
+        name = f"{tag}.user{i}@seed.example.com"
+        d = user_draft(canonicalize(okta_user(name, i), "User"))
+        uid = new_id(Kind.USER)
+        ts = base + timedelta(microseconds=i)
+        records.append(
+            (
+                uid,
+                tenant_id,
+                directory_id,
+                d.user_name,
+                d.user_name.lower(),
+                d.external_id,
+                d.email.lower() if d.email else None,
+                d.display_name,
+                d.given_name,
+                d.family_name,
+                d.department,
+                d.active,
+                json.dumps(d.doc),
+                1,
+                ts,
+                ts,
+                None,
+                None,
+            )
+        )
+        out.append((uid, name))
+    conn = await asyncpg.connect(infra.pg_dsn)
+    try:
+        for i in range(0, len(records), 20000):
+            await conn.copy_records_to_table(
+                "users", records=records[i : i + 20000], columns=USER_COLUMNS
+            )
+        await conn.execute("ANALYZE users")
+    finally:
+        await conn.close()
+    return out, time.perf_counter() - t0
