@@ -66,6 +66,9 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchkit.http import Connection, Resp  # noqa: E402
 
 from propylon.provider import apps  # noqa: E402
 from propylon.runtime import build_runtime  # noqa: E402
@@ -247,110 +250,8 @@ class CpuMeter:
 
 
 # --------------------------------------------------------------------------------------------
-# A minimal asyncio HTTP/1.1 keep-alive client (after scim_bench.RawClient, but keeping every
-# Set-Cookie header) and a per-login cookie jar
+# A per-login cookie jar (the HTTP client is benchkit.http.Connection)
 # --------------------------------------------------------------------------------------------
-
-
-class HttpError(Exception):
-    pass
-
-
-@dataclass
-class Resp:
-    status: int
-    headers: dict[str, str]  # lower-case names; the last value wins
-    set_cookies: list[str]
-    body: bytes
-
-
-class Connection:
-    """One keep-alive connection to the server; reconnects when the server closed it."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.host_header = f"Host: {host}:{port}\r\n".encode()
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def _connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        sock = self.writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
-
-    async def request(
-        self,
-        method: str,
-        target: str,
-        *,
-        headers: str = "",
-        body: bytes | None = None,
-        content_type: str = "application/x-www-form-urlencoded",
-    ) -> Resp:
-        """``headers`` is preformatted ``Name: value\\r\\n`` lines."""
-        head = f"{method} {target} HTTP/1.1\r\n{headers}"
-        if body is not None:
-            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        data = b"".join((head.encode("latin-1"), self.host_header, b"\r\n", body or b""))
-        for attempt in (0, 1):
-            reused = self.writer is not None
-            if self.writer is None:
-                await self._connect()
-            assert self.reader is not None and self.writer is not None
-            try:
-                self.writer.write(data)
-                raw = await self.reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                await self.close()
-                # a keep-alive connection the server had closed: retry once on a new one
-                if reused and attempt == 0 and not getattr(exc, "partial", b""):
-                    continue
-                raise HttpError(f"connection failed: {exc!r}") from exc
-            return await self._read_rest(raw)
-        raise HttpError("unreachable")
-
-    async def _read_rest(self, raw: bytes) -> Resp:
-        assert self.reader is not None
-        lines = raw[:-4].decode("latin-1").split("\r\n")
-        version, status = lines[0].split(" ", 2)[:2]
-        hdrs: dict[str, str] = {}
-        cookies: list[str] = []
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            k, v = k.strip().lower(), v.strip()
-            if k == "set-cookie":
-                cookies.append(v)
-            hdrs[k] = v
-        conn = hdrs.get("connection", "").lower()
-        keep = "close" not in conn and (version == "HTTP/1.1" or "keep-alive" in conn)
-        if "content-length" in hdrs:
-            body = await self.reader.readexactly(int(hdrs["content-length"]))
-        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
-                    while await self.reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                        pass
-                    break
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readexactly(2)
-            body = b"".join(parts)
-        elif status in ("204", "304") or status.startswith("1") or keep:
-            body = b""
-        else:
-            body = await self.reader.read()
-        if not keep:
-            await self.close()
-        return Resp(int(status), hdrs, cookies, body)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import contextlib
 import json
 import socket
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 try:
@@ -39,24 +39,21 @@ class HttpError(Exception):
 @dataclass
 class Resp:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names; the last value wins
     body: bytes
+    set_cookies: list[str] = field(default_factory=list)  # every Set-Cookie, in order
 
     def json(self) -> Any:
         return jloads(self.body) if self.body else None
 
 
-class RawClient:
-    """One keep-alive connection; reconnects when the server closes (HTTP/1.0 peers)."""
+class Connection:
+    """One keep-alive HTTP/1.1 connection; reconnects when the server closed it (HTTP/1.0
+    peers, or a keep-alive connection the server timed out)."""
 
-    def __init__(self, base_url: str, token: str) -> None:
-        u = urllib.parse.urlsplit(base_url)
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
-        self.prefix = u.path.rstrip("/")
-        self.fixed = (
-            f"Host: {u.netloc}\r\nAuthorization: Bearer {token}\r\n"
-            "Accept: application/scim+json\r\nUser-Agent: propylon-bench\r\n"
-        ).encode()
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.host_header = f"Host: {host}:{port}\r\n".encode()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.connects = 0
@@ -76,24 +73,19 @@ class RawClient:
         self.reader = self.writer = None
 
     async def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        target: str,
+        *,
+        headers: str = "",
+        body: bytes | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> Resp:
-        return await asyncio.wait_for(self._request(method, path, body, headers), REQUEST_TIMEOUT)
-
-    async def _request(
-        self, method: str, path: str, body: Any, headers: dict[str, str] | None
-    ) -> Resp:
-        payload = b"" if body is None else jdumps(body)
-        head = [f"{method} {self.prefix}{path} HTTP/1.1\r\n".encode(), self.fixed]
+        """``headers`` is preformatted ``Name: value\\r\\n`` lines."""
+        head = f"{method} {target} HTTP/1.1\r\n{headers}"
         if body is not None:
-            head.append(
-                b"Content-Type: application/scim+json\r\n"
-                + f"Content-Length: {len(payload)}\r\n".encode()
-            )
-        for k, v in (headers or {}).items():
-            head.append(f"{k}: {v}\r\n".encode())
-        head.append(b"\r\n")
-        data = b"".join(head) + payload
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        data = b"".join((head.encode("latin-1"), self.host_header, b"\r\n", body or b""))
         for attempt in (0, 1):
             reused = self.writer is not None
             if self.writer is None:
@@ -116,11 +108,15 @@ class RawClient:
         lines = raw[:-4].decode("latin-1").split("\r\n")
         version, status = lines[0].split(" ", 2)[:2]
         hdrs: dict[str, str] = {}
+        cookies: list[str] = []
         for line in lines[1:]:
             k, _, v = line.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
+            k, v = k.strip().lower(), v.strip()
+            if k == "set-cookie":
+                cookies.append(v)
+            hdrs[k] = v
         conn = hdrs.get("connection", "").lower()
-        keep = ("close" not in conn) and (version == "HTTP/1.1" or "keep-alive" in conn)
+        keep = "close" not in conn and (version == "HTTP/1.1" or "keep-alive" in conn)
         if "content-length" in hdrs:
             body = await self.reader.readexactly(int(hdrs["content-length"]))
         elif hdrs.get("transfer-encoding", "").lower() == "chunked":
@@ -128,18 +124,52 @@ class RawClient:
             while True:
                 size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
                 if size == 0:
-                    await self.reader.readuntil(b"\r\n")
+                    while await self.reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                        pass
                     break
                 parts.append(await self.reader.readexactly(size))
                 await self.reader.readexactly(2)
             body = b"".join(parts)
-        elif status in ("204", "304") or not keep:
-            body = b"" if status in ("204", "304") else await self.reader.read()
-        else:
+        elif status in ("204", "304") or status.startswith("1") or keep:
             body = b""
+        else:
+            body = await self.reader.read()
         if not keep:
             await self.close()
-        return Resp(int(status), hdrs, body)
+        return Resp(int(status), hdrs, body, cookies)
+
+
+class RawClient:
+    """SCIM JSON over one :class:`Connection` with a bearer token."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        u = urllib.parse.urlsplit(base_url)
+        self.conn = Connection(u.hostname or "127.0.0.1", u.port or 80)
+        self.prefix = u.path.rstrip("/")
+        self.fixed = (
+            f"Authorization: Bearer {token}\r\n"
+            "Accept: application/scim+json\r\nUser-Agent: propylon-bench\r\n"
+        )
+
+    @property
+    def connects(self) -> int:
+        return self.conn.connects
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Resp:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        request = self.conn.request(
+            method,
+            self.prefix + path,
+            headers=self.fixed + extra,
+            body=None if body is None else jdumps(body),
+            content_type="application/scim+json",
+        )
+        return await asyncio.wait_for(request, REQUEST_TIMEOUT)
 
 
 class HttpxClient:
