@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+def log(msg: str, *, name: str = "bench") -> None:
+    """Progress on stderr as ``[name HH:MM:SS] msg``."""
+    print(f"[{name} {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def free_port() -> int:
@@ -57,6 +58,10 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
         return None
     fields = raw[raw.rfind(")") + 2 :].split()
     return int(fields[1]), int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+# (parent pid, user s, system s) of one process, or None if it is gone
+proc_stat = _stat
 
 
 def tree_cpu(root: int) -> tuple[float, float]:

@@ -24,6 +24,10 @@ def _frame_name(frame: str) -> str:
     return f"{func} ({loc})"
 
 
+# ``func (path/to/file.py:123)`` -> ``func (file-relative path)``, for other profilers' stacks
+frame_name = _frame_name
+
+
 def parse_collapsed(path: Path, busy_possible: float, top: int = 30) -> dict[str, Any]:
     """Summarize py-spy ``--format raw`` (collapsed stacks, on-CPU samples only):
     self time per function, inclusive time per function and per module."""
