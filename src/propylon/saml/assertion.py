@@ -13,7 +13,7 @@ from typing import Final, NamedTuple
 from lxml import etree
 
 from .errors import Reason, SamlValidationError
-from .xml import SAML, XSI, child, full_text, parse_time
+from .xml import SAML, XSI, Children, child, child_nodes, full_text, parse_time
 
 __all__ = ["AssertionFacts", "check_issuer", "read_assertion"]
 
@@ -58,9 +58,18 @@ class AssertionFacts(NamedTuple):
     not_on_or_after: datetime
 
 
-def check_issuer(el: etree._Element, expected: str, *, required: bool) -> None:
-    """``saml:Issuer`` child of ``el`` must name the IdP (SAML Profiles §4.1.4.2)."""
-    issuer = child(el, _ISSUER)
+def check_issuer(
+    el: etree._Element,
+    expected: str,
+    *,
+    required: bool,
+    children: Children | None = None,
+) -> None:
+    """``saml:Issuer`` child of ``el`` must name the IdP (SAML Profiles §4.1.4.2).
+
+    ``children`` is ``Children(el)`` when the caller already has it.
+    """
+    issuer = child(el, _ISSUER) if children is None else children.first.get(_ISSUER)
     if issuer is None:
         if required:
             raise SamlValidationError(Reason.ISSUER_MISSING, el.tag)
@@ -71,13 +80,14 @@ def check_issuer(el: etree._Element, expected: str, *, required: bool) -> None:
         raise SamlValidationError(Reason.ISSUER_MISMATCH, f"{value!r} (Format={fmt!r})")
 
 
-def _read_name_id(subject: etree._Element) -> etree._Element:
-    name_id = child(subject, _NAMEID)
+def _read_name_id(subject: Children) -> etree._Element:
+    name_id = subject.first.get(_NAMEID)
     if name_id is None:
-        if child(subject, _ENCRYPTED_ID) is not None:
+        if _ENCRYPTED_ID in subject.first:
             raise SamlValidationError(Reason.NAMEID_MALFORMED, "EncryptedID is not supported")
         raise SamlValidationError(Reason.NAMEID_MISSING)
-    if any(isinstance(c.tag, str) for c in name_id):
+    # len() counts processing instructions too, which are allowed: only then look closer.
+    if len(name_id) and any(isinstance(c.tag, str) for c in name_id):
         raise SamlValidationError(Reason.NAMEID_MALFORMED, "NameID has element children")
     return name_id
 
@@ -110,7 +120,7 @@ def _check_bearer(
 
 
 def _check_subject_confirmation(
-    subject: etree._Element,
+    subject: Children,
     acs_url: str,
     expected_request_id: str | None,
     now: datetime,
@@ -118,7 +128,7 @@ def _check_subject_confirmation(
 ) -> datetime:
     """At least one bearer confirmation must pass; returns its NotOnOrAfter."""
     first_error: SamlValidationError | None = None
-    for sc in subject.iterchildren(_SC):
+    for sc in subject.all(_SC):
         if sc.get("Method") != BEARER:
             continue
         try:
@@ -129,10 +139,9 @@ def _check_subject_confirmation(
 
 
 def _check_conditions(
-    assertion: etree._Element, sp_entity_id: str, now: datetime, skew: timedelta
+    cond: etree._Element | None, sp_entity_id: str, now: datetime, skew: timedelta
 ) -> tuple[datetime | None, datetime | None]:
     """SAML Core §2.5.1 (time window, audiences); unknown conditions are refused."""
-    cond = child(assertion, _CONDITIONS)
     if cond is None:
         raise SamlValidationError(Reason.CONDITIONS_MISSING)
     nb_raw, noa_raw = cond.get("NotBefore"), cond.get("NotOnOrAfter")
@@ -143,12 +152,12 @@ def _check_conditions(
     if noa is not None and now >= noa + skew:
         raise SamlValidationError(Reason.ASSERTION_EXPIRED, noa.isoformat())
     restrictions = 0
-    for item in cond:
+    for item in child_nodes(cond):
         if not isinstance(item.tag, str):
             continue
         if item.tag == _AUDIENCE_RESTRICTION:
             restrictions += 1
-            audiences = [full_text(a).strip() for a in item.iterchildren(_AUDIENCE)]
+            audiences = [full_text(a).strip() for a in child_nodes(item) if a.tag == _AUDIENCE]
             if sp_entity_id not in audiences:
                 raise SamlValidationError(Reason.AUDIENCE_MISMATCH, repr(audiences))
         elif item.tag not in (_ONE_TIME_USE, _PROXY_RESTRICTION):
@@ -158,22 +167,20 @@ def _check_conditions(
     return nb, noa
 
 
-def _read_attributes(assertion: etree._Element) -> dict[str, list[str]]:
+def _read_attributes(statements: list[etree._Element]) -> dict[str, list[str]]:
     """SAML Core §2.7.3.1: Name -> values; ``xsi:nil`` values are skipped.
 
     Plain child iteration with tag comparison: measurably cheaper in lxml than
     ``iterchildren(tag)`` (which builds a tag matcher per call) or an XPath.
     """
     attributes: dict[str, list[str]] = {}
-    for stmt in assertion:
-        if stmt.tag != _ATTRIBUTE_STATEMENT:
-            continue
-        for attr in stmt:
+    for stmt in statements:
+        for attr in child_nodes(stmt):
             name = attr.get("Name") if attr.tag == _ATTRIBUTE else None
             if not name:
                 continue
             values = attributes.setdefault(name, [])
-            for v in attr:
+            for v in child_nodes(attr):
                 if v.tag == _ATTRIBUTE_VALUE and v.get(_XSI_NIL) not in ("true", "1"):
                     values.append(full_text(v))
     return attributes
@@ -182,6 +189,7 @@ def _read_attributes(assertion: etree._Element) -> dict[str, list[str]]:
 def read_assertion(
     assertion: etree._Element,
     *,
+    children: Children | None = None,
     idp_entity_id: str,
     sp_entity_id: str,
     acs_url: str,
@@ -189,24 +197,29 @@ def read_assertion(
     now: datetime,
     skew: timedelta,
 ) -> AssertionFacts:
-    """Apply every assertion-level rule and return the facts the SP may use."""
+    """Apply every assertion-level rule and return the facts the SP may use.
+
+    ``children`` is ``Children(assertion)`` when the caller already has it.
+    """
     if assertion.get("Version") != "2.0":
         raise SamlValidationError(Reason.UNSUPPORTED_VERSION, repr(assertion.get("Version")))
     assertion_id = assertion.get("ID")
     if not assertion_id:
         raise SamlValidationError(Reason.MISSING_ID, "Assertion")
     issue_instant = parse_time(assertion.get("IssueInstant"), "Assertion IssueInstant")
-    check_issuer(assertion, idp_entity_id, required=True)  # SAML Core §2.3.3
-    subject = child(assertion, _SUBJECT)
-    if subject is None:
+    parts = Children(assertion) if children is None else children
+    check_issuer(assertion, idp_entity_id, required=True, children=parts)  # SAML Core §2.3.3
+    subject_el = parts.first.get(_SUBJECT)
+    if subject_el is None:
         raise SamlValidationError(Reason.SUBJECT_MISSING)
+    subject = Children(subject_el)
     name_id = _read_name_id(subject)
     name_id_value = full_text(name_id).strip()
     if not name_id_value:
         raise SamlValidationError(Reason.NAMEID_MISSING, "empty NameID")
     scd_noa = _check_subject_confirmation(subject, acs_url, expected_request_id, now, skew)
-    nb, cond_noa = _check_conditions(assertion, sp_entity_id, now, skew)
-    authn = child(assertion, _AUTHN_STATEMENT)
+    nb, cond_noa = _check_conditions(parts.first.get(_CONDITIONS), sp_entity_id, now, skew)
+    authn = parts.first.get(_AUTHN_STATEMENT)
     if authn is None:  # SAML Profiles §4.1.4.2
         raise SamlValidationError(Reason.AUTHN_STATEMENT_MISSING)
     authn_instant = parse_time(authn.get("AuthnInstant"), "AuthnInstant")
@@ -223,7 +236,7 @@ def read_assertion(
         name_id_format=name_id.get("Format"),
         name_id_name_qualifier=name_id.get("NameQualifier"),
         name_id_sp_name_qualifier=name_id.get("SPNameQualifier"),
-        attributes=_read_attributes(assertion),
+        attributes=_read_attributes(parts.all(_ATTRIBUTE_STATEMENT)),
         session_index=authn.get("SessionIndex"),
         authn_instant=authn_instant,
         authn_context_class_ref=full_text(class_ref).strip() if class_ref is not None else None,

@@ -27,7 +27,15 @@ from .assertion import check_issuer, read_assertion
 from .dsig import find_signature, verify_enveloped_signature
 from .errors import Reason, SamlValidationError
 from .model import Assertion, IdpTrust, ValidationPolicy
-from .xml import SAML, SAMLP, child, decode_b64, parse_time, secure_fromstring
+from .xml import (
+    SAML,
+    SAMLP,
+    Children,
+    child,
+    decode_b64,
+    parse_time,
+    secure_fromstring,
+)
 from .xmlenc import decrypt_encrypted_assertion
 
 __all__ = ["validate_response", "validate_response_xml"]
@@ -41,9 +49,16 @@ _ENCRYPTED_ASSERTION: Final = f"{{{SAML}}}EncryptedAssertion"
 
 
 # Compiled once: lxml serialises concurrent use of one XPath object with an
-# internal lock, and compiling per call costs more than evaluating.
+# internal lock, and compiling per call costs more than evaluating. Plain str
+# results (no "smart strings" that can find their parent), no EXSLT regexp
+# functions registered per call, and ``//*/@ID`` (only elements have
+# attributes) rather than ``//@ID``, which also visits every text node:
+# together ~0.9 us of the ~4 us a call takes.
 _SCAN: Final = etree.XPath(
-    "//@ID | //saml:Assertion | //saml:EncryptedAssertion", namespaces={"saml": SAML}
+    "//*/@ID | //saml:Assertion | //saml:EncryptedAssertion",
+    namespaces={"saml": SAML},
+    smart_strings=False,
+    regexp=False,
 )
 
 
@@ -62,16 +77,15 @@ def _scan(
     for item in result:
         if isinstance(item, str):
             if item in ids:
-                raise SamlValidationError(Reason.DUPLICATE_ID, str(item))
-            ids.add(str(item))
+                raise SamlValidationError(Reason.DUPLICATE_ID, item)
+            ids.add(item)
         elif isinstance(item, etree._Element):
             assertions.append(item)
     return ids, assertions
 
 
-def _check_status(root: etree._Element) -> None:
+def _check_status(status: etree._Element | None) -> None:
     """SAML Core §3.2.2.2: only top-level ``Success`` carries an assertion to use."""
-    status = child(root, _STATUS)
     code = child(status, _STATUS_CODE) if status is not None else None
     value = code.get("Value") if code is not None else None
     if value != SUCCESS:
@@ -81,10 +95,9 @@ def _check_status(root: etree._Element) -> None:
 
 
 def _check_in_response_to(
-    root: etree._Element, expected_request_id: str | None, policy: ValidationPolicy
+    irt: str | None, expected_request_id: str | None, policy: ValidationPolicy
 ) -> None:
     """SAML Core §3.2.2 and Profiles §4.1.5 (unsolicited responses)."""
-    irt = root.get("InResponseTo")
     if expected_request_id is None:
         if not policy.allow_idp_initiated:
             raise SamlValidationError(Reason.UNSOLICITED_RESPONSE, "no request outstanding")
@@ -172,14 +185,15 @@ def validate_response_xml(
     if not response_id:
         raise SamlValidationError(Reason.MISSING_ID, "Response")
     ids, found = _scan(root)
+    root_children = Children(root)
 
     method = ""
-    response_sig = find_signature(root)
+    response_sig = find_signature(root, root_children)
     if response_sig is not None:
         method = verify_enveloped_signature(
             root, response_sig, trust.public_keys, allow_sha1=policy.allow_sha1
         )
-    _check_status(root)
+    _check_status(root_children.first.get(_STATUS))
 
     # Exactly one assertion in the whole document, as a direct child (defeats
     # the XSW family, which always needs a second copy somewhere).
@@ -195,18 +209,25 @@ def validate_response_xml(
         raise SamlValidationError(Reason.ASSERTION_NOT_ENCRYPTED)
 
     # Profiles §4.1.4.2: Issuer MUST be present if signed or assertion encrypted.
-    check_issuer(root, trust.entity_id, required=response_sig is not None or encrypted)
+    check_issuer(
+        root,
+        trust.entity_id,
+        required=response_sig is not None or encrypted,
+        children=root_children,
+    )
     destination = root.get("Destination")
     if destination is None:
         if response_sig is not None:  # SAML Bindings §3.5.5.2
             raise SamlValidationError(Reason.DESTINATION_MISSING)
     elif destination != policy.acs_url:
         raise SamlValidationError(Reason.DESTINATION_MISMATCH, repr(destination))
-    _check_in_response_to(root, expected_request_id, policy)
+    in_response_to = root.get("InResponseTo")
+    _check_in_response_to(in_response_to, expected_request_id, policy)
     parse_time(root.get("IssueInstant"), "Response IssueInstant")
 
     assertion = _decrypt(element, sp_decryption_key, policy, ids) if encrypted else element
-    assertion_sig = find_signature(assertion)
+    assertion_children = Children(assertion)
+    assertion_sig = find_signature(assertion, assertion_children)
     if assertion_sig is not None:
         method = verify_enveloped_signature(
             assertion, assertion_sig, trust.public_keys, allow_sha1=policy.allow_sha1
@@ -218,6 +239,7 @@ def validate_response_xml(
 
     facts = read_assertion(
         assertion,
+        children=assertion_children,
         idp_entity_id=trust.entity_id,
         sp_entity_id=policy.sp_entity_id,
         acs_url=policy.acs_url,
@@ -229,7 +251,7 @@ def validate_response_xml(
         issuer=trust.entity_id,
         response_id=response_id,
         assertion_id=facts.assertion_id,
-        in_response_to=root.get("InResponseTo"),
+        in_response_to=in_response_to,
         name_id=facts.name_id,
         name_id_format=facts.name_id_format,
         name_id_name_qualifier=facts.name_id_name_qualifier,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import binascii
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
@@ -39,7 +40,9 @@ __all__ = [
     "SAML",
     "SAMLP",
     "XENC",
+    "Children",
     "child",
+    "child_nodes",
     "decode_b64",
     "full_text",
     "parse_time",
@@ -70,13 +73,27 @@ _ENCODING_DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+
 _OK_ENCODINGS: Final = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii"})
 
 
+_per_thread = threading.local()
+
+
 def _parser() -> etree.XMLParser:
-    # A fresh parser per call keeps this module free of shared mutable state;
-    # construction costs ~1 microsecond.
-    return etree.XMLParser(**_PARSER_KW)  # type: ignore[arg-type]
+    """This thread's hardened parser (created on first use).
+
+    An ``XMLParser`` owns a libxml2 parser context that lxml resets between
+    documents; a fresh parser per call cost ~4 us of the ~30 us that parsing a
+    6 kB response takes. A parser must not serve two threads at once (lxml
+    would serialise them on a lock), hence one per thread. No state carries
+    over from one document to the next: the options are fixed and lxml
+    resets the context and its error log before every parse.
+    """
+    parser: etree.XMLParser | None = getattr(_per_thread, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(**_PARSER_KW)  # type: ignore[arg-type]
+        _per_thread.parser = parser
+    return parser
 
 
-def b64decode_strict(data: bytes) -> bytes:
+def b64decode_strict(data: str | bytes) -> bytes:
     """Strict base64 (RFC 4648 §4, no whitespace, canonical padding)."""
     if _pybase64_decode is not None:
         return _pybase64_decode(data, validate=True)
@@ -118,13 +135,17 @@ def _check_raw(raw: bytes, max_bytes: int) -> None:
     m = _ENCODING_DECL.match(raw)
     if m is not None and m.group(1).lower() not in _OK_ENCODINGS:
         raise SamlValidationError(Reason.UNSUPPORTED_ENCODING, m.group(1).decode())
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SamlValidationError(Reason.UNSUPPORTED_ENCODING, "not UTF-8") from exc
+    if not raw.isascii():  # ASCII is UTF-8: decode (a 6 kB copy) only otherwise
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SamlValidationError(Reason.UNSUPPORTED_ENCODING, "not UTF-8") from exc
     # XML 1.0 §2.8: the keyword is case-sensitive, so a byte search is exact
-    # for UTF-8 input. ENTITY is checked too for defence in depth.
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+    # for UTF-8 input. ENTITY is checked too for defence in depth. Both contain
+    # "!", which SAML responses rarely do: a one-byte search is a memchr
+    # (~0.1 us for 6 kB) where CPython's multi-byte search costs ~2 us per
+    # keyword on markup this dense in "<".
+    if b"!" in raw and (b"<!DOCTYPE" in raw or b"<!ENTITY" in raw):
         raise SamlValidationError(Reason.DOCTYPE_FORBIDDEN)
 
 
@@ -166,17 +187,73 @@ def parse_time(value: str | None, what: str) -> datetime:
         dt = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise SamlValidationError(Reason.MALFORMED_TIME, f"{what}={value!r}") from exc
-    if dt.tzinfo is None:
+    tz = dt.tzinfo
+    if tz is UTC:  # "Z", the SAML form: fromisoformat returns the UTC singleton
+        return dt
+    if tz is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+def child_nodes(el: etree._Element) -> list[etree._Element]:
+    """The child nodes of ``el`` in document order: elements, and processing
+    instructions (comments are removed at parse time).
+
+    Same result as ``list(el)``, but lxml's ``getchildren()`` builds the list in
+    one C call instead of driving the iterator protocol: ~0.3 us less per call,
+    and a validation makes about twenty. lxml keeps this ElementTree 1.2 method
+    (documented as superseded by ``list(el)``); lxml-stubs omit it.
+    """
+    return el.getchildren()  # type: ignore[attr-defined,no-any-return]
 
 
 def child(el: etree._Element, tag: str) -> etree._Element | None:
     """First direct child with Clark-notation ``tag``.
 
-    ``iterchildren`` runs in C; ``find`` goes through ElementPath and costs ~4x more.
+    Meant for the small elements of SAML (one to three children): a plain loop
+    costs ~0.15 us per child visited, where ``iterchildren(tag)`` builds a tag
+    matcher per call (~0.8 us) and ``find`` goes through ElementPath (~1.5 us).
+    For several lookups in one element, use :class:`Children`.
     """
-    return next(el.iterchildren(tag), None)
+    for c in child_nodes(el):
+        if c.tag == tag:
+            return c
+    return None
+
+
+class Children:
+    """The child nodes of one element, each proxied and its tag read once.
+
+    Several rules look up children of one element (Issuer, Signature, Subject
+    ...): one pass here replaces a scan per lookup, or ``iterchildren(tag)``,
+    which builds a tag matcher per call (~0.8 us). A processing instruction's
+    tag is not a string, so no lookup ever matches it.
+    """
+
+    __slots__ = ("first", "nodes", "repeated")
+
+    def __init__(self, el: etree._Element) -> None:
+        nodes = child_nodes(el)
+        first: dict[object, etree._Element] = {}
+        repeated: set[object] = set()
+        for node in nodes:
+            tag = node.tag
+            if tag in first:
+                repeated.add(tag)
+            else:
+                first[tag] = node
+        self.nodes: list[etree._Element] = nodes
+        #: Clark-notation tag -> the first child with that tag.
+        self.first = first
+        #: Tags that more than one child has.
+        self.repeated = repeated
+
+    def all(self, tag: str) -> list[etree._Element]:
+        """Every child with ``tag``, in document order."""
+        if tag in self.repeated:
+            return [node for node in self.nodes if node.tag == tag]
+        found = self.first.get(tag)
+        return [] if found is None else [found]
 
 
 def q(ns: str, local: str) -> str:
