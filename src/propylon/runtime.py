@@ -13,6 +13,8 @@ from propylon.cache.local import LocalAccelerator
 from propylon.cache.redis import RedisAccelerator
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
+from propylon.provider.keys import SigningKeyCache
+from propylon.sessions.saml_keys_cache import SamlKeyCache
 from propylon.sessions.store import SessionStore
 from propylon.sessions.store_db import DatabaseSessionStore
 from propylon.sessions.store_redis import RedisSessionStore
@@ -35,6 +37,10 @@ class Runtime:
     events: EventBus = field(default_factory=EventBus)
     scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
     audit_buffer: AuditBuffer | None = None
+    signing_keys: SigningKeyCache = field(default_factory=SigningKeyCache)
+    """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
+    saml_keys: SamlKeyCache = field(default_factory=SamlKeyCache)
+    """Parsed SP keys and pinned IdP certificates, by stored value."""
 
     async def close(self) -> None:
         if self.audit_buffer is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from propylon.db.tables_sso import OAuthClient
 from tests.conftest import Server
 from tests.provider.helpers import (
     REDIRECT,
@@ -180,3 +182,26 @@ async def test_token_endpoint_client_auth_and_redirect_binding(server: Server) -
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert r.status_code in (400, 401) and "error" in r.json()
+
+
+async def test_revoked_app_can_neither_authorize_nor_redeem(server: Server) -> None:
+    app, code, verifier = await _code(server, public=False)
+    person = await new_person(server)
+    async with server.rt.db.write() as s:
+        await s.execute(
+            update(OAuthClient)
+            .where(OAuthClient.id == app.client_id)
+            .values(revoked_at=server.rt.clock())
+        )
+    async with browser(server, person) as b:
+        r = await b.get("/oauth2/authorize", params=auth_params(app))
+        assert r.status_code == 400 and "location" not in r.headers
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        }
+        r = await token_request(c, app, data)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_client"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import update
 
 from propylon.db.tables import User
+from propylon.provider import keys
 from tests.conftest import Server
 from tests.provider.helpers import (
     LOGOUT,
@@ -191,6 +194,8 @@ async def test_key_rotation_keeps_old_kid_in_jwks(server: Server) -> None:
     kids = {k.kid for k in (await jwks(server)).keys}
     assert {old_header["kid"], out["kid"]} <= kids
     await decode(server, tokens["id_token"])  # still verifies
+    # every server process signs with the new key at most KEY_CACHE_SECONDS after the rotation
+    await asyncio.sleep(keys.KEY_CACHE_SECONDS)
     tokens2, _ = await code_flow(server, app, person)
     new_header, _ = await decode(server, tokens2["id_token"])
     assert new_header["kid"] == out["kid"]

@@ -150,6 +150,13 @@ async def test_sp_initiated_login_issues_tokens_saying_who_and_how(server: Serve
     assert claims["sub"] == uid and claims["email"] == email and claims["org_slug"] == org.slug
     assert claims["auth_method"] == "saml" and claims["idp"] == org.connection["connection_id"]
     assert claims["nonce"] == "n1" and claims["sid"]
+    # both sign-in steps are audited with the change they describe
+    rows = server.cli_json("audit", "list", org.slug, "--limit", "50")
+    (login,) = [r for r in rows if r["action"] == "sso.saml.login"]
+    assert login["outcome"] == "success" and login["target_id"] == uid
+    assert login["diff"] == {"session": {"before": None, "after": claims["sid"]}}
+    starts = [r for r in rows if r["action"] == "sso.saml.start"]
+    assert [r["outcome"] for r in starts] == ["success"]
 
 
 async def test_replayed_response_and_swapped_relay_state_are_refused(server: Server) -> None:

@@ -129,15 +129,18 @@ def basic_client_id(request: Request) -> str | None:
     return unquote(decoded.partition(":")[0]) or None
 
 
-async def open_exchange(rt: Runtime, s: AsyncSession, now: datetime) -> Exchange:
-    key = await keys.active_key(s, rt.settings.signing_alg, now)
+async def open_exchange(
+    rt: Runtime, s: AsyncSession, now: datetime, *, signing: bool = False, verifying: bool = False
+) -> Exchange:
+    """An exchange over ``s``, with the signing key (``signing``: endpoints that issue tokens)
+    and the published keys (``verifying``: endpoints that verify presented tokens)."""
     return Exchange(
         session=s,
         settings=rt.settings,
         sessions=rt.sessions,
         now=now,
-        key=key,
-        published=await keys.published(s, now),
+        key=await rt.signing_keys.active(s, rt.settings.signing_alg, now) if signing else None,
+        verifier=await keys.verifier(s, now, rt.signing_keys) if verifying else None,
     )
 
 

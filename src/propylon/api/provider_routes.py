@@ -3,10 +3,12 @@ and ``/.well-known/openid-configuration`` routes.
 
 Each route reads the request (bounded form), opens one write transaction, pre-loads an
 :class:`~propylon.provider.exchange.Exchange`, runs the synchronous Authlib server built around
-it, and commits (see ``provider/exchange.py`` for why). Errors follow RFC 6749: §4.1.2.1 at the
-authorization endpoint (redirect with ``error`` and ``state`` once client and redirect URI are
-known good, an HTML page otherwise — never a redirect to an unregistered URI) and §5.2 JSON at
-the token, introspection and revocation endpoints.
+it, executes the writes its hooks recorded, and commits (see ``provider/exchange.py`` for
+why). The authorization endpoint without a session cookie writes nothing (it can only send
+the person to sign in), so it reads without a write transaction. Errors follow RFC 6749:
+§4.1.2.1 at the authorization endpoint (redirect with ``error`` and ``state`` once client and
+redirect URI are known good, an HTML page otherwise — never a redirect to an unregistered
+URI) and §5.2 JSON at the token, introspection and revocation endpoints.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from propylon.provider.exchange import Exchange, load_subject
 from propylon.provider.login import LoginRouter
 from propylon.provider.oidc_core import identity_claims
 from propylon.sessions.cookie import clear_session_cookie
-from propylon.sessions.service import COOKIE_NAME
+from propylon.sessions.service import COOKIE_NAME, usable_handle
 from propylon.sessions.store import load_active
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
@@ -61,7 +63,7 @@ async def jwks(request: Request) -> JSONResponse:
     now = rt.clock()
     async with rt.db.write() as s:
         await keys.active_key(s, rt.settings.signing_alg, now)
-        doc = keys.public_jwks(await keys.published(s, now))
+        doc = keys.public_jwks(await keys.published(s, now), rt.signing_keys)
     return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -82,7 +84,10 @@ async def authorize(request: Request) -> Response:
         values[k].append(v)
     client_ids, redirect_uris = values.get("client_id", []), values.get("redirect_uri", [])
     now = rt.clock()
-    async with rt.db.write() as s:
+    handle = request.cookies.get(COOKIE_NAME)
+    # Only a signed-in person gets a code (the one write here): without a session cookie
+    # the lookups run as reads, with no write transaction.
+    async with rt.db.write() if usable_handle(handle) else rt.db.read() as s:
         ex = await open_exchange(rt, s, now)
         if len(client_ids) != 1:
             return page(400, "Invalid sign-in request", "The request names no application.")
@@ -100,7 +105,7 @@ async def authorize(request: Request) -> Response:
                 "so Propylon will not send you there.",
             )
         redirect_uri = redirect_uris[0]
-        ex.login = await load_active(rt.sessions, s, request.cookies.get(COOKIE_NAME), now)
+        ex.login = await load_active(rt.sessions, s, handle, now)
         server = HttpProviderServer(ex)
         try:
             req = oauth_request(rt, request, query, form)
@@ -117,6 +122,7 @@ async def authorize(request: Request) -> Response:
         if ex.login is None:
             return await _login_page(s, request, values)
         response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
+        await ex.write_through()  # the code
         return response
 
 
@@ -132,11 +138,11 @@ async def _login_page(s: AsyncSession, request: Request, values: dict[str, list[
         target = f"{route.redirect_to}?{urlencode({'return_to': resume})}"
         return RedirectResponse(target, status_code=302)
     ask = {"action": "/oauth2/authorize", "hidden": keep}
-    if route.kind == "no_connection" and route.tenant is not None:
+    if route.kind == "no_connection" and route.tenant_name is not None:
         return page(
             200,
             "Single sign-on not set up",
-            f"{route.tenant.name} has no SSO connection configured yet.",
+            f"{route.tenant_name} has no SSO connection configured yet.",
             "Ask your IT administrator to connect your company's identity provider.",
         )
     if route.kind == "unknown_domain":
@@ -159,6 +165,9 @@ async def _client_endpoint(
     request: Request,
     preload: Callable[[Exchange, dict[str, str]], Awaitable[None]],
     respond: Callable[[HttpProviderServer, Any], Response],
+    *,
+    signing: bool = False,
+    verifying: bool = False,
 ) -> Response:
     """A client-authenticated form POST (token §3.2, introspection RFC 7662 §2, revocation
     RFC 7009 §2): bounded form, one transaction, what Authlib's hooks need pre-loaded."""
@@ -169,14 +178,16 @@ async def _client_endpoint(
         return oauth_error("invalid_request", "request body too large")
     data = dict(reversed(form))
     async with rt.db.write() as s:
-        ex = await open_exchange(rt, s, rt.clock())
+        ex = await open_exchange(rt, s, rt.clock(), signing=signing, verifying=verifying)
         await ex.load_clients(data.get("client_id"), basic_client_id(request))
         await preload(ex, data)
         try:
             req = oauth_request(rt, request, [], form)
         except InsecureTransportError:
-            return oauth_error("invalid_request", "OAuth 2.0 requires https")
-        response: Response = respond(HttpProviderServer(ex), req)
+            response: Response = oauth_error("invalid_request", "OAuth 2.0 requires https")
+        else:
+            response = respond(HttpProviderServer(ex), req)
+        await ex.write_through()  # e.g. a replayed code's grant revoked, even on an error
         return response
 
 
@@ -189,7 +200,7 @@ async def token(request: Request) -> Response:
             await ex.load_refresh(data.get("refresh_token"))
 
     return await _client_endpoint(
-        request, preload, lambda server, req: server.create_token_response(req)
+        request, preload, lambda server, req: server.create_token_response(req), signing=True
     )
 
 
@@ -198,7 +209,10 @@ async def _token_endpoint(request: Request, name: str) -> Response:
         await load_subject(ex, data.get("token"))
 
     return await _client_endpoint(
-        request, preload, lambda server, req: server.create_endpoint_response(name, req)
+        request,
+        preload,
+        lambda server, req: server.create_endpoint_response(name, req),
+        verifying=True,
     )
 
 
@@ -241,8 +255,7 @@ async def userinfo(request: Request) -> Response:
             settings=rt.settings,
             sessions=rt.sessions,
             now=now,
-            key=keys.SigningMaterial("", "", {}),
-            published=await keys.published(s, now),
+            verifier=await keys.verifier(s, now, rt.signing_keys),
         )
         await load_subject(ex, presented)
         sub = ex.subject
@@ -265,9 +278,9 @@ async def logout(request: Request) -> Response:
     now = rt.clock()
     target: str | None = None
     async with rt.db.write() as s:
-        ex = await open_exchange(rt, s, now)
-        client_id = data.get("client_id")
         hint = data.get("id_token_hint")
+        ex = await open_exchange(rt, s, now, verifying=bool(hint))
+        client_id = data.get("client_id")
         if hint:
             aud = _id_token_audience(ex, hint)
             if aud is None or (client_id and client_id != aud):
@@ -304,12 +317,10 @@ async def logout(request: Request) -> Response:
 def _id_token_audience(ex: Exchange, hint: str) -> str | None:
     """The ``aud`` of an ID token this issuer signed (expiry is not checked: §2 allows an
     expired hint)."""
-    if len(hint) > 8192 or not ex.published:
+    if len(hint) > 8192 or ex.verifier is None:
         return None
     try:
-        decoded = jwt.decode(
-            hint, keys.verification_keys(ex.published), algorithms=list(keys.SUPPORTED_ALGS)
-        )
+        decoded = jwt.decode(hint, ex.verifier, algorithms=list(keys.SUPPORTED_ALGS))
     except (JoseError, ValueError, KeyError, TypeError):
         return None
     aud = decoded.claims.get("aud")

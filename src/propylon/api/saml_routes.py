@@ -18,7 +18,7 @@ from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
 from propylon.sessions.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.sessions.saml_sso import LoginRefused, finish_login, start_login
 from propylon.sessions.service import COOKIE_NAME
-from propylon.tenants.saml_connections import get_connection, sp_urls
+from propylon.tenants.saml_connections import load_connection, sp_urls
 from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(prefix="/saml/{connection_id}", tags=["SAML 2.0 SP"])
@@ -35,7 +35,7 @@ async def sp_metadata(request: Request, connection_id: str) -> Response:
     rt = _rt(request)
     async with rt.db.read() as s:
         try:
-            conn = await get_connection(s, connection_id)
+            conn = await load_connection(s, connection_id)
         except NotFound:
             return page(404, "Not found", "There is no such SAML connection.")
     urls = sp_urls(rt.settings.public_url, conn.id)

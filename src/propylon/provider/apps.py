@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, record, record_failure
@@ -129,12 +128,3 @@ async def list_apps(rt: Runtime) -> list[dict[str, Any]]:
             .order_by(OAuthClient.created_at, OAuthClient.id)
         )
         return [view(r).as_dict() for r in rows]
-
-
-async def get_client(s: AsyncSession, client_id: str | None) -> OAuthClient | None:
-    if not client_id or len(client_id) > 64:
-        return None
-    row = await s.get(OAuthClient, client_id)
-    if row is None or row.revoked_at is not None:
-        return None
-    return row

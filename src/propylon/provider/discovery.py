@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from propylon.provider.exchange import CONFIDENTIAL_AUTH, SCOPES
 from propylon.provider.keys import SUPPORTED_ALGS
+from propylon.provider.models import CONFIDENTIAL_AUTH, SCOPES
 
 CLAIMS = [
     "sub",

@@ -4,33 +4,46 @@ The newest key without ``retire_at`` signs; older keys stay published in ``/oaut
 until their ``retire_at`` so tokens they signed keep verifying during a rotation
 (OpenID Connect Core §10.1.1). The first key is created on first use; two processes racing
 to create it merely publish two keys, and both sign valid tokens.
+
+Each process keeps the signing key it read, parsed, in :class:`SigningKeyCache` (on the
+runtime) for :data:`KEY_CACHE_SECONDS`: ``propylon keys rotate`` runs in another process, so
+every server process signs with the new key at most that long after the rotation committed.
+Tokens a process signs with the previous key meanwhile keep verifying, because a rotation
+keeps the previous key in the JWK Set for ``PROPYLON_SIGNING_KEY_RETIRE_SECONDS`` (which must
+therefore stay well above :data:`KEY_CACHE_SECONDS`; the default is a day). The JWK Set and
+the verification keys are read from the database on every request; only their parsing is
+cached, by ``kid`` (the RFC 7638 thumbprint, so one ``kid`` is always the same key).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.db.tables import core
 from propylon.db.tables_sso import SigningKey
 
 SUPPORTED_ALGS = ("ES256", "RS256")
+KEY_CACHE_SECONDS = 2.0
+"""How long a process signs with the key it read before reading the active key again: the
+bound on how late a process follows ``propylon keys rotate``."""
+_MAX_PARSED = 64
 
 
 @dataclass(frozen=True)
 class SigningMaterial:
-    """The active private key, as plain data usable from sync code."""
+    """The active private key, parsed, usable from sync code."""
 
     kid: str
     alg: str
-    private_jwk: dict[str, Any]
-
-    def key(self) -> ECKey | RSAKey:
-        return import_private(self.private_jwk)
+    private: ECKey | RSAKey
 
 
 def import_private(jwk: dict[str, Any]) -> ECKey | RSAKey:
@@ -59,18 +72,66 @@ def _new_key(session: AsyncSession, alg: str, now: datetime) -> SigningKey:
     return row
 
 
+_KEYS = core(SigningKey)
+_ACTIVE = (
+    select(_KEYS.c.kid, _KEYS.c.alg, _KEYS.c.private_jwk)
+    .where(_KEYS.c.alg == bindparam("alg"), _KEYS.c.retire_at.is_(None))
+    .order_by(_KEYS.c.active_from.desc(), _KEYS.c.kid)
+    .limit(1)
+)
+
+
+async def _read_active(session: AsyncSession, alg: str) -> tuple[str, str, dict[str, Any]] | None:
+    conn = await session.connection()
+    found = (await conn.execute(_ACTIVE, {"alg": alg})).first()
+    return (found[0], found[1], found[2]) if found is not None else None
+
+
 async def active_key(session: AsyncSession, alg: str, now: datetime) -> SigningMaterial:
     """The signing key, created on first use (needs a write transaction then)."""
-    row = await session.scalar(
-        select(SigningKey)
-        .where(SigningKey.alg == alg, SigningKey.retire_at.is_(None))
-        .order_by(SigningKey.active_from.desc(), SigningKey.kid)
-        .limit(1)
-    )
-    if row is None:
-        row = _new_key(session, alg, now)
-        await session.flush()
-    return SigningMaterial(row.kid, row.alg, dict(row.private_jwk))
+    found = await _read_active(session, alg)
+    if found is not None:
+        kid, row_alg, jwk = found
+        return SigningMaterial(kid, row_alg, import_private(jwk))
+    row = _new_key(session, alg, now)
+    await session.flush()
+    return SigningMaterial(row.kid, row.alg, import_private(row.private_jwk))
+
+
+class SigningKeyCache:
+    """Per process (on the runtime): the active signing key per algorithm, read and parsed
+    at most once per ``ttl`` seconds, and parsed keys by ``kid``. See the module docstring
+    for the rotation bound."""
+
+    def __init__(
+        self, ttl: float = KEY_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._active: dict[str, tuple[SigningMaterial, float]] = {}
+        self._parsed: dict[str, ECKey | RSAKey] = {}
+
+    async def active(self, session: AsyncSession, alg: str, now: datetime) -> SigningMaterial:
+        cached = self._active.get(alg)
+        if cached is not None and cached[1] > self._clock():
+            return cached[0]
+        found = await _read_active(session, alg)
+        if found is None:
+            # created in the caller's transaction, which may still roll back: not cached
+            return await active_key(session, alg, now)
+        kid, row_alg, jwk = found
+        material = SigningMaterial(kid, row_alg, self.parsed(kid, jwk))
+        self._active[alg] = (material, self._clock() + self.ttl)
+        return material
+
+    def parsed(self, kid: str, jwk: dict[str, Any]) -> ECKey | RSAKey:
+        """The parsed key of ``kid`` (its thumbprint: the same ``kid`` is the same key)."""
+        key = self._parsed.get(kid)
+        if key is None:
+            if len(self._parsed) >= _MAX_PARSED:
+                self._parsed.clear()
+            key = self._parsed[kid] = import_private(jwk)
+        return key
 
 
 async def rotate(
@@ -100,14 +161,24 @@ async def published(session: AsyncSession, now: datetime) -> list[SigningKey]:
     return list(rows)
 
 
-def public_jwks(rows: list[SigningKey]) -> dict[str, Any]:
+def public_jwks(rows: list[SigningKey], cache: SigningKeyCache | None = None) -> dict[str, Any]:
     """The JWK Set document: public parts only (RFC 7517 §5)."""
     keys = []
     for row in rows:
-        public = import_private(row.private_jwk).as_dict(private=False)
+        key = cache.parsed(row.kid, row.private_jwk) if cache else import_private(row.private_jwk)
+        public = key.as_dict(private=False)
         keys.append({**public, "kid": row.kid, "alg": row.alg, "use": "sig"})
     return {"keys": keys}
 
 
-def verification_keys(rows: list[SigningKey]) -> KeySet:
-    return KeySet([import_private(r.private_jwk) for r in rows])
+def verification_keys(rows: list[SigningKey], cache: SigningKeyCache | None = None) -> KeySet:
+    if cache is None:
+        return KeySet([import_private(r.private_jwk) for r in rows])
+    return KeySet([cache.parsed(r.kid, r.private_jwk) for r in rows])
+
+
+async def verifier(session: AsyncSession, now: datetime, cache: SigningKeyCache) -> KeySet | None:
+    """The published keys (read now: a key past its ``retire_at`` no longer verifies), parsed
+    through ``cache``; ``None`` when there are none yet."""
+    rows = await published(session, now)
+    return verification_keys(rows, cache) if rows else None

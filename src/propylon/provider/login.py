@@ -1,28 +1,45 @@
 """Where to send a person who reaches the authorization endpoint without a session.
 
 :class:`LoginRouter` resolves ``login_hint`` (an email; its domain names the tenant through
-``tenant_domains``) or ``organization`` (a tenant slug) to a :class:`LoginRoute`. Upstream SSO
-connections land separately: they will replace :meth:`LoginRouter.connection_for` to return
-a redirect to the tenant's IdP. Until then the route says that the organisation has no SSO
-connection, or that no organisation uses the domain, or asks for the work email.
+``tenant_domains``) or ``organization`` (a tenant slug) to a :class:`LoginRoute`: a redirect
+to the tenant's first SAML connection, or a page saying that the organisation has no SSO
+connection, that no organisation uses the domain, or asking for the work email. Each
+resolution is one prebuilt Core statement (the tenant and its first connection together).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Tenant, TenantDomain
+from propylon.db.tables import Tenant, TenantDomain, core
 from propylon.db.tables_saml import SamlConnection
+
+_TENANTS, _DOMAINS, _CONNECTIONS = core(Tenant), core(TenantDomain), core(SamlConnection)
+_FIRST_CONNECTION = (
+    select(_CONNECTIONS.c.id)
+    .where(_CONNECTIONS.c.tenant_id == _TENANTS.c.id)
+    .order_by(_CONNECTIONS.c.created_at)
+    .limit(1)
+    .scalar_subquery()
+)
+_BY_SLUG: Select[str, str | None] = select(_TENANTS.c.name, _FIRST_CONNECTION).where(
+    _TENANTS.c.slug == bindparam("slug")
+)
+_BY_DOMAIN: Select[str, str | None] = (
+    select(_TENANTS.c.name, _FIRST_CONNECTION)
+    .join_from(_TENANTS, _DOMAINS, _DOMAINS.c.tenant_id == _TENANTS.c.id)
+    .where(_DOMAINS.c.domain == bindparam("domain"))
+)
 
 
 @dataclass(frozen=True)
 class LoginRoute:
     kind: str
     """``ask_email`` | ``unknown_domain`` | ``unknown_org`` | ``no_connection`` | ``redirect``"""
-    tenant: Tenant | None = None
+    tenant_name: str | None = None
     domain: str | None = None
     redirect_to: str | None = None
 
@@ -32,30 +49,23 @@ class LoginRouter:
         self, s: AsyncSession, *, login_hint: str | None, organization: str | None
     ) -> LoginRoute:
         if organization:
-            tenant = await s.scalar(select(Tenant).where(Tenant.slug == organization.lower()))
-            if tenant is None:
-                return LoginRoute("unknown_org")
-            return await self.connection_for(s, tenant)
+            found = await self._tenant(s, _BY_SLUG, {"slug": organization.lower()})
+            return found or LoginRoute("unknown_org")
         if login_hint and "@" in login_hint:
             domain = login_hint.rsplit("@", 1)[1].strip().lower().rstrip(".")
-            tenant = await s.scalar(
-                select(Tenant)
-                .join(TenantDomain, TenantDomain.tenant_id == Tenant.id)
-                .where(TenantDomain.domain == domain)
-            )
-            if tenant is None:
-                return LoginRoute("unknown_domain", domain=domain)
-            return await self.connection_for(s, tenant)
+            found = await self._tenant(s, _BY_DOMAIN, {"domain": domain})
+            return found or LoginRoute("unknown_domain", domain=domain)
         return LoginRoute("ask_email")
 
-    async def connection_for(self, s: AsyncSession, tenant: Tenant) -> LoginRoute:
-        """The tenant's upstream sign-in: its first SAML connection, if it has one."""
-        conn = await s.scalar(
-            select(SamlConnection.id)
-            .where(SamlConnection.tenant_id == tenant.id)
-            .order_by(SamlConnection.created_at)
-            .limit(1)
-        )
-        if conn is None:
-            return LoginRoute("no_connection", tenant=tenant)
-        return LoginRoute("redirect", tenant=tenant, redirect_to=f"/saml/{conn}/login")
+    async def _tenant(
+        self, s: AsyncSession, query: Select[str, str | None], params: dict[str, str]
+    ) -> LoginRoute | None:
+        """The tenant's upstream sign-in (its first SAML connection, if it has one), or
+        ``None`` when no tenant matches."""
+        row = (await (await s.connection()).execute(query, params)).first()
+        if row is None:
+            return None
+        name, connection_id = row
+        if connection_id is None:
+            return LoginRoute("no_connection", tenant_name=name)
+        return LoginRoute("redirect", tenant_name=name, redirect_to=f"/saml/{connection_id}/login")

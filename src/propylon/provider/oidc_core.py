@@ -14,7 +14,8 @@ from typing import Any
 from authlib.oidc.core import OpenIDCode, OpenIDToken
 from joserfc.jwk import ECKey, RSAKey
 
-from propylon.provider.exchange import Client, Exchange
+from propylon.provider.exchange import Exchange
+from propylon.provider.models import Client
 from propylon.sessions.service import ActiveSession
 
 
@@ -44,13 +45,14 @@ class _IdTokenMixin:
     exchange: Exchange
 
     def resolve_client_private_key(self, client: Client) -> ECKey | RSAKey:
-        return self.exchange.key.key()
+        return self.exchange.signer.private
 
     def get_client_algorithm(self, client: Client) -> str:
-        return self.exchange.key.alg
+        return self.exchange.signer.alg
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
-        return {"alg": self.exchange.key.alg, "kid": self.exchange.key.kid, "typ": "JWT"}
+        key = self.exchange.signer
+        return {"alg": key.alg, "kid": key.kid, "typ": "JWT"}
 
     def get_compatible_claims(self, request: Any) -> dict[str, Any]:
         ex = self.exchange

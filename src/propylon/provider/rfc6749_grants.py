@@ -1,7 +1,7 @@
 """The two grants (RFC 6749 §4.1 authorization code, §6 refresh token) on Authlib.
 
 Storage hooks read the request's pre-loaded :class:`~propylon.provider.exchange.Exchange`
-and write through it (see that module). Codes live ``auth_code_lifetime_seconds`` and are
+and record their writes on it (see that module). Codes live ``auth_code_lifetime_seconds`` and are
 single-use (§4.1.2; a replay is caught while pre-loading and revokes the grant's tokens).
 Refresh tokens rotate on every use (RFC 9700 §4.14.2): the presented token is marked used,
 a new one of the same family is issued, and presenting a used one revokes the family.
@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import grants
 
-from propylon.db.tables_sso import AuthorizationCode
-from propylon.provider.exchange import CONFIDENTIAL_AUTH, Client, Code, Exchange, Refresh
+from propylon.provider.exchange import Exchange
+from propylon.provider.models import CONFIDENTIAL_AUTH, Client, Code, Refresh
 from propylon.sessions.service import ActiveSession
 from propylon.tenants.credentials import hash_secret
 
@@ -38,20 +38,20 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         ex = _exchange(self)
         login: ActiveSession = request.user
         data = request.payload.data
-        ex.add(
-            AuthorizationCode(
-                code_hash=hash_secret(code),
-                client_id=request.client.get_client_id(),
-                session_id=login.id,
-                redirect_uri=request.payload.redirect_uri,
-                scope=request.scope or "",
-                nonce=data.get("nonce"),
-                code_challenge=data.get("code_challenge"),
-                code_challenge_method=data.get("code_challenge_method"),
-                created_at=ex.now,
-                expires_at=ex.now + timedelta(seconds=ex.settings.auth_code_lifetime_seconds),
-                used_at=None,
-            )
+        ex.insert_code(
+            {
+                "code_hash": hash_secret(code),
+                "client_id": request.client.get_client_id(),
+                "session_id": login.id,
+                "redirect_uri": request.payload.redirect_uri,
+                "scope": request.scope or "",
+                "nonce": data.get("nonce"),
+                "code_challenge": data.get("code_challenge"),
+                "code_challenge_method": data.get("code_challenge_method"),
+                "created_at": ex.now,
+                "expires_at": ex.now + timedelta(seconds=ex.settings.auth_code_lifetime_seconds),
+                "used_at": None,
+            }
         )
 
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
@@ -64,7 +64,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return Code(row, ex.code_login)
 
     def delete_authorization_code(self, authorization_code: Code) -> None:
-        authorization_code.row.used_at = _exchange(self).now
+        _exchange(self).use_code(authorization_code.row.code_hash)
 
     def authenticate_user(self, authorization_code: Code) -> ActiveSession:
         return authorization_code.login
@@ -88,4 +88,4 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return _exchange(self).code_login
 
     def revoke_old_credential(self, refresh_token: Refresh) -> None:
-        refresh_token.row.used_at = _exchange(self).now
+        _exchange(self).use_refresh(refresh_token.row.token_hash)

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 
-from propylon.provider.exchange import CONFIDENTIAL_AUTH, Exchange, Subject
+from propylon.provider.exchange import Exchange
+from propylon.provider.models import CONFIDENTIAL_AUTH, Subject
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]

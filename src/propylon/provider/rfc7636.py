@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from propylon.provider.exchange import Client, Code
+from propylon.provider.models import Client, Code
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
-from propylon.provider.exchange import CONFIDENTIAL_AUTH, Client, Exchange, Subject
+from propylon.provider.exchange import Exchange
+from propylon.provider.models import CONFIDENTIAL_AUTH, Client, Subject
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]

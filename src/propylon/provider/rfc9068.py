@@ -41,7 +41,7 @@ def issue(
         "grant_id": grant_id,
     }
     header = {"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}
-    return jwt.encode(header, claims, key.key(), [key.alg])
+    return jwt.encode(header, claims, key.private, [key.alg])
 
 
 def verify(token: str, keys: KeySet, issuer: str, now: int) -> dict[str, Any] | None:

@@ -20,9 +20,9 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer
 
-from propylon.db.tables_sso import RefreshToken
 from propylon.provider import rfc9068
-from propylon.provider.exchange import SCOPES, Client, Exchange
+from propylon.provider.exchange import Exchange
+from propylon.provider.models import SCOPES, Client
 from propylon.provider.oidc_core import OpenIDCodeExtension, OpenIDRefreshExtension
 from propylon.provider.rfc6749_grants import AuthorizationCodeGrant, RefreshTokenGrant
 from propylon.provider.rfc7009 import Revocation
@@ -66,7 +66,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         token: dict[str, Any] = {
             "token_type": "Bearer",
             "access_token": rfc9068.issue(
-                key=ex.key,
+                key=ex.signer,
                 issuer=ex.issuer,
                 client_id=client.get_client_id(),
                 login=user,
@@ -89,17 +89,18 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             return
         login: ActiveSession = request.user
         previous = ex.refresh
-        row = RefreshToken(
-            token_hash=hash_secret(refresh),
-            family_id=ex.family_id,
-            client_id=request.client.get_client_id(),
-            session_id=login.id,
-            scope=token.get("scope", ""),
-            generation=(previous.generation + 1) if previous is not None else 0,
-            created_at=ex.now,
-            expires_at=ex.now + timedelta(seconds=ex.settings.refresh_token_lifetime_seconds),
-            used_at=None,
-            revoked_at=None,
+        ex.insert_refresh(
+            {
+                "token_hash": hash_secret(refresh),
+                "family_id": ex.family_id,
+                "client_id": request.client.get_client_id(),
+                "session_id": login.id,
+                "scope": token.get("scope", ""),
+                "generation": (previous.generation + 1) if previous is not None else 0,
+                "created_at": ex.now,
+                "expires_at": ex.now
+                + timedelta(seconds=ex.settings.refresh_token_lifetime_seconds),
+                "used_at": None,
+                "revoked_at": None,
+            }
         )
-        ex.add(row)
-        ex.family.append(row)

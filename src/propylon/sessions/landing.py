@@ -15,10 +15,9 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import OAuthClient
 from propylon.errors import PropylonError
-from propylon.tenants.saml_connections import landing_problem
+from propylon.tenants.saml_connections import ConnectionRecord, landing_problem
 
 LANDING_SCOPE = "openid email profile"
 
@@ -44,7 +43,7 @@ def authorize_url(client: OAuthClient) -> str:
     return "/oauth2/authorize?" + urlencode(query)
 
 
-async def landing_app(s: AsyncSession, conn: SamlConnection) -> OAuthClient:
+async def landing_app(s: AsyncSession, conn: ConnectionRecord) -> OAuthClient:
     """The app an IdP-initiated login on ``conn`` lands in, or :class:`NoLandingApp`."""
     if conn.idp_initiated_client_id is not None:
         client = await s.get(OAuthClient, conn.idp_initiated_client_id)
@@ -69,6 +68,6 @@ async def landing_app(s: AsyncSession, conn: SamlConnection) -> OAuthClient:
     return client
 
 
-async def idp_initiated_landing(s: AsyncSession, conn: SamlConnection) -> str:
+async def idp_initiated_landing(s: AsyncSession, conn: ConnectionRecord) -> str:
     """The authorization request an IdP-initiated login on ``conn`` continues with."""
     return authorize_url(await landing_app(s, conn))

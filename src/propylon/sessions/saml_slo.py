@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from propylon.audit import Actor, AuditRecord, record, record_failure
-from propylon.db.tables_saml import SamlConnection, SamlRequest
+from propylon.db.tables_saml import SamlRequest
 from propylon.errors import PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import SamlValidationError
@@ -43,10 +43,14 @@ from propylon.saml.redirect import (
     verify_redirect_signature,
 )
 from propylon.saml.xml import secure_fromstring
-from propylon.sessions.saml_sso import load_private_key, trust_of
 from propylon.sessions.service import SessionRecord, session_id_for, usable_handle
 from propylon.tenants.credentials import hash_secret
-from propylon.tenants.saml_connections import get_connection, slo_response_url, sp_urls
+from propylon.tenants.saml_connections import (
+    ConnectionRecord,
+    load_connection,
+    slo_response_url,
+    sp_urls,
+)
 
 LOGOUT_REQUEST_LIFETIME = timedelta(minutes=10)
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -88,7 +92,7 @@ async def start_logout(
     now = rt.clock()
     return_to = safe_return_to(return_to)
     async with rt.db.read() as s:
-        conn = await get_connection(s, connection_id)
+        conn = await load_connection(s, connection_id)
     actor = Actor("saml", conn.id, conn.tenant_id)
     rec = AuditRecord(ACTION, "saml_connection", conn.id, conn.tenant_id)
     row: SessionRecord | None = None
@@ -128,9 +132,8 @@ async def start_logout(
                     name_id=row.name_id,
                     session_index=row.idp_session_index,
                 )
-                url = encode_redirect_url(
-                    conn.slo_url, message, signing_key=load_private_key(conn.sp_private_key_pem)
-                )
+                key = rt.saml_keys.private_key(conn.sp_private_key_pem)
+                url = encode_redirect_url(conn.slo_url, message, signing_key=key)
                 rec.reason = "sp_initiated_sent_to_idp"
             else:
                 rec.reason = "sp_initiated_local_only"
@@ -150,7 +153,7 @@ async def handle_slo(rt: Runtime, connection_id: str, query_string: str) -> Logo
     """A message from the IdP at the SLO endpoint (HTTP-Redirect, Bindings §3.4)."""
     now = rt.clock()
     async with rt.db.read() as s:
-        conn = await get_connection(s, connection_id)
+        conn = await load_connection(s, connection_id)
     actor = Actor("saml", conn.id, conn.tenant_id)
     rec = AuditRecord(ACTION, "saml_connection", conn.id, conn.tenant_id)
     try:
@@ -176,26 +179,28 @@ async def handle_slo(rt: Runtime, connection_id: str, query_string: str) -> Logo
         raise
 
 
-def _verified_message(conn: SamlConnection, query_string: str, param: str) -> tuple[bytes, str]:
+def _verified_message(
+    rt: Runtime, conn: ConnectionRecord, query_string: str, param: str
+) -> tuple[bytes, str]:
     """Check the query signature against the pinned certificates; the inflated message."""
-    params = verify_redirect_signature(query_string, trust_of(conn).public_keys)
+    params = verify_redirect_signature(query_string, rt.saml_keys.trust(conn).public_keys)
     raw = decode_redirect_message(params[param], max_bytes=MAX_MESSAGE_BYTES)
     return raw, params.get("RelayState", "")
 
 
 async def _idp_initiated(
     rt: Runtime,
-    conn: SamlConnection,
+    conn: ConnectionRecord,
     query_string: str,
     actor: Actor,
     rec: AuditRecord,
     now: datetime,
 ) -> LogoutOutcome:
-    raw, relay = _verified_message(conn, query_string, "SAMLRequest")
+    raw, relay = _verified_message(rt, conn, query_string, "SAMLRequest")
     slo_url = sp_urls(rt.settings.public_url, conn.id)["slo_url"]
     message = parse_logout_request(
         raw,
-        trust=trust_of(conn),
+        trust=rt.saml_keys.trust(conn),
         slo_url=slo_url,
         now=now,
         redirect_signature_verified=True,
@@ -228,20 +233,20 @@ async def _idp_initiated(
         response,
         param="SAMLResponse",
         relay_state=relay or None,
-        signing_key=load_private_key(conn.sp_private_key_pem),
+        signing_key=rt.saml_keys.private_key(conn.sp_private_key_pem),
     )
     return LogoutOutcome(url)
 
 
 async def _logout_response(
     rt: Runtime,
-    conn: SamlConnection,
+    conn: ConnectionRecord,
     query_string: str,
     actor: Actor,
     rec: AuditRecord,
     now: datetime,
 ) -> LogoutOutcome:
-    raw, _relay = _verified_message(conn, query_string, "SAMLResponse")
+    raw, _relay = _verified_message(rt, conn, query_string, "SAMLResponse")
     in_response_to = secure_fromstring(raw, MAX_MESSAGE_BYTES).get("InResponseTo") or ""
     if not in_response_to or len(in_response_to) > 256:
         raise LogoutRefused("unsolicited_logout_response", "This sign-out was not started here.")
@@ -262,7 +267,7 @@ async def _logout_response(
     try:
         parse_logout_response(
             raw,
-            trust=trust_of(conn),
+            trust=rt.saml_keys.trust(conn),
             slo_url=sp_urls(rt.settings.public_url, conn.id)["slo_url"],
             expected_request_id=in_response_to,
             redirect_signature_verified=True,

@@ -23,22 +23,20 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.audit import Actor, AuditRecord, record, record_failure
-from propylon.db.tables import Tenant, User
+from propylon.audit import Actor, AuditRecord, record_failure
+from propylon.audit.log import insert_success
+from propylon.db.tables import Tenant, User, core
 from propylon.db.tables_saml import SamlConnection, SamlRequest
 from propylon.directory.events import Outbox
 from propylon.directory.users import UserDraft, create_user
-from propylon.errors import InvalidInput, PropylonError
+from propylon.errors import InvalidInput, NotFound, PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import (
     Assertion,
-    IdpTrust,
     SamlValidationError,
     ValidationPolicy,
     validate_response,
@@ -49,12 +47,53 @@ from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
 from propylon.sessions.service import IssuedSession, SessionDraft
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.directories import DirectoryScope
-from propylon.tenants.saml_connections import get_connection, sp_urls
-from propylon.tenants.saml_keys import load_certificates
-from propylon.tenants.saml_keys import load_private_key as _load_private_key
+from propylon.tenants.saml_connections import (
+    CONNECTION_COLUMNS,
+    ConnectionRecord,
+    connection_record,
+    load_connection,
+    sp_urls,
+)
 
 REQUEST_LIFETIME = timedelta(minutes=10)
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+_CONNECTIONS, _REQUESTS, _USERS = core(SamlConnection), core(SamlRequest), core(User)
+_INSERT_REQUEST = insert(_REQUESTS)
+# The ACS reads the connection and the AuthnRequest its RelayState names in one statement;
+# the request's columns are NULL when there is none (or no RelayState: a NULL hash).
+_CONNECTION_AND_PENDING = (
+    select(
+        *CONNECTION_COLUMNS,
+        _REQUESTS.c.id,
+        _REQUESTS.c.return_to,
+        _REQUESTS.c.consumed_at,
+        _REQUESTS.c.expires_at,
+    )
+    .select_from(
+        _CONNECTIONS.outerjoin(
+            _REQUESTS,
+            and_(
+                _REQUESTS.c.connection_id == _CONNECTIONS.c.id,
+                _REQUESTS.c.relay_state_hash == bindparam("relay_hash"),
+            ),
+        )
+    )
+    .where(_CONNECTIONS.c.id == bindparam("connection_id"))
+)
+_CONSUME = (
+    update(_REQUESTS)
+    .where(_REQUESTS.c.id == bindparam("request_id"), _REQUESTS.c.consumed_at.is_(None))
+    .values(consumed_at=bindparam("now"))
+)
+# How a login finds its user (``match_by``); a live record wins over a deprovisioned one.
+_MATCH = {
+    column: select(_USERS.c.id, _USERS.c.active, _USERS.c.deleted_at)
+    .where(_USERS.c.tenant_id == bindparam("tenant_id"), _USERS.c[column] == bindparam("value"))
+    .order_by(_USERS.c.deleted_at.is_not(None))
+    .limit(1)
+    for column in ("email", "user_name_ci", "external_id")
+}
 
 
 class LoginRefused(PropylonError):
@@ -67,6 +106,23 @@ class LoginRefused(PropylonError):
 
 
 @dataclass(frozen=True)
+class PendingRequest:
+    """A pending AuthnRequest (``saml_requests``) as read at the ACS."""
+
+    id: str
+    return_to: str
+    consumed_at: datetime | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class MatchedUser:
+    id: str
+    active: bool
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
 class LoginOutcome:
     session: IssuedSession
     redirect_to: str
@@ -76,24 +132,7 @@ class LoginOutcome:
     user_id: str
 
 
-@lru_cache(maxsize=512)
-def load_private_key(pem: str) -> rsa.RSAPrivateKey:
-    """The SP key, parsed once per process: loading a PEM RSA key re-checks the key, which
-    costs tens of milliseconds (it was half of an ACS request's CPU)."""
-    return _load_private_key(pem)
-
-
-@lru_cache(maxsize=512)
-def _trust(entity_id: str, pems: tuple[str, ...]) -> IdpTrust:
-    return IdpTrust(entity_id, load_certificates(list(pems)))
-
-
-def trust_of(conn: SamlConnection) -> IdpTrust:
-    """Pinned certificates by value: a rotation (new PEM list) is a new cache entry."""
-    return _trust(conn.idp_entity_id, tuple(conn.idp_certificates["pem"]))
-
-
-def policy_of(rt: Runtime, conn: SamlConnection) -> ValidationPolicy:
+def policy_of(rt: Runtime, conn: ConnectionRecord) -> ValidationPolicy:
     s = rt.settings
     return ValidationPolicy(
         sp_entity_id=conn.sp_entity_id,
@@ -117,17 +156,19 @@ async def start_login(rt: Runtime, connection_id: str, return_to: str) -> str:
     now = rt.clock()
     relay = secrets.token_urlsafe(32)
     async with rt.db.write() as s:
-        conn = await get_connection(s, connection_id)
+        conn = await load_connection(s, connection_id)
         request_id = new_id()
-        s.add(
-            SamlRequest(
-                id=request_id,
-                connection_id=conn.id,
-                relay_state_hash=hash_secret(relay),
-                return_to=return_to,
-                created_at=now,
-                expires_at=now + REQUEST_LIFETIME,
-            )
+        await (await s.connection()).execute(
+            _INSERT_REQUEST,
+            {
+                "id": request_id,
+                "connection_id": conn.id,
+                "relay_state_hash": hash_secret(relay),
+                "return_to": return_to,
+                "created_at": now,
+                "expires_at": now + REQUEST_LIFETIME,
+                "consumed_at": None,
+            },
         )
         message = build_authn_request(
             request_id=request_id,
@@ -136,59 +177,65 @@ async def start_login(rt: Runtime, connection_id: str, return_to: str) -> str:
             acs_url=sp_urls(rt.settings.public_url, conn.id)["acs_url"],
             destination=conn.sso_url,
         )
-        key = load_private_key(conn.sp_private_key_pem) if conn.sign_requests else None
+        key = rt.saml_keys.private_key(conn.sp_private_key_pem) if conn.sign_requests else None
         rec = AuditRecord("sso.saml.start", "saml_connection", conn.id, conn.tenant_id)
-        record(s, Actor("saml", conn.id, conn.tenant_id), rec, now)
+        await insert_success(s, Actor("saml", conn.id, conn.tenant_id), rec, now)
     return encode_redirect_url(conn.sso_url, message, relay_state=relay, signing_key=key)
 
 
-async def _pending(
-    s: AsyncSession, conn: SamlConnection, relay_state: str | None, now: datetime
-) -> SamlRequest | None:
-    if not relay_state or len(relay_state) > 512:
-        return None
-    req = await s.scalar(
-        select(SamlRequest).where(
-            SamlRequest.relay_state_hash == hash_secret(relay_state),
-            SamlRequest.connection_id == conn.id,
-        )
-    )
-    if req is None:
-        return None
-    if req.consumed_at is not None or req.expires_at <= now:
+async def _read_connection_and_pending(
+    s: AsyncSession, connection_id: str, relay_state: str | None
+) -> tuple[ConnectionRecord, PendingRequest | None]:
+    """The connection (else :class:`NotFound`) and the AuthnRequest the RelayState names on
+    it, if any (checked by :func:`_check_pending`)."""
+    relay_hash = hash_secret(relay_state) if relay_state and len(relay_state) <= 512 else None
+    params = {"connection_id": connection_id, "relay_hash": relay_hash}
+    row = (await (await s.connection()).execute(_CONNECTION_AND_PENDING, params)).first()
+    if row is None:
+        raise NotFound(f"no SAML connection {connection_id!r}")
+    pending = tuple(row[len(CONNECTION_COLUMNS) :])
+    request = PendingRequest(*pending) if pending[0] is not None else None
+    return connection_record(row), request
+
+
+def _check_pending(req: PendingRequest | None, now: datetime) -> PendingRequest | None:
+    if req is not None and (req.consumed_at is not None or req.expires_at <= now):
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
     return req
 
 
-def _attribute(assertion: Assertion, conn: SamlConnection, field: str) -> str | None:
+def _attribute(assertion: Assertion, conn: ConnectionRecord, field: str) -> str | None:
     name = conn.attribute_map.get(field)
     values = assertion.attributes.get(name, []) if name else []
     return values[0] if values else None
 
 
 async def _find_user(
-    s: AsyncSession, conn: SamlConnection, assertion: Assertion
-) -> tuple[User | None, str | None]:
+    s: AsyncSession, conn: ConnectionRecord, assertion: Assertion
+) -> tuple[MatchedUser | None, str | None]:
     email = _attribute(assertion, conn, "email")
     if email is None and (assertion.name_id_format == EMAIL_FORMAT or "@" in assertion.name_id):
         email = assertion.name_id
-    query = select(User).where(User.tenant_id == conn.tenant_id)
     if conn.match_by == "email":
         if not email:
             return None, None
-        query = query.where(User.email == email.lower())
+        column, value = "email", email.lower()
     elif conn.match_by == "user_name":
-        query = query.where(User.user_name_ci == assertion.name_id.lower())
+        column, value = "user_name_ci", assertion.name_id.lower()
     else:
-        query = query.where(User.external_id == assertion.name_id)
-    # a live record wins over a deprovisioned one of the same person
-    rows = list((await s.scalars(query.order_by(User.deleted_at.is_not(None)))).all())
-    return (rows[0] if rows else None), email
+        column, value = "external_id", assertion.name_id
+    params = {"tenant_id": conn.tenant_id, "value": value}
+    row = (await (await s.connection()).execute(_MATCH[column], params)).first()
+    return (MatchedUser(*tuple(row)) if row is not None else None), email
 
 
 async def _jit(
-    s: AsyncSession, conn: SamlConnection, assertion: Assertion, email: str | None, now: datetime
-) -> User:
+    s: AsyncSession,
+    conn: ConnectionRecord,
+    assertion: Assertion,
+    email: str | None,
+    now: datetime,
+) -> MatchedUser:
     if not email:
         raise LoginRefused("jit_without_email", "Your account could not be created.")
     seats = await s.scalar(select(Tenant.seats).where(Tenant.id == conn.tenant_id))
@@ -204,44 +251,46 @@ async def _jit(
     )
     user = await create_user(s, scope, draft, outbox, now)
     await outbox.flush(s, now)
-    return user
+    return MatchedUser(user.id, user.active, user.deleted_at)
 
 
-async def _validate(
-    rt: Runtime, conn: SamlConnection, saml_response: str, relay_state: str | None, now: datetime
-) -> tuple[SamlRequest | None, Assertion]:
-    """Find the pending request, validate the Response, refuse a replay."""
-    async with rt.db.read() as s:
-        pending = await _pending(s, conn, relay_state, now)
+def _validate(
+    rt: Runtime,
+    conn: ConnectionRecord,
+    saml_response: str,
+    pending: PendingRequest | None,
+    now: datetime,
+) -> Assertion:
+    """Validate the Response as the answer to ``pending`` (or unsolicited)."""
     try:
-        assertion = validate_response(
+        return validate_response(
             saml_response,
-            trust=trust_of(conn),
+            trust=rt.saml_keys.trust(conn),
             policy=policy_of(rt, conn),
             expected_request_id=pending.id if pending else None,
             now=now,
-            sp_decryption_key=load_private_key(conn.sp_private_key_pem),
+            sp_decryption_key=rt.saml_keys.private_key(conn.sp_private_key_pem),
         )
     except SamlValidationError as exc:
         raise LoginRefused(exc.reason.value, "The sign-in response was not accepted.", 400) from exc
-    # SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid.
+
+
+async def _remember(
+    rt: Runtime, conn: ConnectionRecord, assertion: Assertion, now: datetime
+) -> None:
+    """SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid."""
     ttl = max(int((assertion.replay_cache_until - now).total_seconds()), 1)
     if not await rt.cache.remember_once(f"saml:{conn.id}:{assertion.assertion_id}", ttl):
         raise LoginRefused("assertion_replayed", "This sign-in response was already used.", 400)
-    return pending, assertion
 
 
-async def _consume(s: AsyncSession, pending: SamlRequest, now: datetime) -> None:
-    done = await s.execute(
-        update(SamlRequest)
-        .where(SamlRequest.id == pending.id, SamlRequest.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
+async def _consume(s: AsyncSession, pending: PendingRequest, now: datetime) -> None:
+    done = await (await s.connection()).execute(_CONSUME, {"request_id": pending.id, "now": now})
     if not getattr(done, "rowcount", 0):
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
 
 
-async def _landing(s: AsyncSession, conn: SamlConnection) -> str:
+async def _landing(s: AsyncSession, conn: ConnectionRecord) -> str:
     try:
         return await idp_initiated_landing(s, conn)
     except NoLandingApp as exc:
@@ -254,11 +303,13 @@ async def finish_login(
     """Consume a Response at the ACS (SAML Profiles §4.1.4.3-5) and start a session."""
     now = rt.clock()
     async with rt.db.read() as s:
-        conn = await get_connection(s, connection_id)
+        conn, pending_read = await _read_connection_and_pending(s, connection_id, relay_state)
     actor = Actor("saml", conn.id, conn.tenant_id)
     rec = AuditRecord("sso.saml.login", "saml_connection", conn.id, conn.tenant_id)
     try:
-        pending, assertion = await _validate(rt, conn, saml_response, relay_state, now)
+        pending = _check_pending(pending_read, now)
+        assertion = _validate(rt, conn, saml_response, pending, now)
+        await _remember(rt, conn, assertion, now)
         async with rt.db.write() as s:
             if pending is not None:
                 await _consume(s, pending, now)
@@ -289,7 +340,7 @@ async def finish_login(
                 now,
             )
             rec.diff = {"session": {"before": None, "after": staged.id}}
-            record(s, actor, rec, now)
+            await insert_success(s, actor, rec, now)
     except LoginRefused as exc:
         rec.reason, rec.status = exc.reason, exc.status
         await record_failure(rt.db, actor, rec, now)

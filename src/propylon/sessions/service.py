@@ -14,14 +14,15 @@ against the user and tenant read from the database, so a SCIM deactivation is se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Tenant, User
+from propylon.db.tables import Tenant, User, core
 from propylon.ids import new_secret
 from propylon.tenants.credentials import hash_secret
 
@@ -87,10 +88,31 @@ class PendingSession:
 
 
 @dataclass(frozen=True)
+class SessionUser:
+    """The session's directory user, as read for this request."""
+
+    id: str
+    tenant_id: str
+    email: str | None
+    display_name: str | None
+    given_name: str | None
+    family_name: str | None
+    active: bool
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SessionTenant:
+    id: str
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ActiveSession:
     record: SessionRecord
-    user: User
-    tenant: Tenant
+    user: SessionUser
+    tenant: SessionTenant
 
     @property
     def id(self) -> str:
@@ -133,7 +155,7 @@ def issued(pending: PendingSession) -> IssuedSession:
     return IssuedSession(pending.record.id, pending.handle, pending.record.expires_at)
 
 
-def check_active(record: SessionRecord | None, user: User | None, now: datetime) -> bool:
+def check_active(record: SessionRecord | None, user: SessionUser | None, now: datetime) -> bool:
     """The one validity rule (see the module docstring)."""
     return (
         record is not None
@@ -147,22 +169,50 @@ def check_active(record: SessionRecord | None, user: User | None, now: datetime)
     )
 
 
+_USERS, _TENANTS = core(User), core(Tenant)
+IDENTITY_COLUMNS = (
+    _USERS.c.id,
+    _USERS.c.tenant_id,
+    _USERS.c.email,
+    _USERS.c.display_name,
+    _USERS.c.given_name,
+    _USERS.c.family_name,
+    _USERS.c.active,
+    _USERS.c.deleted_at,
+    _TENANTS.c.slug,
+    _TENANTS.c.name,
+)
+"""What a session needs of its user and tenant, read with one prebuilt Core statement (the
+last :data:`IDENTITY_COLUMNS` columns of a row, see :func:`identity_of`)."""
+# By the user's primary key alone: :func:`check_active` compares the tenant. (With the tenant
+# in the WHERE clause too, PostgreSQL may walk the tenant's users on ``ix_users_tenant_email``.)
+_IDENTITY = (
+    select(*IDENTITY_COLUMNS)
+    .join_from(_USERS, _TENANTS, _TENANTS.c.id == _USERS.c.tenant_id)
+    .where(_USERS.c.id == bindparam("user_id"))
+)
+
+
+def identity_of(row: Sequence[Any]) -> tuple[SessionUser, SessionTenant]:
+    """The user and tenant in the last ``len(IDENTITY_COLUMNS)`` columns of ``row``."""
+    uid, tid, email, display, given, family, active, deleted, slug, name = row[
+        -len(IDENTITY_COLUMNS) :
+    ]
+    user = SessionUser(uid, tid, email, display, given, family, bool(active), deleted)
+    return user, SessionTenant(tid, slug, name)
+
+
 async def with_identity(
     s: AsyncSession, record: SessionRecord | None, now: datetime
 ) -> ActiveSession | None:
     """``record`` with its user and tenant read from the database, if the session is active."""
     if record is None or not check_active_times(record, now):
         return None
-    found = (
-        await s.execute(
-            select(User, Tenant)
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .where(User.id == record.user_id, Tenant.id == record.tenant_id)
-        )
-    ).first()
+    conn = await s.connection()
+    found = (await conn.execute(_IDENTITY, {"user_id": record.user_id})).first()
     if found is None:
         return None
-    user, tenant = found
+    user, tenant = identity_of(found)
     if not check_active(record, user, now):
         return None
     return ActiveSession(record, user, tenant)

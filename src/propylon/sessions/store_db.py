@@ -7,39 +7,56 @@ Ended sessions keep their row (``ended_at`` set); rows go with their user when i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Tenant, User
+from propylon.db.tables import Tenant, User, core
 from propylon.db.tables_sso import LoginSession
 from propylon.sessions.service import (
     DEFAULT_LIFETIME,
+    IDENTITY_COLUMNS,
     ActiveSession,
     IssuedSession,
     PendingSession,
     SessionDraft,
     SessionRecord,
     check_active,
+    identity_of,
     issued,
     new_pending,
 )
 
+_SESSIONS, _USERS, _TENANTS = core(LoginSession), core(User), core(Tenant)
+_RECORD_COLUMNS = (
+    _SESSIONS.c.id,
+    _SESSIONS.c.tenant_id,
+    _SESSIONS.c.user_id,
+    _SESSIONS.c.auth_method,
+    _SESSIONS.c.connection_id,
+    _SESSIONS.c.idp_session_index,
+    _SESSIONS.c.name_id,
+    _SESSIONS.c.created_at,
+    _SESSIONS.c.expires_at,
+    _SESSIONS.c.ended_at,
+)
+_GET = select(*_RECORD_COLUMNS).where(_SESSIONS.c.id == bindparam("id"))
+_LOAD = (
+    select(*_RECORD_COLUMNS, *IDENTITY_COLUMNS)
+    .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .join(_TENANTS, _TENANTS.c.id == _SESSIONS.c.tenant_id)
+    .where(_SESSIONS.c.id == bindparam("id"))
+)
+_INSERT = insert(_SESSIONS)
 
-def _record(row: LoginSession) -> SessionRecord:
-    return SessionRecord(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        user_id=row.user_id,
-        auth_method=row.auth_method,
-        connection_id=row.connection_id,
-        idp_session_index=row.idp_session_index,
-        name_id=row.name_id,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        ended_at=row.ended_at,
-    )
+
+def _record(row: Sequence[Any]) -> SessionRecord:
+    """The session in the first columns of ``row`` (:data:`_RECORD_COLUMNS` follows the
+    field order of :class:`SessionRecord`)."""
+    return SessionRecord(*row[: len(_RECORD_COLUMNS)])
 
 
 class DatabaseSessionStore:
@@ -51,43 +68,39 @@ class DatabaseSessionStore:
     async def stage(self, s: AsyncSession, draft: SessionDraft, now: datetime) -> PendingSession:
         pending = new_pending(draft, now, self.lifetime)
         r = pending.record
-        s.add(
-            LoginSession(
-                id=r.id,
-                tenant_id=r.tenant_id,
-                user_id=r.user_id,
-                auth_method=r.auth_method,
-                connection_id=r.connection_id,
-                idp_session_index=r.idp_session_index,
-                name_id=r.name_id,
-                created_at=r.created_at,
-                expires_at=r.expires_at,
-                ended_at=None,
-            )
+        conn = await s.connection()
+        await conn.execute(
+            _INSERT,
+            {
+                "id": r.id,
+                "tenant_id": r.tenant_id,
+                "user_id": r.user_id,
+                "auth_method": r.auth_method,
+                "connection_id": r.connection_id,
+                "idp_session_index": r.idp_session_index,
+                "name_id": r.name_id,
+                "created_at": r.created_at,
+                "expires_at": r.expires_at,
+                "ended_at": None,
+            },
         )
-        await s.flush()
         return pending
 
     async def publish(self, pending: PendingSession, now: datetime) -> IssuedSession:
         return issued(pending)  # the row committed with the unit of work that staged it
 
     async def get(self, s: AsyncSession, session_id: str) -> SessionRecord | None:
-        row = await s.get(LoginSession, session_id)
+        conn = await s.connection()
+        row = (await conn.execute(_GET, {"id": session_id})).first()
         return _record(row) if row is not None else None
 
     async def load(self, s: AsyncSession, session_id: str, now: datetime) -> ActiveSession | None:
-        found = (
-            await s.execute(
-                select(LoginSession, User, Tenant)
-                .join(User, User.id == LoginSession.user_id)
-                .join(Tenant, Tenant.id == LoginSession.tenant_id)
-                .where(LoginSession.id == session_id)
-            )
-        ).first()
+        conn = await s.connection()
+        found = (await conn.execute(_LOAD, {"id": session_id})).first()
         if found is None:
             return None
-        row, user, tenant = found
-        record = _record(row)
+        record = _record(found)
+        user, tenant = identity_of(found)
         if not check_active(record, user, now):
             return None
         return ActiveSession(record, user, tenant)

@@ -4,14 +4,16 @@ management API both call :mod:`propylon.tenants.operations_saml`, which calls th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import OAuthClient
 from propylon.errors import InvalidInput, NotFound
@@ -69,7 +71,70 @@ def sp_urls(public_url: str, connection_id: str) -> dict[str, str]:
     }
 
 
-def slo_response_url(conn: SamlConnection) -> str | None:
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """A connection as sign-in and logout read it: one prebuilt Core statement, no ORM
+    instance (:func:`load_connection`)."""
+
+    id: str
+    tenant_id: str
+    idp_entity_id: str
+    sso_url: str
+    slo_url: str | None
+    slo_response_url: str | None
+    idp_certificate_pems: tuple[str, ...]
+    """Every trusted IdP signing certificate (PEM), as stored."""
+    sp_entity_id: str
+    sp_private_key_pem: str
+    sp_certificate_pem: str
+    sign_requests: bool
+    allow_idp_initiated: bool
+    idp_initiated_client_id: str | None
+    jit: bool
+    match_by: str
+    attribute_map: dict[str, Any]
+
+
+_CONNECTIONS = core(SamlConnection)
+CONNECTION_COLUMNS = (
+    _CONNECTIONS.c.id,
+    _CONNECTIONS.c.tenant_id,
+    _CONNECTIONS.c.idp_entity_id,
+    _CONNECTIONS.c.sso_url,
+    _CONNECTIONS.c.slo_url,
+    _CONNECTIONS.c.slo_response_url,
+    _CONNECTIONS.c.idp_certificates,
+    _CONNECTIONS.c.sp_entity_id,
+    _CONNECTIONS.c.sp_private_key_pem,
+    _CONNECTIONS.c.sp_certificate_pem,
+    _CONNECTIONS.c.sign_requests,
+    _CONNECTIONS.c.allow_idp_initiated,
+    _CONNECTIONS.c.idp_initiated_client_id,
+    _CONNECTIONS.c.jit,
+    _CONNECTIONS.c.match_by,
+    _CONNECTIONS.c.attribute_map,
+)
+"""The columns of a :class:`ConnectionRecord`, in order (see :func:`connection_record`)."""
+_RECORD = select(*CONNECTION_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"))
+
+
+def connection_record(row: Sequence[Any]) -> ConnectionRecord:
+    """The connection in the first ``len(CONNECTION_COLUMNS)`` columns of ``row``."""
+    values = list(row[: len(CONNECTION_COLUMNS)])
+    values[6] = tuple(values[6]["pem"])  # idp_certificates: {"pem": [...]}
+    return ConnectionRecord(*values)
+
+
+async def load_connection(session: AsyncSession, connection_id: str) -> ConnectionRecord:
+    """The connection, or :class:`NotFound`."""
+    conn = await session.connection()
+    row = (await conn.execute(_RECORD, {"id": connection_id})).first()
+    if row is None:
+        raise NotFound(f"no SAML connection {connection_id!r}")
+    return connection_record(row)
+
+
+def slo_response_url(conn: ConnectionRecord) -> str | None:
     """Where LogoutResponses go: the IdP's SLO ``ResponseLocation``, else its ``Location``
     (SAML Metadata §2.2.2)."""
     return conn.slo_response_url or conn.slo_url
