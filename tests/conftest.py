@@ -111,15 +111,21 @@ class Server:
 
 
 def start_server(
-    backend: Backend, extra_env: dict[str, str] | None = None
+    backend: Backend,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    *,
+    logs: bool = False,
 ) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``propylon serve``; with ``logs`` its stdout (the structured logs) is piped."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **backend.env, "PROPYLON_PUBLIC_URL": url, **(extra_env or {})}
+    cli = [sys.executable, "-m", "propylon.cli", "serve", "--host", "127.0.0.1"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "propylon.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*cli, "--port", str(port), *args],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if logs else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30

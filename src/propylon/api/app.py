@@ -23,6 +23,7 @@ from propylon.api import (
     scim_routes,
 )
 from propylon.db.migrate import is_current, upgrade
+from propylon.logs import configure as configure_logging
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
 from propylon.tenants import scope_cache
@@ -37,6 +38,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the app. With ``runtime`` given the caller owns it; otherwise the app builds one
     from ``settings`` at startup, migrates (or refuses) and closes it at shutdown."""
     settings = settings or (runtime.settings if runtime else Settings())
+    if runtime is None:
+        # `serve --workers N` starts each worker in a fresh interpreter that imports this
+        # factory, never the CLI: configure logging here, or workers log with defaults.
+        configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,10 +84,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     observability.install(app, observability.Metrics())
     errors.install(app)
+    # Route matching scans in order: the browser- and IdP-facing routes before the
+    # management API (SCIM routes come first of all, see above).
     app.include_router(health.router)
-    app.include_router(mgmt_routes.router)
-    app.include_router(apps_routes.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
+    app.include_router(mgmt_routes.router)
+    app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
     return app
