@@ -4,6 +4,7 @@ signed with."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,11 +12,13 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet
 
+from propylon.cli.apps import rotate_keys
 from propylon.db.migrate import upgrade
 from propylon.provider import keys
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
 from tests.conftest import Server
+from tests.provider.helpers import code_flow, decode, new_app, new_person
 
 
 class Clock:
@@ -67,3 +70,21 @@ async def test_a_key_created_in_a_rolled_back_transaction_is_not_used(tmp_path: 
             assert [k.kid for k in await keys.published(s, rt.clock())] == [kept.kid]
     finally:
         await rt.close()
+
+
+async def test_a_rotation_reaches_a_running_server_at_once_through_the_accelerator(
+    server: Server,
+) -> None:
+    """``propylon keys rotate`` publishes on the accelerator: a running server (another
+    process) signs with the new key well before its cache lifetime would have run out."""
+    if server.backend.name != "postgres":
+        pytest.skip("the fan-out across processes is the production mode's (Redis)")
+    app, person = await new_app(server), await new_person(server)
+    await code_flow(server, app, person)  # a key exists (the very first one is not cached)
+    first, _ = await code_flow(server, app, person)  # the server now holds its key fresh
+    header, _ = await decode(server, first["id_token"])
+    rotated = await rotate_keys(server.rt)
+    assert rotated["kid"] != header["kid"]
+    await asyncio.sleep(0.2)  # far below KEY_CACHE_SECONDS
+    second, _ = await code_flow(server, app, person)
+    assert (await decode(server, second["id_token"]))[0]["kid"] == rotated["kid"]

@@ -68,6 +68,7 @@ async def rotate_keys(rt: Runtime) -> dict[str, Any]:
             timedelta(seconds=rt.settings.signing_key_retire_seconds),
         )
         record(s, CLI, AuditRecord("keys.rotate", "signing_key", out["kid"]), now)
+    await rt.cache.publish(keys.CHANNEL, out["kid"])  # after commit: processes re-read now
     return out
 
 

@@ -6,8 +6,11 @@ until their ``retire_at`` so tokens they signed keep verifying during a rotation
 to create it merely publish two keys, and both sign valid tokens.
 
 Each process keeps the signing key it read, parsed, in :class:`SigningKeyCache` (on the
-runtime) for :data:`KEY_CACHE_SECONDS`: ``propylon keys rotate`` runs in another process, so
-every server process signs with the new key at most that long after the rotation committed.
+runtime) for :data:`KEY_CACHE_SECONDS`. ``propylon keys rotate`` runs in another process; it
+publishes :data:`CHANNEL` on the accelerator after the rotation committed, and with Redis every
+server process drops its cached key at once. Without Redis (one process, embedded mode) or if
+the message is lost, every process signs with the new key at most :data:`KEY_CACHE_SECONDS`
+after the rotation committed.
 Tokens a process signs with the previous key meanwhile keep verifying, because a rotation
 keeps the previous key in the JWK Set for ``PROPYLON_SIGNING_KEY_RETIRE_SECONDS`` (which must
 therefore stay well above :data:`KEY_CACHE_SECONDS`; the default is a day). The JWK Set and
@@ -98,6 +101,10 @@ async def active_key(session: AsyncSession, alg: str, now: datetime) -> SigningM
     return SigningMaterial(row.kid, row.alg, import_private(row.private_jwk))
 
 
+CHANNEL = "signing-keys"
+"""Accelerator fan-out channel: a rotation committed; drop cached signing keys."""
+
+
 class SigningKeyCache:
     """Per process (on the runtime): the active signing key per algorithm, read and parsed
     at most once per ``ttl`` seconds, and parsed keys by ``kid``. See the module docstring
@@ -123,6 +130,10 @@ class SigningKeyCache:
         material = SigningMaterial(kid, row_alg, self.parsed(kid, jwk))
         self._active[alg] = (material, self._clock() + self.ttl)
         return material
+
+    async def on_message(self, _message: str) -> None:
+        """A rotation was published on :data:`CHANNEL`: read the active key again."""
+        self._active.clear()
 
     def parsed(self, kid: str, jwk: dict[str, Any]) -> ECKey | RSAKey:
         """The parsed key of ``kid`` (its thumbprint: the same ``kid`` is the same key)."""
