@@ -4,7 +4,6 @@ confidential app; anything else is refused with a 400 page and an audited reason
 
 from __future__ import annotations
 
-import base64
 import secrets
 import shutil
 from collections.abc import AsyncIterator
@@ -22,31 +21,14 @@ from tests.conftest import Server, drop_backend, make_backend, start_server, sto
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import REDIRECT, App, decode, new_app, token_request
 from tests.saml.idp import make_keypair
-from tests.sso.test_saml_pysaml2 import Idp, new_idp
+from tests.sso.test_saml_pysaml2 import Idp, new_idp, pysaml2_response
 
 pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="needs xmlsec1")
 
 
 def unsolicited_response(idp: Idp, email: str) -> str:
     """A signed Response answering no AuthnRequest (no InResponseTo), made by pysaml2."""
-    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
-    from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
-
-    resp = idp.server.create_authn_response(
-        identity={"mail": [email], "givenName": ["Ada"], "sn": ["Lovelace"]},
-        in_response_to=None,
-        destination=idp.connection["acs_url"],
-        sp_entity_id=idp.connection["sp_entity_id"],
-        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
-        authn={
-            "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-            "authn_auth": idp.entity_id,
-        },
-        sign_assertion=True,
-        sign_alg=SIG_RSA_SHA256,
-        digest_alg=DIGEST_SHA256,
-    )
-    return base64.b64encode(str(resp).encode()).decode()
+    return pysaml2_response(idp, None, email, sign_assertion=True)
 
 
 async def post_unsolicited(server: Server, idp: Idp, email: str) -> httpx.Response:

@@ -215,14 +215,19 @@ async def authorize_to_idp(
     return req, q["RelayState"], verifier
 
 
-def pysaml2_response(idp: Idp, req: Any, email: str, **kw: Any) -> str:
+def pysaml2_response(idp: Idp, req: Any | None, email: str, **kw: Any) -> str:
+    """pysaml2's Response to ``req``, or an unsolicited one (no InResponseTo) for ``None``."""
     from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
     from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
     resp = idp.server.create_authn_response(
         identity={"mail": [email], "givenName": ["Ada"], "sn": ["Lovelace"]},
-        in_response_to=req.message.id,
-        destination=req.message.assertion_consumer_service_url,
+        in_response_to=req.message.id if req is not None else None,
+        destination=(
+            req.message.assertion_consumer_service_url
+            if req is not None
+            else idp.connection["acs_url"]
+        ),
         sp_entity_id=idp.connection["sp_entity_id"],
         name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
         authn={

@@ -20,9 +20,25 @@ from tests.provider.helpers import (
     basic,
     token_request,
 )
-from tests.sso.test_saml_pysaml2 import RSA_SHA256, login, new_idp, query_of
+from tests.sso.test_saml_pysaml2 import RSA_SHA256, Idp, login, new_idp, query_of
 
 pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="needs xmlsec1")
+
+
+def _signed_logout_response_path(idp: Idp, response: Any) -> str:
+    """The path and query of pysaml2's signed HTTP-Redirect LogoutResponse to our SLO URL."""
+    from saml2 import BINDING_HTTP_REDIRECT
+
+    out = idp.server.apply_binding(
+        BINDING_HTTP_REDIRECT,
+        str(response),
+        idp.connection["slo_url"],
+        response=True,
+        sign=True,
+        sigalg=RSA_SHA256,
+    )
+    url = urlsplit(dict(out["headers"])["Location"])
+    return url.path + "?" + url.query
 
 
 async def _introspect(c: httpx.AsyncClient, app: App, token: str) -> dict[str, Any]:
@@ -134,17 +150,7 @@ async def test_sp_initiated_logout_answered_by_pysaml2(server: Server, tmp_path:
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
         response = idp.server.create_logout_response(req.message, [BINDING_HTTP_REDIRECT])
-        slo_url = idp.connection["slo_url"]
-        out = idp.server.apply_binding(
-            BINDING_HTTP_REDIRECT,
-            str(response),
-            slo_url,
-            response=True,
-            sign=True,
-            sigalg=RSA_SHA256,
-        )
-        url = dict(out["headers"])["Location"]
-        path_query = urlsplit(url).path + "?" + urlsplit(url).query
+        path_query = _signed_logout_response_path(idp, response)
         r = await browser.get(path_query)
         assert r.status_code == 302 and r.headers["location"] == "/signed-out-here", r.text
         # once only
@@ -156,16 +162,7 @@ async def test_sp_initiated_logout_answered_by_pysaml2(server: Server, tmp_path:
 
         stray = LogoutRequest(id="_" + secrets.token_hex(8), issuer=req.message.issuer)
         stray_resp = idp.server.create_logout_response(stray, [BINDING_HTTP_REDIRECT])
-        out = idp.server.apply_binding(
-            BINDING_HTTP_REDIRECT,
-            str(stray_resp),
-            slo_url,
-            response=True,
-            sign=True,
-            sigalg=RSA_SHA256,
-        )
-        url = dict(out["headers"])["Location"]
-        r = await browser.get(urlsplit(url).path + "?" + urlsplit(url).query)
+        r = await browser.get(_signed_logout_response_path(idp, stray_resp))
         assert r.status_code == 400
     rows = server.cli_json("audit", "list", idp.slug, "--action", "sso.saml.logout")
     outcomes = {(r["outcome"], r["reason"]) for r in rows}
