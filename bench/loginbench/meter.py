@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.infra import psql
-from benchkit.measure import proc_stat, system_cpu
+from benchkit.measure import pct, proc_stat, system_cpu
 
 # pg_stat_database counters reported per login
 PG_COUNTERS = (
@@ -21,21 +21,14 @@ PG_COUNTERS = (
 )  # fmt: skip
 
 
-def pct(xs: list[float], p: float) -> float:
-    """The ``p``-th percentile (0-100) at index round(p/100 * (n-1)), 0.0 when empty; not
-    ``benchkit.measure.pct`` (nearest rank, ``q`` in 0-1, nan when empty), whose figures
-    would differ from this benchmark's earlier ones."""
-    if not xs:
-        return 0.0
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
-
-
 def summary(xs: list[float], ndigits: int = 2) -> dict[str, float]:
+    """p50, p99 (nearest rank, :func:`benchkit.measure.pct`) and mean; zeros when empty."""
+    if not xs:
+        return {"p50": 0.0, "p99": 0.0, "mean": 0.0}
     return {
-        "p50": round(pct(xs, 50), ndigits),
-        "p99": round(pct(xs, 99), ndigits),
-        "mean": round(statistics.fmean(xs), ndigits) if xs else 0.0,
+        "p50": round(pct(xs, 0.50), ndigits),
+        "p99": round(pct(xs, 0.99), ndigits),
+        "mean": round(statistics.fmean(xs), ndigits),
     }
 
 
