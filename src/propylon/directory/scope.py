@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import ColumnCollection
 
 from propylon.db.tables import Tenant, User
 from propylon.directory.errors import NotFound, SeatLimitReached
@@ -54,7 +55,7 @@ async def ensure_seat_available(session: AsyncSession, scope: DirectoryScope) ->
         )
 
 
-Decorate = Callable[[Subquery], list[ColumnElement[Any]]]
+Decorate = Callable[[ColumnCollection[str, Any]], list[ColumnElement[Any]]]
 
 
 async def page(
@@ -78,8 +79,13 @@ async def page(
     page shorter than ``limit`` (any lookup by ``userName``, say) is the whole result, so one
     round trip. A window ``count(*) over ()`` would save that statement on long listings but
     makes PostgreSQL read and sort every matching row for every page; a plain count is
-    cheaper. ``decorate`` adds columns computed from the page's rows (e.g. a user's groups):
-    they are evaluated for those rows only, never for the rows ``OFFSET`` skips.
+    cheaper. ``decorate`` adds columns computed from the page's rows (e.g. a user's groups),
+    evaluated for those rows only. On a first page they sit in the select list itself:
+    ``LIMIT`` stops their evaluation at the page (PostgreSQL postpones costly select-list
+    expressions past the sort when there is a limit; SQLite's top-N sorter evaluates them for
+    candidate rows only). ``OFFSET`` rows would be evaluated too, so a later page computes them
+    in an outer query over the page's subquery. Building that subquery costs more than the
+    query on a hot lookup, which is always a first page.
     """
     if where is not None:
         base = base.where(where)
@@ -91,15 +97,18 @@ async def page(
         sort = order_by.label("_sort")
         base = base.add_columns(sort)
         ordering.append((order_by.desc() if descending else order_by.asc()).nulls_last())
-    query = base.order_by(*ordering, *tiebreak).offset(offset).limit(limit)
-    if decorate is not None:
+    selected = base
+    if decorate is not None and offset == 0:
+        selected = base.add_columns(*decorate(base.selected_columns))
+    query = selected.order_by(*ordering, *tiebreak).offset(offset).limit(limit)
+    if decorate is not None and offset > 0:
         rows_of_page = query.subquery("page")
         outer: list[Any] = []
         if sort is not None:
             key = rows_of_page.c["_sort"]
             outer.append((key.desc() if descending else key.asc()).nulls_last())
         outer += [rows_of_page.c[column.key] for column in tiebreak]
-        query = select(rows_of_page, *decorate(rows_of_page)).order_by(*outer)
+        query = select(rows_of_page, *decorate(rows_of_page.c)).order_by(*outer)
     conn = await session.connection()
     rows = list((await conn.execute(query, params)).all())
     if offset == 0 and len(rows) < limit:

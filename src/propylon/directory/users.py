@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import ColumnCollection
 
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
@@ -66,8 +67,15 @@ def member_of(user_id: ColumnElement[str]) -> ColumnElement[Any]:
 
 
 _SCOPED = scoped(_TABLE)
-# Reads carry the user's groups in the same statement (one round trip, not two).
-_ROW_BY_ID = _SCOPED.add_columns(member_of(_TABLE.c.id)).where(_TABLE.c.id == bindparam("rid"))
+# Reads carry the user's groups in the same statement (one round trip, not two). Built once:
+# a reused element keeps its memoized cache key, so a fresh statement around it is cheap.
+_MEMBER_OF = member_of(_TABLE.c.id)
+_ROW_BY_ID = _SCOPED.add_columns(_MEMBER_OF).where(_TABLE.c.id == bindparam("rid"))
+
+
+def _with_groups(columns: ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
+    """The groups column of a listing (see :func:`directory.scope.page`)."""
+    return [_MEMBER_OF if columns["id"] is _TABLE.c.id else member_of(columns["id"])]
 _BY_ID = select(User).where(
     User.tenant_id == bindparam("scope_tenant"),
     User.directory_id == bindparam("scope_directory"),
@@ -150,7 +158,7 @@ async def get_user(session: AsyncSession, scope: DirectoryScope, user_id: str) -
     return found
 
 
-_BY_ID_WITH_GROUPS = _BY_ID.add_columns(member_of(_TABLE.c.id))
+_BY_ID_WITH_GROUPS = _BY_ID.add_columns(_MEMBER_OF)
 
 
 async def get_user_and_groups(
@@ -261,5 +269,5 @@ async def list_users(
         limit=limit,
         tiebreak=[User.created_at, User.id],
         params=scope_params(scope),
-        decorate=lambda rows: [member_of(rows.c.id)],
+        decorate=_with_groups,
     )
