@@ -88,7 +88,8 @@ def entry(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> AuditE
     return AuditEntry(**values(actor, rec, outcome, now))
 
 
-_INSERT = insert(core(AuditEntry))
+TABLE = core(AuditEntry)
+_INSERT = insert(TABLE)
 
 
 async def insert_success(

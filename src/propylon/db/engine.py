@@ -4,6 +4,9 @@
 so a failing request never leaves anything half-written. On SQLite a write transaction starts
 with ``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout instead of failing on
 a lock upgrade; reads use plain deferred transactions.
+
+A unit of work whose whole write is one statement needs no transaction around it: see
+:func:`tail_connection`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,44 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IMMEDIATE = "propylon_sqlite_immediate"
+_CONNECTED = "propylon_connected"
+
+
+class _Session(Session):
+    """Sessions of :class:`Database`: they note when they first use a connection."""
+
+
+@event.listens_for(_Session, "after_begin")
+def _on_session_begin(session: Session, _tx: SessionTransaction, _conn: Any) -> None:
+    session.info[_CONNECTED] = True
+
+
+async def tail_connection(session: AsyncSession) -> AsyncConnection:
+    """The connection for a unit of work's last statement.
+
+    On PostgreSQL, a unit that has sent nothing so far and holds no unflushed ORM change runs
+    that statement alone in autocommit: a single statement is atomic by itself (PostgreSQL
+    manual §13.2.1), so the ``BEGIN`` and ``COMMIT`` round trips buy nothing. Anything else
+    (SQLite included) keeps its transaction.
+    """
+    if (
+        not session.info.get(_CONNECTED)
+        and session.bind is not None
+        and session.bind.dialect.name == "postgresql"
+        and not (session.new or session.dirty or session.deleted)
+    ):
+        return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return await session.connection()
 
 
 class Database:
@@ -44,7 +77,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_Session
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,9 +1,14 @@
 """Domain events through one place: a transactional outbox with a gapless per-tenant sequence.
 
-Events are collected during a unit of work and written by :func:`flush` as its last
-statements, in the same transaction as the change. The sequence comes from
+Events are collected during a unit of work and written by :meth:`Outbox.flush` as its last
+statement, in the same transaction as the change. The sequence comes from
 ``tenants.event_seq``, incremented under the tenant row's write lock, so sequence numbers are
 never skipped, duplicated or reordered, and a rolled-back request leaves no event.
+
+Rows a unit of work only inserts (a new user, its audit entry) can ride along: given to
+:meth:`Outbox.insert`, they are written by the same statement on PostgreSQL. A unit whose
+whole write is that statement then needs no transaction around it (see
+:func:`propylon.db.engine.tail_connection`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    Executable,
+    Insert,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from propylon.db.engine import tail_connection
 from propylon.db.tables import Event, Tenant, core
 from propylon.ids import Kind, new_id
 
@@ -67,42 +85,61 @@ _EVENTS = core(Event)
 _INSERT = insert(_EVENTS)
 
 
+@dataclass(frozen=True)
+class Row:
+    """A row to insert with the unit of work's events. ``conflict`` turns a constraint
+    violation of this row into the domain error to raise (None: not this row's)."""
+
+    table: Table
+    values: dict[str, Any]
+    conflict: Callable[[IntegrityError], Exception | None] | None = None
+
+    @property
+    def shape(self) -> tuple[Table, tuple[str, ...]]:
+        return self.table, tuple(self.values)
+
+
 @dataclass
 class Outbox:
-    """Events of one unit of work for one tenant."""
+    """Events of one unit of work for one tenant, and the rows written with them."""
 
     tenant_id: str
     pending: list[DomainEvent] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     written: list[StoredEvent] = field(default_factory=list)
 
     def emit(self, event: DomainEvent) -> None:
         self.pending.append(event)
 
+    def insert(self, row: Row) -> None:
+        self.rows.append(row)
+
     async def flush(self, session: AsyncSession, now: datetime) -> list[StoredEvent]:
-        """Write pending events as the unit of work's last statement(s).
+        """Write the pending rows and events as the unit of work's last statement(s).
 
         The sequence is taken under the tenant row's lock, which every other write of the
         tenant then waits on until COMMIT; so the lock is taken as late and held as briefly
-        as the backend allows. PostgreSQL: one statement, a data-modifying CTE (PostgreSQL
-        manual §7.8.4) that bumps ``event_seq`` and inserts the events. SQLite: writers are
-        already serialized by ``BEGIN IMMEDIATE``, and SQLite has no DML in CTEs, so two
-        statements."""
-        if not self.pending:
+        as the backend allows. PostgreSQL: one statement, data-modifying CTEs (PostgreSQL
+        manual §7.8.4) that insert the rows, bump ``event_seq`` and insert the events.
+        SQLite: writers are already serialized by ``BEGIN IMMEDIATE``, and SQLite has no DML
+        in CTEs, so one statement per row, then two for the events."""
+        if not self.pending and not self.rows:
             return []
-        n = len(self.pending)
-        conn = await session.connection()  # Core statements skip the ORM's per-call work
+        conn = await tail_connection(session)  # Core: no ORM per-call work
         ids = [new_id(Kind.EVENT) for _ in self.pending]
-        if conn.dialect.name == "postgresql":
-            params: dict[str, Any] = {"tenant": self.tenant_id, "now": now}
-            for i, (eid, ev) in enumerate(zip(ids, self.pending, strict=True)):
-                params |= {f"id_{i}": eid, f"type_{i}": ev.type, f"st_{i}": ev.subject_type}
-                params |= {f"sid_{i}": ev.subject_id, f"data_{i}": ev.data}
-            seqs = (await conn.execute(_allocate_and_insert(n), params)).scalars().all()
-            last = max(seqs)
-        else:
-            allocated = await conn.execute(_NEXT_SEQ, {"tenant": self.tenant_id, "n": n})
-            last = allocated.scalar_one()
-        rows = [
+        try:
+            if conn.dialect.name == "postgresql":
+                last = await self._write_pg(conn, ids, now)
+            else:
+                last = await self._write_sqlite(conn)
+        except IntegrityError as exc:
+            for row in self.rows:
+                mapped = row.conflict(exc) if row.conflict else None
+                if mapped is not None:
+                    raise mapped from exc
+            raise
+        n = len(self.pending)
+        stored = [
             StoredEvent(
                 eid,
                 self.tenant_id,
@@ -115,11 +152,50 @@ class Outbox:
             )
             for i, (eid, ev) in enumerate(zip(ids, self.pending, strict=True))
         ]
-        if conn.dialect.name != "postgresql":
-            await conn.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in rows])
-        self.written.extend(rows)
+        if stored and conn.dialect.name != "postgresql":
+            await conn.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in stored])
+        self.written.extend(stored)
         self.pending.clear()
-        return rows
+        self.rows.clear()
+        return stored
+
+    async def _write_pg(self, conn: AsyncConnection, ids: list[str], now: datetime) -> int:
+        params: dict[str, Any] = {"tenant": self.tenant_id, "now": now}
+        for i, (eid, ev) in enumerate(zip(ids, self.pending, strict=True)):
+            params |= {f"id_{i}": eid, f"type_{i}": ev.type, f"st_{i}": ev.subject_type}
+            params |= {f"sid_{i}": ev.subject_id, f"data_{i}": ev.data}
+        for i, row in enumerate(self.rows):
+            params |= {f"r{i}_{k}": v for k, v in row.values.items()}
+        statement = _tail(len(self.pending), tuple(row.shape for row in self.rows))
+        seqs = (await conn.execute(statement, params)).scalars().all()
+        return max(seqs) if self.pending else 0
+
+    async def _write_sqlite(self, conn: AsyncConnection) -> int:
+        for row in self.rows:
+            await conn.execute(insert(row.table), row.values)
+        if not self.pending:
+            return 0
+        n = len(self.pending)
+        allocated = await conn.execute(_NEXT_SEQ, {"tenant": self.tenant_id, "n": n})
+        last: int = allocated.scalar_one()
+        return last
+
+
+Shape = tuple[Table, tuple[str, ...]]
+
+
+@functools.cache
+def _tail(n: int, rows: tuple[Shape, ...]) -> Executable:
+    """The PostgreSQL statement of :meth:`Outbox.flush`: one ``INSERT`` CTE per row (bind
+    parameters ``r{i}_{column}``) in front of the events' statement; built once per shape."""
+    ctes = [
+        insert(table)
+        .values({k: bindparam(f"r{i}_{k}", type_=table.c[k].type) for k in keys})
+        .cte(f"row_{i}")
+        for i, (table, keys) in enumerate(rows)
+    ]
+    main: Insert | Select[Any] = _allocate_and_insert(n) if n else select(literal_column("0"))
+    return main.add_cte(*ctes) if ctes else main
 
 
 @functools.cache

@@ -6,11 +6,12 @@ caller's :class:`~propylon.directory.events.Outbox` in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ColumnCollection
@@ -20,7 +21,7 @@ from propylon.db.tables import Group, GroupMember, User, core
 from propylon.db.types import json_pairs
 from propylon.directory import events as ev
 from propylon.directory.errors import AlreadyExists, NotFound
-from propylon.directory.events import DomainEvent, Outbox
+from propylon.directory.events import DomainEvent, Outbox, Row
 from propylon.directory.scope import (
     DirectoryScope,
     ensure_seat_available,
@@ -96,37 +97,41 @@ def _apply(user: User, draft: UserDraft) -> None:
     user.doc = draft.doc
 
 
-_INSERT = insert(_TABLE)
+def _conflict(draft: UserDraft) -> Callable[[IntegrityError], AlreadyExists | None]:
+    """A unique-index violation as :class:`AlreadyExists`. The partial unique indexes are the
+    one source of truth (no check-then-insert race): two processes creating the same userName
+    get one row and one error."""
 
-
-async def _flush_unique(
-    session: AsyncSession, draft: UserDraft, new_user: User | None = None
-) -> None:
-    """Write (a Core insert for a new user, else a flush), turning a unique-index violation
-    into :class:`AlreadyExists`.
-
-    The partial unique indexes are the one source of truth (no check-then-insert race): two
-    processes creating the same userName get one row and one error.
-    """
-    try:
-        if new_user is None:
-            await session.flush()
-        else:
-            conn = await session.connection()
-            await conn.execute(_INSERT, {c.key: getattr(new_user, c.key) for c in _TABLE.c})
-    except IntegrityError as exc:
+    def mapped(exc: IntegrityError) -> AlreadyExists | None:
         text = str(exc.orig).lower()
+        if "unique" not in text:
+            return None
         if "external" in text:
-            raise AlreadyExists(
+            return AlreadyExists(
                 f"externalId {draft.external_id!r} is already in use in this directory",
                 "externalId",
-            ) from exc
-        raise AlreadyExists(f"userName {draft.user_name!r} is already in use", "userName") from exc
+            )
+        return AlreadyExists(f"userName {draft.user_name!r} is already in use", "userName")
+
+    return mapped
+
+
+async def _flush_unique(session: AsyncSession, draft: UserDraft) -> None:
+    """Flush a changed user, turning a unique-index violation into :class:`AlreadyExists`."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        mapped = _conflict(draft)(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 async def create_user(
     session: AsyncSession, scope: DirectoryScope, draft: UserDraft, outbox: Outbox, now: datetime
 ) -> User:
+    """A new user, written by ``outbox.flush`` with its event (one statement on PostgreSQL);
+    a taken userName or externalId fails there as :class:`AlreadyExists`."""
     if draft.active:
         await ensure_seat_available(session, scope)
     user = User(
@@ -140,7 +145,8 @@ async def create_user(
         deactivated_at=None if draft.active else now,
     )
     _apply(user, draft)
-    await _flush_unique(session, draft, new_user=user)
+    values = {c.key: getattr(user, c.key) for c in _TABLE.c}
+    outbox.insert(Row(_TABLE, values, _conflict(draft)))
     outbox.emit(
         DomainEvent(
             ev.USER_CREATED,

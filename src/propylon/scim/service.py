@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, record_failure
-from propylon.audit.log import insert_success
+from propylon.audit.log import TABLE as AUDIT_TABLE
 from propylon.audit.log import values as audit_values
 from propylon.directory.errors import InvalidQuery, SeatLimitReached
-from propylon.directory.events import Outbox
+from propylon.directory.events import Outbox, Row
 from propylon.runtime import Runtime
 from propylon.scim import errors as scim
 from propylon.scim.listing import ListQuery, list_response
@@ -132,9 +132,10 @@ async def run(
             if read_only and rt.audit_buffer is not None:
                 rt.audit_buffer.add(audit_values(actor, audit, "success", now))
             else:
-                # The outbox goes last: it takes the tenant row lock (for the gapless event
-                # sequence), which every write of the tenant queues on until COMMIT.
-                await insert_success(session, actor, audit, now)
+                # The audit entry rides with the outbox, which goes last: it takes the tenant
+                # row lock (for the gapless event sequence), which every write of the tenant
+                # queues on until COMMIT. A create is then one statement in all.
+                unit.outbox.insert(Row(AUDIT_TABLE, audit_values(actor, audit, "success", now)))
                 written = await unit.outbox.flush(session, now)
     except Exception as exc:
         err = to_scim_error(exc)
