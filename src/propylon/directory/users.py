@@ -77,6 +77,8 @@ _ROW_BY_ID = _SCOPED.add_columns(_MEMBER_OF).where(_TABLE.c.id == bindparam("rid
 def _with_groups(columns: ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
     """The groups column of a listing (see :func:`directory.scope.page`)."""
     return [_MEMBER_OF if columns["id"] is _TABLE.c.id else member_of(columns["id"])]
+
+
 _BY_ID = select(User).where(
     User.tenant_id == bindparam("scope_tenant"),
     User.directory_id == bindparam("scope_directory"),
