@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     """Deprovisioned (DELETEd) users are kept this long, then removed by ``propylon purge``."""
 
     # Pool and server
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     auto_migrate: bool = True
     log_level: str = "info"
     log_json: bool = True

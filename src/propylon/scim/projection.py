@@ -10,6 +10,7 @@ know (an IdP's custom extension) behave as ``returned: default``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,24 @@ def project(
 _DROP: Any = object()
 
 
+@functools.lru_cache(maxsize=4096)
+def _characteristics(
+    rt: ResourceType, container: str | None, name: str
+) -> tuple[AttrDef | None, str, frozenset[str]]:
+    """The schema's word on one attribute name: its definition (None when unknown), its
+    ``returned`` characteristic and its ``returned: never`` sub-attributes. Pure and asked for
+    every attribute of every rendered resource, so remembered (bounded: names are IdP input)."""
+    known = container is None or canonical_schema(rt, container) is not None
+    attr = lookup(rt, container, name) if known else None
+    returned = attr.returned if attr is not None else "default"
+    if container is None and name.lower() == "schemas":
+        returned = "always"
+    never = frozenset(
+        k for k, d in (attr.sub_attributes.items() if attr else ()) if d.returned == "never"
+    )
+    return attr, returned, never
+
+
 def _decide(
     rt: ResourceType,
     container: str | None,
@@ -99,17 +118,14 @@ def _decide(
     dropped: list[_Sel],
     selecting: bool,
 ) -> Any:
-    low = name.lower()
-    known = container is None or canonical_schema(rt, container) is not None
-    attr = lookup(rt, container, name) if known else None
-    returned = attr.returned if attr is not None else "default"
-    if container is None and low == "schemas":
-        returned = "always"
+    attr, returned, never = _characteristics(rt, container, name)
     if returned == "never":
         return _DROP
-    value = _strip_never(attr, value)
+    if never:
+        value = _without_subs(value, set(never))
     if returned == "always":
         return value
+    low = name.lower()
     if selecting:
         mine = [s for s in wanted if s.container == container and s.name in (None, low)]
         if not mine:
@@ -124,13 +140,6 @@ def _decide(
         return _DROP
     subs = {s.sub for s in mine if s.sub}
     return _without_subs(value, subs) if subs else value
-
-
-def _strip_never(attr: AttrDef | None, value: Any) -> Any:
-    if attr is None or not attr.is_complex:
-        return value
-    never = {k for k, d in attr.sub_attributes.items() if d.returned == "never"}
-    return _without_subs(value, never) if never else value
 
 
 def _only_subs(attr: AttrDef | None, value: Any, subs: set[str]) -> Any:
