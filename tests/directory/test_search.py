@@ -10,12 +10,13 @@ from typing import Any, Literal
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from propylon.db.engine import Database
 from propylon.db.migrate import upgrade
 from propylon.db.tables import Group, GroupMember, Tenant, User
 from propylon.directory.errors import InvalidQuery
+from propylon.directory.scope import page
 from propylon.directory.search import group_filter, group_sort_key, user_filter, user_sort_key
 from propylon.scim.filter import parse_filter, parse_sort_by
 from propylon.scim.schema import ENTERPRISE_USER_SCHEMA
@@ -187,13 +188,13 @@ async def db(
 
 
 async def _users(db: Database, text: str) -> set[str]:
-    where = user_filter(parse_filter(text, "User"), db.dialect)
+    where = user_filter(parse_filter(text, "User"), db.dialect).expr
     async with db.read() as s:
         return set((await s.scalars(select(User.id).where(where))).all())
 
 
 async def _groups(db: Database, text: str) -> set[str]:
-    where = group_filter(parse_filter(text, "Group"), db.dialect)
+    where = group_filter(parse_filter(text, "Group"), db.dialect).expr
     async with db.read() as s:
         return set((await s.scalars(select(Group.id).where(where))).all())
 
@@ -323,14 +324,14 @@ async def test_group_filters(db: Database, text: str, expected: set[str]) -> Non
     ],
 )
 async def test_user_sort(db: Database, sort_by: str, order: list[str]) -> None:
-    key = user_sort_key(parse_sort_by(sort_by, "User"), db.dialect)
+    key = user_sort_key(parse_sort_by(sort_by, "User"), db.dialect).expr
     async with db.read() as s:
         rows = await s.scalars(select(User.id).order_by(key.asc().nulls_last(), User.id))
         assert list(rows.all()) == order
 
 
 async def test_group_sort(db: Database) -> None:
-    key = group_sort_key(parse_sort_by("displayName", "Group"), db.dialect)
+    key = group_sort_key(parse_sort_by("displayName", "Group"), db.dialect).expr
     async with db.read() as s:
         rows = await s.scalars(select(Group.id).order_by(key.desc()))
         assert list(rows.all()) == ["g2", "g3", "g1"]
@@ -347,3 +348,59 @@ def test_unsupported_raise_invalid_query(text: str) -> None:
 def test_sort_by_relationship_is_refused() -> None:
     with pytest.raises(InvalidQuery):
         user_sort_key(parse_sort_by("groups.value", "User"), "sqlite")
+
+
+_TENANT_USERS = select(User.__table__).where(User.__table__.c.tenant_id == bindparam("tenant"))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (('userName eq "BJensen"', {"u1"}), ('userName eq "A_B%C"', {"u3"})),
+        (('title co "Tour"', {"u1"}), ('title co "0% G"', {"u3"})),
+        (
+            ('meta.created gt "2024-01-01T00:00:00Z"', {"u2", "u3"}),
+            ('meta.created gt "2030-01-01T00:00:00Z"', set()),
+        ),
+    ],
+)
+async def test_a_reused_statement_binds_the_next_filters_values(
+    db: Database, first: tuple[str, set[str]], second: tuple[str, set[str]]
+) -> None:
+    compiled = [user_filter(parse_filter(text, "User"), db.dialect) for text, _ in (first, second)]
+    assert compiled[0].shape == compiled[1].shape  # so the second runs the first's statement
+    for where, (_, expected) in zip(compiled, (first, second), strict=True):
+        async with db.read() as s:
+            total, rows = await page(
+                s,
+                _TENANT_USERS,
+                where=where,
+                order_by=None,
+                descending=False,
+                offset=0,
+                limit=10,
+                tiebreak=[User.id],
+                params={"tenant": "t1"},
+            )
+        assert ({r.id for r in rows}, total) == (expected, len(expected))
+
+
+async def test_pages_of_one_reused_statement_walk_the_whole_listing(db: Database) -> None:
+    key = user_sort_key(parse_sort_by("userName", "User"), db.dialect)
+    seen = []
+    for offset in range(3):
+        async with db.read() as s:
+            total, rows = await page(
+                s,
+                _TENANT_USERS,
+                where=None,
+                order_by=key,
+                descending=False,
+                offset=offset,
+                limit=1,
+                tiebreak=[User.id],
+                params={"tenant": "t1"},
+            )
+        assert total == 3
+        seen += [r.id for r in rows]
+    assert seen == ["u3", "u1", "u2"]

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
 from propylon.directory import events as ev
+from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, InvalidMember
 from propylon.directory.events import DomainEvent, Outbox
 from propylon.directory.scope import DirectoryScope, one, page, scope_params, scoped
@@ -266,8 +267,8 @@ async def list_groups(
     session: AsyncSession,
     scope: DirectoryScope,
     *,
-    where: ColumnElement[bool] | None,
-    order_by: ColumnElement[Any] | None,
+    where: Compiled | None,
+    order_by: Compiled | None,
     descending: bool,
     offset: int,
     limit: int,

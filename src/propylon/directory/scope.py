@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ColumnCollection
 
 from propylon.db.tables import Tenant, User
+from propylon.directory.compiled import Compiled
 from propylon.directory.errors import NotFound, SeatLimitReached
 from propylon.tenants.directories import DirectoryScope
 
@@ -62,8 +63,8 @@ async def page(
     session: AsyncSession,
     base: Select[Any],
     *,
-    where: ColumnElement[bool] | None,
-    order_by: ColumnElement[Any] | None,
+    where: Compiled | None,
+    order_by: Compiled | None,
     descending: bool,
     offset: int,
     limit: int,
@@ -79,29 +80,69 @@ async def page(
     page shorter than ``limit`` (any lookup by ``userName``, say) is the whole result, so one
     round trip. A window ``count(*) over ()`` would save that statement on long listings but
     makes PostgreSQL read and sort every matching row for every page; a plain count is
-    cheaper. ``decorate`` adds columns computed from the page's rows (e.g. a user's groups),
-    evaluated for those rows only. On a first page they sit in the select list itself:
-    ``LIMIT`` stops their evaluation at the page (PostgreSQL postpones costly select-list
-    expressions past the sort when there is a limit; SQLite's top-N sorter evaluates them for
-    candidate rows only). ``OFFSET`` rows would be evaluated too, so a later page computes them
-    in an outer query over the page's subquery. Building that subquery costs more than the
-    query on a hot lookup, which is always a first page.
+    cheaper.
+
+    The statements are built once per shape of filter and sort (see
+    :class:`propylon.directory.search.Compiled`) and reused with new parameters, ``OFFSET`` and
+    ``LIMIT`` included: building them, and SQLAlchemy keying a new statement for its compiled
+    cache, cost more than the query itself on a lookup by userName.
     """
+    first = offset == 0
+    # ``base`` (a prebuilt statement, see :func:`scoped`) also stands for its ``tiebreak``.
+    key = (base, where and where.shape, order_by and order_by.shape, descending, first, decorate)
+    statements = _REUSED.get(key)
+    if statements is None:
+        statements = _statements(base, where, order_by, descending, first, tiebreak, decorate)
+        _REUSED[key] = statements
+        if len(_REUSED) > _REUSED_MAX:
+            del _REUSED[next(iter(_REUSED))]
+    query, counted = statements
+    values = {**params, **(where.params if where else {}), **(order_by.params if order_by else {})}
+    values |= {"page_offset": offset, "page_limit": limit}
+    conn = await session.connection()
+    rows: list[Any] = []
+    if limit > 0:
+        rows = list((await conn.execute(query, values)).all())
+        if first and len(rows) < limit:
+            return len(rows), rows
+    return int((await conn.execute(counted, values)).scalar() or 0), rows
+
+
+_REUSED: dict[Hashable, tuple[Select[Any], Select[Any]]] = {}
+_REUSED_MAX = 512  # shapes come from IdP input: bounded, the oldest goes first
+
+
+def _statements(
+    base: Select[Any],
+    where: Compiled | None,
+    order_by: Compiled | None,
+    descending: bool,
+    first: bool,
+    tiebreak: list[Any],
+    decorate: Decorate | None,
+) -> tuple[Select[Any], Select[Any]]:
+    """The page query and the count of one shape. ``decorate`` adds columns computed from the
+    page's rows (e.g. a user's groups), evaluated for those rows only. On a first page they
+    sit in the select list itself: ``LIMIT`` stops their evaluation at the page (PostgreSQL
+    postpones costly select-list expressions past the sort when there is a limit; SQLite's
+    top-N sorter evaluates them for candidate rows only). ``OFFSET`` rows would be evaluated
+    too, so a later page computes them in an outer query over the page's subquery."""
     if where is not None:
-        base = base.where(where)
-    if limit <= 0:
-        return await _count(session, base, params), []
+        base = base.where(where.expr)
+    counted = select(func.count()).select_from(base.subquery())
     sort = None
     ordering: list[Any] = []
     if order_by is not None:
-        sort = order_by.label("_sort")
+        sort = order_by.expr.label("_sort")
         base = base.add_columns(sort)
-        ordering.append((order_by.desc() if descending else order_by.asc()).nulls_last())
+        expr = order_by.expr
+        ordering.append((expr.desc() if descending else expr.asc()).nulls_last())
     selected = base
-    if decorate is not None and offset == 0:
+    if decorate is not None and first:
         selected = base.add_columns(*decorate(base.selected_columns))
-    query = selected.order_by(*ordering, *tiebreak).offset(offset).limit(limit)
-    if decorate is not None and offset > 0:
+    query = selected.order_by(*ordering, *tiebreak)
+    query = query.offset(bindparam("page_offset")).limit(bindparam("page_limit"))
+    if decorate is not None and not first:
         rows_of_page = query.subquery("page")
         outer: list[Any] = []
         if sort is not None:
@@ -109,17 +150,7 @@ async def page(
             outer.append((key.desc() if descending else key.asc()).nulls_last())
         outer += [rows_of_page.c[column.key] for column in tiebreak]
         query = select(rows_of_page, *decorate(rows_of_page.c)).order_by(*outer)
-    conn = await session.connection()
-    rows = list((await conn.execute(query, params)).all())
-    if offset == 0 and len(rows) < limit:
-        return len(rows), rows
-    return await _count(session, base, params), rows
-
-
-async def _count(session: AsyncSession, base: Select[Any], params: dict[str, Any]) -> int:
-    counted = select(func.count()).select_from(base.subquery())
-    conn = await session.connection()
-    return int((await conn.execute(counted, params)).scalar() or 0)
+    return query, counted
 
 
 def scope_params(scope: DirectoryScope) -> dict[str, Any]:

@@ -17,6 +17,9 @@ Semantics shared by both backends:
   case-sensitive on both backends (``PRAGMA case_sensitive_like=ON`` on SQLite), with ``%``,
   ``_`` and the escape character escaped. Ordering of strings is bytewise (``COLLATE "C"`` on
   PostgreSQL, SQLite's BINARY), dateTime columns compare as timestamps.
+
+Every value becomes a named bind parameter, so the SQL follows from the filter's shape alone
+(see :mod:`propylon.directory.compiled`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from typing import cast as tcast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     FromClause,
     Numeric,
@@ -43,10 +47,12 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import bindparam as sql_bindparam
 from sqlalchemy.orm import aliased
 
 from propylon.db.tables import Group, GroupMember, User
 from propylon.directory.columns import GROUP_COLUMNS, USER_COLUMNS, Col, key
+from propylon.directory.compiled import Compiled, shape
 from propylon.directory.errors import InvalidQuery
 from propylon.directory.query import (
     And,
@@ -98,6 +104,7 @@ _ORDERING: Mapping[str, Callable[[Any, Any], Any]] = {
     "le": operator.le,
 }
 _STRINGS = frozenset({"string", "reference", "binary", "dateTime"})
+_ESCAPE = "/"  # LIKE escape character
 _TYPE_NAMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "sqlite": {
         "string": ("text",),
@@ -130,6 +137,14 @@ class _Compiler:
         self.doc: ColumnElement[Any] = (User if resource_type == "User" else Group).doc.expression
         self.columns = USER_COLUMNS if resource_type == "User" else GROUP_COLUMNS
         self.relationship = "groups" if resource_type == "User" else "members"
+        self.params: dict[str, Any] = {}
+
+    def _bind(self, value: Any, like: ColumnElement[Any]) -> BindParameter[Any]:
+        """A filter value as the next named parameter, typed like the expression it meets
+        (its bind processing applies, e.g. UTC datetimes on SQLite)."""
+        name = f"filter_{len(self.params)}"
+        self.params[name] = value
+        return sql_bindparam(name, value, type_=None if like.type._isnull else like.type)
 
     # ---- the tree
     def compile(self, f: Filter, scope: _Scope | None = None) -> Bool:
@@ -310,19 +325,22 @@ class _Compiler:
 
     def _op(self, expr: ColumnElement[Any], attr: AttrDef, op: str, value: Any) -> Bool:
         if op == "eq":
-            return tcast(Bool, expr == value)
+            return expr == self._bind(value, expr)
         if op in ("co", "sw", "ew"):
             if attr.type not in _STRINGS:
                 raise InvalidQuery(f"{op} applies to strings only")
-            like = expr.contains if op == "co" else expr.startswith if op == "sw" else expr.endswith
-            return like(value, autoescape=True)
+            text = str(value)
+            for special in (_ESCAPE, "%", "_"):
+                text = text.replace(special, _ESCAPE + special)
+            pattern = f"%{text}%" if op == "co" else f"{text}%" if op == "sw" else f"%{text}"
+            return expr.like(self._bind(pattern, expr), escape=_ESCAPE)
         if attr.type == "boolean":
             raise InvalidQuery(f"{op} cannot compare booleans (RFC 7644 §3.4.2.2)")
         if self.dialect == "postgresql" and attr.type in _STRINGS - {"dateTime"}:
             expr = expr.collate("C")
         if op not in _ORDERING:
             raise InvalidQuery(f"unknown operator {op!r}")
-        return tcast(Bool, _ORDERING[op](expr, value))
+        return tcast(Bool, _ORDERING[op](expr, self._bind(value, expr)))
 
     # ---- sorting (RFC 7644 §3.4.2.3)
     def sort_key(self, path: AttrPath) -> ColumnElement[Any]:
@@ -361,21 +379,27 @@ def _sqlite_path(keys: tuple[str, ...]) -> str:
     return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
 
 
-def user_filter(f: Filter, dialect: str) -> ColumnElement[bool]:
+def user_filter(f: Filter, dialect: str) -> Compiled:
     """SQL for a filter over ``users`` (tenant and ``deleted_at`` predicates are the caller's)."""
-    return _Compiler("User", dialect).compile(f)
+    return _compiled(f, "User", dialect)
 
 
-def group_filter(f: Filter, dialect: str) -> ColumnElement[bool]:
+def group_filter(f: Filter, dialect: str) -> Compiled:
     """SQL for a filter over ``groups`` (tenant and ``deleted_at`` predicates are the caller's)."""
-    return _Compiler("Group", dialect).compile(f)
+    return _compiled(f, "Group", dialect)
 
 
-def user_sort_key(path: AttrPath, dialect: str) -> ColumnElement[Any]:
+def _compiled(f: Filter, resource_type: ResourceType, dialect: str) -> Compiled:
+    compiler = _Compiler(resource_type, dialect)
+    expr = compiler.compile(f)
+    return Compiled(expr, ("filter", resource_type, dialect, shape(f)), compiler.params)
+
+
+def user_sort_key(path: AttrPath, dialect: str) -> Compiled:
     """An ORDER BY expression for ``sortBy`` on users; combine with ``nulls_last()`` and ``id``."""
-    return _Compiler("User", dialect).sort_key(path)
+    return Compiled(_Compiler("User", dialect).sort_key(path), ("sort", "User", dialect, path))
 
 
-def group_sort_key(path: AttrPath, dialect: str) -> ColumnElement[Any]:
+def group_sort_key(path: AttrPath, dialect: str) -> Compiled:
     """An ORDER BY expression for ``sortBy`` on groups; combine with ``nulls_last()`` and ``id``."""
-    return _Compiler("Group", dialect).sort_key(path)
+    return Compiled(_Compiler("Group", dialect).sort_key(path), ("sort", "Group", dialect, path))

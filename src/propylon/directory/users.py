@@ -20,6 +20,7 @@ from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
 from propylon.db.types import json_pairs
 from propylon.directory import events as ev
+from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox, Row
 from propylon.directory.scope import (
@@ -259,8 +260,8 @@ async def list_users(
     session: AsyncSession,
     scope: DirectoryScope,
     *,
-    where: ColumnElement[bool] | None,
-    order_by: ColumnElement[Any] | None,
+    where: Compiled | None,
+    order_by: Compiled | None,
     descending: bool,
     offset: int,
     limit: int,
