@@ -59,11 +59,16 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
 _TABLE = core(Group)
 _SCOPED = scoped(_TABLE)
 _ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
-_BY_ID = select(Group).where(
-    Group.tenant_id == bindparam("scope_tenant"),
-    Group.directory_id == bindparam("scope_directory"),
-    Group.deleted_at.is_(None),
-    Group.id == bindparam("rid"),
+# Locked until the unit of work ends, like a user being changed (see directory.users._BY_ID).
+_BY_ID = (
+    select(Group)
+    .where(
+        Group.tenant_id == bindparam("scope_tenant"),
+        Group.directory_id == bindparam("scope_directory"),
+        Group.deleted_at.is_(None),
+        Group.id == bindparam("rid"),
+    )
+    .with_for_update(of=Group)
 )
 
 
