@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,27 +69,35 @@ def project(
     rt = resource_type
     wanted, dropped = _selectors(attributes, rt), _selectors(excluded, rt)
     out: dict[str, Any] = {}
+    selecting = bool(attributes)
     for key, value in resource.items():
-        ext = canonical_schema(rt, key)
-        is_extension = (ext is not None and ext != core_schema(rt)) or (
-            key.lower().startswith("urn:") and isinstance(value, dict)
-        )
-        if is_extension and isinstance(value, dict):
+        container = _container(rt, key) if isinstance(value, dict) else None
+        if container is not None:
             inner: dict[str, Any] = {}
             for name, item in value.items():
-                kept = _decide(rt, key.lower(), name, item, wanted, dropped, bool(attributes))
+                kept = _decide(rt, container, name, item, wanted, dropped, selecting)
                 if kept is not _DROP:
                     inner[name] = kept
             if inner:
                 out[key] = inner
             continue
-        kept = _decide(rt, None, key, value, wanted, dropped, bool(attributes))
+        kept = _decide(rt, None, key, value, wanted, dropped, selecting)
         if kept is not _DROP:
             out[key] = kept
     return out
 
 
 _DROP: Any = object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _container(rt: ResourceType, key: str) -> str | None:
+    """The lowercased URN when ``key`` names an extension (a schema of ``rt`` or any other
+    ``urn:`` key an IdP sends), else None. Remembered: asked for every key of every resource."""
+    ext = canonical_schema(rt, key)
+    if (ext is not None and ext != core_schema(rt)) or key.lower().startswith("urn:"):
+        return key.lower()
+    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -122,9 +131,11 @@ def _decide(
     if returned == "never":
         return _DROP
     if never:
-        value = _without_subs(value, set(never))
+        value = _without_subs(value, never)
     if returned == "always":
         return value
+    if not selecting and not dropped:  # most responses: no attributes, no excludedAttributes
+        return _DROP if returned == "request" else value
     low = name.lower()
     if selecting:
         mine = [s for s in wanted if s.container == container and s.name in (None, low)]
@@ -155,7 +166,7 @@ def _only_subs(attr: AttrDef | None, value: Any, subs: set[str]) -> Any:
     return kept if kept != {} else _DROP
 
 
-def _without_subs(value: Any, subs: set[str]) -> Any:
+def _without_subs(value: Any, subs: AbstractSet[str]) -> Any:
     def strip(obj: Any) -> Any:
         if not isinstance(obj, dict):
             return obj
