@@ -122,3 +122,19 @@ def test_sort_by() -> None:
     for bad in ("name", "nope", 'emails[type eq "x"]'):
         with pytest.raises(InvalidFilter):
             parse_sort_by(bad, "User")
+
+
+def test_filters_sharing_a_template_keep_their_own_values() -> None:
+    texts = ['userName eq "ann" or title co "0"', 'userName eq "bob" or title co "\\u0041\\""']
+    parsed = [parse_filter(text, "User") for text in texts]
+    values = [(f.left.value, f.right.value) for f in parsed]  # type: ignore[union-attr]
+    assert values == [("ann", "0"), ("bob", 'A"')]
+
+
+@pytest.mark.parametrize("text", ['title eq "tab\there"', 'title eq "x\\"', "userName eq bob"])
+def test_a_bad_literal_is_an_invalid_filter_with_or_without_a_remembered_template(
+    text: str,
+) -> None:
+    parse_filter('title eq "fine"', "User")  # the template `title eq "0"` is now remembered
+    with pytest.raises(InvalidFilter):
+        parse_filter(text, "User")

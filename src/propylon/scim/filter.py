@@ -9,6 +9,9 @@ combinations the attribute type cannot take are refused with :class:`InvalidFilt
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 from typing import Any
 
 from scim2_models import Path, SCIMException, ScimFilter
@@ -40,45 +43,79 @@ _ORDERING = frozenset({"gt", "ge", "lt", "le"})
 _SUBSTRING = frozenset({"co", "sw", "ew"})
 
 
+# A JSON string literal (RFC 7644 §3.4.2.2 compValue strings are JSON strings, RFC 8259 §7).
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def parse_filter(text: str, resource_type: ResourceType) -> Filter:
     """Parse and validate a ``filter`` parameter (RFC 7644 §3.4.2.2).
 
     Raises :class:`InvalidFilter` on a syntax error, an unknown attribute, a complex attribute
     compared directly, or an operator/value the attribute's type does not support.
+
+    Filters that differ only in their string literals (``userName eq "…"`` for each user of an
+    IdP's push) share one run of the grammar: the literals are lifted out as ``"0"``, ``"1"``…,
+    the template is parsed once and remembered, and the literals go back in (then validated)
+    while the tree is converted.
     """
+    literals: list[str] = []
+
+    def lift(match: re.Match[str]) -> str:
+        try:
+            literals.append(json.loads(match.group()))
+        except ValueError as exc:
+            raise InvalidFilter(f"invalid filter {text!r}: bad string {match.group()}") from exc
+        return f'"{len(literals) - 1}"'
+
+    template = _STRING_LITERAL.sub(lift, text)
     try:
-        node = ScimFilter(text).ast
+        node = _parse_template(template)
     except SCIMException as exc:
         raise InvalidFilter(f"invalid filter {text!r}: {exc.detail}") from exc
-    return convert(node, resource_type)
+    return convert(node, resource_type, literals=literals)
 
 
-def convert(node: FilterNode, resource_type: ResourceType, parent: AttrDef | None = None) -> Filter:
-    """Turn a scim2-models filter node into the neutral AST; ``parent`` is set inside ``[...]``.
+@functools.lru_cache(maxsize=1024)
+def _parse_template(template: str) -> FilterNode:
+    return ScimFilter(template).ast
+
+
+def convert(
+    node: FilterNode,
+    resource_type: ResourceType,
+    parent: AttrDef | None = None,
+    *,
+    literals: list[str] | None = None,
+) -> Filter:
+    """Turn a scim2-models filter node into the neutral AST; ``parent`` is set inside ``[...]``;
+    ``literals`` replace the string values of a template (see :func:`parse_filter`).
 
     Also used by :mod:`propylon.scim.paths` for the value filters of PATCH paths.
     """
     if isinstance(node, LogicalExpr):
-        terms = [convert(t, resource_type, parent) for t in node.terms]
+        terms = [convert(t, resource_type, parent, literals=literals) for t in node.terms]
         result = terms[0]
         for term in terms[1:]:
             result = And(result, term) if node.op == LogicalOperator.and_ else Or(result, term)
         return result
     if isinstance(node, SNot):
-        return Not(convert(node.expr, resource_type, parent))
+        return Not(convert(node.expr, resource_type, parent, literals=literals))
     if isinstance(node, SPresent):
         path, _ = resolve(node.attr_path, resource_type, parent)
         return Present(path)
     if isinstance(node, Comparison):
         path, attr = resolve(node.attr_path, resource_type, parent)
-        return _compare(path, attr, node.op.value, node.value)
+        value = node.value
+        if literals is not None and isinstance(value, str):
+            value = literals[int(value)]
+        return _compare(path, attr, node.op.value, value)
     if isinstance(node, SValuePath):
         if parent is not None:
             raise InvalidFilter("complex attribute filters cannot be nested (RFC 7644 §3.4.2.2)")
         path, attr = resolve(node.attr_path, resource_type, None)
         if not attr.is_complex:
             raise InvalidFilter(f"{path} is not a complex attribute; it cannot take [...]")
-        return ValuePath(path, convert(node.val_filter, resource_type, attr))
+        return ValuePath(path, convert(node.val_filter, resource_type, attr, literals=literals))
     raise InvalidFilter(f"unsupported filter expression {node}")
 
 
