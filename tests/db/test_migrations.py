@@ -47,3 +47,24 @@ async def test_head_matches_models_and_downgrades_round_trip(backend: Backend) -
             assert await conn.run_sync(_diff) == []
     finally:
         await db.dispose()
+
+
+async def test_postgres_knows_a_directory_belongs_to_one_tenant(backend: Backend) -> None:
+    """Extended statistics (migration 0007): without them a directory beside a large tenant
+    is estimated at a few hundred rows and its listing pages sort instead of walking the
+    listing index."""
+    if backend.name != "postgres":
+        pytest.skip("planner statistics are PostgreSQL's")
+    db = Database(backend.settings().resolved_database_url())
+    try:
+        await upgrade(db)
+        async with db.engine.connect() as conn:
+            found = await conn.exec_driver_sql(
+                "SELECT stxname, stxkind::text FROM pg_statistic_ext ORDER BY stxname"
+            )
+            assert [tuple(r) for r in found] == [
+                ("st_groups_tenant_directory", "{f}"),
+                ("st_users_tenant_directory", "{f}"),
+            ]
+    finally:
+        await db.dispose()
