@@ -120,6 +120,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         await p.migrate()
         okta: dict[str, Any] = {}
         mixed: dict[str, Any] = {}
+        gauge: dict[str, float] = {}  # the speed gauge before each phase (see README)
+        result["machine"]["python_loop_3M_seconds_before_phase"] = gauge
         for w in worker_counts:
             url, proc = start_propylon(infra, w)
             log(f"propylon serving at {url} with {w} worker(s), pid {proc.pid}")
@@ -129,6 +131,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                         **await infra_floor(infra, 300 if quick else 1000),
                         "http_get_healthz_sequential": await http_floor(url, proc.pid, 1030),
                     }
+                gauge[f"okta_workers{w}"] = python_speed()
                 runs = await run_okta_propylon(p, url, proc.pid, repeats)
                 okta[f"propylon_workers{w}"] = summarize_runs(runs)
                 if w == 1:
@@ -141,6 +144,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                         "server_cpu_ms_per_request": hx[0]["server_cpu_ms_per_request"],
                         "errors": len(hx[0]["errors"]),
                     }
+                    gauge["filter_latency"] = python_speed()
                     result["filter_latency"] = await run_filter_latency(p, url, sizes, filter_n)
                     if args.profile:
                         try:
@@ -149,11 +153,13 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                             )
                         except Exception as exc:  # the profile is optional
                             result["profile_okta_workers1"] = {"error": repr(exc)}
+                gauge[f"mixed_workers{w}"] = python_speed()
                 mixed[f"workers{w}"] = await run_mixed(
                     p, url, proc.pid, mixed_seed, 16, mixed_seconds, f"w{w}"
                 )
             finally:
                 stop(proc)
+        gauge["okta_peer"] = python_speed()
         peer_runs = await run_okta_peer(repeats)
         okta["peer_scim2_server"] = summarize_runs(peer_runs)
         prop = okta["propylon_workers1"]["seconds_median"]
