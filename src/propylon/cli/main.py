@@ -14,6 +14,7 @@ import uvicorn
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import saml as saml_cli
+from propylon.cli import workers as serve_workers
 from propylon.cli.common import emit, run, table
 from propylon.db.migrate import head_revision, is_current, upgrade
 from propylon.logs import configure
@@ -68,15 +69,14 @@ def serve(
         )
     store = "PostgreSQL" if not settings.is_sqlite else settings.resolved_database_url()
     typer.echo(f"Propylon on http://{host}:{port} (storage: {store})", err=True)
-    uvicorn.run(
-        "propylon.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
-    )
+    if workers > 1:
+        try:
+            status = serve_workers.run(host, port, workers)
+        except OSError as exc:
+            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+            raise typer.Exit(1) from exc
+        raise typer.Exit(status)
+    uvicorn.Server(serve_workers.server_config(host, port)).run()
 
 
 @app.command()
