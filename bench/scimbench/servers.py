@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.infra import REDIS_URL, STARTED, Infra, wait_http
-from benchkit.measure import code_version, free_port
+from benchkit.measure import code_version, free_port, log
 
 from scimbench.bodies import okta_user
 
@@ -51,19 +51,29 @@ def start_propylon(infra: Infra, workers: int) -> tuple[str, subprocess.Popen[by
     return url, proc
 
 
-def start_peer(token: str) -> tuple[str, subprocess.Popen[bytes]]:
+def start_peer(token: str, attempts: int = 3) -> tuple[str, subprocess.Popen[bytes]]:
+    """The peer on a fresh port. Its server binds without ``SO_REUSEADDR``, so a port picked
+    while old connections to it linger in TIME_WAIT can fail: then another port is tried."""
     exe = shutil.which("scim2-server")
     cmd = [exe] if exe else [sys.executable, "-m", "scim2_server.testserver.cli"]
-    port = free_port()
-    proc = subprocess.Popen(
-        [*cmd, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    STARTED.append(proc)
-    url = f"http://127.0.0.1:{port}/v2"
-    wait_http(f"{url}/ServiceProviderConfig", proc)
-    return url, proc
+    for attempt in range(attempts):
+        port = free_port()
+        proc = subprocess.Popen(
+            [*cmd, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # it logs every request there: a pipe would fill up
+        )
+        STARTED.append(proc)
+        url = f"http://127.0.0.1:{port}/v2"
+        try:
+            wait_http(f"{url}/ServiceProviderConfig", proc)
+            return url, proc
+        except RuntimeError as exc:
+            STARTED.remove(proc)
+            if attempt == attempts - 1:
+                raise
+            log(f"peer did not start on port {port} ({exc}); trying another port")
+    raise AssertionError("unreachable")
 
 
 class Propylon:
