@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, select
 from propylon.db.engine import Database
 from propylon.db.migrate import upgrade
 from propylon.db.tables import Group, GroupMember, Tenant, User
+from propylon.directory.compiled import Compiled
 from propylon.directory.errors import InvalidQuery
 from propylon.directory.scope import page
 from propylon.directory.search import group_filter, group_sort_key, user_filter, user_sort_key
@@ -353,6 +354,23 @@ def test_sort_by_relationship_is_refused() -> None:
 _TENANT_USERS = select(User.__table__).where(User.__table__.c.tenant_id == bindparam("tenant"))
 
 
+async def _page(
+    db: Database, where: Compiled | None, order_by: Compiled | None, *, offset: int, limit: int
+) -> tuple[int, list[Any]]:
+    async with db.read() as s:
+        return await page(
+            s,
+            _TENANT_USERS,
+            where=where,
+            order_by=order_by,
+            descending=False,
+            offset=offset,
+            limit=limit,
+            tiebreak=[User.id],
+            params={"tenant": "t1"},
+        )
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -370,18 +388,7 @@ async def test_a_reused_statement_binds_the_next_filters_values(
     compiled = [user_filter(parse_filter(text, "User"), db.dialect) for text, _ in (first, second)]
     assert compiled[0].shape == compiled[1].shape  # so the second runs the first's statement
     for where, (_, expected) in zip(compiled, (first, second), strict=True):
-        async with db.read() as s:
-            total, rows = await page(
-                s,
-                _TENANT_USERS,
-                where=where,
-                order_by=None,
-                descending=False,
-                offset=0,
-                limit=10,
-                tiebreak=[User.id],
-                params={"tenant": "t1"},
-            )
+        total, rows = await _page(db, where, None, offset=0, limit=10)
         assert ({r.id for r in rows}, total) == (expected, len(expected))
 
 
@@ -389,18 +396,7 @@ async def test_pages_of_one_reused_statement_walk_the_whole_listing(db: Database
     key = user_sort_key(parse_sort_by("userName", "User"), db.dialect)
     seen = []
     for offset in range(3):
-        async with db.read() as s:
-            total, rows = await page(
-                s,
-                _TENANT_USERS,
-                where=None,
-                order_by=key,
-                descending=False,
-                offset=offset,
-                limit=1,
-                tiebreak=[User.id],
-                params={"tenant": "t1"},
-            )
+        total, rows = await _page(db, None, key, offset=offset, limit=1)
         assert total == 3
         seen += [r.id for r in rows]
     assert seen == ["u3", "u1", "u2"]

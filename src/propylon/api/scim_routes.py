@@ -206,34 +206,26 @@ async def service_provider_config(request: Request) -> Response:
     return scim_json(200, discovery.service_provider_config(base, rt.settings.scim_max_results))
 
 
-@_route("/ResourceTypes", ["GET"])
-async def resource_types(request: Request) -> Response:
-    items = discovery.resource_types(_req(request).base_url)
-    return scim_json(200, list_response(len(items), 1, items))
+def _discovery(path: str, items: Callable[[str], list[dict[str, Any]]], what: str) -> None:
+    """``GET path`` lists ``items``; ``GET path/{id}`` returns the one with that id, else 404."""
+
+    async def listing(request: Request) -> Response:
+        found = items(_req(request).base_url)
+        return scim_json(200, list_response(len(found), 1, found))
+
+    async def one(request: Request) -> Response:
+        wanted = request.path_params["id"]
+        for item in items(_req(request).base_url):
+            if item["id"] == wanted:
+                return scim_json(200, item)
+        raise NotFound(f"no {what} {wanted!r}")
+
+    _route(path, ["GET"], path.strip("/").lower())(listing)
+    _route(path + "/{id}", ["GET"], path.strip("/").lower() + "_one")(one)
 
 
-@_route("/ResourceTypes/{name}", ["GET"])
-async def resource_type(request: Request) -> Response:
-    name = request.path_params["name"]
-    for item in discovery.resource_types(_req(request).base_url):
-        if item["id"] == name:
-            return scim_json(200, item)
-    raise NotFound(f"no resource type {name!r}")
-
-
-@_route("/Schemas", ["GET"])
-async def schemas(request: Request) -> Response:
-    items = discovery.schemas(_req(request).base_url)
-    return scim_json(200, list_response(len(items), 1, items))
-
-
-@_route("/Schemas/{urn}", ["GET"])
-async def schema(request: Request) -> Response:
-    urn = request.path_params["urn"]
-    for item in discovery.schemas(_req(request).base_url):
-        if item["id"] == urn:
-            return scim_json(200, item)
-    raise NotFound(f"no schema {urn!r}")
+_discovery("/ResourceTypes", discovery.resource_types, "resource type")
+_discovery("/Schemas", discovery.schemas, "schema")
 
 
 # ---- the server root (RFC 7644 §3.4.2, §3.4.3) ----

@@ -18,7 +18,7 @@ from propylon.directory import events as ev
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, InvalidMember
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.directory.scope import DirectoryScope, one, page, scope_params, scoped
+from propylon.directory.scope import DirectoryScope, for_change, one, page, scope_params, scoped
 from propylon.ids import Kind, new_id
 
 _CHUNK = 500
@@ -59,17 +59,7 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
 _TABLE = core(Group)
 _SCOPED = scoped(_TABLE)
 _ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
-# Locked until the unit of work ends, like a user being changed (see directory.users._BY_ID).
-_BY_ID = (
-    select(Group)
-    .where(
-        Group.tenant_id == bindparam("scope_tenant"),
-        Group.directory_id == bindparam("scope_directory"),
-        Group.deleted_at.is_(None),
-        Group.id == bindparam("rid"),
-    )
-    .with_for_update(of=Group)
-)
+_BY_ID = for_change(Group)
 
 
 async def _ensure_unique(

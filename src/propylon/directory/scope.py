@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ColumnCollection
 
-from propylon.db.tables import Tenant, User
+from propylon.db.tables import Group, Tenant, User
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import NotFound, SeatLimitReached
 from propylon.tenants.directories import DirectoryScope
@@ -17,6 +17,7 @@ from propylon.tenants.directories import DirectoryScope
 __all__ = [
     "DirectoryScope",
     "ensure_seat_available",
+    "for_change",
     "lock_tenant",
     "one",
     "page",
@@ -166,6 +167,23 @@ def scoped(table: Table) -> Select[Any]:
         table.c.tenant_id == bindparam("scope_tenant"),
         table.c.directory_id == bindparam("scope_directory"),
         table.c.deleted_at.is_(None),
+    )
+
+
+def for_change(model: type[User] | type[Group]) -> Select[Any]:
+    """ORM ``SELECT`` of one live row of a directory (bind ``rid`` and :func:`scope_params`)
+    to change it, locked until the unit of work ends: two concurrent changes of one resource
+    apply one after the other, and the second sees the first (PostgreSQL re-reads a row it
+    waited for; SQLite serializes writers anyway), so neither is lost."""
+    return (
+        select(model)
+        .where(
+            model.tenant_id == bindparam("scope_tenant"),
+            model.directory_id == bindparam("scope_directory"),
+            model.deleted_at.is_(None),
+            model.id == bindparam("rid"),
+        )
+        .with_for_update(of=model)
     )
 
 

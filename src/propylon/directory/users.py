@@ -26,6 +26,7 @@ from propylon.directory.events import DomainEvent, Outbox, Row
 from propylon.directory.scope import (
     DirectoryScope,
     ensure_seat_available,
+    for_change,
     one,
     page,
     scope_params,
@@ -80,19 +81,7 @@ def _with_groups(columns: ColumnCollection[str, Any]) -> list[ColumnElement[Any]
     return [_MEMBER_OF if columns["id"] is _TABLE.c.id else member_of(columns["id"])]
 
 
-# A user loaded to be changed is locked until the unit of work ends: two concurrent changes
-# of one user apply one after the other, and the second sees the first (PostgreSQL re-reads a
-# row it waited for; SQLite serializes writers anyway), so neither is lost.
-_BY_ID = (
-    select(User)
-    .where(
-        User.tenant_id == bindparam("scope_tenant"),
-        User.directory_id == bindparam("scope_directory"),
-        User.deleted_at.is_(None),
-        User.id == bindparam("rid"),
-    )
-    .with_for_update(of=User)
-)
+_BY_ID = for_change(User)
 
 
 def _apply(user: User, draft: UserDraft) -> None:
