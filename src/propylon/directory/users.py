@@ -70,15 +70,14 @@ def member_of(user_id: ColumnElement[str]) -> ColumnElement[Any]:
 
 
 _SCOPED = scoped(_TABLE)
-# Reads carry the user's groups in the same statement (one round trip, not two). Built once:
-# a reused element keeps its memoized cache key, so a fresh statement around it is cheap.
+# Reads carry the user's groups in the same statement (one round trip, not two).
 _MEMBER_OF = member_of(_TABLE.c.id)
 _ROW_BY_ID = _SCOPED.add_columns(_MEMBER_OF).where(_TABLE.c.id == bindparam("rid"))
 
 
 def _with_groups(columns: ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
-    """The groups column of a listing (see :func:`directory.scope.page`)."""
-    return [_MEMBER_OF if columns["id"] is _TABLE.c.id else member_of(columns["id"])]
+    """The groups column of a listing page (built once per shape: see ``scope.page``)."""
+    return [member_of(columns["id"])]
 
 
 _BY_ID = for_change(User)
