@@ -117,3 +117,14 @@ def test_health_ready_metrics(server: Server) -> None:
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
     metrics = httpx.get(f"{server.url}/metrics").text
     assert "propylon_http_requests_total" in metrics
+
+
+def test_scim_requests_are_labelled_by_their_route(server: Server) -> None:
+    """SCIM routes sit behind one prefix test in the route table; a request is still counted
+    under its own route template, and a known path with another method is a SCIM 405."""
+    httpx.get(f"{server.url}/scim/v2/dir_nope/Users/u1")  # 401: no token, but routed
+    wrong = httpx.request("PUT", f"{server.url}/scim/v2/dir_nope/Users")
+    assert wrong.status_code == 405
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'route="/scim/v2/{directory_id}/Users/{rid}",status="401"' in metrics
+    assert 'route="/scim/v2/{directory_id}/Users",status="405"' in metrics

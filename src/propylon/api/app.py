@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Enterprise identity layer: SCIM 2.0 provisioning, SSO and management API.",
         lifespan=lifespan,
-        routes=scim_routes.routes,  # first in the route table: see scim_routes' docstring
+        # first in the route table: see scim_routes' docstring
+        routes=[scim_routes.ScimRoutes(scim_routes.routes)],
     )
     observability.install(app, observability.Metrics())
     errors.install(app)

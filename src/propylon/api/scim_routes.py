@@ -6,8 +6,10 @@ Each handler reads the wire request into plain values and calls one function of
 The routes are plain Starlette routes placed first in the app's route table: an IdP's bulk
 push is the hottest traffic Propylon serves, and FastAPI's per-request dependency solving and
 route scan cost about 70 µs a request that SCIM gains nothing from (SCIM describes itself at
-``/Schemas`` and ``/ResourceTypes``, not in OpenAPI). Errors still go through the app's
-exception handlers (:mod:`propylon.api.errors`), so a 404 or 405 here is a SCIM error body.
+``/Schemas`` and ``/ResourceTypes``, not in OpenAPI). They sit behind one prefix test
+(:class:`ScimRoutes`), so every other request skips their patterns. Errors still go through
+the app's exception handlers (:mod:`propylon.api.errors`), so a 404 or 405 here is a SCIM
+error body.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from propylon.api.http import bearer_token, read_json_object
 from propylon.runtime import Runtime
@@ -33,7 +36,7 @@ SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 T = TypeVar("T")
 
 PREFIX = "/scim/v2/{directory_id}"
-routes: list[BaseRoute] = []
+routes: list[Route] = []
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -58,6 +61,35 @@ def _render(result: ScimResponse) -> Response:
     if result.body is None:
         return Response(status_code=result.status, headers=result.headers)
     return scim_json(result.status, result.body, result.headers)
+
+
+class ScimRoutes(BaseRoute):
+    """The SCIM routes as one entry of the app's route table: a request outside
+    ``/scim/v2/`` is turned away by one string test instead of a pattern per route. A match
+    names the SCIM route itself as ``scope["route"]`` (metrics and access logs label by its
+    path), and a path that matches with another method is a partial match (405), as with
+    the routes on their own."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):  # served under a root path (a proxy's prefix)
+            path = path[len(root) :]
+        if scope["type"] != "http" or not path.startswith("/scim/v2/"):
+            return Match.NONE, {}
+        partial: Scope | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return match, {**child, "route": route}
+            if match is Match.PARTIAL and partial is None:
+                partial = {**child, "route": route}
+        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["route"].handle(scope, receive, send)
 
 
 def _req(request: Request) -> ScimRequest:
