@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     scim_scope_cache_seconds: float = 30.0
     """Per-process cache of token → directory (only with Redis, whose fan-out clears it in
     every process the moment a token is rotated or revoked)."""
+    sign_in_cache_seconds: float = 30.0
+    """Per-process copies of apps, login routes and SAML connections read by every sign-in
+    (only with Redis, whose fan-out clears them in every process when one is created or
+    changed). Never used to check a SAML Response: the ACS reads the pinned certificates."""
 
     # Lifecycle
     retention_days: int = 30

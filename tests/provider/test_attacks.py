@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
-from sqlalchemy import update
 
-from propylon.db.tables_sso import OAuthClient
+from propylon.provider import apps
+from propylon.tenants.operations import CLI
 from tests.conftest import Server
 from tests.provider.helpers import (
     REDIRECT,
@@ -185,14 +187,13 @@ async def test_token_endpoint_client_auth_and_redirect_binding(server: Server) -
 
 
 async def test_revoked_app_can_neither_authorize_nor_redeem(server: Server) -> None:
+    """Revoked by another process (``propylon app revoke``): the server refuses the app at
+    once, though it has just served it (in production mode it keeps a copy of the app,
+    dropped through the accelerator's fan-out)."""
     app, code, verifier = await _code(server, public=False)
     person = await new_person(server)
-    async with server.rt.db.write() as s:
-        await s.execute(
-            update(OAuthClient)
-            .where(OAuthClient.id == app.client_id)
-            .values(revoked_at=server.rt.clock())
-        )
+    await apps.revoke_app(server.rt, CLI, app.client_id)
+    await asyncio.sleep(0.2)  # the fan-out's delivery; far below the copies' 30 s lifetime
     async with browser(server, person) as b:
         r = await b.get("/oauth2/authorize", params=auth_params(app))
         assert r.status_code == 400 and "location" not in r.headers

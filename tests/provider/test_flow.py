@@ -7,6 +7,7 @@ import asyncio
 import httpx
 from sqlalchemy import update
 
+from propylon.audit import list_entries
 from propylon.db.tables import User
 from propylon.provider import keys
 from tests.conftest import Server
@@ -255,3 +256,27 @@ async def test_cli_and_api_register_apps(server: Server) -> None:
         assert any(a["name"] == "api" for a in (await c.get("/api/v1/apps")).json()["data"])
     async with httpx.AsyncClient(base_url=server.url) as c:
         assert (await c.get("/api/v1/apps")).status_code == 401
+
+
+async def test_cli_and_api_revoke_apps(server: Server) -> None:
+    by_cli = server.cli_json("app", "create", "old", "--redirect-uri", REDIRECT)["client_id"]
+    revoked = server.cli_json("app", "revoke", by_cli)
+    assert revoked["client_id"] == by_cli and revoked["revoked_at"]
+    again = server.cli("app", "revoke", by_cli, check=False)
+    assert again.returncode == 1 and "no app" in again.stderr
+    key = server.cli_json("api-key", "create")["key"]
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
+    ) as c:
+        by_api = await c.post("/api/v1/apps", json={"name": "x", "redirect_uris": [REDIRECT]})
+        client_id = by_api.json()["client_id"]
+        assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 200
+        assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 404
+        listed = {a["client_id"] for a in (await c.get("/api/v1/apps")).json()["data"]}
+        assert not {by_cli, client_id} & listed
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 401
+    async with server.rt.db.read() as s:  # platform entries (no tenant): the audit table
+        audit = await list_entries(s, tenant_id=None, action="app.revoke")
+    outcomes = [(a.target_id, a.outcome) for a in audit]
+    assert (by_cli, "success") in outcomes and (by_cli, "failure") in outcomes

@@ -57,8 +57,8 @@ class MetadataHost:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def serve(self, *certs: x509.Certificate) -> None:
-        self.body = idp_metadata(IDP, list(certs), SSO, SLO, signed_requests=False)
+    def serve(self, *certs: x509.Certificate, sso: str = SSO) -> None:
+        self.body = idp_metadata(IDP, list(certs), sso, SLO, signed_requests=False)
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -186,3 +186,25 @@ async def test_background_task_refreshes_on_its_interval(
             pytest.fail("the background task did not refresh the metadata")
     assert len(before) == 1 and views[0]["connection_id"] == cid
     assert host.hits >= 2
+
+
+async def test_a_refreshed_sso_url_is_used_at_once(server: Server, host: MetadataHost) -> None:
+    """A running server that has just started a login with a connection (in production mode
+    it keeps a copy of it) sends the next person to the IdP's new SSO URL as soon as a
+    refresh in another process committed: the refresh publishes, every process drops its
+    copy."""
+    idp = make_keypair("idp")
+    host.serve(idp.cert)
+    org = await org_from_url(server, host.url, idp)
+    email = f"moved@{org.domain}"
+    async with httpx.AsyncClient(base_url=server.url) as browser:
+        await start(browser, org, email)  # asserts the redirect goes to SSO
+        moved = "https://acme.okta.test/app/sso-v2/saml"
+        host.serve(idp.cert, sso=moved)
+        await operations_saml.refresh_metadata(server.rt, ops.CLI, org.connection["connection_id"])
+        await asyncio.sleep(0.2)  # the fan-out's delivery; far below the copies' lifetime
+        r = await browser.get(
+            f"/saml/{org.connection['connection_id']}/login",
+            params={"return_to": "/oauth2/authorize?client_id=x"},
+        )
+        assert r.status_code == 302 and r.headers["location"].startswith(moved + "?")

@@ -25,7 +25,7 @@ from propylon.api import (
 from propylon.db.migrate import is_current, upgrade
 from propylon.logs import configure as configure_logging
 from propylon.provider import keys as signing_keys
-from propylon.runtime import Runtime, build_runtime
+from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
 from propylon.tenants import scope_cache
 from propylon.tenants.operations_saml import metadata_refresh_loop
@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if rt.scope_cache.enabled:
             rt.cache.subscribe(scope_cache.CHANNEL, rt.scope_cache.on_message)
         rt.cache.subscribe(signing_keys.CHANNEL, rt.signing_keys.on_message)
+        if rt.sign_in.clients.enabled:
+            rt.cache.subscribe(SIGN_IN_CHANNEL, rt.sign_in.on_message)
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # GC's generations so full collections stay short on the request path.
         gc.collect()

@@ -1,6 +1,6 @@
 """Management API for registered apps (OAuth clients): ``/api/v1/apps``, API-key auth.
 
-The same functions as ``propylon app create|list`` (:mod:`propylon.provider.apps`).
+The same functions as ``propylon app create|list|revoke`` (:mod:`propylon.provider.apps`).
 """
 
 from __future__ import annotations
@@ -38,3 +38,8 @@ async def create_app(body: AppIn, rt: Rt, actor: Caller) -> dict[str, Any]:
 @router.get("/apps")
 async def list_apps(rt: Rt, _: Caller) -> dict[str, Any]:
     return {"data": await apps.list_apps(rt)}
+
+
+@router.delete("/apps/{client_id}")
+async def revoke_app(client_id: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    return await apps.revoke_app(rt, actor, client_id)

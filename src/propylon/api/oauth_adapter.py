@@ -139,6 +139,7 @@ async def open_exchange(
         settings=rt.settings,
         sessions=rt.sessions,
         now=now,
+        client_copies=rt.sign_in.clients,
         key=await rt.signing_keys.active(s, rt.settings.signing_alg, now) if signing else None,
         verifier=await keys.verifier(s, now, rt.signing_keys) if verifying else None,
     )

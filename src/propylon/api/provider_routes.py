@@ -41,6 +41,7 @@ from propylon.provider import discovery, keys
 from propylon.provider.exchange import Exchange, load_subject
 from propylon.provider.login import LoginRouter
 from propylon.provider.oidc_core import identity_claims
+from propylon.runtime import Runtime
 from propylon.sessions.cookie import clear_session_cookie
 from propylon.sessions.service import COOKIE_NAME, usable_handle
 from propylon.sessions.store import load_active
@@ -120,16 +121,16 @@ async def authorize(request: Request) -> Response:
             response: Response = server.handle_error_response(req, err)
             return response
         if ex.login is None:
-            return await _login_page(s, request, values)
+            return await _login_page(s, rt, values)
         response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
         await ex.write_through()  # the code
         return response
 
 
-async def _login_page(s: AsyncSession, request: Request, values: dict[str, list[str]]) -> Response:
+async def _login_page(s: AsyncSession, rt: Runtime, values: dict[str, list[str]]) -> Response:
     hint = next(iter(values.get("login_hint", [])), None)
     org = next(iter(values.get("organization", [])), None)
-    route = await login_router.route(s, login_hint=hint, organization=org)
+    route = await login_router.route(s, login_hint=hint, organization=org, copies=rt.sign_in.routes)
     keep = [
         (k, v) for k, vs in values.items() if k not in ("login_hint", "organization") for v in vs
     ]

@@ -1,4 +1,4 @@
-"""``propylon app create|list`` and ``propylon keys rotate``."""
+"""``propylon app create|list|revoke`` and ``propylon keys rotate``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ def app_list(as_json: JsonOpt = False) -> None:
     """List registered apps."""
     rows = run(apps.list_apps)
     emit(rows, as_json, lambda: table(rows, ["client_id", "name", "public", "created_at"]))
+
+
+@app.command("revoke")
+def app_revoke(client_id: str, as_json: JsonOpt = False) -> None:
+    """Revoke an app: it can no longer sign anyone in or redeem its tokens."""
+    out = run(lambda rt: apps.revoke_app(rt, CLI, client_id))
+    emit(out, as_json, lambda: typer.echo(f"revoked {out['client_id']}"))
 
 
 keys_app = typer.Typer(no_args_is_help=True, help="Token signing keys.")

@@ -80,6 +80,11 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
         )
+        # Reads on PostgreSQL: each statement in autocommit, and a connection only once the
+        # unit sends one (a unit answered from per-process copies never takes one).
+        self._reads = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -97,12 +102,11 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         """Reads only. On PostgreSQL each statement runs in autocommit (no BEGIN/COMMIT round
         trips); a caller needing one snapshot across statements uses :meth:`write`."""
-        async with self._sessions() as session:
-            if self.is_sqlite:
-                async with session.begin():
-                    yield session
-            else:
-                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if self.is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+        else:
+            async with self._reads() as session:
                 yield session
 
     async def dispose(self) -> None:

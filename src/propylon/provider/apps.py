@@ -1,5 +1,5 @@
-"""Registered applications (OAuth clients) of the host platform: ``propylon app create|list``
-and ``/api/v1/apps`` call these same functions.
+"""Registered applications (OAuth clients) of the host platform: ``propylon app
+create|list|revoke`` and ``/api/v1/apps`` call these same functions.
 
 Client registration rules (RFC 6749 §3.1.2, §2.1; OAuth 2.0 Security BCP RFC 9700 §2.1,
 §4.1.3): redirect URIs are absolute, without fragment or wildcard, ``https`` or ``http`` on a
@@ -15,13 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, record, record_failure
 from propylon.db.tables_sso import OAuthClient
 from propylon.ids import new_secret
-from propylon.runtime import Runtime
+from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants.credentials import mint
+from propylon.tenants.operations import audited
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -128,3 +130,22 @@ async def list_apps(rt: Runtime) -> list[dict[str, Any]]:
             .order_by(OAuthClient.created_at, OAuthClient.id)
         )
         return [view(r).as_dict() for r in rows]
+
+
+async def revoke_app(rt: Runtime, actor: Actor, client_id: str) -> dict[str, Any]:
+    """Revoke an app: from the commit on, it can neither start an authorization nor redeem
+    a code or refresh token (its client authentication fails: RFC 6749 §5.2
+    ``invalid_client``), and every process drops its copy of it (``Runtime.sign_in``)."""
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        rec.target_type, rec.target_id = "app", client_id
+        row = await s.get(OAuthClient, client_id, with_for_update=True) if client_id else None
+        if row is None or row.revoked_at is not None:
+            raise errors.NotFound(f"no app {client_id!r}")
+        row.revoked_at = rt.clock()
+        rec.diff = {"revoked_at": {"before": None, "after": row.revoked_at.isoformat()}}
+        return {**view(row).as_dict(), "revoked_at": row.revoked_at.isoformat()}
+
+    out = await audited(rt, actor, "app.revoke", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, client_id)  # after commit: copies drop it
+    return out

@@ -27,6 +27,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import Executable, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.cache.copies import LocalCopies
 from propylon.db.tables import core
 from propylon.db.tables_sso import AuthorizationCode, OAuthClient, RefreshToken
 from propylon.provider.keys import SigningMaterial
@@ -109,6 +110,8 @@ class Exchange:
     """The published keys (:func:`~propylon.provider.keys.verifier`); loaded only by the
     endpoints that verify presented tokens."""
     clients: dict[str, Client] = field(default_factory=dict)
+    client_copies: LocalCopies[str, Client] | None = None
+    """This process's copies of apps (``Runtime.sign_in``), if kept."""
     login: ActiveSession | None = None
     code: CodeRecord | None = None
     code_login: ActiveSession | None = None
@@ -158,13 +161,21 @@ class Exchange:
     # --- pre-loading ----------------------------------------------------------------------
 
     async def load_clients(self, *client_ids: str | None) -> None:
-        conn = await self.session.connection()
+        copies = self.client_copies
         for cid in client_ids:
-            if cid and len(cid) <= 64 and cid not in self.clients:
+            if not cid or len(cid) > 64 or cid in self.clients:
+                continue
+            client = copies.get(cid) if copies is not None else None
+            if client is None:
+                conn = await self.session.connection()
                 row = (await conn.execute(_CLIENT, {"id": cid})).first()
-                if row is not None:
-                    uris, logout_uris = row[2].get("uris", []), row[3].get("uris", [])
-                    self.clients[cid] = Client(row[0], row[1], uris, logout_uris)
+                if row is None:
+                    continue
+                uris, logout_uris = row[2].get("uris", []), row[3].get("uris", [])
+                client = Client(row[0], row[1], uris, logout_uris)
+                if copies is not None:
+                    copies.put(cid, client)
+            self.clients[cid] = client
 
     async def read_refresh(self, token: str, *, lock: bool) -> RefreshRecord | None:
         """The refresh token by hash (``lock``: ``FOR UPDATE``, where it will be used)."""

@@ -4,7 +4,9 @@
 ``tenant_domains``) or ``organization`` (a tenant slug) to a :class:`LoginRoute`: a redirect
 to the tenant's first SAML connection, or a page saying that the organisation has no SSO
 connection, that no organisation uses the domain, or asking for the work email. Each
-resolution is one prebuilt Core statement (the tenant and its first connection together).
+resolution is one prebuilt Core statement (the tenant and its first connection together); a
+route to a connection may be kept as a per-process copy (``Runtime.sign_in``), the others are
+read every time, so a new tenant, domain or connection is seen at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.cache.copies import LocalCopies
 from propylon.db.tables import Tenant, TenantDomain, core
 from propylon.db.tables_saml import SamlConnection
 
@@ -44,28 +47,45 @@ class LoginRoute:
     redirect_to: str | None = None
 
 
+Copies = LocalCopies[tuple[str, str], LoginRoute]
+
+
 class LoginRouter:
     async def route(
-        self, s: AsyncSession, *, login_hint: str | None, organization: str | None
+        self,
+        s: AsyncSession,
+        *,
+        login_hint: str | None,
+        organization: str | None,
+        copies: Copies | None = None,
     ) -> LoginRoute:
         if organization:
-            found = await self._tenant(s, _BY_SLUG, {"slug": organization.lower()})
+            found = await self._tenant(s, "slug", organization.lower(), copies)
             return found or LoginRoute("unknown_org")
         if login_hint and "@" in login_hint:
             domain = login_hint.rsplit("@", 1)[1].strip().lower().rstrip(".")
-            found = await self._tenant(s, _BY_DOMAIN, {"domain": domain})
+            found = await self._tenant(s, "domain", domain, copies)
             return found or LoginRoute("unknown_domain", domain=domain)
         return LoginRoute("ask_email")
 
     async def _tenant(
-        self, s: AsyncSession, query: Select[str, str | None], params: dict[str, str]
+        self, s: AsyncSession, by: str, value: str, copies: Copies | None
     ) -> LoginRoute | None:
         """The tenant's upstream sign-in (its first SAML connection, if it has one), or
         ``None`` when no tenant matches."""
-        row = (await (await s.connection()).execute(query, params)).first()
+        key = (by, value)
+        kept = copies.get(key) if copies is not None else None
+        if kept is not None:
+            return kept
+        query = _BY_SLUG if by == "slug" else _BY_DOMAIN
+        row = (await (await s.connection()).execute(query, {by: value})).first()
         if row is None:
             return None
         name, connection_id = row
         if connection_id is None:
             return LoginRoute("no_connection", tenant_name=name)
-        return LoginRoute("redirect", tenant_name=name, redirect_to=f"/saml/{connection_id}/login")
+        to = f"/saml/{connection_id}/login"
+        route = LoginRoute("redirect", tenant_name=name, redirect_to=to)
+        if copies is not None:
+            copies.put(key, route)
+        return route

@@ -24,14 +24,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record_failure
+from propylon.audit import log as audit_log
 from propylon.audit.log import insert_success
 from propylon.db.tables import Tenant, User, core
 from propylon.db.tables_saml import SamlConnection, SamlRequest
-from propylon.directory.events import Outbox
+from propylon.directory.events import Outbox, Row
 from propylon.directory.users import UserDraft, create_user
 from propylon.errors import InvalidInput, NotFound, PropylonError
 from propylon.runtime import Runtime
@@ -59,7 +60,6 @@ REQUEST_LIFETIME = timedelta(minutes=10)
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 _CONNECTIONS, _REQUESTS, _USERS = core(SamlConnection), core(SamlRequest), core(User)
-_INSERT_REQUEST = insert(_REQUESTS)
 # The ACS reads the connection and the AuthnRequest its RelayState names in one statement;
 # the request's columns are NULL when there is none (or no RelayState: a NULL hash).
 _CONNECTION_AND_PENDING = (
@@ -156,30 +156,35 @@ async def start_login(rt: Runtime, connection_id: str, return_to: str) -> str:
     now = rt.clock()
     relay = secrets.token_urlsafe(32)
     async with rt.db.write() as s:
-        conn = await load_connection(s, connection_id)
+        conn = rt.sign_in.connections.get(connection_id)
+        if conn is None:
+            conn = await load_connection(s, connection_id)
+            rt.sign_in.connections.put(connection_id, conn)
         request_id = new_id()
-        await (await s.connection()).execute(
-            _INSERT_REQUEST,
-            {
-                "id": request_id,
-                "connection_id": conn.id,
-                "relay_state_hash": hash_secret(relay),
-                "return_to": return_to,
-                "created_at": now,
-                "expires_at": now + REQUEST_LIFETIME,
-                "consumed_at": None,
-            },
-        )
-        message = build_authn_request(
-            request_id=request_id,
-            issue_instant=now,
-            sp_entity_id=conn.sp_entity_id,
-            acs_url=sp_urls(rt.settings.public_url, conn.id)["acs_url"],
-            destination=conn.sso_url,
-        )
-        key = rt.saml_keys.private_key(conn.sp_private_key_pem) if conn.sign_requests else None
+        # the pending request and its audit entry: one statement where the backend allows
+        written = Outbox(conn.tenant_id)
+        request = {
+            "id": request_id,
+            "connection_id": conn.id,
+            "relay_state_hash": hash_secret(relay),
+            "return_to": return_to,
+            "created_at": now,
+            "expires_at": now + REQUEST_LIFETIME,
+            "consumed_at": None,
+        }
+        written.insert(Row(_REQUESTS, request))
         rec = AuditRecord("sso.saml.start", "saml_connection", conn.id, conn.tenant_id)
-        await insert_success(s, Actor("saml", conn.id, conn.tenant_id), rec, now)
+        actor = Actor("saml", conn.id, conn.tenant_id)
+        written.insert(Row(audit_log.TABLE, audit_log.values(actor, rec, "success", now)))
+        await written.flush(s, now)
+    message = build_authn_request(
+        request_id=request_id,
+        issue_instant=now,
+        sp_entity_id=conn.sp_entity_id,
+        acs_url=sp_urls(rt.settings.public_url, conn.id)["acs_url"],
+        destination=conn.sso_url,
+    )
+    key = rt.saml_keys.private_key(conn.sp_private_key_pem) if conn.sign_requests else None
     return encode_redirect_url(conn.sso_url, message, relay_state=relay, signing_key=key)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.audit import Actor, AuditRecord
 from propylon.db.tables_saml import SamlConnection
 from propylon.errors import InvalidInput, PropylonError
-from propylon.runtime import Runtime
+from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.operations import audited
 from propylon.tenants.service import get_tenant
@@ -126,7 +126,9 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
             }
         return _view(rt, conn)
 
-    return await audited(rt, actor, "saml.connection.refresh", op)
+    out = await audited(rt, actor, "saml.connection.refresh", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, connection_id)  # after commit: copies drop it
+    return out
 
 
 async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, str]:

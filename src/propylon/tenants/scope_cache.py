@@ -1,56 +1,51 @@
 """A per-process cache of SCIM token → directory scope, so a request skips the token lookup.
 
-Only on with an accelerator that fans out to every process (Redis): rotating or revoking a
+Kept as :class:`~propylon.cache.copies.LocalCopies` (only with Redis): rotating or revoking a
 token and changing a tenant's seats publish ``scim-scopes``, and every process drops its
 cache at once. Entries also expire after ``ttl`` seconds and never outlive the token.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from propylon.cache.copies import LocalCopies
 from propylon.tenants.directories import DirectoryScope
 
 CHANNEL = "scim-scopes"
-_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
 class _Entry:
     scope: DirectoryScope
     token_expires_at: datetime | None
-    cached_until: float
 
 
 class ScopeCache:
     def __init__(self, ttl_seconds: float, enabled: bool) -> None:
-        self.ttl = ttl_seconds
-        self.enabled = enabled and ttl_seconds > 0
-        self._entries: dict[str, _Entry] = {}
+        self._copies: LocalCopies[str, _Entry] = LocalCopies(ttl_seconds, enabled)
+
+    @property
+    def enabled(self) -> bool:
+        return self._copies.enabled
 
     def get(self, token_hash: str, now: datetime) -> DirectoryScope | None:
-        entry = self._entries.get(token_hash) if self.enabled else None
+        entry = self._copies.get(token_hash)
         if entry is None:
             return None
-        expired = entry.token_expires_at is not None and entry.token_expires_at <= now
-        if expired or entry.cached_until <= time.monotonic():
-            self._entries.pop(token_hash, None)
+        if entry.token_expires_at is not None and entry.token_expires_at <= now:
+            self._copies.drop(token_hash)
             return None
         return entry.scope
 
     def put(
         self, token_hash: str, scope: DirectoryScope, token_expires_at: datetime | None
     ) -> None:
-        if not self.enabled:
-            return
-        if len(self._entries) >= _MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[token_hash] = _Entry(scope, token_expires_at, time.monotonic() + self.ttl)
+        self._copies.put(token_hash, _Entry(scope, token_expires_at))
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._copies.clear()
 
-    async def on_message(self, _message: str) -> None:
-        self.clear()
+    async def on_message(self, message: str) -> None:
+        await self._copies.on_message(message)

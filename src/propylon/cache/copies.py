@@ -1,0 +1,61 @@
+"""Per-process copies of rows that every request reads and an admin rarely changes.
+
+A copy is only kept with an accelerator that fans out to every process (Redis): whoever
+changes such a row publishes on the copies' channel after the commit, and every process drops
+its copies at once (:meth:`LocalCopies.on_message`). A copy also expires ``ttl`` seconds after
+it was read, which bounds its age should a message be lost. With the embedded accelerator
+nothing is copied: another process (the CLI) could change a row unseen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+MAX_ENTRIES = 10_000
+
+
+class LocalCopies(Generic[K, V]):
+    def __init__(
+        self,
+        ttl_seconds: float,
+        enabled: bool,
+        *,
+        max_entries: int = MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl_seconds
+        self.enabled = enabled and ttl_seconds > 0
+        self._max = max_entries
+        self._clock = clock
+        self._entries: dict[K, tuple[V, float]] = {}
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key) if self.enabled else None
+        if entry is None:
+            return None
+        value, until = entry
+        if until <= self._clock():
+            self._entries.pop(key, None)
+            return None
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        if not self.enabled:
+            return
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[key] = (value, self._clock() + self.ttl)
+
+    def drop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def on_message(self, _message: str) -> None:
+        self.clear()
