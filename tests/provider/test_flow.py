@@ -7,7 +7,6 @@ import asyncio
 import httpx
 from sqlalchemy import update
 
-from propylon.audit import list_entries
 from propylon.db.tables import User
 from propylon.provider import keys
 from tests.conftest import Server
@@ -276,7 +275,14 @@ async def test_cli_and_api_revoke_apps(server: Server) -> None:
         assert not {by_cli, client_id} & listed
     async with httpx.AsyncClient(base_url=server.url) as c:
         assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 401
-    async with server.rt.db.read() as s:  # platform entries (no tenant): the audit table
-        audit = await list_entries(s, tenant_id=None, action="app.revoke")
-    outcomes = [(a.target_id, a.outcome) for a in audit]
+    audit = server.cli_json("audit", "list", "--action", "app.revoke")
+    outcomes = [(a["target_id"], a["outcome"]) for a in audit]
+    assert (by_cli, "success") in outcomes and (by_cli, "failure") in outcomes
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
+    ) as c:
+        r = await c.get("/api/v1/audit", params={"action": "app.revoke"})
+        audit = r.json()["data"]
+    outcomes = [(a["target_id"], a["outcome"]) for a in audit]
+    assert (client_id, "success") in outcomes
     assert (by_cli, "success") in outcomes and (by_cli, "failure") in outcomes

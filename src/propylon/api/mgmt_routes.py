@@ -155,3 +155,15 @@ async def audit(
     action: str | None = None,
 ) -> dict[str, Any]:
     return {"data": await ops.audit_trail(rt, tenant, limit=limit, action=action)}
+
+
+@router.get("/audit")
+async def audit_all(
+    rt: Rt,
+    _: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: str | None = None,
+) -> dict[str, Any]:
+    """The whole trail, newest first: every tenant's entries and the platform's own (apps,
+    API keys, signing keys)."""
+    return {"data": await ops.audit_trail(rt, None, limit=limit, action=action)}

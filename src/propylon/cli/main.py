@@ -209,12 +209,13 @@ def api_key_revoke(key_id: str) -> None:
 
 @audit_app.command("list")
 def audit_list(
-    tenant: str,
+    tenant: Annotated[str | None, typer.Argument(help="A tenant; none: the whole trail.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
     action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Newest audit entries of a tenant first."""
+    """Newest audit entries first: of a tenant, or of everything (platform actions such as
+    apps and API keys included)."""
     rows = run(lambda rt: ops.audit_trail(rt, tenant, limit=limit, action=action))
     emit(
         rows,

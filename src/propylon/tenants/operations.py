@@ -252,11 +252,13 @@ async def list_groups(
 
 
 async def audit_trail(
-    rt: Runtime, tenant_ref: str, *, limit: int, action: str | None = None
+    rt: Runtime, tenant_ref: str | None, *, limit: int, action: str | None = None
 ) -> list[dict[str, Any]]:
+    """Newest first: one tenant's entries, or with no tenant the whole trail (the platform's
+    own actions, such as apps, API keys and signing keys, included)."""
     async with rt.db.read() as s:
-        tenant = await get_tenant(s, tenant_ref)
-        rows = await list_entries(s, tenant_id=tenant.id, limit=limit, action=action)
+        tenant_id = (await get_tenant(s, tenant_ref)).id if tenant_ref is not None else None
+        rows = await list_entries(s, tenant_id=tenant_id, limit=limit, action=action)
     return [
         {
             "id": e.id,
