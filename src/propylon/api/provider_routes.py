@@ -86,9 +86,9 @@ async def authorize(request: Request) -> Response:
     client_ids, redirect_uris = values.get("client_id", []), values.get("redirect_uri", [])
     now = rt.clock()
     handle = request.cookies.get(COOKIE_NAME)
-    # Only a signed-in person gets a code (the one write here): without a session cookie
-    # the lookups run as reads, with no write transaction.
-    async with rt.db.write() if usable_handle(handle) else rt.db.read() as s:
+    # Only a signed-in person gets a code, the one write here (a single statement: no
+    # transaction needed); without a session cookie the lookups are reads.
+    async with rt.db.single_write() if usable_handle(handle) else rt.db.read() as s:
         ex = await open_exchange(rt, s, now)
         if len(client_ids) != 1:
             return page(400, "Invalid sign-in request", "The request names no application.")
@@ -123,6 +123,8 @@ async def authorize(request: Request) -> Response:
         if ex.login is None:
             return await _login_page(s, rt, values)
         response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
+        if len(ex.writes) > 1:
+            raise RuntimeError("an authorization writes one statement (its code)")
         await ex.write_through()  # the code
         return response
 

@@ -99,6 +99,20 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[AsyncSession]:
+        """Reads, then at most one write statement. On PostgreSQL each statement runs in
+        autocommit: the one write is atomic by itself (PostgreSQL manual §13.2.1), and reads
+        under READ COMMITTED see no more inside a transaction than outside it, so ``BEGIN``
+        and ``COMMIT`` would buy nothing. On SQLite it is :meth:`write`, since a read
+        transaction cannot safely turn into a write one."""
+        if self.is_sqlite:
+            async with self.write() as session:
+                yield session
+        else:
+            async with self._reads() as session:
+                yield session
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """Reads only. On PostgreSQL each statement runs in autocommit (no BEGIN/COMMIT round
         trips); a caller needing one snapshot across statements uses :meth:`write`."""
