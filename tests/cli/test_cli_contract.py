@@ -109,6 +109,11 @@ def test_management_api_uses_api_keys(server: Server) -> None:
     server.cli("api-key", "revoke", server.cli_json("api-key", "create")["id"])
     spec = httpx.get(f"{server.url}/openapi.json").json()
     assert "/api/v1/tenants" in spec["paths"]
+    # OpenAPI 3 §4.8.10: operationId is unique (client generators key methods by it); a
+    # route taking GET and POST must not give both the same id
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert {"authorize_get", "authorize_post"} <= set(ids)
 
 
 def test_health_ready_metrics(server: Server) -> None:

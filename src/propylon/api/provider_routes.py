@@ -71,7 +71,8 @@ async def jwks(request: Request) -> JSONResponse:
 # --- authorization endpoint ----------------------------------------------------------------
 
 
-@router.api_route("/oauth2/authorize", methods=["GET", "POST"])
+@router.get("/oauth2/authorize", operation_id="authorize_get")
+@router.post("/oauth2/authorize", operation_id="authorize_post")
 async def authorize(request: Request) -> Response:
     rt = runtime_of(request)
     try:
@@ -232,7 +233,8 @@ async def revoke(request: Request) -> Response:
 # --- userinfo (OpenID Connect Core §5.3) ----------------------------------------------------
 
 
-@router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
+@router.get("/oauth2/userinfo", operation_id="userinfo_get")
+@router.post("/oauth2/userinfo", operation_id="userinfo_post")
 async def userinfo(request: Request) -> Response:
     rt = runtime_of(request)
     presented = bearer_token(request)
@@ -270,7 +272,8 @@ async def userinfo(request: Request) -> Response:
 # --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2, §3) ---------------------
 
 
-@router.api_route("/oauth2/logout", methods=["GET", "POST"])
+@router.get("/oauth2/logout", operation_id="logout_get")
+@router.post("/oauth2/logout", operation_id="logout_post")
 async def logout(request: Request) -> Response:
     rt = runtime_of(request)
     try:

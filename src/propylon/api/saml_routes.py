@@ -106,7 +106,8 @@ def _signed_out(rt: Runtime, destination: str | None, complete: bool = True) -> 
     return response
 
 
-@router.api_route("/logout", methods=["GET", "POST"])
+@router.get("/logout", operation_id="saml_logout_get")
+@router.post("/logout", operation_id="saml_logout_post")
 async def logout(request: Request, connection_id: str, return_to: str = "") -> Response:
     """SP-initiated Single Logout (Profiles §4.4.3.1): end the session here, then send a
     signed LogoutRequest to the IdP when the session came from it and it has an SLO URL."""
