@@ -108,6 +108,11 @@ async def test_pagination_reports_total_and_pages(scim: httpx.AsyncClient) -> No
     body = r.json()
     assert body["totalResults"] == 5 and body["startIndex"] == 2 and body["itemsPerPage"] == 2
     assert [u["userName"] for u in body["Resources"]] == ["page1@acme.test", "page2@acme.test"]
+    # past the end, however far (beyond what the databases' integers hold): an empty page
+    for start in (6, 2**63, 10**30):
+        r = await scim.get("/Users", params={"startIndex": start, "count": 2})
+        assert r.status_code == 200, r.text
+        assert r.json()["totalResults"] == 5 and r.json()["Resources"] == []
 
 
 async def test_every_page_has_the_same_total_and_sorted_rows_with_groups(

@@ -10,15 +10,16 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from propylon.api.mgmt_routes import Caller, Rt
+from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
 from propylon.provider import apps
 
-router = APIRouter(prefix="/api/v1", tags=["management"])
+router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
 
 
 class AppIn(BaseModel):
-    name: str = Field(examples=["Host platform"])
-    redirect_uris: list[str] = Field(examples=[["https://app.example.com/callback"]])
+    model_config = STRICT
+    name: str = Field(examples=["Host platform"], min_length=1)
+    redirect_uris: list[str] = Field(examples=[["https://app.example.com/callback"]], min_length=1)
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
     public: bool = False
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from propylon import errors
 from propylon.api.scim_routes import scim_json
@@ -60,13 +61,31 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
     return problem(status, type(exc).__name__, exc.detail, headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """RFC 9110 §15.5.6: a 405 lists every method the target resource supports. The router
+    names only those of the first route whose path matched, and a resource's methods are
+    often several routes (``GET`` and ``POST`` on a collection), so ask every route."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    )
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     if _is_scim(request):
         err = ScimError(str(exc.detail))
         body = {**err.to_wire(), "status": str(exc.status_code)}
-        return scim_json(exc.status_code, body, dict(exc.headers or {}))
-    return problem(exc.status_code, "HTTP error", str(exc.detail), dict(exc.headers or {}))
+        return scim_json(exc.status_code, body, headers)
+    return problem(exc.status_code, "HTTP error", str(exc.detail), headers)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from propylon.audit import Actor
 from propylon.errors import Unauthenticated
@@ -19,6 +19,7 @@ from propylon.scim.errors import TooManyRequests
 from propylon.tenants import operations as ops
 from propylon.tenants.api_keys import authenticate_api_key
 from propylon.tenants.credentials import hash_secret
+from propylon.tenants.service import MAX_SEATS, SLUG_RE
 
 _bearer = HTTPBearer(
     auto_error=False, description="A management API key (`propylon api-key create`)."
@@ -51,23 +52,51 @@ async def api_actor(
 
 Rt = Annotated[Runtime, Depends(runtime)]
 Caller = Annotated[Actor, Depends(api_actor)]
-router = APIRouter(prefix="/api/v1", tags=["management"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, the body of every management API error."""
+
+    type: str = Field(examples=["about:blank"])
+    title: str = Field(examples=["NotFound"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["no tenant 'acme'"])
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    # One range entry: it also stands in for FastAPI's default 422, which this API never
+    # sends (a request that fails validation is a 400 problem, ``api/errors.py``).
+    "4XX": {
+        "description": "A problem document: invalid request (400), missing or unknown API key "
+        "(401), not found (404), conflict (409), rate limited (429, with Retry-After).",
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    },
+}
+router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
+
+
+STRICT = ConfigDict(strict=True)
+"""Request bodies take JSON types as they are: ``0`` is not ``false``, ``"5"`` not ``5``."""
+MAX_OFFSET = 2**31 - 1
 
 
 class TenantIn(BaseModel):
-    slug: str = Field(examples=["acme"])
-    name: str = Field(examples=["Acme Corp"])
+    model_config = STRICT
+    slug: str = Field(examples=["acme"], pattern=SLUG_RE.pattern)
+    name: str = Field(examples=["Acme Corp"], min_length=1)
     domains: list[str] = Field(default_factory=list, examples=[["acme.com"]])
-    seats: int | None = Field(default=None, ge=0)
+    seats: int | None = Field(default=None, ge=0, le=MAX_SEATS)
 
 
 class TenantPatch(BaseModel):
-    name: str | None = None
-    seats: int | None = Field(default=None, ge=0)
+    model_config = STRICT
+    name: str | None = Field(default=None, min_length=1)
+    seats: int | None = Field(default=None, ge=0, le=MAX_SEATS)
     unlimited_seats: bool = False
 
 
 class DirectoryIn(BaseModel):
+    model_config = STRICT
     name: str | None = None
 
 
@@ -124,7 +153,7 @@ async def list_users(
     tenant: str,
     rt: Rt,
     _: Caller,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     return {"data": await ops.list_users(rt, tenant, offset=offset, limit=limit)}
@@ -140,7 +169,7 @@ async def list_groups(
     tenant: str,
     rt: Rt,
     _: Caller,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     return {"data": await ops.list_groups(rt, tenant, offset=offset, limit=limit)}

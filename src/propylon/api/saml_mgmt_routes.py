@@ -11,15 +11,16 @@ from cryptography import x509
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from propylon.api.mgmt_routes import Caller, Rt
+from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
 from propylon.errors import InvalidInput
 from propylon.tenants import operations_saml as ops
-from propylon.tenants.saml_connections import IdpSource
+from propylon.tenants.saml_connections import MATCH_BY, PRESETS, IdpSource
 
-router = APIRouter(prefix="/api/v1", tags=["management"])
+router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
 
 
 class SamlConnectionIn(BaseModel):
+    model_config = STRICT
     metadata_xml: str | None = Field(default=None, description="IdP metadata document.")
     metadata_url: str | None = Field(default=None, description="IdP metadata URL (refreshed).")
     sso_url: str | None = None
@@ -34,8 +35,8 @@ class SamlConnectionIn(BaseModel):
         "(default: the only confidential app, refused if there are several).",
     )
     jit: bool = False
-    preset: str = "okta"
-    match_by: str = "email"
+    preset: str = Field(default="okta", json_schema_extra={"enum": list(PRESETS)})
+    match_by: str = Field(default="email", json_schema_extra={"enum": list(MATCH_BY)})
 
     def source(self) -> IdpSource:
         if self.metadata_xml is not None:

@@ -43,6 +43,9 @@ class Selection:
         return cls(_split(attributes), _split(excluded))
 
 
+MAX_START_INDEX = 2**31
+
+
 @dataclass(frozen=True)
 class ListQuery:
     filter: Filter | None
@@ -76,7 +79,9 @@ class ListQuery:
         if order not in ("ascending", "descending"):
             raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
         # §3.4.2.4: startIndex < 1 is interpreted as 1; count < 0 as 0; above max, capped.
-        start = max(_int(p.get("startindex"), "startIndex") or 1, 1)
+        # A startIndex past any directory's size gives the same empty page as the largest
+        # one the databases' integers take (SQLite refuses an OFFSET beyond 2^63).
+        start = min(max(_int(p.get("startindex"), "startIndex") or 1, 1), MAX_START_INDEX)
         count = _int(p.get("count"), "count")
         count = default_count if count is None else min(max(count, 0), max_count)
         selection = Selection.parse(p.get("attributes"), p.get("excludedattributes"))

@@ -14,6 +14,8 @@ from propylon.db.tables import Tenant, TenantDomain, User
 from propylon.errors import AlreadyExists, InvalidInput, NotFound
 from propylon.ids import Kind, new_id
 
+MAX_SEATS = 2**31 - 1
+"""The largest seat limit (the column is a 32-bit integer on PostgreSQL)."""
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -88,8 +90,8 @@ async def create_tenant(
         raise InvalidInput("slug must be 1-64 lowercase letters, digits or hyphens")
     if not name.strip():
         raise InvalidInput("name must not be empty")
-    if seats is not None and seats < 0:
-        raise InvalidInput("seats must be zero or more")
+    if seats is not None and not 0 <= seats <= MAX_SEATS:
+        raise InvalidInput(f"seats must be between 0 and {MAX_SEATS}")
     clean = sorted({normalize_domain(d) for d in domains})
     if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
         raise AlreadyExists(f"a tenant with slug {slug!r} exists", "slug")
@@ -151,8 +153,8 @@ async def update_tenant(
             raise InvalidInput("name must not be empty")
         tenant.name = name.strip()
     if seats is not False:
-        if isinstance(seats, int) and not isinstance(seats, bool) and seats < 0:
-            raise InvalidInput("seats must be zero or more")
+        if isinstance(seats, int) and not isinstance(seats, bool) and not 0 <= seats <= MAX_SEATS:
+            raise InvalidInput(f"seats must be between 0 and {MAX_SEATS}")
         tenant.seats = seats if isinstance(seats, int) and not isinstance(seats, bool) else None
     tenant.updated_at = now
     return await _view(session, tenant)
