@@ -38,8 +38,8 @@ def utcnow() -> datetime:
 class SignInCopies:
     """Per-process copies (``cache/copies.py``) of what a sign-in reads on every request:
     apps by client id, login routes that lead to a connection, and SAML connections for
-    starting a login. Whoever changes an app or a connection (today: a metadata refresh)
-    publishes :data:`SIGN_IN_CHANNEL`. The ACS never uses a copy: it checks a Response
+    starting a login. Whoever changes an app or a connection (an app revoked, metadata
+    refreshed) publishes :data:`SIGN_IN_CHANNEL`. The ACS never uses a copy: it checks a Response
     against the connection's pinned certificates as stored at that moment."""
 
     clients: LocalCopies[str, Client]
