@@ -61,7 +61,13 @@ class Backend:
 
 
 def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> Backend:
-    env = {"PROPYLON_DATA_DIR": str(tmp), "PROPYLON_LOG_LEVEL": "warning", **(extra or {})}
+    env = {
+        "PROPYLON_DATA_DIR": str(tmp),
+        "PROPYLON_LOG_LEVEL": "warning",
+        # the tests' IdPs serve their metadata on loopback
+        "PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS": "true",
+        **(extra or {}),
+    }
     if name == "postgres":
         db = f"propylon_test_{RUN_ID}_{secrets.token_hex(3)}"
         _psql(f'CREATE DATABASE "{db}"')

@@ -87,5 +87,8 @@ class Settings(BaseSettings):
     """How often connections created from a metadata URL re-read it."""
     saml_metadata_refresh_enabled: bool = True
     """Run the background task re-reading metadata URLs (one per server process)."""
+    saml_metadata_allow_private_hosts: bool = False
+    """Fetch metadata URLs whose host is loopback, private or link-local (an IdP on your own
+    network). Off: such a URL is refused, so it cannot be used to read inside the network."""
     saml_cert_expiry_warning_days: int = 30
     """A connection view says ``expiring_soon`` when an IdP certificate ends within this."""

@@ -6,7 +6,6 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,13 +15,16 @@ from propylon.db.tables_saml import SamlConnection
 from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import saml_connections as conns
+from propylon.tenants.metadata_fetch import fetch_metadata
 from propylon.tenants.operations import audited
 from propylon.tenants.service import get_tenant
 
 log = structlog.get_logger("propylon.saml")
-METADATA_TIMEOUT = httpx.Timeout(10.0)
 SYSTEM = Actor("system", "metadata-refresh")
-MAX_METADATA_BYTES = 4 * 1024 * 1024
+
+
+async def _fetch(rt: Runtime, url: str) -> bytes:
+    return await fetch_metadata(url, allow_private=rt.settings.saml_metadata_allow_private_hosts)
 
 
 def _view(rt: Runtime, conn: SamlConnection) -> dict[str, Any]:
@@ -32,22 +34,6 @@ def _view(rt: Runtime, conn: SamlConnection) -> dict[str, Any]:
         now=rt.clock(),
         expiry_warning_days=rt.settings.saml_cert_expiry_warning_days,
     )
-
-
-async def fetch_metadata(url: str) -> bytes:
-    """GET an IdP metadata document (bounded size, no redirects to other schemes)."""
-    if not url.startswith(("https://", "http://")):
-        raise InvalidInput("metadata URL must be http(s)")
-    try:
-        async with httpx.AsyncClient(timeout=METADATA_TIMEOUT, follow_redirects=True) as client:
-            response = await client.get(url)
-    except httpx.HTTPError as exc:
-        raise InvalidInput(f"could not fetch metadata: {type(exc).__name__}") from None
-    if response.status_code != 200:
-        raise InvalidInput(f"metadata URL answered {response.status_code}")
-    if len(response.content) > MAX_METADATA_BYTES:
-        raise InvalidInput("metadata document too large")
-    return response.content
 
 
 async def create_connection(
@@ -68,7 +54,7 @@ async def create_connection(
     IdP-initiated logins land in (see :mod:`propylon.sessions.landing`)."""
     if source.metadata_url and source.metadata_xml is None:
         source = conns.IdpSource(
-            metadata_xml=await fetch_metadata(source.metadata_url),
+            metadata_xml=await _fetch(rt, source.metadata_url),
             metadata_url=source.metadata_url,
         )
 
@@ -110,7 +96,7 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
         url = (await conns.get_connection(s, connection_id)).metadata_url
     if not url:
         raise InvalidInput("this connection was not created from a metadata URL")
-    xml = await fetch_metadata(url)
+    xml = await _fetch(rt, url)
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn = await conns.get_connection(s, connection_id)
