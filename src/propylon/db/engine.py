@@ -12,7 +12,7 @@ A unit of work whose whole write is one statement needs no transaction around it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -98,19 +98,13 @@ class Database:
                 await session.connection(execution_options={IMMEDIATE: True})
             yield session
 
-    @asynccontextmanager
-    async def single_write(self) -> AsyncIterator[AsyncSession]:
-        """Reads, then at most one write statement. On PostgreSQL each statement runs in
-        autocommit: the one write is atomic by itself (PostgreSQL manual §13.2.1), and reads
-        under READ COMMITTED see no more inside a transaction than outside it, so ``BEGIN``
-        and ``COMMIT`` would buy nothing. On SQLite it is :meth:`write`, since a read
-        transaction cannot safely turn into a write one."""
-        if self.is_sqlite:
-            async with self.write() as session:
-                yield session
-        else:
-            async with self._reads() as session:
-                yield session
+    def single_write(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """Reads, then at most one write statement. On PostgreSQL that is :meth:`read`: each
+        statement in autocommit, the one write atomic by itself (PostgreSQL manual §13.2.1),
+        and reads under READ COMMITTED see no more inside a transaction than outside it, so
+        ``BEGIN`` and ``COMMIT`` would buy nothing. On SQLite it is :meth:`write`, since a
+        read transaction cannot safely turn into a write one."""
+        return self.write() if self.is_sqlite else self.read()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
