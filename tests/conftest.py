@@ -115,6 +115,12 @@ class Server:
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
 
+    def api(self, base: str = "") -> httpx.AsyncClient:
+        """A management API client holding a new API key; paths start after ``base``."""
+        key = self.cli_json("api-key", "create")["key"]
+        headers = {"Authorization": f"Bearer {key}"}
+        return httpx.AsyncClient(base_url=self.url + base, headers=headers)
+
 
 def start_server(
     backend: Backend,

@@ -13,10 +13,7 @@ from tests.conftest import Directory, Server, new_directory
 
 @pytest.fixture
 async def api(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    key = server.cli_json("api-key", "create", "--name", "edges")["key"]
-    async with httpx.AsyncClient(
-        base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {key}"}
-    ) as client:
+    async with server.api("/api/v1") as client:
         yield client
 
 

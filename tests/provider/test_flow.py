@@ -242,10 +242,7 @@ async def test_cli_and_api_register_apps(server: Server) -> None:
     assert all("client_secret" not in a for a in listed)
     bad = server.cli("app", "create", "x", "--redirect-uri", "http://evil.example/cb", check=False)
     assert bad.returncode == 1 and "https" in bad.stderr
-    key = server.cli_json("api-key", "create")["key"]
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
-    ) as c:
+    async with server.api() as c:
         r = await c.post("/api/v1/apps", json={"name": "api", "redirect_uris": [REDIRECT]})
         assert r.status_code == 201 and r.json()["client_secret"]
         r = await c.post(
@@ -263,26 +260,19 @@ async def test_cli_and_api_revoke_apps(server: Server) -> None:
     assert revoked["client_id"] == by_cli and revoked["revoked_at"]
     again = server.cli("app", "revoke", by_cli, check=False)
     assert again.returncode == 1 and "no app" in again.stderr
-    key = server.cli_json("api-key", "create")["key"]
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
-    ) as c:
+    async with server.api() as c:
         by_api = await c.post("/api/v1/apps", json={"name": "x", "redirect_uris": [REDIRECT]})
         client_id = by_api.json()["client_id"]
         assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 200
         assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 404
         listed = {a["client_id"] for a in (await c.get("/api/v1/apps")).json()["data"]}
         assert not {by_cli, client_id} & listed
+        r = await c.get("/api/v1/audit", params={"action": "app.revoke"})
+        by_api_audit = [(a["target_id"], a["outcome"]) for a in r.json()["data"]]
     async with httpx.AsyncClient(base_url=server.url) as c:
         assert (await c.delete(f"/api/v1/apps/{client_id}")).status_code == 401
     audit = server.cli_json("audit", "list", "--action", "app.revoke")
     outcomes = [(a["target_id"], a["outcome"]) for a in audit]
     assert (by_cli, "success") in outcomes and (by_cli, "failure") in outcomes
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
-    ) as c:
-        r = await c.get("/api/v1/audit", params={"action": "app.revoke"})
-        audit = r.json()["data"]
-    outcomes = [(a["target_id"], a["outcome"]) for a in audit]
-    assert (client_id, "success") in outcomes
-    assert (by_cli, "success") in outcomes and (by_cli, "failure") in outcomes
+    assert (client_id, "success") in by_api_audit
+    assert (by_cli, "success") in by_api_audit and (by_cli, "failure") in by_api_audit

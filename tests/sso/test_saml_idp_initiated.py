@@ -149,16 +149,13 @@ async def test_cli_and_api_refuse_an_app_logins_cannot_land_in(
         assert out.returncode == 1 and why in out.stderr, out.stderr
     assert server.cli_json("saml", "list-connections", slug) == []
     confidential = await new_app(server)
-    key = server.cli_json("api-key", "create")["key"]
     body = {
         "sso_url": "https://idp.example.org/sso",
         "idp_entity_id": "https://idp.example.org",
         "certificates_pem": [cert.read_text()],
         "allow_idp_initiated": True,
     }
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {key}"}
-    ) as c:
+    async with server.api() as c:
         url = f"/api/v1/tenants/{slug}/saml-connections"
         r = await c.post(url, json={**body, "idp_initiated_app": public.client_id})
         assert r.status_code == 400, r.text
