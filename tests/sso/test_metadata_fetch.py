@@ -3,57 +3,31 @@ network by default, bounded redirects and body, and a refusal is a clear 4xx-cla
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from propylon.errors import InvalidInput
 from propylon.tenants import metadata_fetch
 from propylon.tenants.metadata_fetch import fetch_metadata
+from tests.loopback_http import LoopbackHttp
 
 
-class Host:
-    """A loopback HTTP server: ``/md`` serves ``body``, ``/hop/N`` redirects N more times,
-    ``/inside`` redirects to a private address."""
+class Host(LoopbackHttp):
+    """``/md`` serves ``body``, ``/hop/N`` redirects N more times, ``/inside`` redirects to a
+    private address."""
 
     def __init__(self) -> None:
         self.body = b"<md/>"
-        self.host_headers: list[str] = []
-        host = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.host_headers.append(self.headers.get("Host", ""))
-                if self.path == "/inside":
-                    self.send_response(302)
-                    self.send_header("Location", "http://10.0.0.1/md")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if self.path.startswith("/hop/"):
-                    left = int(self.path.rsplit("/", 1)[1])
-                    self.send_response(302)
-                    self.send_header("Location", f"/hop/{left - 1}" if left else "/md")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(host.body)))
-                self.end_headers()
-                self.wfile.write(host.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        if path == "/inside":
+            return 302, {"Location": "http://10.0.0.1/md"}, b""
+        if path.startswith("/hop/"):
+            left = int(path.rsplit("/", 1)[1])
+            return 302, {"Location": f"/hop/{left - 1}" if left else "/md"}, b""
+        return 200, {}, self.body
 
 
 @pytest.fixture

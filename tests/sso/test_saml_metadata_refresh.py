@@ -7,9 +7,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,45 +22,26 @@ from propylon.tenants import operations_saml
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server, backend_env_server
 from tests.http.test_scim_users import user_body
+from tests.loopback_http import LoopbackHttp
 from tests.provider.helpers import new_app
 from tests.saml.idp import KeyPair, make_keypair
 from tests.sso.test_saml_login import IDP, SSO, Org, response_for, start
 from tests.sso.test_saml_pysaml2 import idp_metadata
 
 SLO = "https://acme.okta.test/app/slo/saml"
+MEDIA_TYPE = "application/samlmetadata+xml"
 
 
-class MetadataHost:
+class MetadataHost(LoopbackHttp):
     """A loopback HTTP server serving one mutable metadata document."""
 
     def __init__(self) -> None:
         self.body = b""
-        self.hits = 0
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.hits += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/samlmetadata+xml")
-                self.send_header("Content-Length", str(len(host.body)))
-                self.end_headers()
-                self.wfile.write(host.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/metadata.xml"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(lambda _path: (200, {"Content-Type": MEDIA_TYPE}, self.body))
+        self.url = f"http://127.0.0.1:{self.port}/metadata.xml"
 
     def serve(self, *certs: x509.Certificate, sso: str = SSO) -> None:
         self.body = idp_metadata(IDP, list(certs), sso, SLO, signed_requests=False)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
