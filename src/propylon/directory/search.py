@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from typing import cast as tcast
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
-    FromClause,
     Numeric,
     Text,
     and_,
@@ -54,6 +52,13 @@ from propylon.db.tables import Group, GroupMember, User
 from propylon.directory.columns import GROUP_COLUMNS, USER_COLUMNS, Col, key
 from propylon.directory.compiled import Compiled, shape
 from propylon.directory.errors import InvalidQuery
+from propylon.directory.json_sql import (
+    TYPE_NAMES,
+    Js,
+    elements,
+    json_text,
+    json_type,
+)
 from propylon.directory.query import (
     And,
     AttrPath,
@@ -70,30 +75,7 @@ from propylon.scim.schema import AttrDef, ResourceType, core_schema, lookup
 Bool = ColumnElement[bool]
 
 
-@dataclass(frozen=True)
-class _Js:
-    """A JSON value: ``keys`` below ``base``; ``elem_type`` is json_each.type (SQLite elements)."""
-
-    base: ColumnElement[Any]
-    keys: tuple[str, ...]
-    elem_type: ColumnElement[Any] | None = None
-
-
-@dataclass(frozen=True)
-class _Elements:
-    """The elements of a JSON array as a FROM item (``json_each`` / ``jsonb_array_elements``)."""
-
-    table: FromClause
-    value: ColumnElement[Any]
-    type: ColumnElement[Any] | None
-    order: ColumnElement[Any]
-    guard: Bool
-
-    def scope(self, sub: str | None) -> _Js:
-        return _Js(self.value, (sub,)) if sub else _Js(self.value, (), self.type)
-
-
-_Source = Col | _Js
+_Source = Col | Js
 _Scope = Callable[[str | None], _Source]
 _Make = Callable[[_Source, AttrDef], Bool]
 
@@ -105,35 +87,17 @@ _ORDERING: Mapping[str, Callable[[Any, Any], Any]] = {
 }
 _STRINGS = frozenset({"string", "reference", "binary", "dateTime"})
 _ESCAPE = "/"  # LIKE escape character
-_TYPE_NAMES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "sqlite": {
-        "string": ("text",),
-        "boolean": ("true", "false"),
-        "number": ("integer", "real"),
-        "array": ("array",),
-        "object": ("object",),
-        "null": ("null",),
-    },
-    "postgresql": {
-        "string": ("string",),
-        "boolean": ("boolean",),
-        "number": ("number",),
-        "array": ("array",),
-        "object": ("object",),
-        "null": ("null",),
-    },
-}
 _GroupAlias = aliased(Group, name="member_group")
 _UserAlias = aliased(User, name="member_user")
 
 
 class _Compiler:
     def __init__(self, resource_type: ResourceType, dialect: str) -> None:
-        if dialect not in _TYPE_NAMES:
+        if dialect not in TYPE_NAMES:
             raise ValueError(f"unsupported dialect {dialect!r}")
         self.rt: ResourceType = resource_type
         self.dialect = dialect
-        self.types = _TYPE_NAMES[dialect]
+        self.types = TYPE_NAMES[dialect]
         self.doc: ColumnElement[Any] = (User if resource_type == "User" else Group).doc.expression
         self.columns = USER_COLUMNS if resource_type == "User" else GROUP_COLUMNS
         self.relationship = "groups" if resource_type == "User" else "members"
@@ -195,31 +159,16 @@ class _Compiler:
     def _doc_keys(self, top: AttrDef) -> tuple[str, ...]:
         return (top.name,) if top.schema == core_schema(self.rt) else (top.schema, top.name)
 
-    def _doc_value(self, top: AttrDef, sub: str | None) -> _Js:
-        return _Js(self.doc, self._doc_keys(top) + ((sub,) if sub else ()))
+    def _doc_value(self, top: AttrDef, sub: str | None) -> Js:
+        return Js(self.doc, self._doc_keys(top) + ((sub,) if sub else ()))
 
     # ---- multi-valued: EXISTS over JSON array elements or over group_members
     def _elements(self, path: AttrPath, body: Callable[[_Scope], Bool]) -> Bool:
         top, _ = self._defs(path)
         if top.name == self.relationship and top.schema == core_schema(self.rt):
             return self._membership(body)
-        each = self._each(self._doc_keys(top))
+        each = elements(self.doc, self._doc_keys(top), self.dialect)
         return exists(select(1).select_from(each.table).where(each.guard, body(each.scope)))
-
-    def _each(self, keys: tuple[str, ...]) -> _Elements:
-        """The elements of the JSON array at ``keys`` as a table (non-arrays yield none)."""
-        if self.dialect == "sqlite":
-            path_text = _sqlite_path(keys)
-            fn = func.json_each(self.doc, path_text).table_valued("value", "type", "key")
-            each = fn.alias("elem")
-            guard = func.json_type(self.doc, path_text) == "array"
-            return _Elements(each, each.c.value, each.c.type, each.c.key, guard)
-        raw = self._pg_get(_Js(self.doc, keys))
-        empty: ColumnElement[Any] = literal_column("'[]'::jsonb")
-        guarded = case((func.jsonb_typeof(raw) == "array", raw), else_=empty)
-        fn = func.jsonb_array_elements(guarded).table_valued("value", with_ordinality="n")
-        elems = fn.render_derived("elem")
-        return _Elements(elems, elems.c.value, None, elems.c.n, true())
 
     def _membership(self, body: Callable[[_Scope], Bool]) -> Bool:
         """``groups`` of a user / ``members`` of a group, as EXISTS over ``group_members``."""
@@ -261,32 +210,21 @@ class _Compiler:
         return exists(stmt.where(body(scope)))
 
     # ---- JSON access
-    def _pg_get(self, v: _Js) -> ColumnElement[Any]:
-        return func.jsonb_extract_path(v.base, *v.keys) if v.keys else v.base
+    def _is(self, v: Js, kind: str) -> Bool:
+        return json_type(v, self.dialect).in_(self.types[kind])
 
-    def _jtype(self, v: _Js) -> ColumnElement[Any]:
-        if self.dialect == "sqlite":
-            if v.elem_type is not None:
-                return v.elem_type
-            return func.json_type(v.base, _sqlite_path(v.keys))
-        return func.jsonb_typeof(self._pg_get(v))
-
-    def _jtext(self, v: _Js) -> ColumnElement[Any]:
-        if self.dialect == "sqlite":
-            return func.json_extract(v.base, _sqlite_path(v.keys)) if v.keys else v.base
-        return self._pg_get(v).op("#>>", return_type=Text)(literal_column("'{}'"))
-
-    def _is(self, v: _Js, kind: str) -> Bool:
-        return self._jtype(v).in_(self.types[kind])
-
-    def _typed(self, v: _Js, attr: AttrDef) -> ColumnElement[Any]:
+    def _typed(self, v: Js, attr: AttrDef) -> ColumnElement[Any]:
         """The SQL value of a JSON leaf when it has the attribute's JSON type, else NULL."""
         if attr.type == "boolean":
-            text = self._jtype(v) if self.dialect == "sqlite" else self._jtext(v)
+            text = (
+                json_type(v, self.dialect)
+                if self.dialect == "sqlite"
+                else json_text(v, self.dialect)
+            )
             return case((self._is(v, "boolean"), text))
         if attr.type in ("integer", "decimal"):
-            return case((self._is(v, "number"), cast(self._jtext(v), Numeric)))
-        return case((self._is(v, "string"), self._jtext(v)))
+            return case((self._is(v, "number"), cast(json_text(v, self.dialect), Numeric)))
+        return case((self._is(v, "string"), json_text(v, self.dialect)))
 
     # ---- leaves
     def _present(self, src: _Source, attr: AttrDef) -> Bool:
@@ -295,7 +233,7 @@ class _Compiler:
             if attr.type in _STRINGS - {"dateTime"}:
                 return and_(expr.is_not(None), expr != "")
             return expr.is_not(None)
-        t, text = self._jtype(src), self._jtext(src)
+        t, text = json_type(src, self.dialect), json_text(src, self.dialect)
         nonempty = or_(
             self._is(src, "boolean"),
             self._is(src, "number"),
@@ -365,18 +303,13 @@ class _Compiler:
         """The value of the primary element, else of the first one (RFC 7644 §3.4.2.3)."""
         value_def = top.sub(sub) if sub else top
         assert value_def is not None
-        each = self._each(self._doc_keys(top))
+        each = elements(self.doc, self._doc_keys(top), self.dialect)
         order: list[Any] = [each.order]
         if top.sub("primary") is not None:
-            flag = self._typed(_Js(each.value, ("primary",)), top.sub_attributes["primary"])
+            flag = self._typed(Js(each.value, ("primary",)), top.sub_attributes["primary"])
             order.insert(0, case((flag == "true", 0), else_=1))
         stmt = select(self._typed(each.scope(sub), value_def)).select_from(each.table)
         return stmt.where(each.guard).order_by(*order).limit(1).scalar_subquery()
-
-
-def _sqlite_path(keys: tuple[str, ...]) -> str:
-    """A SQLite JSON path with every key quoted (URNs contain ``:`` and ``.``)."""
-    return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
 
 
 def user_filter(f: Filter, dialect: str) -> Compiled:
