@@ -10,15 +10,15 @@ Prints ONE JSON document on stdout (progress on stderr); exits 1 if any login fa
 
 One login is what a browser, an IdP and a relying party do, in order:
 
-1. browser ``GET /oauth2/authorize`` (login_hint) → 302 to ``/saml/{id}/login``;
-2. browser ``GET /saml/{id}/login`` → 302 to the IdP with a deflated AuthnRequest;
-3. IdP: inflates and parses the AuthnRequest, builds a Response to that very request ID and
+1. browser ``GET /oauth2/authorize`` (login_hint) → 302 to the IdP with a deflated
+   AuthnRequest;
+2. IdP: inflates and parses the AuthnRequest, builds a Response to that very request ID and
    signs its Assertion (enveloped XML-DSig, exclusive c14n, RSA-SHA256, SHA-256 digest);
-4. browser ``POST /saml/{id}/acs`` (SAMLResponse, RelayState) → 303 + ``propylon_session``;
-5. browser ``GET`` that location (``/oauth2/authorize``, with the cookie) → 302 with a code;
-6. relying party ``POST /oauth2/token`` (client_secret_basic) → 200 with an id_token.
+3. browser ``POST /saml/{id}/acs`` (SAMLResponse, RelayState) → 303 + ``propylon_session``,
+   straight to the RP's redirect URI with the code and state;
+4. relying party ``POST /oauth2/token`` (client_secret_basic) → 200 with an id_token.
 
-Each login is a fresh browser: a new keep-alive connection for its four requests and an empty
+Each login is a fresh browser: a new keep-alive connection for its two requests and an empty
 cookie jar (connections that outlived a login would leave the server's workers loaded as
 unevenly as they happened to accept them); each simulated client's RP keeps one connection.
 The load generator is kept cheap so the figure measures Propylon, not the benchmark: a minimal

@@ -48,7 +48,7 @@ SSO = "https://bench.okta.test/app/sso/saml"
 REDIRECT = "https://rp.example.com/callback"
 USERS = 200
 LOGIN_TIMEOUT_S = 30.0
-STEPS = ("authorize", "saml_login", "idp", "acs", "authorize_code", "token")
+STEPS = ("authorize", "idp", "acs", "token")
 
 
 def log(msg: str) -> None:
@@ -242,14 +242,6 @@ class Bench:
             await scim.close()
 
     # --- one login -----------------------------------------------------------------------
-    def local(self, location: str) -> str:
-        """A redirect target on the server under test, as a request-target."""
-        if location.startswith(self.url + "/"):
-            return location[len(self.url) :]
-        if location.startswith("/"):
-            return location
-        raise LoginFailed("redirect", detail=f"off-site {location[:80]}")
-
     async def login(self, rp: Connection, email: str, st: RunStats) -> None:
         """One login by a fresh browser: its own connection and an empty cookie jar."""
         browser = Connection("127.0.0.1", self.port)
@@ -272,10 +264,9 @@ class Bench:
             return r
 
         r = await get("authorize", self.authorize[email], 302)
-        r = await get("saml_login", self.local(r.headers["location"]), 302)
         location = r.headers["location"]
         if not location.startswith(SSO + "?"):
-            raise LoginFailed("saml_login", detail=f"not to the IdP: {location[:80]}")
+            raise LoginFailed("authorize", detail=f"not to the IdP: {location[:80]}")
 
         # the IdP: read the AuthnRequest (HTTP-Redirect binding), answer that very ID
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -283,7 +274,7 @@ class Bench:
         request = etree.fromstring(zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15))
         request_id = request.get("ID")
         if not request_id:
-            raise LoginFailed("saml_login", detail="AuthnRequest without ID")
+            raise LoginFailed("authorize", detail="AuthnRequest without ID")
         saml_response = base64.b64encode(self.idp.build(request_id, email)).decode()
         relay = quote(q["RelayState"][0], safe="")
         form = f"SAMLResponse={form_b64(saml_response)}&RelayState={relay}"
@@ -296,13 +287,12 @@ class Bench:
         jar.update(r.set_cookies)
         if r.status != 303 or "location" not in r.headers or "propylon_session" not in jar.cookies:
             raise LoginFailed("acs", r)
-        r = await get("authorize_code", self.local(r.headers["location"]), 302)
-        redirect = r.headers["location"]
+        redirect = r.headers["location"]  # signed in: straight back to the RP with the code
         if not redirect.startswith(REDIRECT + "?"):
-            raise LoginFailed("authorize_code", detail=f"not to the RP: {redirect[:80]}")
+            raise LoginFailed("acs", detail=f"not to the RP: {redirect[:80]}")
         answer = parse_qs(urlsplit(redirect).query)
         if answer.get("state") != ["s"] or "code" not in answer:
-            raise LoginFailed("authorize_code", detail=f"no code/state: {redirect[:80]}")
+            raise LoginFailed("acs", detail=f"no code/state: {redirect[:80]}")
         code = answer["code"][0]
 
         # the relying party's back channel, on its own connection (no browser cookies)

@@ -1,8 +1,9 @@
 """SP-initiated SAML login end to end: authorize → AuthnRequest → signed Response at the ACS →
-session → code → tokens, against the live server on both backends."""
+session and code → tokens, against the live server on both backends."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import secrets
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from lxml import etree
 
+from propylon.provider import apps
 from propylon.tenants import operations as ops
 from propylon.tenants import operations_saml
 from propylon.tenants.directories import scim_base_url
@@ -111,10 +113,6 @@ async def start(browser: httpx.AsyncClient, org: Org, email: str) -> tuple[str, 
         login_hint=email,
     )
     r = await browser.get("/oauth2/authorize", params=params)
-    assert r.status_code == 302 and r.headers["location"].startswith(
-        f"/saml/{org.connection['connection_id']}/login"
-    )
-    r = await browser.get(r.headers["location"])
     assert r.status_code == 302 and r.headers["location"].startswith(SSO)
     request_id, relay = authn_request_id(r.headers["location"])
     return request_id, relay, verifier
@@ -130,9 +128,9 @@ async def test_sp_initiated_login_issues_tokens_saying_who_and_how(server: Serve
         r = await browser.post(
             acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay}
         )
-        assert r.status_code == 303, r.text
-        r = await browser.get(r.headers["location"])
-        assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT)
+        # signed in, the browser goes straight back to the app with its code
+        assert r.status_code == 303 and r.headers["location"].startswith(REDIRECT), r.text
+        assert "propylon_session" in r.headers["set-cookie"]
         q = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
         assert q["state"] == "s1"
         tokens = await token_request(
@@ -245,10 +243,7 @@ async def test_idp_initiated_is_off_by_default_and_lands_in_the_named_app_when_o
             urlsplit(on.connection["acs_url"]).path,
             data={"SAMLResponse": response_for(on, email, None)},
         )
-        assert r.status_code == 303 and r.headers["location"].startswith("/oauth2/authorize?")
-        assert parse_qs(urlsplit(r.headers["location"]).query)["client_id"] == [on.app.client_id]
-        r = await browser.get(r.headers["location"])
-        assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT + "?code=")
+        assert r.status_code == 303 and r.headers["location"].startswith(REDIRECT + "?code=")
 
 
 async def test_sp_metadata_and_cli_contract(server: Server) -> None:
@@ -258,3 +253,26 @@ async def test_sp_metadata_and_cli_contract(server: Server) -> None:
     assert org.connection["acs_url"] in r.text
     listed = server.cli_json("saml", "list-connections", org.slug)
     assert [c["connection_id"] for c in listed] == [org.connection["connection_id"]]
+
+
+async def test_the_acs_answers_the_authorization_request_with_its_own_checks(
+    server: Server,
+) -> None:
+    """The ACS finishes the authorization request itself, so every rule of the authorization
+    endpoint applies there: an app revoked while its user was at the IdP gets no code (and the
+    browser is not sent to its redirect URI), though the sign-in itself stands."""
+    org = await new_org(server)
+    email = f"late@{org.domain}"
+    await org.scim.post("/Users", json=user_body(email))
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        request_id, relay, _ = await start(browser, org, email)
+        await apps.revoke_app(server.rt, ops.CLI, org.app.client_id)
+        await asyncio.sleep(0.2)  # the fan-out's delivery to the server's copies of apps
+        r = await browser.post(
+            urlsplit(org.connection["acs_url"]).path,
+            data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay},
+        )
+        assert r.status_code == 400 and "not registered" in r.text
+        assert "location" not in r.headers
+    rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")
+    assert [row["outcome"] for row in rows] == ["success"]

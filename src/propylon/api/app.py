@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from propylon import __version__
 from propylon.api import (
     apps_routes,
+    authorize,
     errors,
     health,
     mgmt_routes,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Route matching scans in order: the browser- and IdP-facing routes before the
     # management API (SCIM routes come first of all, see above).
     app.include_router(health.router)
+    app.include_router(authorize.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
     app.include_router(mgmt_routes.router)

@@ -4,26 +4,21 @@ and ``/.well-known/openid-configuration`` routes.
 Each route reads the request (bounded form), opens one write transaction, pre-loads an
 :class:`~propylon.provider.exchange.Exchange`, runs the synchronous Authlib server built around
 it, executes the writes its hooks recorded, and commits (see ``provider/exchange.py`` for
-why). The authorization endpoint without a session cookie writes nothing (it can only send
-the person to sign in), so it reads without a write transaction. Errors follow RFC 6749:
-§4.1.2.1 at the authorization endpoint (redirect with ``error`` and ``state`` once client and
-redirect URI are known good, an HTML page otherwise — never a redirect to an unregistered
-URI) and §5.2 JSON at the token, introspection and revocation endpoints.
+why). Errors are RFC 6749 §5.2 JSON at the token, introspection and revocation endpoints.
+The authorization endpoint has a module of its own (:mod:`propylon.api.authorize`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.api.http import FormTooLarge, bearer_token
 from propylon.api.oauth_adapter import (
@@ -39,15 +34,12 @@ from propylon.api.oauth_adapter import (
 from propylon.api.pages import page
 from propylon.provider import discovery, keys
 from propylon.provider.exchange import Exchange, load_subject
-from propylon.provider.login import LoginRouter
 from propylon.provider.oidc_core import identity_claims
-from propylon.runtime import Runtime
 from propylon.sessions.cookie import clear_session_cookie
-from propylon.sessions.service import COOKIE_NAME, usable_handle
+from propylon.sessions.service import COOKIE_NAME
 from propylon.sessions.store import load_active
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
-login_router = LoginRouter()
 
 
 # --- discovery and keys --------------------------------------------------------------------
@@ -66,100 +58,6 @@ async def jwks(request: Request) -> JSONResponse:
         await keys.active_key(s, rt.settings.signing_alg, now)
         doc = keys.public_jwks(await keys.published(s, now), rt.signing_keys)
     return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
-
-
-# --- authorization endpoint ----------------------------------------------------------------
-
-
-@router.get("/oauth2/authorize", operation_id="authorize_get")
-@router.post("/oauth2/authorize", operation_id="authorize_post")
-async def authorize(request: Request) -> Response:
-    rt = runtime_of(request)
-    try:
-        form = await read_oauth_form(request)
-    except FormTooLarge:
-        return page(413, "Request too large", "The sign-in request is too large.")
-    query = list(parse_qsl(request.url.query, keep_blank_values=True))
-    pairs = query + form
-    values: dict[str, list[str]] = defaultdict(list)
-    for k, v in pairs:
-        values[k].append(v)
-    client_ids, redirect_uris = values.get("client_id", []), values.get("redirect_uri", [])
-    now = rt.clock()
-    handle = request.cookies.get(COOKIE_NAME)
-    # Only a signed-in person gets a code, the one write here (a single statement: no
-    # transaction needed); without a session cookie the lookups are reads.
-    async with rt.db.single_write() if usable_handle(handle) else rt.db.read() as s:
-        ex = await open_exchange(rt, s, now)
-        if len(client_ids) != 1:
-            return page(400, "Invalid sign-in request", "The request names no application.")
-        await ex.load_clients(client_ids[0])
-        client = ex.clients.get(client_ids[0])
-        if client is None:
-            return page(
-                400, "Unknown application", "The application that sent you here is not registered."
-            )
-        if len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
-            return page(
-                400,
-                "Invalid redirect URI",
-                "The application asked to return to an address it has not registered, "
-                "so Propylon will not send you there.",
-            )
-        redirect_uri = redirect_uris[0]
-        ex.login = await load_active(rt.sessions, s, handle, now)
-        server = HttpProviderServer(ex)
-        try:
-            req = oauth_request(rt, request, query, form)
-        except InsecureTransportError:
-            return page(400, "Insecure transport", "OAuth 2.0 requires https.")
-        try:
-            grant = server.get_consent_grant(req, end_user=ex.login)
-        except OAuth2Error as err:
-            if not err.redirect_uri:
-                err.redirect_uri = redirect_uri
-            err.state = req.payload.state
-            response: Response = server.handle_error_response(req, err)
-            return response
-        if ex.login is None:
-            return await _login_page(s, rt, values)
-        response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
-        if len(ex.writes) > 1:
-            raise RuntimeError("an authorization writes one statement (its code)")
-        await ex.write_through()  # the code
-        return response
-
-
-async def _login_page(s: AsyncSession, rt: Runtime, values: dict[str, list[str]]) -> Response:
-    hint = next(iter(values.get("login_hint", [])), None)
-    org = next(iter(values.get("organization", [])), None)
-    route = await login_router.route(s, login_hint=hint, organization=org, copies=rt.sign_in.routes)
-    keep = [
-        (k, v) for k, vs in values.items() if k not in ("login_hint", "organization") for v in vs
-    ]
-    if route.kind == "redirect" and route.redirect_to:
-        resume = "/oauth2/authorize?" + urlencode([(k, v) for k, vs in values.items() for v in vs])
-        target = f"{route.redirect_to}?{urlencode({'return_to': resume})}"
-        return RedirectResponse(target, status_code=302)
-    ask = {"action": "/oauth2/authorize", "hidden": keep}
-    if route.kind == "no_connection" and route.tenant_name is not None:
-        return page(
-            200,
-            "Single sign-on not set up",
-            f"{route.tenant_name} has no SSO connection configured yet.",
-            "Ask your IT administrator to connect your company's identity provider.",
-        )
-    if route.kind == "unknown_domain":
-        return page(
-            200,
-            "Organisation not found",
-            f"No organisation uses the domain {route.domain}.",
-            "Check the address, or use your work email.",
-            form=ask,
-        )
-    if route.kind == "unknown_org":
-        return page(200, "Organisation not found", "No organisation has that name.", form=ask)
-    return page(200, "Sign in", "Enter your work email to continue to single sign-on.", form=ask)
 
 
 # --- token, introspection, revocation ------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from propylon.api import authorize
 from propylon.api.http import read_form
 from propylon.api.pages import page
 from propylon.errors import InvalidInput, NotFound
@@ -54,7 +55,9 @@ async def sp_metadata(request: Request, connection_id: str) -> Response:
 
 @router.get("/login")
 async def login(request: Request, connection_id: str, return_to: str = "") -> Response:
-    """Start SP-initiated SSO: an AuthnRequest over HTTP-Redirect (Bindings §3.4)."""
+    """Start SP-initiated SSO: an AuthnRequest over HTTP-Redirect (Bindings §3.4), resuming
+    the authorization request ``return_to`` afterwards. The authorization endpoint starts its
+    logins itself; this is for a link that names the connection."""
     try:
         url = await start_login(_rt(request), connection_id, return_to)
     except NotFound:
@@ -66,9 +69,11 @@ async def login(request: Request, connection_id: str, return_to: str = "") -> Re
 
 @router.post("/acs")
 async def acs(request: Request, connection_id: str) -> Response:
-    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5). The browser continues
-    with the pending authorization request or, IdP-initiated, with one for the app the login
-    lands in (:mod:`propylon.sessions.landing`; refused with 400 if there is none)."""
+    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5). The person is signed in
+    and the authorization request the login answers is answered at once
+    (:func:`propylon.api.authorize.resume`): the pending one or, IdP-initiated, one for the
+    app the login lands in (:mod:`propylon.sessions.landing`; refused with 400 if there is
+    none). The browser goes straight back to the app with its code."""
     rt = _rt(request)
     try:
         form = await read_form(request, rt.settings.saml_max_response_bytes * 2)
@@ -83,7 +88,9 @@ async def acs(request: Request, connection_id: str) -> Response:
         return page(404, "Not found", "There is no such SAML connection.")
     except LoginRefused as exc:
         return page(exc.status, "Sign-in failed", exc.detail, "Your administrator can see why.")
-    response = RedirectResponse(outcome.redirect_to, status_code=303)
+    response = await authorize.resume(rt, outcome.redirect_to, outcome.login)
+    if response.status_code == 302:
+        response.status_code = 303  # the answer to a POST is fetched with GET (RFC 9110 §15.4.4)
     set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
     return response
 

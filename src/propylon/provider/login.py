@@ -1,12 +1,13 @@
 """Where to send a person who reaches the authorization endpoint without a session.
 
 :class:`LoginRouter` resolves ``login_hint`` (an email; its domain names the tenant through
-``tenant_domains``) or ``organization`` (a tenant slug) to a :class:`LoginRoute`: a redirect
-to the tenant's first SAML connection, or a page saying that the organisation has no SSO
-connection, that no organisation uses the domain, or asking for the work email. Each
-resolution is one prebuilt Core statement (the tenant and its first connection together); a
-route to a connection may be kept as a per-process copy (``Runtime.sign_in``), the others are
-read every time, so a new tenant, domain or connection is seen at once.
+``tenant_domains``) or ``organization`` (a tenant slug) to a :class:`LoginRoute`: the
+tenant's first SAML connection (the authorization endpoint sends the person straight to that
+IdP), or a page saying that the organisation has no SSO connection, that no organisation uses
+the domain, or asking for the work email. Each resolution is one prebuilt Core statement (the
+tenant and its first connection together); a route to a connection may be kept as a
+per-process copy (``Runtime.sign_in``), the others are read every time, so a new tenant,
+domain or connection is seen at once.
 """
 
 from __future__ import annotations
@@ -41,10 +42,11 @@ _BY_DOMAIN: Select[str, str | None] = (
 @dataclass(frozen=True)
 class LoginRoute:
     kind: str
-    """``ask_email`` | ``unknown_domain`` | ``unknown_org`` | ``no_connection`` | ``redirect``"""
+    """``ask_email`` | ``unknown_domain`` | ``unknown_org`` | ``no_connection`` | ``saml``"""
     tenant_name: str | None = None
     domain: str | None = None
-    redirect_to: str | None = None
+    connection_id: str | None = None
+    """With ``saml``: the SAML connection the login starts on."""
 
 
 Copies = LocalCopies[tuple[str, str], LoginRoute]
@@ -84,8 +86,7 @@ class LoginRouter:
         name, connection_id = row
         if connection_id is None:
             return LoginRoute("no_connection", tenant_name=name)
-        to = f"/saml/{connection_id}/login"
-        route = LoginRoute("redirect", tenant_name=name, redirect_to=to)
+        route = LoginRoute("saml", tenant_name=name, connection_id=connection_id)
         if copies is not None:
             copies.put(key, route)
         return route

@@ -45,7 +45,15 @@ from propylon.saml import (
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
-from propylon.sessions.service import IssuedSession, SessionDraft
+from propylon.sessions.service import (
+    IDENTITY_COLUMNS,
+    ActiveSession,
+    IssuedSession,
+    SessionDraft,
+    SessionTenant,
+    SessionUser,
+    identity_of,
+)
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.directories import DirectoryScope
 from propylon.tenants.saml_connections import (
@@ -59,7 +67,8 @@ from propylon.tenants.saml_connections import (
 REQUEST_LIFETIME = timedelta(minutes=10)
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
-_CONNECTIONS, _REQUESTS, _USERS = core(SamlConnection), core(SamlRequest), core(User)
+_CONNECTIONS, _REQUESTS = core(SamlConnection), core(SamlRequest)
+_USERS, _TENANTS = core(User), core(Tenant)
 # The ACS reads the connection and the AuthnRequest its RelayState names in one statement;
 # the request's columns are NULL when there is none (or no RelayState: a NULL hash).
 _CONNECTION_AND_PENDING = (
@@ -86,9 +95,11 @@ _CONSUME = (
     .where(_REQUESTS.c.id == bindparam("request_id"), _REQUESTS.c.consumed_at.is_(None))
     .values(consumed_at=bindparam("now"))
 )
-# How a login finds its user (``match_by``); a live record wins over a deprovisioned one.
+# How a login finds its user (``match_by``), with what its session needs of the user and
+# tenant; a live record wins over a deprovisioned one.
 _MATCH = {
-    column: select(_USERS.c.id, _USERS.c.active, _USERS.c.deleted_at)
+    column: select(*IDENTITY_COLUMNS)
+    .join_from(_USERS, _TENANTS, _TENANTS.c.id == _USERS.c.tenant_id)
     .where(_USERS.c.tenant_id == bindparam("tenant_id"), _USERS.c[column] == bindparam("value"))
     .order_by(_USERS.c.deleted_at.is_not(None))
     .limit(1)
@@ -116,20 +127,13 @@ class PendingRequest:
 
 
 @dataclass(frozen=True)
-class MatchedUser:
-    id: str
-    active: bool
-    deleted_at: datetime | None
-
-
-@dataclass(frozen=True)
 class LoginOutcome:
     session: IssuedSession
     redirect_to: str
-    """Where to continue: the pending authorization request, or for an IdP-initiated login
-    an authorization request of the app it lands in."""
-    tenant_id: str
-    user_id: str
+    """The authorization request the login answers: the pending one, or for an
+    IdP-initiated login one of the app it lands in."""
+    login: ActiveSession
+    """The new session with its user and tenant, as the authorization request needs it."""
 
 
 def policy_of(rt: Runtime, conn: ConnectionRecord) -> ValidationPolicy:
@@ -149,8 +153,11 @@ def is_local_authorize(return_to: str) -> bool:
     return return_to.startswith("/oauth2/authorize?") and "\\" not in return_to
 
 
-async def start_login(rt: Runtime, connection_id: str, return_to: str) -> str:
-    """The IdP URL carrying a fresh AuthnRequest (SAML Core §3.4.1, Bindings §3.4)."""
+async def start_login(
+    rt: Runtime, connection_id: str, return_to: str, *, force_authn: bool = False
+) -> str:
+    """The IdP URL carrying a fresh AuthnRequest (SAML Core §3.4.1, Bindings §3.4);
+    ``force_authn``: the IdP must authenticate the person anew, not from its own session."""
     if not is_local_authorize(return_to):
         raise InvalidInput("sign-in must start from the authorization endpoint")
     now = rt.clock()
@@ -183,6 +190,7 @@ async def start_login(rt: Runtime, connection_id: str, return_to: str) -> str:
         sp_entity_id=conn.sp_entity_id,
         acs_url=sp_urls(rt.settings.public_url, conn.id)["acs_url"],
         destination=conn.sso_url,
+        force_authn=force_authn,
     )
     key = rt.saml_keys.private_key(conn.sp_private_key_pem) if conn.sign_requests else None
     return encode_redirect_url(conn.sso_url, message, relay_state=relay, signing_key=key)
@@ -215,9 +223,12 @@ def _attribute(assertion: Assertion, conn: ConnectionRecord, field: str) -> str 
     return values[0] if values else None
 
 
+Identity = tuple[SessionUser, SessionTenant]
+
+
 async def _find_user(
     s: AsyncSession, conn: ConnectionRecord, assertion: Assertion
-) -> tuple[MatchedUser | None, str | None]:
+) -> tuple[Identity | None, str | None]:
     email = _attribute(assertion, conn, "email")
     if email is None and (assertion.name_id_format == EMAIL_FORMAT or "@" in assertion.name_id):
         email = assertion.name_id
@@ -231,7 +242,7 @@ async def _find_user(
         column, value = "external_id", assertion.name_id
     params = {"tenant_id": conn.tenant_id, "value": value}
     row = (await (await s.connection()).execute(_MATCH[column], params)).first()
-    return (MatchedUser(*tuple(row)) if row is not None else None), email
+    return (identity_of(row) if row is not None else None), email
 
 
 async def _jit(
@@ -240,10 +251,11 @@ async def _jit(
     assertion: Assertion,
     email: str | None,
     now: datetime,
-) -> MatchedUser:
+) -> Identity:
     if not email:
         raise LoginRefused("jit_without_email", "Your account could not be created.")
-    seats = await s.scalar(select(Tenant.seats).where(Tenant.id == conn.tenant_id))
+    query = select(_TENANTS.c.seats, _TENANTS.c.slug, _TENANTS.c.name)
+    seats, slug, name = (await s.execute(query.where(_TENANTS.c.id == conn.tenant_id))).one()
     scope = DirectoryScope(conn.tenant_id, None, None, seats)
     outbox = Outbox(conn.tenant_id)
     draft = UserDraft(
@@ -256,7 +268,17 @@ async def _jit(
     )
     user = await create_user(s, scope, draft, outbox, now)
     await outbox.flush(s, now)
-    return MatchedUser(user.id, user.active, user.deleted_at)
+    found = SessionUser(
+        user.id,
+        conn.tenant_id,
+        user.email,
+        user.display_name,
+        user.given_name,
+        user.family_name,
+        user.active,
+        user.deleted_at,
+    )
+    return found, SessionTenant(conn.tenant_id, slug, name)
 
 
 def _validate(
@@ -295,6 +317,14 @@ async def _consume(s: AsyncSession, pending: PendingRequest, now: datetime) -> N
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
 
 
+def _refuse_inactive(user: SessionUser) -> None:
+    """A deactivated or deprovisioned user signs in with no assertion, however valid."""
+    if user.deleted_at is not None:
+        raise LoginRefused("user_deprovisioned", "Your account is no longer active.")
+    if not user.active:
+        raise LoginRefused("user_deactivated", "Your account is deactivated.")
+
+
 async def _landing(s: AsyncSession, conn: ConnectionRecord) -> str:
     try:
         return await idp_initiated_landing(s, conn)
@@ -318,19 +348,17 @@ async def finish_login(
         async with rt.db.write() as s:
             if pending is not None:
                 await _consume(s, pending, now)
-            user, email = await _find_user(s, conn, assertion)
-            if user is not None and user.deleted_at is not None:
-                raise LoginRefused("user_deprovisioned", "Your account is no longer active.")
-            if user is not None and not user.active:
-                raise LoginRefused("user_deactivated", "Your account is deactivated.")
-            if user is not None:
-                rec.target_type, rec.target_id = "user", user.id
+            found, email = await _find_user(s, conn, assertion)
+            if found is not None:
+                _refuse_inactive(found[0])
+                rec.target_type, rec.target_id = "user", found[0].id
             redirect_to = pending.return_to if pending else await _landing(s, conn)
-            if user is None:
+            if found is None:
                 if not conn.jit:
                     raise LoginRefused("unknown_user", "You have no account on this platform yet.")
-                user = await _jit(s, conn, assertion, email, now)
-                rec.target_type, rec.target_id = "user", user.id
+                found = await _jit(s, conn, assertion, email, now)
+                rec.target_type, rec.target_id = "user", found[0].id
+            user, tenant = found
             staged = await rt.sessions.stage(
                 s,
                 SessionDraft(
@@ -355,4 +383,4 @@ async def finish_login(
         await record_failure(rt.db, actor, rec, now)
         raise
     issued = await rt.sessions.publish(staged, now)  # after the commit: see the module doc
-    return LoginOutcome(issued, redirect_to, conn.tenant_id, user.id)
+    return LoginOutcome(issued, redirect_to, ActiveSession(staged.record, user, tenant))

@@ -1,0 +1,235 @@
+"""The authorization endpoint (RFC 6749 §3.1, §4.1.1; OpenID Connect Core §3.1.2).
+
+:func:`answer` decides one authorization request: with a signed-in person Authlib issues the
+code (the one write: a single statement, no transaction needed on PostgreSQL); without one,
+the request is routed by ``login_hint`` or ``organization`` (:mod:`propylon.provider.login`).
+A route to a SAML connection starts that login at once: the AuthnRequest is stored and the
+browser goes straight to the IdP, carrying this request as the URL to resume. The SAML ACS
+resumes it with :func:`resume` as soon as the person is signed in, so the browser goes from
+the IdP back to the app with its code, without another trip through this endpoint.
+
+A session is not enough when the request asks for a fresh authentication (OpenID Connect Core
+§3.1.2.1: ``prompt=login``, or a ``max_age`` the session is older than): the person goes back
+to the IdP of their session, with ``ForceAuthn`` (SAML Core §3.4.1) so the IdP authenticates
+them anew rather than from its own session; the same applies to a login the request starts
+without a session, since the IdP's session may be as old as any.
+
+Errors follow RFC 6749 §4.1.2.1: a redirect with ``error`` and ``state`` once client and
+redirect URI are known good, an HTML page otherwise (never a redirect to an unregistered URI).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.api.http import FormTooLarge
+from propylon.api.oauth_adapter import (
+    NO_STORE,
+    HttpProviderServer,
+    HttpRequest,
+    open_exchange,
+    public_uri,
+    read_oauth_form,
+    runtime_of,
+)
+from propylon.api.pages import page
+from propylon.errors import InvalidInput, NotFound
+from propylon.provider.login import LoginRouter
+from propylon.runtime import Runtime
+from propylon.sessions.saml_sso import start_login
+from propylon.sessions.service import COOKIE_NAME, ActiveSession, usable_handle
+from propylon.sessions.store import load_active
+
+router = APIRouter(tags=["openid provider"], include_in_schema=True)
+login_router = LoginRouter()
+
+
+@dataclass(frozen=True)
+class Asked:
+    """An authorization request as read off the wire (or off the URL a login resumes)."""
+
+    method: str
+    uri: str
+    headers: Mapping[str, str]
+    query: list[tuple[str, str]]
+    form: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class StartSaml:
+    """No one is signed in and the request routes to a SAML connection: start that login,
+    resuming the authorization request at ``resume`` once the person is back."""
+
+    connection_id: str
+    resume: str
+    force_authn: bool
+
+
+@router.get("/oauth2/authorize", operation_id="authorize_get")
+@router.post("/oauth2/authorize", operation_id="authorize_post")
+async def authorize(request: Request) -> Response:
+    rt = runtime_of(request)
+    try:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
+        return page(413, "Request too large", "The sign-in request is too large.")
+    query = list(parse_qsl(request.url.query, keep_blank_values=True))
+    outcome = await answer(
+        rt,
+        Asked(request.method, public_uri(rt, request), request.headers, query, form),
+        handle=request.cookies.get(COOKIE_NAME),
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    # after the unit above: starting a login writes in a unit of its own
+    try:
+        url = await start_login(
+            rt, outcome.connection_id, outcome.resume, force_authn=outcome.force_authn
+        )
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
+    except InvalidInput:
+        return page(400, "Sign-in not started", "Start signing in from your application.")
+    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+
+
+async def resume(rt: Runtime, return_to: str, login: ActiveSession) -> Response:
+    """Answer the authorization request ``return_to`` (a local ``/oauth2/authorize?…`` URL)
+    for ``login``, who has just signed in: a redirect to the app with the code, or the error
+    the endpoint itself would give."""
+    query = parse_qsl(urlsplit(return_to).query, keep_blank_values=True)
+    uri = rt.settings.public_url.rstrip("/") + return_to
+    outcome = await answer(rt, Asked("GET", uri, {}, query, []), login=login)
+    if not isinstance(outcome, Response):  # a signed-in person is never sent to sign in
+        raise RuntimeError("an authorization for a signed-in person started a login")
+    return outcome
+
+
+async def answer(
+    rt: Runtime,
+    asked: Asked,
+    *,
+    handle: str | None = None,
+    login: ActiveSession | None = None,
+) -> Response | StartSaml:
+    """One authorization request, for ``login`` or for the session ``handle`` names."""
+    values: defaultdict[str, list[str]] = defaultdict(list)
+    for k, v in asked.query + asked.form:
+        values[k].append(v)
+    client_ids, redirect_uris = values.get("client_id", []), values.get("redirect_uri", [])
+    now = rt.clock()
+    signed_in = login is not None or usable_handle(handle)
+    # Only a signed-in person gets a code, the one write here (a single statement: no
+    # transaction needed); otherwise the lookups are reads.
+    async with rt.db.single_write() if signed_in else rt.db.read() as s:
+        ex = await open_exchange(rt, s, now)
+        if len(client_ids) != 1:
+            return page(400, "Invalid sign-in request", "The request names no application.")
+        await ex.load_clients(client_ids[0])
+        client = ex.clients.get(client_ids[0])
+        if client is None:
+            return page(
+                400, "Unknown application", "The application that sent you here is not registered."
+            )
+        if len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
+            return page(
+                400,
+                "Invalid redirect URI",
+                "The application asked to return to an address it has not registered, "
+                "so Propylon will not send you there.",
+            )
+        previous = None
+        ex.login = login or await load_active(rt.sessions, s, handle, now)
+        if login is None and ex.login is not None and _stale(values, ex.login, now):
+            previous, ex.login = ex.login, None
+        server = HttpProviderServer(ex)
+        try:
+            req = HttpRequest(asked.method, asked.uri, asked.headers, asked.query, asked.form)
+        except InsecureTransportError:
+            return page(400, "Insecure transport", "OAuth 2.0 requires https.")
+        try:
+            grant = server.get_consent_grant(req, end_user=ex.login)
+        except OAuth2Error as err:
+            if not err.redirect_uri:
+                err.redirect_uri = redirect_uris[0]
+            err.state = req.payload.state
+            response: Response = server.handle_error_response(req, err)
+            return response
+        if ex.login is None:
+            return await _sign_in(s, rt, values, previous)
+        response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
+        if len(ex.writes) > 1:
+            raise RuntimeError("an authorization writes one statement (its code)")
+        await ex.write_through()  # the code
+        return response
+
+
+def _first(values: Mapping[str, list[str]], name: str) -> str | None:
+    return next(iter(values.get(name, [])), None)
+
+
+def _fresh_login_asked(values: Mapping[str, list[str]]) -> bool:
+    return "login" in (_first(values, "prompt") or "").split() or "max_age" in values
+
+
+def _stale(values: Mapping[str, list[str]], login: ActiveSession, now: datetime) -> bool:
+    """OpenID Connect Core §3.1.2.1: ``prompt=login`` asks for a new authentication; so does
+    a ``max_age`` (seconds) the session's authentication is older than. A ``max_age`` that is
+    not a non-negative integer counts as 0."""
+    if "login" in (_first(values, "prompt") or "").split():
+        return True
+    raw = _first(values, "max_age")
+    if raw is None:
+        return False
+    max_age = int(raw) if raw.isdigit() and len(raw) <= 10 else 0
+    return (now - login.record.created_at).total_seconds() > max_age
+
+
+async def _sign_in(
+    s: AsyncSession,
+    rt: Runtime,
+    values: Mapping[str, list[str]],
+    previous: ActiveSession | None,
+) -> Response | StartSaml:
+    """Where a person without a (fresh enough) session goes: the IdP that ``login_hint`` or
+    ``organization`` names, else the IdP of the session they have, else a page."""
+    pairs = [(k, v) for k, vs in values.items() for v in vs]
+    resume = "/oauth2/authorize?" + urlencode(pairs)
+    fresh = _fresh_login_asked(values)
+    hint, org = _first(values, "login_hint"), _first(values, "organization")
+    route = await login_router.route(s, login_hint=hint, organization=org, copies=rt.sign_in.routes)
+    if route.kind == "saml" and route.connection_id:
+        return StartSaml(route.connection_id, resume, force_authn=fresh)
+    if route.kind == "ask_email" and previous is not None and previous.record.connection_id:
+        return StartSaml(previous.record.connection_id, resume, force_authn=fresh)
+    keep = [
+        (k, v) for k, vs in values.items() if k not in ("login_hint", "organization") for v in vs
+    ]
+    ask = {"action": "/oauth2/authorize", "hidden": keep}
+    if route.kind == "no_connection" and route.tenant_name is not None:
+        return page(
+            200,
+            "Single sign-on not set up",
+            f"{route.tenant_name} has no SSO connection configured yet.",
+            "Ask your IT administrator to connect your company's identity provider.",
+        )
+    if route.kind == "unknown_domain":
+        return page(
+            200,
+            "Organisation not found",
+            f"No organisation uses the domain {route.domain}.",
+            "Check the address, or use your work email.",
+            form=ask,
+        )
+    if route.kind == "unknown_org":
+        return page(200, "Organisation not found", "No organisation has that name.", form=ask)
+    return page(200, "Sign in", "Enter your work email to continue to single sign-on.", form=ask)
