@@ -107,6 +107,8 @@ class Spec:
     session_index: str = "id1710428966123.1337"
     session_lifetime: dt.timedelta | None = dt.timedelta(hours=8)
     method: str = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+    authn_instant: dt.datetime | None = None
+    """When the IdP authenticated the person (default: ``now``)."""
 
     def replace(self, **kw: object) -> Spec:
         return dataclasses.replace(self, **kw)  # type: ignore[arg-type]
@@ -147,7 +149,7 @@ def assertion_xml(s: Spec) -> str:
         f'NotOnOrAfter="{iso(s.now + s.lifetime)}"><saml2:AudienceRestriction>'
         f"<saml2:Audience>{escape(s.audience)}</saml2:Audience>"
         "</saml2:AudienceRestriction></saml2:Conditions>"
-        f'<saml2:AuthnStatement AuthnInstant="{iso(s.now)}" '
+        f'<saml2:AuthnStatement AuthnInstant="{iso(s.authn_instant or s.now)}" '
         f'SessionIndex="{s.session_index}"{session}><saml2:AuthnContext>'
         "<saml2:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:"
         "PasswordProtectedTransport</saml2:AuthnContextClassRef></saml2:AuthnContext>"

@@ -5,6 +5,7 @@ authentication (``prompt=login``, ``max_age``), which Propylon asks of the IdP w
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,3 +70,24 @@ async def test_the_app_can_ask_for_a_fresh_authentication(server: Server) -> Non
         )
         assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT)
         assert parse_qs(urlsplit(r.headers["location"]).query)["error"] == ["login_required"]
+
+
+async def test_an_idp_that_ignores_force_authn_is_refused(server: Server) -> None:
+    """An assertion made from the IdP's own older session answers an ordinary AuthnRequest,
+    but not one with ForceAuthn: prompt=login would otherwise mean nothing."""
+    org = await new_org(server)
+    email = f"lazy@{org.domain}"
+    await org.scim.post("/Users", json=user_body(email))
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    acs = urlsplit(org.connection["acs_url"]).path
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        for extra, status in (({}, 303), ({"prompt": "login"}, 400)):
+            params = auth_params(org.app, login_hint=email, **extra)
+            r = await browser.get("/oauth2/authorize", params=params)
+            request_id, relay = authn_request_id(r.headers["location"])
+            saml = response_for(org, email, request_id, authn_instant=earlier)
+            r = await browser.post(acs, data={"SAMLResponse": saml, "RelayState": relay})
+            assert r.status_code == status, r.text
+        assert "location" not in r.headers and "set-cookie" not in r.headers
+    rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")
+    assert [row["reason"] for row in rows if row["outcome"] == "failure"] == ["authn_not_fresh"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from propylon.db.tables import Base
@@ -61,6 +61,8 @@ class SamlRequest(Base):
     )
     relay_state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     return_to: Mapped[str] = mapped_column(Text)
+    force_authn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The request asked the IdP to authenticate the person anew (SAML Core §3.4.1)."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]

@@ -78,6 +78,8 @@ _CONNECTION_AND_PENDING = (
         _REQUESTS.c.return_to,
         _REQUESTS.c.consumed_at,
         _REQUESTS.c.expires_at,
+        _REQUESTS.c.created_at,
+        _REQUESTS.c.force_authn,
     )
     .select_from(
         _CONNECTIONS.outerjoin(
@@ -124,6 +126,8 @@ class PendingRequest:
     return_to: str
     consumed_at: datetime | None
     expires_at: datetime
+    created_at: datetime
+    force_authn: bool
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ async def start_login(
             "connection_id": conn.id,
             "relay_state_hash": hash_secret(relay),
             "return_to": return_to,
+            "force_authn": force_authn,
             "created_at": now,
             "expires_at": now + REQUEST_LIFETIME,
             "consumed_at": None,
@@ -215,6 +220,19 @@ def _check_pending(req: PendingRequest | None, now: datetime) -> PendingRequest 
     if req is not None and (req.consumed_at is not None or req.expires_at <= now):
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
     return req
+
+
+def _check_fresh(rt: Runtime, pending: PendingRequest | None, assertion: Assertion) -> None:
+    """An AuthnRequest with ``ForceAuthn`` (SAML Core §3.4.1) is answered only by an
+    authentication made after it was sent (within the clock skew): an IdP that signs the
+    person in from its own older session has not done what was asked."""
+    if pending is None or not pending.force_authn:
+        return
+    skew = timedelta(seconds=rt.settings.saml_clock_skew_seconds)
+    if assertion.authn_instant < pending.created_at - skew:
+        raise LoginRefused(
+            "authn_not_fresh", "Your identity provider did not ask you to sign in again.", 400
+        )
 
 
 def _attribute(assertion: Assertion, conn: ConnectionRecord, field: str) -> str | None:
@@ -345,6 +363,7 @@ async def finish_login(
         pending = _check_pending(pending_read, now)
         assertion = _validate(rt, conn, saml_response, pending, now)
         await _remember(rt, conn, assertion, now)
+        _check_fresh(rt, pending, assertion)
         async with rt.db.write() as s:
             if pending is not None:
                 await _consume(s, pending, now)
