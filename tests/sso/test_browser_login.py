@@ -1,0 +1,195 @@
+"""A person signs in with a real browser: Debian's Chromium, driven by Playwright.
+
+The app sends the browser to the authorization endpoint; Propylon's page asks for the work
+email; the browser goes to the IdP, a loopback server that answers the AuthnRequest as Okta
+does (a signed Response in a form the page submits by itself, HTTP-POST binding); the ACS
+signs the person in and sends the browser back to the app's redirect URI with a code, which
+the app redeems. Then the same browser is signed in at once (the session cookie is sent), and
+a person from an unknown organisation reads a page saying so. Live server, both backends.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+import shutil
+import zlib
+from collections.abc import AsyncIterator
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from lxml import etree
+
+from propylon.provider import apps
+from propylon.tenants import operations as ops
+from propylon.tenants import operations_saml
+from propylon.tenants.directories import scim_base_url
+from propylon.tenants.saml_connections import IdpSource
+from tests.conftest import Server
+from tests.http.test_scim_users import user_body
+from tests.loopback_http import LoopbackHttp
+from tests.provider.helpers import App, auth_params, decode, pkce, token_request
+from tests.saml.idp import KeyPair, Spec, build, make_keypair
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian chromium")
+async_api = pytest.importorskip("playwright.async_api")
+IDP = "http://idp.loopback.test/exk-browser"
+
+
+class LoopbackIdp:
+    """An IdP on loopback: each GET of ``/sso`` carries an AuthnRequest (HTTP-Redirect); the
+    answer is a page that posts a signed Response for ``email`` to the ACS."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        self.keys: KeyPair = make_keypair("browser-idp")
+        self.connection: dict[str, Any] = {}
+        self.http = LoopbackHttp(self.answer)
+        self.sso_url = f"http://127.0.0.1:{self.http.port}/sso"
+
+    def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        q = parse_qs(urlsplit(path).query)
+        request = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15)
+        acs = self.connection["acs_url"]
+        spec = Spec(
+            now=dt.datetime.now(dt.UTC),
+            issuer=IDP,
+            destination=acs,
+            recipient=acs,
+            audience=self.connection["sp_entity_id"],
+            in_response_to=etree.fromstring(request).get("ID"),
+            name_id=self.email,
+            attributes={"email": [self.email], "firstName": ["Grace"], "lastName": ["Hopper"]},
+            assertion_id="id" + secrets.token_hex(16),
+            response_id="id" + secrets.token_hex(16),
+        )
+        saml = base64.b64encode(build(spec, idp=self.keys, sign_assertion=True)).decode()
+        page = (
+            f'<!doctype html><body onload="document.forms[0].submit()">'
+            f'<form method="post" action="{escape(acs)}">'
+            f'<input type="hidden" name="SAMLResponse" value="{saml}">'
+            f'<input type="hidden" name="RelayState" value="{escape(q["RelayState"][0])}">'
+            f"<noscript><button>Continue</button></noscript></form></body>"
+        )
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Headless Chromium as the machine's probe starts it: no sandbox (root), no network
+    beyond what a test routes, a fresh profile."""
+    async with async_api.async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_a_person_signs_in_with_a_real_browser(
+    server: Server, chromium: Any, tmp_path: Path
+) -> None:
+    slug = f"web-{secrets.token_hex(4)}"
+    domain = f"{slug}.example.com"
+    email = f"grace@{domain}"
+    await ops.create_tenant(
+        server.rt, ops.CLI, slug=slug, name="Web Corp", domains=[domain], seats=None
+    )
+    directory = await ops.create_directory(server.rt, ops.CLI, slug)
+    idp = LoopbackIdp(email)
+    try:
+        idp.connection = await operations_saml.create_connection(
+            server.rt,
+            ops.CLI,
+            slug,
+            IdpSource(sso_url=idp.sso_url, idp_entity_id=IDP, certificates=(idp.keys.cert,)),
+        )
+        async with httpx.AsyncClient(
+            base_url=scim_base_url(server.url, directory["directory_id"]),
+            headers={"Authorization": f"Bearer {directory['token']}"},
+        ) as scim:
+            uid = (await scim.post("/Users", json=user_body(email))).json()["id"]
+        arrived: list[str] = []  # what the app's redirect URI received
+
+        def at_the_app(path: str) -> tuple[int, dict[str, str], bytes]:
+            if path.startswith("/callback"):  # not the browser's /favicon.ico
+                arrived.append(path)
+            return 200, {"Content-Type": "text/plain"}, b"signed in"
+
+        app_host = LoopbackHttp(at_the_app)
+        callback = f"http://127.0.0.1:{app_host.port}/callback"
+        made = await apps.create_app(server.rt, ops.CLI, name="web", redirect_uris=[callback])
+        app = App(made["client_id"], made["client_secret"])
+        verifier, challenge = pkce()
+        params = {
+            **auth_params(app, state="web", code_challenge=challenge),
+            "code_challenge_method": "S256",
+            "redirect_uri": callback,
+        }
+        authorize = f"{server.url}/oauth2/authorize?{urlencode(params)}"
+
+        context = await chromium.new_context()
+        page = await context.new_page()
+
+        await page.goto(authorize)
+        assert await page.title() == "Sign in · Propylon"
+        await page.fill("#login_hint", email)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{callback}**")
+        q = parse_qs(urlsplit(arrived[-1]).query)
+        assert q["state"] == ["web"]
+        data = {
+            "grant_type": "authorization_code",
+            "code": q["code"][0],
+            "redirect_uri": callback,
+            "code_verifier": verifier,
+        }
+        async with httpx.AsyncClient(base_url=server.url) as rp:
+            tokens = await token_request(rp, app, data)
+        assert tokens.status_code == 200, tokens.text
+        _, claims = await decode(server, tokens.json()["id_token"])
+        assert claims["sub"] == uid and claims["email"] == email and claims["org_slug"] == slug
+
+        (cookie,) = [c for c in await context.cookies() if c["name"] == "propylon_session"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+        # signed in: the next authorization request is answered at once, the IdP not asked
+        hits = idp.http.hits
+        await page.goto(authorize.replace("state=web", "state=again"))
+        await page.wait_for_url(f"{callback}**state=again**")
+        assert "code" in parse_qs(urlsplit(arrived[-1]).query) and idp.http.hits == hits
+
+        # a person whose organisation does not use Propylon reads why, and may try again
+        fresh = await chromium.new_context()
+        lost = await fresh.new_page()
+        await lost.goto(f"{server.url}/oauth2/authorize?{urlencode(params)}")
+        await lost.fill("#login_hint", "someone@nowhere.example")
+        await lost.click("button[type=submit]")
+        await lost.wait_for_load_state()
+        assert await lost.title() == "Organisation not found · Propylon"
+        assert "nowhere.example" in await lost.inner_text("body")
+        assert await lost.is_visible("#login_hint")
+        await lost.screenshot(path=str(tmp_path / "unknown-organisation.png"))
+        await fresh.close()
+        await context.close()
+        app_host.close()
+    finally:
+        idp.http.close()
