@@ -14,7 +14,7 @@ from lxml import etree
 
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
-from tests.provider.helpers import REDIRECT, auth_params, token_request
+from tests.provider.helpers import REDIRECT, auth_params, decode, token_request
 from tests.sso.test_saml_login import SSO, Org, authn_request_id, new_org, response_for
 
 
@@ -28,12 +28,14 @@ def force_authn(location: str) -> str | None:
     return value
 
 
-async def sign_in_at_idp(browser: httpx.AsyncClient, org: Org, email: str, to_idp: str) -> str:
+async def sign_in_at_idp(
+    browser: httpx.AsyncClient, org: Org, email: str, to_idp: str, **kw: object
+) -> str:
     """Answer the AuthnRequest in ``to_idp`` as the IdP; the code the app gets back."""
     request_id, relay = authn_request_id(to_idp)
+    saml = response_for(org, email, request_id, **kw)
     r = await browser.post(
-        urlsplit(org.connection["acs_url"]).path,
-        data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay},
+        urlsplit(org.connection["acs_url"]).path, data={"SAMLResponse": saml, "RelayState": relay}
     )
     assert r.status_code == 303 and r.headers["location"].startswith(REDIRECT), r.text
     return parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
@@ -91,3 +93,26 @@ async def test_an_idp_that_ignores_force_authn_is_refused(server: Server) -> Non
         assert "location" not in r.headers and "set-cookie" not in r.headers
     rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")
     assert [row["reason"] for row in rows if row["outcome"] == "failure"] == ["authn_not_fresh"]
+
+
+async def test_auth_time_is_when_the_idp_authenticated(server: Server) -> None:
+    """OpenID Connect Core §2: ``auth_time`` is when the authentication occurred, the IdP's
+    AuthnInstant, not when Propylon made the session; ``max_age`` is measured from it too."""
+    org = await new_org(server)
+    email = f"early@{org.domain}"
+    await org.scim.post("/Users", json=user_body(email))
+    earlier = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        r = await browser.get("/oauth2/authorize", params=auth_params(org.app, login_hint=email))
+        code = await sign_in_at_idp(
+            browser, org, email, r.headers["location"], authn_instant=earlier
+        )
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+        tokens = await token_request(browser, org.app, data)
+        _, claims = await decode(server, tokens.json()["id_token"])
+        assert claims["auth_time"] == int(earlier.timestamp())
+        # the session is seconds old, the authentication ten minutes
+        r = await browser.get("/oauth2/authorize", params=auth_params(org.app, max_age="3600"))
+        assert r.headers["location"].startswith(REDIRECT + "?code=")
+        r = await browser.get("/oauth2/authorize", params=auth_params(org.app, max_age="300"))
+        assert force_authn(r.headers["location"]) == "true"

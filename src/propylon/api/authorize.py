@@ -183,15 +183,15 @@ def _fresh_login_asked(values: Mapping[str, list[str]]) -> bool:
 
 def _stale(values: Mapping[str, list[str]], login: ActiveSession, now: datetime) -> bool:
     """OpenID Connect Core §3.1.2.1: ``prompt=login`` asks for a new authentication; so does
-    a ``max_age`` (seconds) the session's authentication is older than. A ``max_age`` that is
-    not a non-negative integer counts as 0."""
+    a ``max_age`` (seconds) the person's authentication (the IdP's, not the session's
+    creation) is older than. A ``max_age`` that is not a non-negative integer counts as 0."""
     if "login" in (_first(values, "prompt") or "").split():
         return True
     raw = _first(values, "max_age")
     if raw is None:
         return False
     max_age = int(raw) if raw.isdigit() and len(raw) <= 10 else 0
-    return (now - login.record.created_at).total_seconds() > max_age
+    return (now - login.record.auth_time).total_seconds() > max_age
 
 
 async def _sign_in(

@@ -56,6 +56,7 @@ class LoginSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    authenticated_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_login_sessions_name_id", "connection_id", "name_id"),)
 

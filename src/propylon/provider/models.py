@@ -118,7 +118,7 @@ class Code:
         return self.row.nonce
 
     def get_auth_time(self) -> int:
-        return int(self.login.record.created_at.timestamp())
+        return int(self.login.record.auth_time.timestamp())
 
     def get_acr(self) -> str | None:
         return None

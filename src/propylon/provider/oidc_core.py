@@ -63,7 +63,7 @@ class _IdTokenMixin:
             "aud": request.client.get_client_id(),
             "iat": now,
             "exp": now + ex.settings.id_token_lifetime_seconds,
-            "auth_time": int(login.record.created_at.timestamp()),
+            "auth_time": int(login.record.auth_time.timestamp()),
         }
 
     def generate_user_info(self, user: ActiveSession, scope: str) -> dict[str, Any]:

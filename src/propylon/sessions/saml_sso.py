@@ -388,6 +388,7 @@ async def finish_login(
                     name_id=assertion.name_id,
                     session_index=assertion.session_index,
                     not_on_or_after=assertion.session_not_on_or_after,
+                    authenticated_at=assertion.authn_instant,
                 ),
                 now,
             )

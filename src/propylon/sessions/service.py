@@ -46,6 +46,9 @@ class SessionDraft:
     """The IdP's SessionIndex (SAML Core §2.7.2)."""
     not_on_or_after: datetime | None = None
     """The IdP's SessionNotOnOrAfter: the session never outlives it."""
+    authenticated_at: datetime | None = None
+    """When the person authenticated (a SAML AuthnInstant); the sign-in's own time if
+    unknown, and never later than it."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,14 @@ class SessionRecord:
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
+    authenticated_at: datetime | None = None
+    """When the person authenticated at the IdP (``None``: a session stored before this was
+    kept, :attr:`auth_time` is then its creation)."""
+
+    @property
+    def auth_time(self) -> datetime:
+        """OpenID Connect Core §2 ``auth_time``: when the authentication occurred."""
+        return self.authenticated_at or self.created_at
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ def new_pending(draft: SessionDraft, now: datetime, lifetime: timedelta) -> Pend
         name_id=draft.name_id,
         created_at=now,
         expires_at=expires,
+        authenticated_at=min(draft.authenticated_at or now, now),
     )
     return PendingSession(record, handle)
 

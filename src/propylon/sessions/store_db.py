@@ -42,6 +42,7 @@ _RECORD_COLUMNS = (
     _SESSIONS.c.created_at,
     _SESSIONS.c.expires_at,
     _SESSIONS.c.ended_at,
+    _SESSIONS.c.authenticated_at,
 )
 _GET = select(*_RECORD_COLUMNS).where(_SESSIONS.c.id == bindparam("id"))
 _LOAD = (
@@ -82,6 +83,7 @@ class DatabaseSessionStore:
                 "created_at": r.created_at,
                 "expires_at": r.expires_at,
                 "ended_at": None,
+                "authenticated_at": r.authenticated_at,
             },
         )
         return pending

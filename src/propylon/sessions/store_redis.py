@@ -84,12 +84,14 @@ def _fields(r: SessionRecord) -> dict[str, str]:
         value = getattr(r, name)
         if value is not None:
             out[name] = value
+    if r.authenticated_at is not None:
+        out["authenticated_at"] = r.authenticated_at.isoformat()
     return out
 
 
 def _record(session_id: str, h: dict[str, str]) -> SessionRecord | None:
     try:
-        ended = h.get("ended_at")
+        ended, authenticated = h.get("ended_at"), h.get("authenticated_at")
         return SessionRecord(
             id=session_id,
             tenant_id=h["tenant_id"],
@@ -101,6 +103,7 @@ def _record(session_id: str, h: dict[str, str]) -> SessionRecord | None:
             created_at=datetime.fromisoformat(h["created_at"]),
             expires_at=datetime.fromisoformat(h["expires_at"]),
             ended_at=datetime.fromisoformat(ended) if ended else None,
+            authenticated_at=datetime.fromisoformat(authenticated) if authenticated else None,
         )
     except (KeyError, ValueError):
         return None  # not a session this code wrote: treat as absent
