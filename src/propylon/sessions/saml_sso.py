@@ -6,7 +6,7 @@ pending authorization request, so :func:`finish_login` accepts only the answer t
 AuthnRequest (InResponseTo), once. :func:`finish_login` validates the Response with the pure
 :func:`propylon.saml.validate_response`, refuses a replayed assertion id through the
 accelerator, finds the tenant's directory user (or provisions one just-in-time where the
-connection allows), refuses deactivated and deprovisioned users, decides where an
+connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and deprovisioned users, decides where an
 IdP-initiated login lands (:mod:`propylon.sessions.landing`), and starts a session.
 Every outcome goes to the audit trail; the person sees only a plain page.
 
@@ -30,10 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit import log as audit_log
 from propylon.audit.log import insert_success
-from propylon.db.tables import Tenant, User, core
+from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection, SamlRequest
 from propylon.directory.events import Outbox, Row
-from propylon.directory.users import UserDraft, create_user
 from propylon.errors import InvalidInput, NotFound, PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import (
@@ -45,17 +44,14 @@ from propylon.saml import (
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
+from propylon.sessions.saml_users import find_user, provision_just_in_time
 from propylon.sessions.service import (
-    IDENTITY_COLUMNS,
     ActiveSession,
     IssuedSession,
     SessionDraft,
-    SessionTenant,
     SessionUser,
-    identity_of,
 )
 from propylon.tenants.credentials import hash_secret
-from propylon.tenants.directories import DirectoryScope
 from propylon.tenants.saml_connections import (
     CONNECTION_COLUMNS,
     ConnectionRecord,
@@ -65,10 +61,8 @@ from propylon.tenants.saml_connections import (
 )
 
 REQUEST_LIFETIME = timedelta(minutes=10)
-EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 _CONNECTIONS, _REQUESTS = core(SamlConnection), core(SamlRequest)
-_USERS, _TENANTS = core(User), core(Tenant)
 # The ACS reads the connection and the AuthnRequest its RelayState names in one statement;
 # the request's columns are NULL when there is none (or no RelayState: a NULL hash).
 _CONNECTION_AND_PENDING = (
@@ -97,16 +91,6 @@ _CONSUME = (
     .where(_REQUESTS.c.id == bindparam("request_id"), _REQUESTS.c.consumed_at.is_(None))
     .values(consumed_at=bindparam("now"))
 )
-# How a login finds its user (``match_by``), with what its session needs of the user and
-# tenant; a live record wins over a deprovisioned one.
-_MATCH = {
-    column: select(*IDENTITY_COLUMNS)
-    .join_from(_USERS, _TENANTS, _TENANTS.c.id == _USERS.c.tenant_id)
-    .where(_USERS.c.tenant_id == bindparam("tenant_id"), _USERS.c[column] == bindparam("value"))
-    .order_by(_USERS.c.deleted_at.is_not(None))
-    .limit(1)
-    for column in ("email", "user_name_ci", "external_id")
-}
 
 
 class LoginRefused(PropylonError):
@@ -235,70 +219,6 @@ def _check_fresh(rt: Runtime, pending: PendingRequest | None, assertion: Asserti
         )
 
 
-def _attribute(assertion: Assertion, conn: ConnectionRecord, field: str) -> str | None:
-    name = conn.attribute_map.get(field)
-    values = assertion.attributes.get(name, []) if name else []
-    return values[0] if values else None
-
-
-Identity = tuple[SessionUser, SessionTenant]
-
-
-async def _find_user(
-    s: AsyncSession, conn: ConnectionRecord, assertion: Assertion
-) -> tuple[Identity | None, str | None]:
-    email = _attribute(assertion, conn, "email")
-    if email is None and (assertion.name_id_format == EMAIL_FORMAT or "@" in assertion.name_id):
-        email = assertion.name_id
-    if conn.match_by == "email":
-        if not email:
-            return None, None
-        column, value = "email", email.lower()
-    elif conn.match_by == "user_name":
-        column, value = "user_name_ci", assertion.name_id.lower()
-    else:
-        column, value = "external_id", assertion.name_id
-    params = {"tenant_id": conn.tenant_id, "value": value}
-    row = (await (await s.connection()).execute(_MATCH[column], params)).first()
-    return (identity_of(row) if row is not None else None), email
-
-
-async def _jit(
-    s: AsyncSession,
-    conn: ConnectionRecord,
-    assertion: Assertion,
-    email: str | None,
-    now: datetime,
-) -> Identity:
-    if not email:
-        raise LoginRefused("jit_without_email", "Your account could not be created.")
-    query = select(_TENANTS.c.seats, _TENANTS.c.slug, _TENANTS.c.name)
-    seats, slug, name = (await s.execute(query.where(_TENANTS.c.id == conn.tenant_id))).one()
-    scope = DirectoryScope(conn.tenant_id, None, None, seats)
-    outbox = Outbox(conn.tenant_id)
-    draft = UserDraft(
-        user_name=email,
-        email=email,
-        given_name=_attribute(assertion, conn, "given_name"),
-        family_name=_attribute(assertion, conn, "family_name"),
-        department=_attribute(assertion, conn, "department"),
-        doc={"userName": email, "emails": [{"value": email, "primary": True}]},
-    )
-    user = await create_user(s, scope, draft, outbox, now)
-    await outbox.flush(s, now)
-    found = SessionUser(
-        user.id,
-        conn.tenant_id,
-        user.email,
-        user.display_name,
-        user.given_name,
-        user.family_name,
-        user.active,
-        user.deleted_at,
-    )
-    return found, SessionTenant(conn.tenant_id, slug, name)
-
-
 def _validate(
     rt: Runtime,
     conn: ConnectionRecord,
@@ -367,7 +287,7 @@ async def finish_login(
         async with rt.db.write() as s:
             if pending is not None:
                 await _consume(s, pending, now)
-            found, email = await _find_user(s, conn, assertion)
+            found, email = await find_user(s, conn, assertion)
             if found is not None:
                 _refuse_inactive(found[0])
                 rec.target_type, rec.target_id = "user", found[0].id
@@ -375,7 +295,9 @@ async def finish_login(
             if found is None:
                 if not conn.jit:
                     raise LoginRefused("unknown_user", "You have no account on this platform yet.")
-                found = await _jit(s, conn, assertion, email, now)
+                if not email:
+                    raise LoginRefused("jit_without_email", "Your account could not be created.")
+                found = await provision_just_in_time(s, conn, assertion, email, now)
                 rec.target_type, rec.target_id = "user", found[0].id
             user, tenant = found
             staged = await rt.sessions.stage(
