@@ -6,8 +6,9 @@ pending authorization request, so :func:`finish_login` accepts only the answer t
 AuthnRequest (InResponseTo), once. :func:`finish_login` validates the Response with the pure
 :func:`propylon.saml.validate_response`, refuses a replayed assertion id through the
 accelerator, finds the tenant's directory user (or provisions one just-in-time where the
-connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and deprovisioned users, decides where an
-IdP-initiated login lands (:mod:`propylon.sessions.landing`), and starts a session.
+connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and
+deprovisioned users, decides where an IdP-initiated login lands
+(:mod:`propylon.sessions.landing`), and starts a session.
 Every outcome goes to the audit trail; the person sees only a plain page.
 
 The session is staged in the same transaction as the consumed AuthnRequest, the JIT user and
