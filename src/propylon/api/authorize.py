@@ -91,10 +91,14 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, Response):
         return outcome
     # after the unit above: starting a login writes in a unit of its own
+    return await to_idp(rt, outcome.connection_id, outcome.resume, outcome.force_authn)
+
+
+async def to_idp(rt: Runtime, connection_id: str, resume: str, force_authn: bool) -> Response:
+    """The browser sent to the connection's IdP with a new AuthnRequest that resumes the
+    authorization request ``resume``; a page if there is no such connection."""
     try:
-        url = await start_login(
-            rt, outcome.connection_id, outcome.resume, force_authn=outcome.force_authn
-        )
+        url = await start_login(rt, connection_id, resume, force_authn=force_authn)
     except NotFound:
         return page(404, "Not found", "There is no such SAML connection.")
     except InvalidInput:

@@ -12,12 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 from propylon.api import authorize
 from propylon.api.http import read_form
 from propylon.api.pages import page
-from propylon.errors import InvalidInput, NotFound
+from propylon.errors import NotFound
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
 from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
 from propylon.sessions.saml_slo import LogoutRefused, handle_slo, start_logout
-from propylon.sessions.saml_sso import LoginRefused, finish_login, start_login
+from propylon.sessions.saml_sso import LoginRefused, finish_login
 from propylon.sessions.service import COOKIE_NAME
 from propylon.tenants.saml_connections import load_connection, sp_urls
 from propylon.tenants.saml_keys import load_certificates
@@ -58,13 +58,7 @@ async def login(request: Request, connection_id: str, return_to: str = "") -> Re
     """Start SP-initiated SSO: an AuthnRequest over HTTP-Redirect (Bindings §3.4), resuming
     the authorization request ``return_to`` afterwards. The authorization endpoint starts its
     logins itself; this is for a link that names the connection."""
-    try:
-        url = await start_login(_rt(request), connection_id, return_to)
-    except NotFound:
-        return page(404, "Not found", "There is no such SAML connection.")
-    except InvalidInput:
-        return page(400, "Sign-in not started", "Start signing in from your application.")
-    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    return await authorize.to_idp(_rt(request), connection_id, return_to, force_authn=False)
 
 
 @router.post("/acs")
