@@ -49,7 +49,7 @@ from benchkit.measure import code_version, log, python_speed
 from scimbench.filter_latency import run_filter_latency
 from scimbench.floors import http_floor, infra_floor
 from scimbench.mixed import MIX, run_mixed
-from scimbench.okta import run_okta_peer, run_okta_propylon, summarize_runs
+from scimbench.okta import run_okta_interleaved, run_okta_propylon, summarize_runs
 from scimbench.profile import profile_okta
 from scimbench.servers import CODE_AT_START, Propylon, start_propylon
 
@@ -132,8 +132,14 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                         "http_get_healthz_sequential": await http_floor(url, proc.pid, 1030),
                     }
                 gauge[f"okta_workers{w}"] = python_speed()
-                runs = await run_okta_propylon(p, url, proc.pid, repeats)
-                okta[f"propylon_workers{w}"] = summarize_runs(runs)
+                if w == 1:
+                    # interleaved, so the machine's drift falls on every row alike
+                    rows = await run_okta_interleaved(p, url, proc.pid, infra.pg_dsn, repeats)
+                    for key, runs in rows.items():
+                        okta[key] = summarize_runs(runs)
+                else:
+                    runs = await run_okta_propylon(p, url, proc.pid, repeats)
+                    okta[f"propylon_workers{w}"] = summarize_runs(runs)
                 if w == 1:
                     hx = await run_okta_propylon(p, url, proc.pid, 1, client_kind="httpx")
                     okta["propylon_workers1_httpx_client"] = {
@@ -159,12 +165,15 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                 )
             finally:
                 stop(proc)
-        gauge["okta_peer"] = python_speed()
-        peer_runs = await run_okta_peer(repeats)
-        okta["peer_scim2_server"] = summarize_runs(peer_runs)
         prop = okta["propylon_workers1"]["seconds_median"]
         peer = okta["peer_scim2_server"]["seconds_median"]
         okta["ratio_propylon_over_peer"] = round(prop / peer, 3)
+        okta["ratio_stack_floor_over_peer"] = round(
+            okta["stack_floor_sqlalchemy"]["seconds_median"] / peer, 3
+        )
+        okta["ratio_stack_floor_asyncpg_over_peer"] = round(
+            okta["stack_floor_asyncpg"]["seconds_median"] / peer, 3
+        )
         okta["raw_client_vs_httpx_note"] = (
             "client_cpu_share is the bench process's CPU time / wall time; the httpx row is the "
             "same sequence with httpx.AsyncClient, to show what a heavier client adds."
@@ -207,6 +216,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         "okta_500_propylon_seconds_median": prop,
         "okta_500_peer_seconds_median": peer,
         "okta_500_ratio": okta["ratio_propylon_over_peer"],
+        "okta_500_stack_floor_ratio": okta["ratio_stack_floor_over_peer"],
         "filter_p99_ms": {k: v["p99_ms"] for k, v in flt.items() if k.endswith("k")},
         "mixed_req_per_s": {k: v["req_per_s"] for k, v in result["mixed"].items()},
         "mixed_p99_ms": {k: v["latency_all"]["p99_ms"] for k, v in result["mixed"].items()},

@@ -14,7 +14,7 @@ from benchkit.infra import stop
 from benchkit.measure import CpuMeter, lat_summary, log
 
 from scimbench.bodies import add_members_op, eq_filter, okta_group, okta_user
-from scimbench.servers import Propylon, scim_base, start_peer
+from scimbench.servers import Propylon, scim_base, start_floor, start_peer
 
 
 async def okta_sequence(
@@ -160,3 +160,41 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "statuses_last_run": runs[-1]["statuses"],
         "per_request_ms_last_run": runs[-1]["per_request_ms"],
     }
+
+
+async def run_okta_floor(
+    dsn: str, repeats: int, driver: str = "sqlalchemy"
+) -> list[dict[str, Any]]:
+    """The same sequence against the stack's floor (``stack_floor.py``: FastAPI + uvicorn +
+    SQLAlchemy on PostgreSQL doing one statement per request and nothing else)."""
+    results = []
+    for r in range(repeats):
+        token = secrets.token_urlsafe(24)
+        url, proc = start_floor(dsn, token, driver)
+        try:
+            client = RawClient(url, token)
+            await client.request("GET", "/Users?filter=" + eq_filter("userName", "warm"))
+            res = await okta_sequence(client, f"floor{r}-{secrets.token_hex(3)}", proc.pid)
+            await client.close()
+        finally:
+            stop(proc)
+        log(
+            f"okta_500 stack floor ({driver}) run {r + 1}/{repeats}: {res['seconds']} s, "
+            f"{res['req_per_s']} req/s, errors={len(res['errors'])}"
+        )
+        results.append(res)
+    return results
+
+
+async def run_okta_interleaved(
+    p: Propylon, server_url: str, server_pid: int, dsn: str, repeats: int
+) -> dict[str, list[dict[str, Any]]]:
+    """``repeats`` rounds of: Propylon (1 worker), the stack floor on SQLAlchemy, the same
+    floor on asyncpg directly, the peer; one run each per round."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _ in range(repeats):
+        rows["propylon_workers1"] += await run_okta_propylon(p, server_url, server_pid, 1)
+        rows["stack_floor_sqlalchemy"] += await run_okta_floor(dsn, 1)
+        rows["stack_floor_asyncpg"] += await run_okta_floor(dsn, 1, "asyncpg")
+        rows["peer_scim2_server"] += await run_okta_peer(1)
+    return dict(rows)

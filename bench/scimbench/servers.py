@@ -76,6 +76,25 @@ def start_peer(token: str, attempts: int = 3) -> tuple[str, subprocess.Popen[byt
     raise AssertionError("unreachable")
 
 
+def start_floor(
+    dsn: str, token: str, driver: str = "sqlalchemy"
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """The stack floor server (``stack_floor.py``) on a fresh port, on its own tables."""
+    port = free_port()
+    script = Path(__file__).with_name("stack_floor.py")
+    sa_dsn = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    args = ["--port", str(port), "--dsn", sa_dsn, "--token", token, "--driver", driver]
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    STARTED.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/Users?filter=x", proc)
+    return url, proc
+
+
 class Propylon:
     def __init__(self, infra: Infra) -> None:
         from propylon.runtime import build_runtime
