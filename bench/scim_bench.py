@@ -13,7 +13,9 @@ What it measures (see bench/README.md):
     then ``POST /Users``; then per group (10) ``GET /Groups?filter=displayName eq "…"``,
     ``POST /Groups`` and one ``PATCH`` adding 50 members: 1,030 requests. The same sequence
     runs against ``scim2-server`` (PyPI, in-memory; served by its own ``scim2-server`` command,
-    as its README shows) and the ratio propylon/peer is reported.
+    as its README shows) and the ratio propylon/peer is reported; and against the chosen
+    stack's floor (``scimbench/stack_floor.py``: one SQL statement per request and nothing
+    else, on SQLAlchemy and on asyncpg directly), interleaved round by round.
 (b) ``filter_latency``: ``GET /Users?filter=userName eq "<random existing user>"`` latency with
     1k, 10k and 100k users in one directory (rows seeded with PostgreSQL COPY, built with the
     service's own ``canonicalize`` + ``user_draft`` so columns follow its conventions).
