@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import statistics
+import subprocess
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from benchkit.http import HttpxClient, RawClient, Resp
@@ -116,26 +119,6 @@ async def run_okta_propylon(
     return results
 
 
-async def run_okta_peer(repeats: int) -> list[dict[str, Any]]:
-    results = []
-    for r in range(repeats):
-        token = secrets.token_urlsafe(24)
-        url, proc = start_peer(token)  # a fresh in-memory store per run
-        try:
-            client = RawClient(url, token)
-            await client.request("GET", "/Users?count=1")
-            res = await okta_sequence(client, f"peer{r}-{secrets.token_hex(3)}", proc.pid)
-            await client.close()
-        finally:
-            stop(proc)
-        log(
-            f"okta_500 scim2-server run {r + 1}/{repeats}: {res['seconds']} s, "
-            f"{res['req_per_s']} req/s, errors={len(res['errors'])}"
-        )
-        results.append(res)
-    return results
-
-
 def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     secs = [r["seconds"] for r in runs]
     return {
@@ -162,39 +145,38 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def run_okta_floor(
-    dsn: str, repeats: int, driver: str = "sqlalchemy"
-) -> list[dict[str, Any]]:
-    """The same sequence against the stack's floor (``stack_floor.py``: FastAPI + uvicorn +
-    SQLAlchemy on PostgreSQL doing one statement per request and nothing else)."""
-    results = []
-    for r in range(repeats):
-        token = secrets.token_urlsafe(24)
-        url, proc = start_floor(dsn, token, driver)
-        try:
-            client = RawClient(url, token)
-            await client.request("GET", "/Users?filter=" + eq_filter("userName", "warm"))
-            res = await okta_sequence(client, f"floor{r}-{secrets.token_hex(3)}", proc.pid)
-            await client.close()
-        finally:
-            stop(proc)
-        log(
-            f"okta_500 stack floor ({driver}) run {r + 1}/{repeats}: {res['seconds']} s, "
-            f"{res['req_per_s']} req/s, errors={len(res['errors'])}"
-        )
-        results.append(res)
-    return results
+async def run_okta_fresh(
+    label: str, start: Callable[[str], tuple[str, subprocess.Popen[bytes]]]
+) -> dict[str, Any]:
+    """One run against a server started for it by ``start(token)`` (the peer: a fresh
+    in-memory store; the stack floor: fresh tables) and stopped after it."""
+    token = secrets.token_urlsafe(24)
+    url, proc = start(token)
+    try:
+        client = RawClient(url, token)
+        await client.request("GET", "/Users?filter=" + eq_filter("userName", "warm"))
+        res = await okta_sequence(client, f"fresh-{secrets.token_hex(3)}", proc.pid)
+        await client.close()
+    finally:
+        stop(proc)
+    errors = len(res["errors"])
+    log(f"okta_500 {label}: {res['seconds']} s, {res['req_per_s']} req/s, errors={errors}")
+    return res
 
 
 async def run_okta_interleaved(
     p: Propylon, server_url: str, server_pid: int, dsn: str, repeats: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """``repeats`` rounds of: Propylon (1 worker), the stack floor on SQLAlchemy, the same
-    floor on asyncpg directly, the peer; one run each per round."""
+    """``repeats`` rounds of: Propylon (1 worker), the stack floor (``stack_floor.py``) on
+    SQLAlchemy, the same floor on asyncpg directly, the peer; one run each per round."""
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for _ in range(repeats):
         rows["propylon_workers1"] += await run_okta_propylon(p, server_url, server_pid, 1)
-        rows["stack_floor_sqlalchemy"] += await run_okta_floor(dsn, 1)
-        rows["stack_floor_asyncpg"] += await run_okta_floor(dsn, 1, "asyncpg")
-        rows["peer_scim2_server"] += await run_okta_peer(1)
+        for driver in ("sqlalchemy", "asyncpg"):
+            rows[f"stack_floor_{driver}"].append(
+                await run_okta_fresh(
+                    f"stack floor ({driver})", functools.partial(start_floor, dsn, driver=driver)
+                )
+            )
+        rows["peer_scim2_server"].append(await run_okta_fresh("scim2-server", start_peer))
     return dict(rows)
