@@ -83,7 +83,9 @@ def start_floor(
     port = free_port()
     script = Path(__file__).with_name("stack_floor.py")
     sa_dsn = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    args = ["--port", str(port), "--dsn", sa_dsn, "--token", token, "--driver", driver]
+    # ``--token=…`` in one word: a random token may begin with "-", which argparse would
+    # take for an option
+    args = ["--port", str(port), "--dsn", sa_dsn, f"--token={token}", "--driver", driver]
     proc = subprocess.Popen(
         [sys.executable, str(script), *args],
         stdout=subprocess.DEVNULL,
