@@ -4,9 +4,9 @@ server on FastAPI + uvicorn + SQLAlchemy (asyncpg) + PostgreSQL can skip.
 Per request it reads the HTTP request (uvicorn with uvloop/httptools, as ``propylon serve``),
 routes it through a FastAPI app with plain Starlette routes (as Propylon's SCIM routes),
 compares the bearer token with a string held in memory, runs the one SQL statement the
-request needs through SQLAlchemy Core on a pooled connection in autocommit (a ``SELECT`` by
-``lower(user_name)`` for a filter, one committed ``INSERT`` for a POST, one
-multi-row ``INSERT`` for a PATCH adding members), and answers JSON with ``json.dumps``.
+request needs through SQLAlchemy Core on a pooled connection in autocommit, built once (a
+``SELECT`` by ``lower(user_name)`` for a filter, one committed ``INSERT`` for a POST, one batch
+``INSERT`` of the members a PATCH adds), and answers JSON with ``json.dumps``.
 
 It does none of the work a real SCIM server does: no schema validation or canonical form, no
 filter grammar (a regular expression takes the one value), no token lookup or rate limit, no
