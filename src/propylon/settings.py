@@ -7,10 +7,20 @@ imported as a global.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """``"10.0.0.0/8, 127.0.0.1"`` → networks; a bare address is a /32 or /128."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()
+    )
 
 
 def _default_data_dir() -> Path:
@@ -46,6 +56,11 @@ class Settings(BaseSettings):
     (only with Redis, whose fan-out clears them in every process when one is created or
     changed). Never used to check a SAML Response: the ACS reads the pinned certificates."""
 
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``
+    is believed (``api/client_address.py``). Empty: the TCP peer is the client address that
+    per-address rate limits and the audit trail use."""
+
     # Lifecycle
     retention_days: int = 30
     """Deprovisioned (DELETEd) users are kept this long, then removed by ``propylon purge``."""
@@ -55,6 +70,9 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     log_level: str = "info"
     log_json: bool = True
+
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,55 @@
+"""The client's address, for per-address rate limits and the audit trail.
+
+``X-Forwarded-For`` (and RFC 7239 ``Forwarded``) are written by whoever sends the request, so
+they are believed only as far as a configured trusted proxy vouches for them: starting from
+the TCP peer, each hop is trusted only while the address that reported it is one of
+``PROPYLON_TRUSTED_PROXIES``. With none configured (the default), the TCP peer is the client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from starlette.types import Scope
+
+from propylon.settings import Network
+
+UNKNOWN = "unknown"
+
+
+def _trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def _forwarded_for(scope: Scope) -> list[str]:
+    hops: list[str] = []
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            hops.extend(h.strip() for h in value.decode("latin-1").split(",") if h.strip())
+    return hops
+
+
+def client_address(scope: Scope, trusted: Sequence[Network]) -> str:
+    """The address of the client that sent this request, as far as trusted proxies tell.
+
+    Walks ``X-Forwarded-For`` from the right (the hop nearest to us) while the address that
+    appended each entry is trusted; the first address not vouched for is the client.
+    """
+    client = scope.get("client")
+    peer = str(client[0]) if client else UNKNOWN
+    if not trusted or not _trusted(peer, trusted):
+        return peer
+    current = peer
+    for hop in reversed(_forwarded_for(scope)):
+        try:
+            current = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return current
+        if not _trusted(current, trusted):
+            return current
+    return current
