@@ -8,6 +8,7 @@ imported as a global.
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -24,7 +25,11 @@ def parse_networks(spec: str) -> tuple[Network, ...]:
 
 
 def _default_data_dir() -> Path:
-    return Path.cwd() / "propylon-data"
+    """The per-user data directory (XDG Base Directory): ``$XDG_DATA_HOME/propylon``, else
+    ``~/.local/share/propylon``, so the CLI and the server find the same database wherever
+    they are run from."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "propylon"
 
 
 class Settings(BaseSettings):

@@ -20,7 +20,7 @@ app = typer.Typer(no_args_is_help=True, help="Apps (OAuth clients) of the host p
 
 @app.command("create")
 def app_create(
-    name: str,
+    name: Annotated[str, typer.Argument(help="The app's name, shown to people.")],
     redirect_uri: Annotated[list[str], typer.Option(help="Exact redirect URI (repeatable).")],
     post_logout_redirect_uri: Annotated[
         list[str] | None, typer.Option(help="Post-logout redirect URI (repeatable).")
@@ -56,7 +56,9 @@ def app_list(as_json: JsonOpt = False) -> None:
 
 
 @app.command("revoke")
-def app_revoke(client_id: str, as_json: JsonOpt = False) -> None:
+def app_revoke(
+    client_id: Annotated[str, typer.Argument(help="The app's client_id.")], as_json: JsonOpt = False
+) -> None:
     """Revoke an app: it can no longer sign anyone in or redeem its tokens."""
     out = run(lambda rt: apps.revoke_app(rt, CLI, client_id))
     emit(out, as_json, lambda: typer.echo(f"revoked {out['client_id']}"))

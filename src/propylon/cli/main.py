@@ -6,16 +6,29 @@ The ``--json`` output of every command is a stable contract for automation.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import DBAPIError
 
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import workers as serve_workers
-from propylon.cli.common import emit, run, table
+from propylon.cli.common import (
+    describe_database,
+    emit,
+    fail,
+    fields,
+    load_settings,
+    note_advertised,
+    run,
+    table,
+)
 from propylon.db.migrate import head_revision, is_current, upgrade
 from propylon.logs import configure
 from propylon.runtime import build_runtime
@@ -24,6 +37,8 @@ from propylon.tenants import operations as ops
 
 CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+TenantArg = Annotated[str, typer.Argument(help="Tenant slug or id.")]
+DirectoryArg = Annotated[str, typer.Argument(help="SCIM directory id (dir_…).")]
 
 app = typer.Typer(no_args_is_help=True, help="Propylon: SSO, SCIM and identity for B2B SaaS.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (your customers).")
@@ -45,8 +60,18 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (production: with Redis).")] = 1,
 ) -> None:
-    """Migrate the database (or refuse if PROPYLON_AUTO_MIGRATE=false) and serve HTTP."""
+    """Migrate the database (or refuse if PROPYLON_AUTO_MIGRATE=false) and serve HTTP.
+
+    Without PROPYLON_PUBLIC_URL the server advertises the address it listens on (SCIM base
+    URLs, ACS URLs, the issuer)."""
     settings = Settings()
+    if "public_url" not in settings.model_fields_set:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        # the workers (fresh interpreters) and the app factory read the same variable
+        os.environ["PROPYLON_PUBLIC_URL"] = f"http://{shown}:{port}"
+        settings = Settings()
+        note_advertised(settings)
     configure(settings.log_level, settings.log_json)
 
     async def prepare() -> None:
@@ -67,8 +92,11 @@ def serve(
         typer.echo(
             "warning: several workers without PROPYLON_REDIS_URL share no rate limits", err=True
         )
-    store = "PostgreSQL" if not settings.is_sqlite else settings.resolved_database_url()
-    typer.echo(f"Propylon on http://{host}:{port} (storage: {store})", err=True)
+    typer.echo(
+        f"Propylon on http://{host}:{port}, public URL {settings.public_url} "
+        f"(database: {describe_database(settings)})",
+        err=True,
+    )
     if workers > 1:
         try:
             status = serve_workers.run(host, port, workers)
@@ -82,11 +110,13 @@ def serve(
 @app.command()
 def migrate(
     check: Annotated[bool, typer.Option(help="Only report; exit 1 if behind.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Bring the database schema to the current revision."""
+    settings = load_settings()
 
     async def main() -> bool:
-        rt = build_runtime(Settings())
+        rt = build_runtime(settings)
         try:
             if check:
                 return await is_current(rt.db)
@@ -95,15 +125,26 @@ def migrate(
         finally:
             await rt.close()
 
-    ok = asyncio.run(main())
-    typer.echo(f"schema {'at' if ok else 'behind'} revision {head_revision()}")
+    try:
+        ok = asyncio.run(main())
+    except (DBAPIError, OSError) as exc:
+        raise fail(f"database unavailable: {type(exc).__name__}", "unavailable") from None
+    out = {"current": ok, "revision": head_revision(), "database": describe_database(settings)}
+    emit(
+        out,
+        as_json,
+        lambda: typer.echo(
+            f"schema {'at' if ok else 'behind'} revision {head_revision()} "
+            f"({describe_database(settings)})"
+        ),
+    )
     if not ok:
         raise typer.Exit(1)
 
 
 @tenant_app.command("create")
 def tenant_create(
-    slug: str,
+    slug: Annotated[str, typer.Argument(help="Short unique name, used in URLs.")],
     name: Annotated[str, typer.Option(help="Display name.")],
     domain: Annotated[list[str] | None, typer.Option(help="Email domain (repeatable).")] = None,
     seats: Annotated[int | None, typer.Option(help="Licence seats; unlimited if omitted.")] = None,
@@ -126,31 +167,32 @@ def tenant_list(as_json: JsonOpt = False) -> None:
 
 
 @tenant_app.command("show")
-def tenant_show(tenant: str, as_json: JsonOpt = False) -> None:
+def tenant_show(tenant: TenantArg, as_json: JsonOpt = False) -> None:
     """Show one tenant by slug or id."""
     view = run(lambda rt: ops.describe_tenant(rt, tenant)).as_dict()
-
-    def human() -> None:
-        for k, v in view.items():
-            typer.echo(f"{k}: {v}")
-
-    emit(view, as_json, human)
+    emit(view, as_json, lambda: fields(view))
 
 
 @tenant_app.command("set-seats")
 def tenant_set_seats(
-    tenant: str,
-    seats: Annotated[int | None, typer.Argument(help="Seats; omit for unlimited.")] = None,
+    tenant: TenantArg,
+    seats: Annotated[int | None, typer.Argument(help="Seats (0 means none).")] = None,
+    unlimited: Annotated[
+        bool, typer.Option("--unlimited", help="Remove the seat limit instead.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a tenant's licence seat limit."""
+    """Change a tenant's licence seat limit: a number, or --unlimited."""
+    if (seats is None) == (not unlimited):
+        raise fail("give a number of seats or --unlimited (not both)", "invalid_input", 2)
     view = run(lambda rt: ops.update_tenant(rt, CLI, tenant, name=None, seats=seats)).as_dict()
-    emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {view['seats'] or 'unlimited'} seats"))
+    limit = "unlimited" if view["seats"] is None else str(view["seats"])
+    emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {limit} seats"))
 
 
 @scim_app.command("create-directory")
 def scim_create_directory(
-    tenant: str,
+    tenant: TenantArg,
     name: Annotated[str | None, typer.Option(help="Directory name.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -165,14 +207,14 @@ def scim_create_directory(
 
 
 @scim_app.command("list-directories")
-def scim_list_directories(tenant: str, as_json: JsonOpt = False) -> None:
+def scim_list_directories(tenant: TenantArg, as_json: JsonOpt = False) -> None:
     """List a tenant's SCIM directories."""
     rows = run(lambda rt: ops.list_directories(rt, tenant))
     emit(rows, as_json, lambda: table(rows, ["directory_id", "name", "base_url"]))
 
 
 @scim_app.command("rotate-token")
-def scim_rotate_token(directory_id: str, as_json: JsonOpt = False) -> None:
+def scim_rotate_token(directory_id: DirectoryArg, as_json: JsonOpt = False) -> None:
     """Issue a new token; earlier tokens keep working for the grace period."""
     out = run(lambda rt: ops.rotate_token(rt, CLI, directory_id))
 
@@ -184,7 +226,7 @@ def scim_rotate_token(directory_id: str, as_json: JsonOpt = False) -> None:
 
 
 @scim_app.command("revoke-token")
-def scim_revoke_token(directory_id: str, as_json: JsonOpt = False) -> None:
+def scim_revoke_token(directory_id: DirectoryArg, as_json: JsonOpt = False) -> None:
     """Revoke every token of a directory now."""
     out = run(lambda rt: ops.revoke_tokens(rt, CLI, directory_id))
     emit(out, as_json, lambda: typer.echo(f"revoked {out['revoked']} token(s)"))
@@ -201,16 +243,19 @@ def api_key_create(
 
 
 @key_app.command("revoke")
-def api_key_revoke(key_id: str) -> None:
+def api_key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (not the key).")],
+    as_json: JsonOpt = False,
+) -> None:
     """Revoke a management API key."""
     run(lambda rt: ops.revoke_api_key(rt, CLI, key_id))
-    typer.echo(f"revoked {key_id}")
+    emit({"id": key_id, "revoked": True}, as_json, lambda: typer.echo(f"revoked {key_id}"))
 
 
 @audit_app.command("list")
 def audit_list(
     tenant: Annotated[str | None, typer.Argument(help="A tenant; none: the whole trail.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most entries shown.")] = 100,
     action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -244,4 +289,23 @@ def purge(
 
 
 def main() -> None:
-    app()
+    """Entry point. Usage errors (a missing argument, an unknown option) follow ``--json``
+    too: one JSON error document on stdout, exit status 2."""
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    try:
+        status = app(standalone_mode=False)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        raise SystemExit(1) from None
+    except Exception as exc:
+        # Click's usage errors (vendored by typer) carry their own message and exit status
+        if not hasattr(exc, "format_message"):
+            raise
+        message = {"code": "usage", "message": exc.format_message()}
+        sys.stdout.write(json.dumps({"error": message}) + "\n")
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
+    if isinstance(status, int) and status:
+        raise SystemExit(status)

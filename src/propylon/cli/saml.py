@@ -14,6 +14,8 @@ from propylon.tenants.operations import CLI
 from propylon.tenants.saml_connections import IdpSource
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+TenantArg = Annotated[str, typer.Argument(help="Tenant slug or id.")]
+ConnectionArg = Annotated[str, typer.Argument(help="SAML connection id (conn_…).")]
 saml_app = typer.Typer(no_args_is_help=True, help="SAML 2.0 connections (upstream IdPs).")
 
 
@@ -57,7 +59,7 @@ def _source(
 
 @saml_app.command("create-connection")
 def create_connection(
-    tenant: str,
+    tenant: TenantArg,
     metadata_file: Annotated[Path | None, typer.Option(help="IdP metadata XML file.")] = None,
     metadata_url: Annotated[str | None, typer.Option(help="IdP metadata URL (refreshed).")] = None,
     sso_url: Annotated[str | None, typer.Option(help="IdP SSO URL (HTTP-Redirect).")] = None,
@@ -69,7 +71,10 @@ def create_connection(
         list[Path] | None, typer.Option(help="IdP signing cert PEM (repeatable).")
     ] = None,
     sp_entity_id: Annotated[str | None, typer.Option(help="Keep an existing SP entity id.")] = None,
-    allow_idp_initiated: Annotated[bool, typer.Option("--allow-idp-initiated")] = False,
+    allow_idp_initiated: Annotated[
+        bool,
+        typer.Option("--allow-idp-initiated", help="Accept IdP-initiated logins (off: refused)."),
+    ] = False,
     idp_initiated_app: Annotated[
         str | None,
         typer.Option(
@@ -113,14 +118,14 @@ def create_connection(
 
 
 @saml_app.command("list-connections")
-def list_connections(tenant: str, as_json: JsonOpt = False) -> None:
+def list_connections(tenant: TenantArg, as_json: JsonOpt = False) -> None:
     """List a tenant's SAML connections with certificate expiry."""
     rows = run(lambda rt: ops.list_connections(rt, tenant))
     emit(rows, as_json, lambda: table(rows, ["connection_id", "idp_entity_id", "sp_entity_id"]))
 
 
 @saml_app.command("refresh-metadata")
-def refresh_metadata(connection_id: str, as_json: JsonOpt = False) -> None:
+def refresh_metadata(connection_id: ConnectionArg, as_json: JsonOpt = False) -> None:
     """Re-read the IdP metadata URL now (new signing certificates are trusted at once)."""
     out = run(lambda rt: ops.refresh_metadata(rt, CLI, connection_id))
     emit(out, as_json, lambda: typer.echo(f"refreshed {out['connection_id']}"))
