@@ -16,6 +16,7 @@ from propylon.api import (
     authorize,
     errors,
     health,
+    home,
     mgmt_routes,
     observability,
     provider_routes,
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Enterprise identity layer: SCIM 2.0 provisioning, SSO and management API.",
         lifespan=lifespan,
+        # /docs is rendered on the server (api/home.py): no script or asset from a CDN
+        docs_url=None,
+        redoc_url=None,
         # first in the route table: see scim_routes' docstring
         routes=[scim_routes.ScimRoutes(scim_routes.routes)],
     )
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Route matching scans in order: the browser- and IdP-facing routes before the
     # management API (SCIM routes come first of all, see above).
     app.include_router(health.router)
+    app.include_router(home.router)
     app.include_router(authorize.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)

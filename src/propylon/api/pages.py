@@ -13,6 +13,12 @@ _templates = Environment(
 )
 
 
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Any template of ``api/templates`` as an uncached page."""
+    html = _templates.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
 def page(
     status: int,
     title: str,
@@ -20,7 +26,4 @@ def page(
     detail: str | None = None,
     form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    html = _templates.get_template("page.html").render(
-        title=title, message=message, detail=detail, form=form
-    )
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return render("page.html", status, title=title, message=message, detail=detail, form=form)
