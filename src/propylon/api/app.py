@@ -14,6 +14,7 @@ from propylon import __version__
 from propylon.api import (
     apps_routes,
     authorize,
+    domain_routes,
     errors,
     health,
     home,
@@ -104,4 +105,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
+    app.include_router(domain_routes.router)
     return app

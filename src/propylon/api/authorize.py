@@ -226,6 +226,14 @@ async def _sign_in(
             f"{route.tenant_name} has no SSO connection configured yet.",
             "Ask your IT administrator to connect your company's identity provider.",
         )
+    if route.kind == "unbound_domain":
+        return page(
+            200,
+            "Sign-in not set up for this address",
+            f"{route.tenant_name} signs people in through several identity providers, and "
+            f"none is assigned to {route.domain}.",
+            "Ask your IT administrator to assign your email domain to a connection.",
+        )
     if route.kind == "unknown_domain":
         return page(
             200,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
+from propylon.cli import domains as domains_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import workers as serve_workers
 from propylon.cli.common import (
@@ -52,6 +53,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(apps_cli.app, name="app")
 app.add_typer(apps_cli.keys_app, name="keys")
 app.add_typer(saml_cli.saml_app, name="saml")
+app.add_typer(domains_cli.domain_app, name="domain")
 
 
 @app.command()

@@ -59,6 +59,9 @@ class TenantDomain(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(String(255), unique=True)
+    connection_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The tenant's connection this domain's people sign in through; none: the tenant's only
+    connection (with several, a login from an unbound domain is refused)."""
     created_at: Mapped[datetime]
 
 

@@ -2,19 +2,20 @@
 
 :class:`LoginRouter` resolves ``login_hint`` (an email; its domain names the tenant through
 ``tenant_domains``) or ``organization`` (a tenant slug) to a :class:`LoginRoute`: the
-tenant's first SAML connection (the authorization endpoint sends the person straight to that
-IdP), or a page saying that the organisation has no SSO connection, that no organisation uses
-the domain, or asking for the work email. Each resolution is one prebuilt Core statement (the
-tenant and its first connection together); a route to a connection may be kept as a
-per-process copy (``Runtime.sign_in``), the others are read every time, so a new tenant,
-domain or connection is seen at once.
+connection the domain is bound to, or the tenant's only one (the authorization endpoint
+sends the person straight to that IdP); or a page: the organisation has no SSO connection,
+no organisation uses the domain, the domain is bound to none of the tenant's several
+connections, or the work email is needed. Each resolution is one prebuilt Core statement
+(the tenant, its connections and the domain's binding together); a route to a connection
+may be kept as a per-process copy (``Runtime.sign_in``), the others are read every time, so
+a new tenant, domain or connection is seen at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.cache.copies import LocalCopies
@@ -22,18 +23,18 @@ from propylon.db.tables import Tenant, TenantDomain, core
 from propylon.db.tables_saml import SamlConnection
 
 _TENANTS, _DOMAINS, _CONNECTIONS = core(Tenant), core(TenantDomain), core(SamlConnection)
+_OF_TENANT = _CONNECTIONS.c.tenant_id == _TENANTS.c.id
 _FIRST_CONNECTION = (
-    select(_CONNECTIONS.c.id)
-    .where(_CONNECTIONS.c.tenant_id == _TENANTS.c.id)
-    .order_by(_CONNECTIONS.c.created_at)
-    .limit(1)
-    .scalar_subquery()
+    select(_CONNECTIONS.c.id).where(_OF_TENANT).order_by(_CONNECTIONS.c.created_at).limit(1)
+).scalar_subquery()
+_CONNECTION_COUNT = (
+    select(func.count()).select_from(_CONNECTIONS).where(_OF_TENANT).scalar_subquery()
 )
-_BY_SLUG: Select[str, str | None] = select(_TENANTS.c.name, _FIRST_CONNECTION).where(
-    _TENANTS.c.slug == bindparam("slug")
-)
-_BY_DOMAIN: Select[str, str | None] = (
-    select(_TENANTS.c.name, _FIRST_CONNECTION)
+_BY_SLUG: Select[str, str | None, int, None] = select(
+    _TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, null()
+).where(_TENANTS.c.slug == bindparam("slug"))
+_BY_DOMAIN: Select[str, str | None, int, str | None] = (
+    select(_TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, _DOMAINS.c.connection_id)
     .join_from(_TENANTS, _DOMAINS, _DOMAINS.c.tenant_id == _TENANTS.c.id)
     .where(_DOMAINS.c.domain == bindparam("domain"))
 )
@@ -42,7 +43,8 @@ _BY_DOMAIN: Select[str, str | None] = (
 @dataclass(frozen=True)
 class LoginRoute:
     kind: str
-    """``ask_email`` | ``unknown_domain`` | ``unknown_org`` | ``no_connection`` | ``saml``"""
+    """``ask_email`` | ``unknown_domain`` | ``unknown_org`` | ``no_connection`` |
+    ``unbound_domain`` (several connections, none bound to the domain) | ``saml``"""
     tenant_name: str | None = None
     domain: str | None = None
     connection_id: str | None = None
@@ -63,6 +65,9 @@ class LoginRouter:
     ) -> LoginRoute:
         if organization:
             found = await self._tenant(s, "slug", organization.lower(), copies)
+            if found is not None and found.kind == "unbound_domain":
+                # several connections: the email's domain decides which
+                return LoginRoute("ask_email", tenant_name=found.tenant_name)
             return found or LoginRoute("unknown_org")
         if login_hint and "@" in login_hint:
             domain = login_hint.rsplit("@", 1)[1].strip().lower().rstrip(".")
@@ -73,8 +78,9 @@ class LoginRouter:
     async def _tenant(
         self, s: AsyncSession, by: str, value: str, copies: Copies | None
     ) -> LoginRoute | None:
-        """The tenant's upstream sign-in (its first SAML connection, if it has one), or
-        ``None`` when no tenant matches."""
+        """The tenant's upstream sign-in, or ``None`` when no tenant matches: the connection
+        the domain is bound to, else the tenant's only connection; with several and none
+        bound, ``unbound_domain`` (never silently the oldest)."""
         key = (by, value)
         kept = copies.get(key) if copies is not None else None
         if kept is not None:
@@ -83,9 +89,12 @@ class LoginRouter:
         row = (await (await s.connection()).execute(query, {by: value})).first()
         if row is None:
             return None
-        name, connection_id = row
-        if connection_id is None:
+        name, first, count, bound = row
+        connection_id = bound if bound is not None else first
+        if bound is None and count == 0:
             return LoginRoute("no_connection", tenant_name=name)
+        if bound is None and count > 1:
+            return LoginRoute("unbound_domain", tenant_name=name, domain=value)
         route = LoginRoute("saml", tenant_name=name, connection_id=connection_id)
         if copies is not None:
             copies.put(key, route)

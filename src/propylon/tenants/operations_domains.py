@@ -1,0 +1,59 @@
+"""Management operations on email domains, shared by the CLI and the management API.
+
+Each change is audited, and published on the sign-in channel once committed, so every
+process drops the login routes it keeps (``Runtime.sign_in``) and routes by the new binding.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.audit import Actor, AuditRecord
+from propylon.runtime import SIGN_IN_CHANNEL, Runtime
+from propylon.tenants import domains
+from propylon.tenants.domains import DomainView
+from propylon.tenants.operations import audited
+
+
+async def list_domains(rt: Runtime, tenant_ref: str) -> list[DomainView]:
+    async with rt.db.read() as s:
+        return await domains.list_domains(s, tenant_ref)
+
+
+async def add_domain(
+    rt: Runtime, actor: Actor, tenant_ref: str, domain: str, connection_id: str | None
+) -> DomainView:
+    async def op(s: AsyncSession, rec: AuditRecord) -> DomainView:
+        tenant, view = await domains.add_domain(s, tenant_ref, domain, connection_id, rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", view.domain
+        rec.diff = {"connection_id": {"before": None, "after": connection_id}}
+        return view
+
+    view = await audited(rt, actor, "domain.add", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, view.domain)
+    return view
+
+
+async def bind_domain(
+    rt: Runtime, actor: Actor, tenant_ref: str, domain: str, connection_id: str | None
+) -> DomainView:
+    async def op(s: AsyncSession, rec: AuditRecord) -> DomainView:
+        tenant, view, before = await domains.bind_domain(s, tenant_ref, domain, connection_id)
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", view.domain
+        rec.diff = {"connection_id": {"before": before, "after": connection_id}}
+        return view
+
+    view = await audited(rt, actor, "domain.bind", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, view.domain)
+    return view
+
+
+async def remove_domain(rt: Runtime, actor: Actor, tenant_ref: str, domain: str) -> str:
+    async def op(s: AsyncSession, rec: AuditRecord) -> str:
+        tenant, removed = await domains.remove_domain(s, tenant_ref, domain)
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", removed
+        return removed
+
+    removed = await audited(rt, actor, "domain.remove", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, removed)
+    return removed
