@@ -55,7 +55,7 @@ async def test_public_client_code_flow_with_pkce(server: Server) -> None:
     assert claims["sub"] == person.user_id and claims["org_id"] == person.tenant_id
     assert claims["org_slug"] == person.tenant_slug and claims["email"] == person.email
     assert claims["given_name"] == "Ada" and claims["family_name"] == "Lovelace"
-    assert claims["name"] and claims["roles"] == []
+    assert claims["name"] == "Ada Lovelace"
     assert claims["amr"] == ["saml"] and claims["auth_method"] == "saml"
     assert claims["idp"] == "conn_test" and claims["sid"] == person.session_id
     assert claims["exp"] - claims["iat"] == 300

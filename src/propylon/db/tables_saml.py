@@ -43,8 +43,11 @@ class SamlConnection(Base):
     """How a login finds its directory user: ``email``, ``user_name`` or ``external_id``
     (compared with the NameID for the last two)."""
     attribute_map: Mapped[dict[str, Any]]
-    """Propylon field -> IdP attribute name (``email``, ``given_name``, ``family_name``,
-    ``department``, ``groups``, plus any custom field)."""
+    """Propylon field -> IdP attribute name, or a list of candidate names (the first the
+    assertion carries wins): ``email``, ``given_name``, ``family_name``, ``display_name``,
+    ``department``, ``groups`` (:mod:`propylon.tenants.attribute_maps`)."""
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set: no sign-in or logout uses the connection (kept, can be enabled again)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

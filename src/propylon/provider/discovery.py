@@ -24,7 +24,6 @@ CLAIMS = [
     "given_name",
     "family_name",
     "name",
-    "roles",
     "amr",
     "auth_method",
     "idp",

@@ -23,7 +23,11 @@ from propylon.db.tables import Tenant, TenantDomain, core
 from propylon.db.tables_saml import SamlConnection
 
 _TENANTS, _DOMAINS, _CONNECTIONS = core(Tenant), core(TenantDomain), core(SamlConnection)
-_OF_TENANT = _CONNECTIONS.c.tenant_id == _TENANTS.c.id
+_LIVE = _CONNECTIONS.c.disabled_at.is_(None)
+_OF_TENANT = (_CONNECTIONS.c.tenant_id == _TENANTS.c.id) & _LIVE
+_BOUND = (
+    select(_CONNECTIONS.c.id).where(_CONNECTIONS.c.id == _DOMAINS.c.connection_id, _LIVE)
+).scalar_subquery()
 _FIRST_CONNECTION = (
     select(_CONNECTIONS.c.id).where(_OF_TENANT).order_by(_CONNECTIONS.c.created_at).limit(1)
 ).scalar_subquery()
@@ -34,7 +38,7 @@ _BY_SLUG: Select[str, str | None, int, None] = select(
     _TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, null()
 ).where(_TENANTS.c.slug == bindparam("slug"))
 _BY_DOMAIN: Select[str, str | None, int, str | None] = (
-    select(_TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, _DOMAINS.c.connection_id)
+    select(_TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, _BOUND)
     .join_from(_TENANTS, _DOMAINS, _DOMAINS.c.tenant_id == _TENANTS.c.id)
     .where(_DOMAINS.c.domain == bindparam("domain"))
 )

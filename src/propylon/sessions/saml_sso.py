@@ -55,6 +55,7 @@ from propylon.sessions.service import (
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.saml_connections import (
     CONNECTION_COLUMNS,
+    LIVE,
     ConnectionRecord,
     connection_record,
     load_connection,
@@ -85,7 +86,7 @@ _CONNECTION_AND_PENDING = (
             ),
         )
     )
-    .where(_CONNECTIONS.c.id == bindparam("connection_id"))
+    .where(_CONNECTIONS.c.id == bindparam("connection_id"), LIVE)
 )
 _CONSUME = (
     update(_REQUESTS)

@@ -15,6 +15,7 @@ from propylon.directory.events import Outbox
 from propylon.directory.users import UserDraft, create_user
 from propylon.saml import Assertion
 from propylon.sessions.service import IDENTITY_COLUMNS, SessionTenant, SessionUser, identity_of
+from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.directories import DirectoryScope
 from propylon.tenants.saml_connections import ConnectionRecord
 
@@ -36,8 +37,7 @@ _MATCH = {
 
 def attribute(assertion: Assertion, conn: ConnectionRecord, field: str) -> str | None:
     """The first value of the assertion attribute the connection maps ``field`` to."""
-    name = conn.attribute_map.get(field)
-    values = assertion.attributes.get(name, []) if name else []
+    values = values_of(assertion.attributes, conn.attribute_map, field)
     return values[0] if values else None
 
 
@@ -74,6 +74,7 @@ async def provision_just_in_time(
     draft = UserDraft(
         user_name=email,
         email=email,
+        display_name=attribute(assertion, conn, "display_name"),
         given_name=attribute(assertion, conn, "given_name"),
         family_name=attribute(assertion, conn, "family_name"),
         department=attribute(assertion, conn, "department"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -14,6 +15,7 @@ from propylon.audit import Actor, AuditRecord
 from propylon.db.tables_saml import SamlConnection
 from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
+from propylon.tenants import saml_connection_edits as edits
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.metadata_fetch import fetch_metadata
 from propylon.tenants.operations import audited
@@ -46,9 +48,10 @@ async def create_connection(
     sp_entity_id: str | None = None,
     allow_idp_initiated: bool = False,
     jit: bool = False,
-    preset: str = "okta",
+    preset: str = conns.DEFAULT_PRESET,
     match_by: str = "email",
     idp_initiated_app: str | None = None,
+    attribute_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
     IdP-initiated logins land in (see :mod:`propylon.sessions.landing`)."""
@@ -72,6 +75,7 @@ async def create_connection(
             match_by=match_by,
             now=rt.clock(),
             idp_initiated_app=idp_initiated_app,
+            attribute_overrides=attribute_overrides,
         )
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
         rec.diff = {
@@ -89,6 +93,43 @@ async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]
         tenant = await get_tenant(s, tenant_ref)
         rows = await conns.list_connections(s, tenant.id)
         return [_view(rt, c) for c in rows]
+
+
+async def show_connection(rt: Runtime, connection_id: str) -> dict[str, Any]:
+    async with rt.db.read() as s:
+        return _view(rt, await conns.get_connection(s, connection_id))
+
+
+async def update_connection(
+    rt: Runtime, actor: Actor, connection_id: str, changes: edits.ConnectionChanges
+) -> dict[str, Any]:
+    """Change settings, IdP (new metadata or values by hand), mapping; disable or enable."""
+    source = changes.source
+    if source is not None and source.metadata_url and source.metadata_xml is None:
+        fetched = await _fetch(rt, source.metadata_url)
+        source = conns.IdpSource(metadata_xml=fetched, metadata_url=source.metadata_url)
+        changes = replace(changes, source=source)
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        conn, rec.diff = await edits.update_connection(s, connection_id, changes, rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        return _view(rt, conn)
+
+    out = await audited(rt, actor, "saml.connection.update", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, connection_id)  # after commit: copies drop it
+    return out
+
+
+async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        conn = await edits.delete_connection(s, connection_id)
+        rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        rec.diff = {"idp_entity_id": {"before": conn.idp_entity_id, "after": None}}
+        return {"connection_id": conn.id, "deleted": True}
+
+    out = await audited(rt, actor, "saml.connection.delete", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, connection_id)
+    return out
 
 
 async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""SAML connections of a tenant: created from IdP metadata (file or URL) or by hand, with
-attribute-mapping presets for Okta, Entra ID and Google Workspace. The CLI and the
-management API both call :mod:`propylon.tenants.operations_saml`, which calls these."""
+"""SAML connections of a tenant: created from IdP metadata (file or URL) or by hand, with an
+attribute mapping (:mod:`propylon.tenants.attribute_maps`). The CLI and the management API
+both call :mod:`propylon.tenants.operations_saml`, which calls these. A disabled connection
+is invisible to sign-in and logout (:func:`load_connection` does not find it)."""
 
 from __future__ import annotations
 
@@ -19,33 +20,12 @@ from propylon.db.tables_sso import OAuthClient
 from propylon.errors import InvalidInput, NotFound
 from propylon.ids import Kind, new_id
 from propylon.saml import IdpMetadata, SamlValidationError, parse_idp_metadata
+from propylon.tenants.attribute_maps import DEFAULT_PRESET as DEFAULT_PRESET
+from propylon.tenants.attribute_maps import PRESETS as PRESETS
+from propylon.tenants.attribute_maps import build_map
 from propylon.tenants.saml_keys import cert_pem, generate_sp_keypair, load_certificates
 from propylon.tenants.service import get_tenant
 
-_ENTRA = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
-PRESETS: dict[str, dict[str, str]] = {
-    "okta": {
-        "email": "email",
-        "given_name": "firstName",
-        "family_name": "lastName",
-        "department": "department",
-        "groups": "groups",
-    },
-    "entra": {
-        "email": _ENTRA + "emailaddress",
-        "given_name": _ENTRA + "givenname",
-        "family_name": _ENTRA + "surname",
-        "department": "http://schemas.microsoft.com/ws/2008/06/identity/claims/department",
-        "groups": "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
-    },
-    "google": {
-        "email": "email",
-        "given_name": "first_name",
-        "family_name": "last_name",
-        "department": "department",
-        "groups": "groups",
-    },
-}
 MATCH_BY = ("email", "user_name", "external_id")
 
 
@@ -115,7 +95,9 @@ CONNECTION_COLUMNS = (
     _CONNECTIONS.c.attribute_map,
 )
 """The columns of a :class:`ConnectionRecord`, in order (see :func:`connection_record`)."""
-_RECORD = select(*CONNECTION_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"))
+LIVE = _CONNECTIONS.c.disabled_at.is_(None)
+"""Sign-in and logout use only connections that are not disabled."""
+_RECORD = select(*CONNECTION_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"), LIVE)
 
 
 def connection_record(row: Sequence[Any]) -> ConnectionRecord:
@@ -126,7 +108,7 @@ def connection_record(row: Sequence[Any]) -> ConnectionRecord:
 
 
 async def load_connection(session: AsyncSession, connection_id: str) -> ConnectionRecord:
-    """The connection, or :class:`NotFound`."""
+    """The connection, or :class:`NotFound` (also when it is disabled)."""
     conn = await session.connection()
     row = (await conn.execute(_RECORD, {"id": connection_id})).first()
     if row is None:
@@ -166,10 +148,11 @@ def view(
         "jit": conn.jit,
         "match_by": conn.match_by,
         "attribute_map": conn.attribute_map,
+        "disabled": conn.disabled_at is not None,
     }
 
 
-def _apply_metadata(conn: SamlConnection, md: IdpMetadata) -> None:
+def apply_metadata(conn: SamlConnection, md: IdpMetadata) -> None:
     sso = md.sso_url()
     if sso is None:
         raise InvalidInput("the IdP metadata has no HTTP-Redirect SingleSignOnService")
@@ -226,10 +209,10 @@ async def create_connection(
     match_by: str,
     now: datetime,
     idp_initiated_app: str | None = None,
+    attribute_overrides: dict[str, Any] | None = None,
 ) -> SamlConnection:
     tenant = await get_tenant(session, tenant_ref)
-    if preset not in PRESETS:
-        raise InvalidInput(f"unknown attribute preset {preset!r}; one of {', '.join(PRESETS)}")
+    attribute_map = build_map(preset, attribute_overrides)
     if match_by not in MATCH_BY:
         raise InvalidInput(f"match_by must be one of {', '.join(MATCH_BY)}")
     landing = await check_landing_app(session, idp_initiated_app) if idp_initiated_app else None
@@ -250,13 +233,13 @@ async def create_connection(
         idp_initiated_client_id=landing,
         jit=jit,
         match_by=match_by,
-        attribute_map=dict(PRESETS[preset]),
+        attribute_map=attribute_map,
         metadata_url=source.metadata_url,
         created_at=now,
         updated_at=now,
     )
     if source.metadata_xml is not None:
-        _apply_metadata(conn, parse_metadata(source.metadata_xml))
+        apply_metadata(conn, parse_metadata(source.metadata_xml))
         conn.metadata_refreshed_at = now
     else:
         if not (source.sso_url and source.idp_entity_id and source.certificates):
@@ -293,6 +276,6 @@ async def list_connections(session: AsyncSession, tenant_id: str) -> list[SamlCo
 async def refresh_from_metadata(conn: SamlConnection, xml: bytes, now: datetime) -> None:
     """Apply freshly fetched metadata (new certificates are trusted at once; a certificate the
     IdP dropped stops being trusted)."""
-    _apply_metadata(conn, parse_metadata(xml))
+    apply_metadata(conn, parse_metadata(xml))
     conn.metadata_refreshed_at = now
     conn.updated_at = now
