@@ -16,7 +16,7 @@ from lxml import etree
 
 from propylon.provider import apps
 from propylon.tenants import operations as ops
-from propylon.tenants import operations_saml
+from propylon.tenants import operations_directory, operations_saml
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
@@ -219,7 +219,7 @@ async def test_jit_creates_the_user_at_first_login(server: Server) -> None:
             acs, data={"SAMLResponse": response_for(org, email, request_id), "RelayState": relay}
         )
         assert r.status_code == 303
-    users = await ops.list_users(server.rt, org.slug, offset=0, limit=10)
+    users = await operations_directory.list_users(server.rt, org.slug, offset=0, limit=10)
     assert [u["email"] for u in users] == [email] and users[0]["given_name"] == "Ada"
 
 

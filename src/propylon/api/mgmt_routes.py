@@ -13,10 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from propylon.audit import Actor
+from propylon.directory.views import UserFilter
 from propylon.errors import Unauthenticated
 from propylon.runtime import Runtime
 from propylon.scim.errors import TooManyRequests
 from propylon.tenants import operations as ops
+from propylon.tenants import operations_directory as people
 from propylon.tenants.api_keys import authenticate_api_key
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.service import MAX_SEATS, SLUG_RE
@@ -155,13 +157,21 @@ async def list_users(
     _: Caller,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    active: Annotated[bool | None, Query(description="Only active (or inactive) users.")] = None,
+    email: Annotated[str | None, Query(max_length=320, description="Exact email.")] = None,
+    group: Annotated[
+        str | None, Query(max_length=64, description="Only direct members of this group id.")
+    ] = None,
 ) -> dict[str, Any]:
-    return {"data": await ops.list_users(rt, tenant, offset=offset, limit=limit)}
+    """The tenant's users (deprovisioned ones left out), oldest first."""
+    where = UserFilter(active=active, email=email, group_id=group)
+    return {"data": await people.list_users(rt, tenant, offset=offset, limit=limit, where=where)}
 
 
 @router.get("/tenants/{tenant}/users/{user_id}")
 async def get_user(tenant: str, user_id: str, rt: Rt, _: Caller) -> dict[str, Any]:
-    return await ops.get_user(rt, tenant, user_id)
+    """One user with the groups it is a direct member of."""
+    return await people.get_user(rt, tenant, user_id)
 
 
 @router.get("/tenants/{tenant}/groups")
@@ -172,7 +182,20 @@ async def list_groups(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    return {"data": await ops.list_groups(rt, tenant, offset=offset, limit=limit)}
+    """The tenant's groups, oldest first."""
+    return {"data": await people.list_groups(rt, tenant, offset=offset, limit=limit)}
+
+
+@router.get("/tenants/{tenant}/groups/{group_id}")
+async def get_group(tenant: str, group_id: str, rt: Rt, _: Caller) -> dict[str, Any]:
+    """One group with its members (the first 1000; ``member_count`` is the total)."""
+    return await people.get_group(rt, tenant, group_id)
+
+
+@router.get("/api-keys")
+async def list_api_keys(rt: Rt, _: Caller) -> dict[str, Any]:
+    """Every management API key (names and dates; the keys are stored only as hashes)."""
+    return {"data": await ops.list_api_keys(rt)}
 
 
 @router.get("/tenants/{tenant}/audit")

@@ -1,4 +1,4 @@
-"""``propylon app create|list|revoke`` and ``propylon keys rotate``."""
+"""``propylon app create|list|show|update|revoke`` and ``propylon keys rotate``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from propylon.audit import Actor, AuditRecord, record
-from propylon.cli.common import emit, run, table
+from propylon.cli.common import emit, fields, run, table
 from propylon.provider import apps, keys
 from propylon.runtime import Runtime
 
@@ -62,6 +62,43 @@ def app_revoke(
     """Revoke an app: it can no longer sign anyone in or redeem its tokens."""
     out = run(lambda rt: apps.revoke_app(rt, CLI, client_id))
     emit(out, as_json, lambda: typer.echo(f"revoked {out['client_id']}"))
+
+
+@app.command("show")
+def app_show(
+    client_id: Annotated[str, typer.Argument(help="The app's client_id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show an app and its redirect URIs."""
+    out = run(lambda rt: apps.show_app(rt, client_id))
+    emit(out, as_json, lambda: fields(out))
+
+
+@app.command("update")
+def app_update(
+    client_id: Annotated[str, typer.Argument(help="The app's client_id.")],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Redirect URI (repeatable; replaces the list).")
+    ] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="Post-logout redirect URI (repeatable; replaces the list)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rename an app or replace its redirect URIs."""
+    out = run(
+        lambda rt: apps.update_app(
+            rt,
+            CLI,
+            client_id,
+            name=name,
+            redirect_uris=redirect_uri,
+            post_logout_redirect_uris=post_logout_redirect_uri,
+        )
+    )
+    emit(out, as_json, lambda: typer.echo(f"updated {out['client_id']}"))
 
 
 keys_app = typer.Typer(no_args_is_help=True, help="Token signing keys.")

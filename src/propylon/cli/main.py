@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
+from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import workers as serve_workers
@@ -54,6 +55,8 @@ app.add_typer(apps_cli.app, name="app")
 app.add_typer(apps_cli.keys_app, name="keys")
 app.add_typer(saml_cli.saml_app, name="saml")
 app.add_typer(domains_cli.domain_app, name="domain")
+app.add_typer(directory_cli.user_app, name="user")
+app.add_typer(directory_cli.group_app, name="group")
 
 
 @app.command()
@@ -242,6 +245,13 @@ def api_key_create(
     """Create a management API key (shown once)."""
     out = run(lambda rt: ops.create_api_key(rt, CLI, name))
     emit(out, as_json, lambda: typer.echo(f"API key {out['id']} (shown once): {out['key']}"))
+
+
+@key_app.command("list")
+def api_key_list(as_json: JsonOpt = False) -> None:
+    """List management API keys (names and dates; the keys themselves are never stored)."""
+    rows = run(ops.list_api_keys)
+    emit(rows, as_json, lambda: table(rows, ["id", "name", "created_at", "revoked_at"]))
 
 
 @key_app.command("revoke")

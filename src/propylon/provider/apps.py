@@ -149,3 +149,51 @@ async def revoke_app(rt: Runtime, actor: Actor, client_id: str) -> dict[str, Any
     out = await audited(rt, actor, "app.revoke", op)
     await rt.cache.publish(SIGN_IN_CHANNEL, client_id)  # after commit: copies drop it
     return out
+
+
+async def show_app(rt: Runtime, client_id: str) -> dict[str, Any]:
+    async with rt.db.read() as s:
+        row = await s.get(OAuthClient, client_id) if 0 < len(client_id) <= 64 else None
+        if row is None or row.revoked_at is not None:
+            raise errors.NotFound(f"no app {client_id!r}")
+        return view(row).as_dict()
+
+
+async def update_app(
+    rt: Runtime,
+    actor: Actor,
+    client_id: str,
+    *,
+    name: str | None = None,
+    redirect_uris: list[str] | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+) -> dict[str, Any]:
+    """Rename an app or replace its redirect URIs (each list replaced whole; exact match,
+    RFC 6749 §3.1.2); every process drops its copy at once."""
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        rec.target_type, rec.target_id = "app", client_id
+        row = await s.get(OAuthClient, client_id, with_for_update=True) if client_id else None
+        if row is None or row.revoked_at is not None:
+            raise errors.NotFound(f"no app {client_id!r}")
+        before = view(row).as_dict()
+        if name is not None:
+            if not name.strip():
+                raise errors.InvalidInput("name must not be empty")
+            row.name = name.strip()
+        if redirect_uris is not None:
+            if not redirect_uris:
+                raise errors.InvalidInput("an app needs at least one redirect URI")
+            row.redirect_uris = {"uris": [validate_redirect_uri(u) for u in redirect_uris]}
+        if post_logout_redirect_uris is not None:
+            uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris]
+            row.post_logout_redirect_uris = {"uris": uris}
+        after = view(row).as_dict()
+        rec.diff = {
+            k: {"before": before[k], "after": v} for k, v in after.items() if before[k] != v
+        }
+        return after
+
+    out = await audited(rt, actor, "app.update", op)
+    await rt.cache.publish(SIGN_IN_CHANNEL, client_id)  # after commit: copies drop it
+    return out

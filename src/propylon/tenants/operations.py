@@ -10,12 +10,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
-from propylon.db.tables import Group, User
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import Runtime
 from propylon.sessions.expiry import purge_expired
@@ -171,84 +169,27 @@ async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]
     return await audited(rt, actor, "api_key.create", op)
 
 
+async def list_api_keys(rt: Runtime) -> list[dict[str, Any]]:
+    """Every API key ever made (never the key: only its SHA-256 is stored)."""
+    async with rt.db.read() as s:
+        rows = await api_keys.list_api_keys(s)
+    return [
+        {
+            "id": k.id,
+            "name": k.name,
+            "created_at": k.created_at.isoformat(),
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        }
+        for k in rows
+    ]
+
+
 async def revoke_api_key(rt: Runtime, actor: Actor, key_id: str) -> None:
     async def op(s: AsyncSession, rec: AuditRecord) -> None:
         await api_keys.revoke_api_key(s, key_id, now=rt.clock())
         rec.target_type, rec.target_id = "api_key", key_id
 
     await audited(rt, actor, "api_key.revoke", op)
-
-
-def user_view(u: User) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "directory_id": u.directory_id,
-        "user_name": u.user_name,
-        "external_id": u.external_id,
-        "email": u.email,
-        "display_name": u.display_name,
-        "given_name": u.given_name,
-        "family_name": u.family_name,
-        "department": u.department,
-        "active": u.active,
-        "created_at": u.created_at.isoformat(),
-        "updated_at": u.updated_at.isoformat(),
-        "deactivated_at": u.deactivated_at.isoformat() if u.deactivated_at else None,
-    }
-
-
-def group_view(g: Group) -> dict[str, Any]:
-    return {
-        "id": g.id,
-        "directory_id": g.directory_id,
-        "display_name": g.display_name,
-        "external_id": g.external_id,
-        "created_at": g.created_at.isoformat(),
-        "updated_at": g.updated_at.isoformat(),
-    }
-
-
-async def list_users(
-    rt: Runtime, tenant_ref: str, *, offset: int, limit: int
-) -> list[dict[str, Any]]:
-    async with rt.db.read() as s:
-        tenant = await get_tenant(s, tenant_ref)
-        rows = await s.scalars(
-            select(User)
-            .where(User.tenant_id == tenant.id, User.deleted_at.is_(None))
-            .order_by(User.created_at, User.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        return [user_view(u) for u in rows]
-
-
-async def get_user(rt: Runtime, tenant_ref: str, user_id: str) -> dict[str, Any]:
-    async with rt.db.read() as s:
-        tenant = await get_tenant(s, tenant_ref)
-        user = await s.scalar(
-            select(User).where(
-                User.id == user_id, User.tenant_id == tenant.id, User.deleted_at.is_(None)
-            )
-        )
-        if user is None:
-            raise errors.NotFound(f"no user {user_id!r}")
-        return user_view(user)
-
-
-async def list_groups(
-    rt: Runtime, tenant_ref: str, *, offset: int, limit: int
-) -> list[dict[str, Any]]:
-    async with rt.db.read() as s:
-        tenant = await get_tenant(s, tenant_ref)
-        rows = await s.scalars(
-            select(Group)
-            .where(Group.tenant_id == tenant.id, Group.deleted_at.is_(None))
-            .order_by(Group.created_at, Group.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        return [group_view(g) for g in rows]
 
 
 async def audit_trail(
