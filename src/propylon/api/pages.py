@@ -24,3 +24,20 @@ def page(
         title=title, message=message, detail=detail, form=form
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def confirm_page(
+    title: str,
+    message: str,
+    *,
+    action: str,
+    hidden: list[tuple[str, str]],
+    button: str,
+) -> HTMLResponse:
+    """A page asking the person to confirm an action with one button: a POST form to
+    ``action`` carrying ``hidden`` (the caller puts its anti-forgery token there)."""
+    confirm = {"action": action, "hidden": hidden, "button": button}
+    html = _templates.get_template("page.html").render(
+        title=title, message=message, detail=None, form=None, confirm=confirm
+    )
+    return HTMLResponse(html, status_code=200, headers={"Cache-Control": "no-store"})
