@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from propylon.sessions import COOKIE_NAME
+from propylon.sessions import COOKIE_NAME, session_id_for
 from tests.conftest import Server
 from tests.http.test_scim_users import PATCH, user_body
 from tests.provider.helpers import REDIRECT, pkce
@@ -68,6 +68,10 @@ async def test_reactivation_does_not_bring_back_sessions_or_tokens(server: Serve
         r = await org.scim.patch(f"/Users/{uid}", json=set_active(value))
         assert r.status_code == 200 and r.json()["active"] is value, r.text
     await assert_all_refused(server, org, tokens, handle, email)
+    if server.rt.sessions.backend == "database":  # its rows are ended in the same transaction
+        async with server.rt.db.read() as s:
+            record = await server.rt.sessions.get(s, session_id_for(handle))
+        assert record is not None and record.ended_at is not None
     # the reactivated user signs in afresh at the IdP, and that new sign-in works
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         fresh = await saml_login(server, browser, org, email)
