@@ -56,14 +56,20 @@ async def assert_all_refused(
     assert (await authorize_with_cookie(server, org, handle, email)).startswith(SSO)
 
 
-async def test_reactivation_does_not_bring_back_sessions_or_tokens(server: Server) -> None:
-    org = await new_org(server)
-    email = f"back@{org.domain}"
+async def signed_in_person(server: Server, org: Org, email: str) -> tuple[str, Any, str]:
+    """A user provisioned over SCIM and signed in through the IdP: id, tokens, cookie handle."""
     uid = (await org.scim.post("/Users", json=user_body(email))).json()["id"]
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await saml_login(server, browser, org, email)
         handle = browser.cookies[COOKIE_NAME]
     assert await signed_in(server, org, handle)
+    return uid, tokens, handle
+
+
+async def test_reactivation_does_not_bring_back_sessions_or_tokens(server: Server) -> None:
+    org = await new_org(server)
+    email = f"back@{org.domain}"
+    uid, tokens, handle = await signed_in_person(server, org, email)
     for value in (False, True):
         r = await org.scim.patch(f"/Users/{uid}", json=set_active(value))
         assert r.status_code == 200 and r.json()["active"] is value, r.text
@@ -75,14 +81,15 @@ async def test_reactivation_does_not_bring_back_sessions_or_tokens(server: Serve
     # the reactivated user signs in afresh at the IdP, and that new sign-in works
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         fresh = await saml_login(server, browser, org, email)
-        assert browser.cookies[COOKIE_NAME] != handle
-        assert await signed_in(server, org, browser.cookies[COOKIE_NAME])
+        handle = browser.cookies[COOKIE_NAME]
+        assert await signed_in(server, org, handle)
         assert await introspect(browser, org, fresh["access_token"])
         r = await refresh(browser, org, fresh)
         assert r.status_code == 200, r.text
-    # a second deactivation ends the new sign-in as well
-    assert (await org.scim.patch(f"/Users/{uid}", json=set_active(False))).status_code == 200
-    await assert_all_refused(server, org, fresh, browser.cookies[COOKIE_NAME], email)
+    # deactivated and reactivated once more: the new sign-in ends for good as well
+    for value in (False, True):
+        assert (await org.scim.patch(f"/Users/{uid}", json=set_active(value))).status_code == 200
+    await assert_all_refused(server, org, r.json(), handle, email)
 
 
 async def test_deprovisioning_ends_sign_ins_and_a_reprovisioned_user_starts_afresh(
@@ -90,10 +97,7 @@ async def test_deprovisioning_ends_sign_ins_and_a_reprovisioned_user_starts_afre
 ) -> None:
     org = await new_org(server)
     email = f"deleted@{org.domain}"
-    uid = (await org.scim.post("/Users", json=user_body(email))).json()["id"]
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        tokens = await saml_login(server, browser, org, email)
-        handle = browser.cookies[COOKIE_NAME]
+    uid, tokens, handle = await signed_in_person(server, org, email)
     assert (await org.scim.delete(f"/Users/{uid}")).status_code == 204
     again = await org.scim.post("/Users", json=user_body(email))  # the same person, back
     assert again.status_code == 201 and again.json()["id"] != uid
