@@ -213,8 +213,11 @@ async def authorize_to_idp(
     return req, q["RelayState"], verifier
 
 
-def pysaml2_response(idp: Idp, req: Any | None, email: str, **kw: Any) -> str:
-    """pysaml2's Response to ``req``, or an unsolicited one (no InResponseTo) for ``None``."""
+def pysaml2_response(
+    idp: Idp, req: Any | None, email: str, name_id: Any | None = None, **kw: Any
+) -> str:
+    """pysaml2's Response to ``req``, or an unsolicited one (no InResponseTo) for ``None``;
+    the NameID is the email address unless ``name_id`` (a pysaml2 ``NameID``) is given."""
     from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
     from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -227,7 +230,7 @@ def pysaml2_response(idp: Idp, req: Any | None, email: str, **kw: Any) -> str:
             else idp.connection["acs_url"]
         ),
         sp_entity_id=idp.connection["sp_entity_id"],
-        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+        name_id=name_id or NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
         authn={
             "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
             "authn_auth": idp.entity_id,

@@ -16,6 +16,7 @@ from cryptography import x509
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import (
+    LOGOUT,
     App,
     basic,
     token_request,
@@ -195,3 +196,57 @@ async def test_logout_without_idp_slo_is_local_only(server: Server) -> None:
         assert r.status_code == 404
     rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.logout")
     assert {r["reason"] for r in rows} >= {"sp_initiated_local_only", "message_missing"}
+
+
+async def test_rp_logout_continues_to_the_idp_naming_the_name_id_as_asserted(
+    server: Server, tmp_path: Path
+) -> None:
+    """``/oauth2/logout`` of a SAML session ends the IdP's session too: the LogoutRequest
+    names the NameID with the assertion's Format and qualifiers (SAML Core §3.7.1, §2.2.3),
+    and after the IdP's LogoutResponse the person goes on to the app's registered URI."""
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
+
+    idp = await new_idp(server, tmp_path)
+    email = f"rp-slo@{idp.domain}"
+    await idp.scim.post("/Users", json=user_body(email))
+    # a NameID of another Format than emailAddress, with both qualifiers
+    asserted = NameID(
+        format=NAMEID_FORMAT_PERSISTENT,
+        name_qualifier=idp.entity_id,
+        sp_name_qualifier=idp.connection["sp_entity_id"],
+        text=email,
+    )
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        tokens = await login(server, browser, idp, email, sign_assertion=True, name_id=asserted)
+        r = await browser.get(
+            "/oauth2/logout",
+            params={
+                "id_token_hint": tokens["id_token"],
+                "post_logout_redirect_uri": LOGOUT,
+                "state": "bye",
+            },
+        )
+        assert r.status_code == 302 and r.headers["location"].startswith(idp.slo + "?"), r.text
+        assert 'propylon_session=""' in r.headers["set-cookie"]
+        q = query_of(r.headers["location"])
+        req = idp.server.parse_logout_request(
+            q["SAMLRequest"], BINDING_HTTP_REDIRECT, sigalg=q["SigAlg"], signature=q["Signature"]
+        )
+        assert req is not None
+        name_id = req.message.name_id
+        assert name_id.text == asserted.text and name_id.format == NAMEID_FORMAT_PERSISTENT
+        assert name_id.name_qualifier == idp.entity_id
+        assert name_id.sp_name_qualifier == idp.connection["sp_entity_id"]
+        assert req.message.session_index and req.message.session_index[0].text
+        assert (await _introspect(browser, idp.app, tokens["access_token"]))["active"] is False
+        # the IdP answers; the person goes on to where the app asked
+        response = idp.server.create_logout_response(req.message, [BINDING_HTTP_REDIRECT])
+        r = await browser.get(_signed_logout_response_path(idp, response))
+        assert r.status_code == 302 and r.headers["location"] == LOGOUT + "?state=bye", r.text
+    rows = server.cli_json("audit", "list", idp.slug, "--action", "sso.saml.logout")
+    reasons = {(r["outcome"], r["reason"]) for r in rows}
+    assert {
+        ("success", "rp_initiated_sent_to_idp"),
+        ("success", "sp_initiated_completed"),
+    } <= reasons

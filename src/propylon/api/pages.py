@@ -27,3 +27,19 @@ def page(
     form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     return render("page.html", status, title=title, message=message, detail=detail, form=form)
+
+
+def confirm_page(
+    title: str,
+    message: str,
+    *,
+    action: str,
+    hidden: list[tuple[str, str]],
+    button: str,
+) -> HTMLResponse:
+    """A page asking the person to confirm an action with one button: a POST form to
+    ``action`` carrying ``hidden`` (the caller puts its anti-forgery token there)."""
+    confirm = {"action": action, "hidden": hidden, "button": button}
+    return render(
+        "page.html", title=title, message=message, detail=None, form=None, confirm=confirm
+    )

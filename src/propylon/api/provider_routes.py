@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from joserfc import jwt
-from joserfc.errors import JoseError
+from fastapi.responses import JSONResponse, Response
 
+from propylon.api import rp_logout
 from propylon.api.http import FormTooLarge, bearer_token
 from propylon.api.oauth_adapter import (
     NO_STORE,
@@ -31,13 +29,9 @@ from propylon.api.oauth_adapter import (
     read_oauth_form,
     runtime_of,
 )
-from propylon.api.pages import page
 from propylon.provider import discovery, keys
 from propylon.provider.exchange import Exchange, load_subject
 from propylon.provider.oidc_core import identity_claims
-from propylon.sessions.cookie import clear_session_cookie
-from propylon.sessions.service import COOKIE_NAME
-from propylon.sessions.store import load_active
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 
@@ -173,61 +167,7 @@ async def userinfo(request: Request) -> Response:
 @router.get("/oauth2/logout", operation_id="logout_get")
 @router.post("/oauth2/logout", operation_id="logout_post")
 async def logout(request: Request) -> Response:
-    rt = runtime_of(request)
-    try:
-        form = await read_oauth_form(request)
-    except FormTooLarge:
-        return page(413, "Request too large", "The sign-out request is too large.")
-    data = dict(reversed(list(parse_qsl(request.url.query, keep_blank_values=True)) + form))
-    now = rt.clock()
-    target: str | None = None
-    async with rt.db.write() as s:
-        hint = data.get("id_token_hint")
-        ex = await open_exchange(rt, s, now, verifying=bool(hint))
-        client_id = data.get("client_id")
-        if hint:
-            aud = _id_token_audience(ex, hint)
-            if aud is None or (client_id and client_id != aud):
-                return page(400, "Invalid sign-out request", "The id_token_hint is not valid.")
-            client_id = aud
-        login = await load_active(rt.sessions, s, request.cookies.get(COOKIE_NAME), now)
-        if login is not None:
-            await rt.sessions.end(s, login.id, now)
-        wanted = data.get("post_logout_redirect_uri")
-        if wanted:
-            await ex.load_clients(client_id)
-            client = ex.clients.get(client_id or "")
-            if client is None or not client.check_post_logout_redirect_uri(wanted):
-                response: Response = page(
-                    400,
-                    "Signed out",
-                    "You are signed out. The application asked to send you to an address it "
-                    "has not registered, so Propylon will not.",
-                )
-                clear_session_cookie(response, rt.settings.public_url)
-                return response
-            state = data.get("state")
-            target = wanted + (
-                ("&" if "?" in wanted else "?") + urlencode({"state": state}) if state else ""
-            )
-    if target:
-        response = RedirectResponse(target, status_code=302)
-    else:
-        response = page(200, "Signed out", "You are signed out.")
-    clear_session_cookie(response, rt.settings.public_url)
-    return response
-
-
-def _id_token_audience(ex: Exchange, hint: str) -> str | None:
-    """The ``aud`` of an ID token this issuer signed (expiry is not checked: §2 allows an
-    expired hint)."""
-    if len(hint) > 8192 or ex.verifier is None:
-        return None
-    try:
-        decoded = jwt.decode(hint, ex.verifier, algorithms=list(keys.SUPPORTED_ALGS))
-    except (JoseError, ValueError, KeyError, TypeError):
-        return None
-    aud = decoded.claims.get("aud")
-    if decoded.claims.get("iss") != ex.issuer or not isinstance(aud, str):
-        return None
-    return aud
+    """End the browser's session: at once with a valid ``id_token_hint`` for it, else after
+    the person confirms (see :mod:`propylon.api.rp_logout`); a SAML session continues to the
+    IdP's SingleLogoutService."""
+    return await rp_logout.logout(request)

@@ -125,6 +125,10 @@ class User(Base):
     deactivated_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
     """Set by SCIM DELETE: gone from SCIM, retained as deprovisioned until ``purge``."""
+    revocation_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Goes up by one each time every sign-in of the user is revoked (deactivation,
+    deprovisioning) and never goes back: a session, and so its tokens, is active only while
+    it carries the epoch it was created in (:func:`propylon.sessions.service.check_active`)."""
 
     __table_args__ = (
         Index(

@@ -57,6 +57,12 @@ class LoginSession(Base):
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     authenticated_at: Mapped[datetime | None]
+    user_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The user's ``revocation_epoch`` when the session was created."""
+    name_id_format: Mapped[str | None] = mapped_column(Text)
+    name_qualifier: Mapped[str | None] = mapped_column(Text)
+    sp_name_qualifier: Mapped[str | None] = mapped_column(Text)
+    """The NameID's Format and qualifiers (SAML Core §2.2.3), repeated in a LogoutRequest."""
 
     __table_args__ = (Index("ix_login_sessions_name_id", "connection_id", "name_id"),)
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, select
+from sqlalchemy import ColumnElement, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ColumnCollection
 
 from propylon.audit import diff
 from propylon.db.tables import Group, GroupMember, User, core
+from propylon.db.tables_sso import LoginSession
 from propylon.db.types import json_pairs
 from propylon.directory import events as ev
 from propylon.directory.compiled import Compiled
@@ -141,6 +142,7 @@ async def create_user(
         created_at=now,
         updated_at=now,
         deactivated_at=None if draft.active else now,
+        revocation_epoch=0,
     )
     _apply(user, draft)
     values = {c.key: getattr(user, c.key) for c in _TABLE.c}
@@ -189,6 +191,23 @@ def memberships(row: Any) -> list[tuple[str, str]]:
     return sorted(((gid, name) for gid, name in pairs), key=lambda p: (p[1], p[0]))
 
 
+_END_SESSIONS = (
+    update(core(LoginSession))
+    .where(LoginSession.user_id == bindparam("uid"), LoginSession.ended_at.is_(None))
+    .values(ended_at=bindparam("now"))
+)
+
+
+async def revoke_sign_ins(session: AsyncSession, user: User, now: datetime) -> None:
+    """Revoke every sign-in of ``user`` for good, in the caller's transaction: its
+    ``revocation_epoch`` goes up, so every session created before (in either session store)
+    and every refresh and access token naming one is refused from the commit on, whatever
+    the user's state becomes later (a reactivated user signs in afresh); the embedded
+    store's session rows are ended too. See :mod:`propylon.sessions.service`."""
+    user.revocation_epoch = (user.revocation_epoch or 0) + 1
+    await session.execute(_END_SESSIONS, {"uid": user.id, "now": now})
+
+
 async def replace_user(
     session: AsyncSession,
     scope: DirectoryScope,
@@ -211,6 +230,7 @@ async def replace_user(
     user.updated_at = now
     if was_active and not draft.active:
         user.deactivated_at = now
+        await revoke_sign_ins(session, user, now)
         outbox.emit(DomainEvent(ev.USER_DEACTIVATED, "user", user.id, {}))
     elif draft.active and not was_active:
         user.deactivated_at = None
@@ -238,6 +258,7 @@ async def delete_user(
     user.deleted_at = now
     user.updated_at = now
     user.version += 1
+    await revoke_sign_ins(session, user, now)
     if user.active:
         user.deactivated_at = now
     user.active = False

@@ -2,8 +2,10 @@
 
 Only confidential clients authenticate here (§2.1), and a client may introspect only tokens
 issued to it; any other token, an expired or revoked one, or one whose session ended or whose
-user was deactivated or deprovisioned answers ``{"active": false}`` (§2.2). The presented
-token was verified and its session loaded before Authlib runs (see ``exchange``).
+user was deactivated or deprovisioned (even if reactivated since: the session's revocation
+epoch has passed, see :mod:`propylon.sessions.service`) answers ``{"active": false}``
+(§2.2). The presented token was verified and its session loaded before Authlib runs (see
+``exchange``).
 """
 
 from __future__ import annotations

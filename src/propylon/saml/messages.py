@@ -96,13 +96,22 @@ def build_logout_request(
     name_id: str,
     name_id_format: str | None = None,
     session_index: str | None = None,
+    name_qualifier: str | None = None,
+    sp_name_qualifier: str | None = None,
 ) -> bytes:
-    """An SP-initiated ``samlp:LogoutRequest`` (Core §3.7.1)."""
+    """An SP-initiated ``samlp:LogoutRequest`` (Core §3.7.1). The NameID is named as the
+    assertion named it: value, ``Format``, ``NameQualifier`` and ``SPNameQualifier``
+    (Core §2.2.3; an IdP may match a NameID only with its qualifiers)."""
     el = _root("LogoutRequest", request_id, issue_instant, destination, sp_entity_id)
     nid = etree.SubElement(el, f"{{{SAML}}}NameID")
     nid.text = name_id
-    if name_id_format is not None:
-        nid.set("Format", name_id_format)
+    for attribute, value in (
+        ("NameQualifier", name_qualifier),
+        ("SPNameQualifier", sp_name_qualifier),
+        ("Format", name_id_format),
+    ):
+        if value is not None:
+            nid.set(attribute, value)
     if session_index is not None:
         etree.SubElement(el, f"{{{SAMLP}}}SessionIndex").text = session_index
     return bytes(etree.tostring(el))

@@ -4,11 +4,14 @@ Sessions end through the runtime's session store (database or Redis,
 :mod:`propylon.sessions.store`); their codes' and refresh tokens' next use then finds no
 active session and is refused.
 
-SP-initiated (:func:`start_logout`): the local session ends at once; if it came from a SAML
-login on a connection that has an IdP SLO endpoint, a ``LogoutRequest`` naming the session's
-NameID and SessionIndex is sent there, signed over the redirect query with the connection's SP
-key. Its ID is remembered in ``saml_requests`` (stored as its SHA-256, with the ``return_to``)
-so the IdP's ``LogoutResponse`` is accepted only as the answer to that very request, once.
+SP-initiated (:func:`start_logout` at ``/saml/{id}/logout``; :func:`continue_to_idp` after
+an RP-initiated logout at ``/oauth2/logout``): the local session ends at once; if it came
+from a SAML login on a connection that has an IdP SLO endpoint, a ``LogoutRequest`` naming
+the session's NameID (with the assertion's Format and qualifiers) and SessionIndex is sent
+there, signed over the redirect query with the connection's SP key. Its ID is remembered in
+``saml_requests`` (stored as its SHA-256, with the ``return_to``) so the IdP's
+``LogoutResponse`` is accepted only as the answer to that very request, once; the person then
+goes on to ``return_to``.
 
 IdP-initiated (:func:`handle_slo` with ``SAMLRequest``): the query signature must verify
 against the connection's pinned certificates (an unsigned request is refused), the matching
@@ -24,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record, record_failure
 from propylon.db.tables_saml import SamlRequest
-from propylon.errors import PropylonError
+from propylon.errors import NotFound, PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import SamlValidationError
 from propylon.saml.messages import (
@@ -85,6 +89,79 @@ def _pending_key(request_id: str) -> str:
     return hash_secret(request_id)
 
 
+def _to_idp(conn: ConnectionRecord, row: SessionRecord) -> bool:
+    """Whether the session came from a SAML login on ``conn`` whose IdP has an SLO URL."""
+    return (
+        row.auth_method == "saml"
+        and row.connection_id == conn.id
+        and bool(row.name_id)
+        and bool(conn.slo_url)
+    )
+
+
+def request_idp_logout(
+    rt: Runtime,
+    s: AsyncSession,
+    conn: ConnectionRecord,
+    row: SessionRecord,
+    return_to: str,
+    now: datetime,
+) -> str | None:
+    """The IdP SLO URL carrying a signed ``LogoutRequest`` for the session ``row``
+    (Profiles §4.4.3.1), or ``None`` when the session did not come from this connection's
+    IdP or it has no SLO endpoint. The request is remembered in ``s`` with ``return_to``
+    (where the person goes once the IdP answered; the caller has validated it), so the
+    ``LogoutResponse`` is accepted only as the answer to it, once. The NameID is named with
+    the Format and qualifiers of the assertion (Core §3.7.1, §2.2.3)."""
+    if not _to_idp(conn, row) or not conn.slo_url or not row.name_id:
+        return None
+    request_id = new_id()
+    s.add(
+        SamlRequest(
+            id=_pending_key(request_id),
+            connection_id=conn.id,
+            relay_state_hash=hash_secret("slo:" + request_id),
+            return_to=return_to,
+            created_at=now,
+            expires_at=now + LOGOUT_REQUEST_LIFETIME,
+        )
+    )
+    message = build_logout_request(
+        request_id=request_id,
+        issue_instant=now,
+        sp_entity_id=conn.sp_entity_id,
+        destination=conn.slo_url,
+        name_id=row.name_id,
+        name_id_format=row.name_id_format,
+        name_qualifier=row.name_qualifier,
+        sp_name_qualifier=row.sp_name_qualifier,
+        session_index=row.idp_session_index,
+    )
+    key = rt.saml_keys.private_key(conn.sp_private_key_pem)
+    return encode_redirect_url(conn.slo_url, message, signing_key=key)
+
+
+async def continue_to_idp(
+    rt: Runtime, s: AsyncSession, row: SessionRecord, return_to: str, now: datetime
+) -> str | None:
+    """For a session just ended elsewhere (RP-initiated logout): the IdP SLO URL to send the
+    person on to, so the IdP's session ends too (:func:`request_idp_logout`), audited;
+    ``None`` if the session did not come through SAML or its IdP has no SLO endpoint."""
+    if row.auth_method != "saml" or row.connection_id is None or not row.name_id:
+        return None
+    try:
+        conn = await load_connection(s, row.connection_id)
+    except NotFound:
+        return None  # the connection is gone: nothing to continue to
+    url = request_idp_logout(rt, s, conn, row, return_to, now)
+    if url is not None:
+        rec = AuditRecord(ACTION, "user", row.user_id, conn.tenant_id)
+        rec.reason = "rp_initiated_sent_to_idp"
+        rec.diff = {"session": {"before": row.id, "after": None}}
+        record(s, Actor("saml", conn.id, conn.tenant_id), rec, now)
+    return url
+
+
 async def start_logout(
     rt: Runtime, connection_id: str, handle: str | None, return_to: str
 ) -> LogoutOutcome:
@@ -106,37 +183,8 @@ async def start_logout(
             ended = await rt.sessions.end(s, row.id, now)
             rec.target_type, rec.target_id = "user", row.user_id
             rec.diff = {"session": {"before": row.id if ended else None, "after": None}}
-            to_idp = (
-                row.auth_method == "saml"
-                and row.connection_id == conn.id
-                and bool(row.name_id)
-                and bool(conn.slo_url)
-            )
-            if to_idp and conn.slo_url and row.name_id:
-                request_id = new_id()
-                s.add(
-                    SamlRequest(
-                        id=_pending_key(request_id),
-                        connection_id=conn.id,
-                        relay_state_hash=hash_secret("slo:" + request_id),
-                        return_to=return_to,
-                        created_at=now,
-                        expires_at=now + LOGOUT_REQUEST_LIFETIME,
-                    )
-                )
-                message = build_logout_request(
-                    request_id=request_id,
-                    issue_instant=now,
-                    sp_entity_id=conn.sp_entity_id,
-                    destination=conn.slo_url,
-                    name_id=row.name_id,
-                    session_index=row.idp_session_index,
-                )
-                key = rt.saml_keys.private_key(conn.sp_private_key_pem)
-                url = encode_redirect_url(conn.slo_url, message, signing_key=key)
-                rec.reason = "sp_initiated_sent_to_idp"
-            else:
-                rec.reason = "sp_initiated_local_only"
+            url = request_idp_logout(rt, s, conn, row, return_to, now)
+            rec.reason = "sp_initiated_sent_to_idp" if url else "sp_initiated_local_only"
         record(s, actor, rec, now)
     return LogoutOutcome(url or return_to or None)
 

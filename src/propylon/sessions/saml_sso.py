@@ -313,6 +313,10 @@ async def finish_login(
                     session_index=assertion.session_index,
                     not_on_or_after=assertion.session_not_on_or_after,
                     authenticated_at=assertion.authn_instant,
+                    user_epoch=user.revocation_epoch,
+                    name_id_format=assertion.name_id_format,
+                    name_qualifier=assertion.name_id_name_qualifier,
+                    sp_name_qualifier=assertion.name_id_sp_name_qualifier,
                 ),
                 now,
             )

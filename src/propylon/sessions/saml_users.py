@@ -91,5 +91,6 @@ async def provision_just_in_time(
         user.family_name,
         user.active,
         user.deleted_at,
+        user.revocation_epoch,
     )
     return found, SessionTenant(conn.tenant_id, slug, name)

@@ -6,8 +6,17 @@ published as the ``sid`` claim (OpenID Connect Front/Back-Channel Logout §2).
 
 A session lasts ``min(lifetime, the IdP's SessionNotOnOrAfter)`` (SAML Core §2.7.2: the IdP
 asks the SP to end the session by then). It is *active* only while it is not ended, not
-expired, and its user is neither deactivated (``users.active`` false) nor deprovisioned
-(``deleted_at`` set). :func:`check_active` is that rule, in one place; both stores
+expired, its user is neither deactivated (``users.active`` false) nor deprovisioned
+(``deleted_at`` set), and it was created in the user's current *revocation epoch*.
+
+The epoch is the durable record of a revocation: deactivating or deprovisioning a user
+raises ``users.revocation_epoch`` in the same transaction (:func:`propylon.directory.users.
+revoke_sign_ins`), and nothing ever lowers it. A session records the epoch it was created in
+(read with the user in the sign-in's own statement, so a deactivation racing the sign-in
+leaves it dead either way), so every session of before, and every refresh token and access
+token naming it, stays refused after a reactivation: a reactivated user signs in afresh.
+Neither store has to find a user's sessions to end them, which Redis cannot.
+:func:`check_active` is the whole rule, in one place; both stores
 (:mod:`propylon.sessions.store_db`, :mod:`propylon.sessions.store_redis`) apply it, always
 against the user and tenant read from the database, so a SCIM deactivation is seen at once.
 """
@@ -49,6 +58,14 @@ class SessionDraft:
     authenticated_at: datetime | None = None
     """When the person authenticated (a SAML AuthnInstant); the sign-in's own time if
     unknown, and never later than it."""
+    user_epoch: int = 0
+    """The user's ``revocation_epoch`` as read with the user when the sign-in checked that
+    they are active (:attr:`SessionUser.revocation_epoch`)."""
+    name_id_format: str | None = None
+    name_qualifier: str | None = None
+    sp_name_qualifier: str | None = None
+    """The NameID's Format, NameQualifier and SPNameQualifier (SAML Core §2.2.3): an
+    SP-initiated LogoutRequest names the NameID with them (§3.7.1)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,11 @@ class SessionRecord:
     authenticated_at: datetime | None = None
     """When the person authenticated at the IdP (``None``: a session stored before this was
     kept, :attr:`auth_time` is then its creation)."""
+    user_epoch: int = 0
+    """The user's revocation epoch the session was created in (see the module docstring)."""
+    name_id_format: str | None = None
+    name_qualifier: str | None = None
+    sp_name_qualifier: str | None = None
 
     @property
     def auth_time(self) -> datetime:
@@ -110,6 +132,7 @@ class SessionUser:
     family_name: str | None
     active: bool
     deleted_at: datetime | None
+    revocation_epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -159,6 +182,10 @@ def new_pending(draft: SessionDraft, now: datetime, lifetime: timedelta) -> Pend
         created_at=now,
         expires_at=expires,
         authenticated_at=min(draft.authenticated_at or now, now),
+        user_epoch=draft.user_epoch,
+        name_id_format=draft.name_id_format,
+        name_qualifier=draft.name_qualifier,
+        sp_name_qualifier=draft.sp_name_qualifier,
     )
     return PendingSession(record, handle)
 
@@ -178,6 +205,7 @@ def check_active(record: SessionRecord | None, user: SessionUser | None, now: da
         and record.expires_at > now
         and user.active
         and user.deleted_at is None
+        and record.user_epoch == user.revocation_epoch
     )
 
 
@@ -191,6 +219,7 @@ IDENTITY_COLUMNS = (
     _USERS.c.family_name,
     _USERS.c.active,
     _USERS.c.deleted_at,
+    _USERS.c.revocation_epoch,
     _TENANTS.c.slug,
     _TENANTS.c.name,
 )
@@ -207,10 +236,10 @@ _IDENTITY = (
 
 def identity_of(row: Sequence[Any]) -> tuple[SessionUser, SessionTenant]:
     """The user and tenant in the last ``len(IDENTITY_COLUMNS)`` columns of ``row``."""
-    uid, tid, email, display, given, family, active, deleted, slug, name = row[
+    uid, tid, email, display, given, family, active, deleted, epoch, slug, name = row[
         -len(IDENTITY_COLUMNS) :
     ]
-    user = SessionUser(uid, tid, email, display, given, family, bool(active), deleted)
+    user = SessionUser(uid, tid, email, display, given, family, bool(active), deleted, epoch)
     return user, SessionTenant(tid, slug, name)
 
 

@@ -43,6 +43,10 @@ _RECORD_COLUMNS = (
     _SESSIONS.c.expires_at,
     _SESSIONS.c.ended_at,
     _SESSIONS.c.authenticated_at,
+    _SESSIONS.c.user_epoch,
+    _SESSIONS.c.name_id_format,
+    _SESSIONS.c.name_qualifier,
+    _SESSIONS.c.sp_name_qualifier,
 )
 _GET = select(*_RECORD_COLUMNS).where(_SESSIONS.c.id == bindparam("id"))
 _LOAD = (
@@ -84,6 +88,10 @@ class DatabaseSessionStore:
                 "expires_at": r.expires_at,
                 "ended_at": None,
                 "authenticated_at": r.authenticated_at,
+                "user_epoch": r.user_epoch,
+                "name_id_format": r.name_id_format,
+                "name_qualifier": r.name_qualifier,
+                "sp_name_qualifier": r.sp_name_qualifier,
             },
         )
         return pending

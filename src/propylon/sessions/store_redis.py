@@ -13,7 +13,10 @@ Keys (all under the runtime's ``PROPYLON_REDIS_PREFIX``, like the accelerator's)
   longest-lived member's; members whose session key is gone are dropped when it is read.
 
 The user and tenant always come from the database (:func:`~propylon.sessions.service.
-with_identity`), so deactivation and deprovisioning take effect at once. A staged session is
+with_identity`), so deactivation and deprovisioning take effect at once; the session's
+``user_epoch`` field is compared with the user's revocation epoch there, so the sessions of a
+deactivated user stay dead after a reactivation without being found by user (see
+:mod:`propylon.sessions.service`). A staged session is
 written only by :meth:`RedisSessionStore.publish`, after the sign-in's transaction committed
 (see :mod:`propylon.sessions.store`).
 """
@@ -65,7 +68,14 @@ redis.call('HSET', KEYS[1], 'ended_at', ARGV[1])
 return 1
 """
 
-_OPTIONAL = ("connection_id", "idp_session_index", "name_id")
+_OPTIONAL = (
+    "connection_id",
+    "idp_session_index",
+    "name_id",
+    "name_id_format",
+    "name_qualifier",
+    "sp_name_qualifier",
+)
 
 
 def _text(value: bytes | str) -> str:
@@ -79,6 +89,7 @@ def _fields(r: SessionRecord) -> dict[str, str]:
         "auth_method": r.auth_method,
         "created_at": r.created_at.isoformat(),
         "expires_at": r.expires_at.isoformat(),
+        "user_epoch": str(r.user_epoch),
     }
     for name in _OPTIONAL:
         value = getattr(r, name)
@@ -104,6 +115,10 @@ def _record(session_id: str, h: dict[str, str]) -> SessionRecord | None:
             expires_at=datetime.fromisoformat(h["expires_at"]),
             ended_at=datetime.fromisoformat(ended) if ended else None,
             authenticated_at=datetime.fromisoformat(authenticated) if authenticated else None,
+            user_epoch=int(h.get("user_epoch", "0")),
+            name_id_format=h.get("name_id_format"),
+            name_qualifier=h.get("name_qualifier"),
+            sp_name_qualifier=h.get("sp_name_qualifier"),
         )
     except (KeyError, ValueError):
         return None  # not a session this code wrote: treat as absent

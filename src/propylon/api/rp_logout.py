@@ -1,0 +1,143 @@
+"""RP-initiated logout at ``/oauth2/logout`` (OpenID Connect RP-Initiated Logout 1.0).
+
+- §2: with a valid ``id_token_hint`` (an ID token this issuer signed, expired or not) naming
+  the browser's session (its ``sid``), the session ends at once. Without one, a request to end
+  a session may be forged by any site that can make the browser follow a link, so the person
+  is asked to confirm on a page whose POST form carries a token bound to the session cookie
+  (:func:`confirm_token`); a POST without it (or a GET) ends nothing. The session cookie is
+  also ``SameSite=Lax``, so another site's POST carries no session at all.
+- §3: the person goes on to ``post_logout_redirect_uri`` (with ``state``) only if it is
+  registered for the client: the hint's audience, else ``client_id``.
+- A session that came through SAML continues to the IdP's SingleLogoutService
+  (:func:`propylon.sessions.saml_slo.continue_to_idp`), so the IdP's own session ends too;
+  the validated ``post_logout_redirect_uri`` is kept with that pending logout and followed
+  once the IdP's LogoutResponse arrives.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from propylon.api.http import FormTooLarge
+from propylon.api.oauth_adapter import open_exchange, read_oauth_form, runtime_of
+from propylon.api.pages import confirm_page, page
+from propylon.provider import keys
+from propylon.provider.exchange import Exchange
+from propylon.sessions.cookie import clear_session_cookie
+from propylon.sessions.saml_slo import continue_to_idp
+from propylon.sessions.service import COOKIE_NAME
+from propylon.sessions.store import load_active
+from propylon.tenants.credentials import hash_secret
+
+CONFIRM_FIELD = "confirm"
+"""The confirmation form's field carrying :func:`confirm_token`."""
+_CARRIED = ("post_logout_redirect_uri", "state")
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What a valid ``id_token_hint`` says: the client it was issued to and its session."""
+
+    aud: str
+    sid: str | None
+
+
+def confirm_token(handle: str) -> str:
+    """The confirmation page's token: derived from the session cookie's secret handle, so
+    only a page served to that browser has it (the ``sid``, which ID tokens publish, is a
+    different hash of the handle and does not yield it)."""
+    return hash_secret("logout-confirm:" + handle)
+
+
+def read_hint(ex: Exchange, hint: str) -> Hint | None:
+    """The ``aud`` and ``sid`` of an ID token this issuer signed (expiry is not checked: §2
+    allows an expired hint)."""
+    if len(hint) > 8192 or ex.verifier is None:
+        return None
+    try:
+        decoded = jwt.decode(hint, ex.verifier, algorithms=list(keys.SUPPORTED_ALGS))
+    except (JoseError, ValueError, KeyError, TypeError):
+        return None
+    aud, sid = decoded.claims.get("aud"), decoded.claims.get("sid")
+    if decoded.claims.get("iss") != ex.issuer or not isinstance(aud, str):
+        return None
+    return Hint(aud, sid if isinstance(sid, str) else None)
+
+
+def _with_state(uri: str, state: str | None) -> str:
+    return uri + (("&" if "?" in uri else "?") + urlencode({"state": state}) if state else "")
+
+
+async def logout(request: Request) -> Response:
+    rt = runtime_of(request)
+    try:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
+        return page(413, "Request too large", "The sign-out request is too large.")
+    data = dict(reversed(list(parse_qsl(request.url.query, keep_blank_values=True)) + form))
+    posted = dict(reversed(form)) if request.method == "POST" else {}
+    handle = request.cookies.get(COOKIE_NAME)
+    now = rt.clock()
+    target: str | None = None
+    unregistered = False
+    idp_url: str | None = None
+    async with rt.db.write() as s:
+        raw_hint = data.get("id_token_hint")
+        ex = await open_exchange(rt, s, now, verifying=bool(raw_hint))
+        client_id = data.get("client_id")
+        hint: Hint | None = None
+        if raw_hint:
+            hint = read_hint(ex, raw_hint)
+            if hint is None or (client_id and client_id != hint.aud):
+                return page(400, "Invalid sign-out request", "The id_token_hint is not valid.")
+            client_id = hint.aud
+        wanted = data.get("post_logout_redirect_uri")
+        if wanted:
+            await ex.load_clients(client_id)
+            client = ex.clients.get(client_id or "")
+            if client is not None and client.check_post_logout_redirect_uri(wanted):
+                target = _with_state(wanted, data.get("state"))
+            else:
+                unregistered = True
+        login = await load_active(rt.sessions, s, handle, now)
+        if login is not None and handle is not None:
+            hinted = hint is not None and hint.sid == login.id
+            token = posted.get(CONFIRM_FIELD, "")
+            expected = confirm_token(handle)
+            if not hinted and not hmac.compare_digest(token.encode(), expected.encode()):
+                carried = [(k, data[k]) for k in _CARRIED if data.get(k)]
+                if client_id:
+                    carried.append(("client_id", client_id))
+                hidden = [(CONFIRM_FIELD, expected), *carried]
+                return confirm_page(
+                    "Sign out?",
+                    "Do you want to sign out? You will need to sign in again to continue.",
+                    action="/oauth2/logout",
+                    hidden=hidden,
+                    button="Sign out",
+                )
+            await rt.sessions.end(s, login.id, now)
+            idp_url = await continue_to_idp(rt, s, login.record, target or "", now)
+    response: Response
+    if idp_url:
+        response = RedirectResponse(idp_url, status_code=302, headers={"Cache-Control": "no-store"})
+    elif unregistered:
+        response = page(
+            400,
+            "Signed out",
+            "You are signed out. The application asked to send you to an address it "
+            "has not registered, so Propylon will not.",
+        )
+    elif target:  # the answer to the confirmation's POST is fetched with GET (RFC 9110 §15.4.4)
+        response = RedirectResponse(target, status_code=303 if posted else 302)
+    else:
+        response = page(200, "Signed out", "You are signed out.")
+    clear_session_cookie(response, rt.settings.public_url)
+    return response
