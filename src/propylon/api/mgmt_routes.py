@@ -128,6 +128,13 @@ async def update_tenant(tenant: str, body: TenantPatch, rt: Rt, actor: Caller) -
     return (await ops.update_tenant(rt, actor, tenant, name=body.name, seats=seats)).as_dict()
 
 
+@router.delete("/tenants/{tenant}")
+async def delete_tenant(tenant: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    """Delete a tenant: sign-ins end, tokens are revoked and connections disabled at once; its
+    data is kept for the retention period, then purged."""
+    return await ops.delete_tenant(rt, actor, tenant)
+
+
 @router.post("/tenants/{tenant}/scim-directories", status_code=201)
 async def create_directory(
     tenant: str, rt: Rt, actor: Caller, body: DirectoryIn | None = None
@@ -148,6 +155,13 @@ async def rotate_token(directory_id: str, rt: Rt, actor: Caller) -> dict[str, st
 @router.post("/scim-directories/{directory_id}/revoke-token")
 async def revoke_token(directory_id: str, rt: Rt, actor: Caller) -> dict[str, Any]:
     return await ops.revoke_tokens(rt, actor, directory_id)
+
+
+@router.delete("/scim-directories/{directory_id}")
+async def delete_directory(directory_id: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    """Revoke the directory's tokens and deprovision its users and groups (kept for the
+    retention period)."""
+    return await ops.delete_directory(rt, actor, directory_id)
 
 
 @router.get("/tenants/{tenant}/users")

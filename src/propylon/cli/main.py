@@ -195,6 +195,31 @@ def tenant_set_seats(
     emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {limit} seats"))
 
 
+@tenant_app.command("update")
+def tenant_update(
+    tenant: TenantArg,
+    name: Annotated[str, typer.Option(help="New display name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Rename a tenant (seats: set-seats)."""
+    view = run(lambda rt: ops.update_tenant(rt, CLI, tenant, name=name, seats=False)).as_dict()
+    emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {view['name']}"))
+
+
+@tenant_app.command("delete")
+def tenant_delete(
+    tenant: TenantArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this ends every sign-in.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a tenant: sign-ins end, tokens are revoked, connections disabled at once; its
+    data is kept for PROPYLON_RETENTION_DAYS, then `propylon purge` removes it."""
+    if not yes:
+        raise fail("deleting a tenant ends every sign-in of its people: add --yes", "usage", 2)
+    out = run(lambda rt: ops.delete_tenant(rt, CLI, tenant))
+    emit(out, as_json, lambda: typer.echo(f"deleted tenant {out['slug']} (data kept until purge)"))
+
+
 @scim_app.command("create-directory")
 def scim_create_directory(
     tenant: TenantArg,
@@ -235,6 +260,26 @@ def scim_revoke_token(directory_id: DirectoryArg, as_json: JsonOpt = False) -> N
     """Revoke every token of a directory now."""
     out = run(lambda rt: ops.revoke_tokens(rt, CLI, directory_id))
     emit(out, as_json, lambda: typer.echo(f"revoked {out['revoked']} token(s)"))
+
+
+@scim_app.command("delete-directory")
+def scim_delete_directory(
+    directory_id: DirectoryArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: deprovisions its users.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a SCIM directory: its tokens are revoked and its users and groups deprovisioned
+    (kept for the retention period)."""
+    if not yes:
+        raise fail("deleting a directory deprovisions its users: add --yes", "usage", 2)
+    out = run(lambda rt: ops.delete_directory(rt, CLI, directory_id))
+    emit(
+        out,
+        as_json,
+        lambda: typer.echo(
+            f"deleted {directory_id}: {out['users_deprovisioned']} users deprovisioned"
+        ),
+    )
 
 
 @key_app.command("create")

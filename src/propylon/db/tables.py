@@ -52,6 +52,9 @@ class Tenant(Base):
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set: the tenant is gone for every caller (sign-ins ended, tokens revoked) and its data
+    is kept until ``propylon purge`` removes it after the retention period."""
 
 
 class TenantDomain(Base):
@@ -71,6 +74,8 @@ class ScimDirectory(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set: tokens revoked, users deprovisioned; purged after the retention period."""
 
 
 class ScimToken(Base):

@@ -1,4 +1,5 @@
-"""Retention: deprovisioned users and deleted groups are purged after the retention period."""
+"""Retention: deprovisioned users, deleted groups, SCIM directories and tenants are purged
+after the retention period."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Group, Tenant, User
+from propylon.db.tables import Group, ScimDirectory, Tenant, User
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,25 @@ async def purge(
         .where(Group.deleted_at.is_not(None), Group.deleted_at < cutoff)
         .order_by(Group.deleted_at)
     )
+    tenants = await session.execute(
+        select(Tenant.id, Tenant.slug, Tenant.name, Tenant.deleted_at)
+        .where(Tenant.deleted_at.is_not(None), Tenant.deleted_at < cutoff)
+        .order_by(Tenant.deleted_at)
+    )
+    directories = await session.execute(
+        select(ScimDirectory.id, Tenant.slug, ScimDirectory.name, ScimDirectory.deleted_at)
+        .join(Tenant, Tenant.id == ScimDirectory.tenant_id)
+        .where(ScimDirectory.deleted_at.is_not(None), ScimDirectory.deleted_at < cutoff)
+        .order_by(ScimDirectory.deleted_at)
+    )
     found = [
         PurgeCandidate(kind, rid, slug, name, deleted)
-        for kind, rows in (("user", users), ("group", groups))
+        for kind, rows in (
+            ("user", users),
+            ("group", groups),
+            ("directory", directories),
+            ("tenant", tenants),
+        )
         for rid, slug, name, deleted in rows
         if deleted is not None
     ]
@@ -60,4 +77,9 @@ async def purge(
         await session.execute(
             delete(Group).where(Group.id.in_([i for i in ids if i.startswith("grp_")]))
         )
+        # a tenant's rows go with it (foreign keys cascade); its audit trail stays
+        for kind, table in (("directory", ScimDirectory), ("tenant", Tenant)):
+            gone = [c.id for c in found if c.kind == kind]
+            if gone:
+                await session.execute(delete(table).where(table.id.in_(gone)))
     return found

@@ -36,11 +36,11 @@ _CONNECTION_COUNT = (
 )
 _BY_SLUG: Select[str, str | None, int, None] = select(
     _TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, null()
-).where(_TENANTS.c.slug == bindparam("slug"))
+).where(_TENANTS.c.slug == bindparam("slug"), _TENANTS.c.deleted_at.is_(None))
 _BY_DOMAIN: Select[str, str | None, int, str | None] = (
     select(_TENANTS.c.name, _FIRST_CONNECTION, _CONNECTION_COUNT, _BOUND)
     .join_from(_TENANTS, _DOMAINS, _DOMAINS.c.tenant_id == _TENANTS.c.id)
-    .where(_DOMAINS.c.domain == bindparam("domain"))
+    .where(_DOMAINS.c.domain == bindparam("domain"), _TENANTS.c.deleted_at.is_(None))
 )
 
 

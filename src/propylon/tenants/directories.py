@@ -79,8 +79,8 @@ async def create_directory(
 
 
 async def get_directory(session: AsyncSession, directory_id: str) -> ScimDirectory:
-    directory = await session.get(ScimDirectory, directory_id)
-    if directory is None:
+    directory = await session.get(ScimDirectory, directory_id) if len(directory_id) <= 64 else None
+    if directory is None or directory.deleted_at is not None:
         raise NotFound(f"no SCIM directory {directory_id!r}")
     return directory
 
@@ -89,7 +89,7 @@ async def list_directories(session: AsyncSession, tenant_ref: str) -> list[ScimD
     tenant = await get_tenant(session, tenant_ref)
     rows = await session.scalars(
         select(ScimDirectory)
-        .where(ScimDirectory.tenant_id == tenant.id)
+        .where(ScimDirectory.tenant_id == tenant.id, ScimDirectory.deleted_at.is_(None))
         .order_by(ScimDirectory.created_at)
     )
     return list(rows.all())

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
 from propylon.directory.retention import PurgeCandidate, purge
-from propylon.runtime import Runtime
+from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.sessions.expiry import purge_expired
-from propylon.tenants import api_keys, directories, scope_cache, service
+from propylon.tenants import api_keys, directories, offboarding, scope_cache, service
 from propylon.tenants.service import get_tenant
 
 T = TypeVar("T")
@@ -74,6 +74,23 @@ async def update_tenant(
     view = await audited(rt, actor, "tenant.update", op)
     await rt.cache.publish(scope_cache.CHANNEL, view.id)  # cached scopes carry the seat limit
     return view
+
+
+async def delete_tenant(rt: Runtime, actor: Actor, ref: str) -> dict[str, Any]:
+    """The tenant is gone at once (sign-ins and tokens revoked, connections disabled); its
+    data stays until ``purge`` after the retention period."""
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        now = rt.clock()
+        tenant = await offboarding.delete_tenant(s, ref, now)
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "tenant", tenant.id
+        rec.diff = {"deleted_at": {"before": None, "after": now.isoformat()}}
+        return {"id": tenant.id, "slug": tenant.slug, "deleted_at": now.isoformat()}
+
+    out = await audited(rt, actor, "tenant.delete", op)
+    await rt.cache.publish(scope_cache.CHANNEL, out["id"])  # cached token scopes
+    await rt.cache.publish(SIGN_IN_CHANNEL, out["id"])  # login routes and connections
+    return out
 
 
 async def list_tenants(rt: Runtime) -> list[service.TenantView]:
@@ -156,6 +173,21 @@ async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[st
         return {"directory_id": directory_id, "revoked": n}
 
     out = await audited(rt, actor, "scim.token.revoke", op)
+    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
+    return out
+
+
+async def delete_directory(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
+    """Revoke the directory's tokens, deprovision its users and groups (kept for the
+    retention period)."""
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        tenant_id, users = await offboarding.delete_directory(s, directory_id, rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = tenant_id, "directory", directory_id
+        rec.diff = {"users_deprovisioned": {"before": None, "after": users}}
+        return {"directory_id": directory_id, "deleted": True, "users_deprovisioned": users}
+
+    out = await audited(rt, actor, "scim.directory.delete", op)
     await rt.cache.publish(scope_cache.CHANNEL, directory_id)
     return out
 

@@ -122,8 +122,10 @@ async def create_tenant(
 
 
 async def get_tenant(session: AsyncSession, ref: str) -> Tenant:
-    """By id or slug."""
-    tenant = await session.scalar(select(Tenant).where((Tenant.id == ref) | (Tenant.slug == ref)))
+    """By id or slug; a deleted tenant is not found."""
+    tenant = await session.scalar(
+        select(Tenant).where((Tenant.id == ref) | (Tenant.slug == ref), Tenant.deleted_at.is_(None))
+    )
     if tenant is None:
         raise NotFound(f"no tenant {ref!r}")
     return tenant
@@ -134,7 +136,8 @@ async def describe_tenant(session: AsyncSession, ref: str) -> TenantView:
 
 
 async def list_tenants(session: AsyncSession) -> list[TenantView]:
-    tenants = (await session.scalars(select(Tenant).order_by(Tenant.slug))).all()
+    live = select(Tenant).where(Tenant.deleted_at.is_(None))
+    tenants = (await session.scalars(live.order_by(Tenant.slug))).all()
     return [await _view(session, t) for t in tenants]
 
 
