@@ -45,6 +45,8 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
         sys.stdout.write(json.dumps(data, default=str) + "\n")
     else:
         human()
+        if isinstance(data, dict) and data.get("fanout") == "failed":  # cache/fanout.py
+            typer.echo(f"note: {data['note']}")
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
+from propylon.cache.fanout import publish_committed
 from propylon.db.tables import Group, User
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import Runtime
@@ -40,6 +41,10 @@ async def audited(
         rec.reason = exc.detail
         await record_failure(rt.db, actor, rec, now)
         raise
+
+
+def _scope_lifetime(rt: Runtime) -> float:
+    return rt.settings.scim_scope_cache_seconds
 
 
 async def create_tenant(
@@ -74,7 +79,8 @@ async def update_tenant(
         return view
 
     view = await audited(rt, actor, "tenant.update", op)
-    await rt.cache.publish(scope_cache.CHANNEL, view.id)  # cached scopes carry the seat limit
+    # cached scopes carry the seat limit
+    await publish_committed(rt.cache, scope_cache.CHANNEL, view.id, _scope_lifetime(rt))
     return view
 
 
@@ -142,8 +148,9 @@ async def rotate_token(rt: Runtime, actor: Actor, directory_id: str) -> dict[str
         }
 
     out = await audited(rt, actor, "scim.token.rotate", op)
-    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
-    return out
+    return out | await publish_committed(
+        rt.cache, scope_cache.CHANNEL, directory_id, _scope_lifetime(rt)
+    )
 
 
 async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
@@ -158,8 +165,9 @@ async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[st
         return {"directory_id": directory_id, "revoked": n}
 
     out = await audited(rt, actor, "scim.token.revoke", op)
-    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
-    return out
+    return out | await publish_committed(
+        rt.cache, scope_cache.CHANNEL, directory_id, _scope_lifetime(rt)
+    )
 
 
 async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]:
