@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import structlog
 import typer
 
 from propylon.db.migrate import is_current, upgrade
@@ -20,6 +21,9 @@ T = TypeVar("T")
 
 def run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run one operation against a freshly built runtime; domain errors exit with status 1."""
+
+    # stdout carries the command's output (one JSON document with --json): logs go to stderr
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
     async def main() -> T:
         settings = Settings()
