@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from propylon.audit.buffer import AuditBuffer
 from propylon.cache.base import Accelerator
 from propylon.cache.copies import LocalCopies
+from propylon.cache.fanout import FanoutHealth
 from propylon.cache.local import LocalAccelerator
 from propylon.cache.redis import RedisAccelerator
 from propylon.db.engine import Database
@@ -47,11 +48,13 @@ class SignInCopies:
     connections: LocalCopies[str, ConnectionRecord]
 
     @classmethod
-    def build(cls, ttl_seconds: float, enabled: bool) -> SignInCopies:
+    def build(
+        cls, ttl_seconds: float, enabled: bool, health: FanoutHealth | None = None
+    ) -> SignInCopies:
         return cls(
-            LocalCopies(ttl_seconds, enabled),
-            LocalCopies(ttl_seconds, enabled),
-            LocalCopies(ttl_seconds, enabled),
+            LocalCopies(ttl_seconds, enabled, health=health),
+            LocalCopies(ttl_seconds, enabled, health=health),
+            LocalCopies(ttl_seconds, enabled, health=health),
         )
 
     async def on_message(self, _message: str) -> None:
@@ -89,9 +92,16 @@ def build_runtime(settings: Settings) -> Runtime:
     lifetime = timedelta(seconds=settings.session_lifetime_seconds)
     cache: Accelerator
     sessions: SessionStore
+    health: FanoutHealth | None = None  # copies are trusted only while the listener is subscribed
     if settings.redis_url:
-        redis = RedisAccelerator(settings.redis_url, settings.redis_prefix)
+        redis = RedisAccelerator(
+            settings.redis_url,
+            settings.redis_prefix,
+            timeout=settings.redis_timeout_seconds,
+            retry_max_seconds=settings.background_retry_max_seconds,
+        )
         cache, sessions = redis, RedisSessionStore(redis.client, settings.redis_prefix, lifetime)
+        health = redis.health
     else:
         cache, sessions = LocalAccelerator(db), DatabaseSessionStore(lifetime)
     return Runtime(
@@ -99,7 +109,8 @@ def build_runtime(settings: Settings) -> Runtime:
         db=db,
         cache=cache,
         sessions=sessions,
-        scope_cache=ScopeCache(settings.scim_scope_cache_seconds, enabled=cache.fanout),
-        sign_in=SignInCopies.build(settings.sign_in_cache_seconds, enabled=cache.fanout),
-        audit_buffer=AuditBuffer(db),
+        scope_cache=ScopeCache(settings.scim_scope_cache_seconds, cache.fanout, health),
+        sign_in=SignInCopies.build(settings.sign_in_cache_seconds, cache.fanout, health),
+        audit_buffer=AuditBuffer(db, retry_max_seconds=settings.background_retry_max_seconds),
+        signing_keys=SigningKeyCache(health=health),
     )

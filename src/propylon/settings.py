@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     redis_url: str = ""
     """Empty means the embedded in-process accelerator (single process only)."""
     redis_prefix: str = "propylon:"
+    redis_timeout_seconds: float = 2.0
+    """Bound on connecting to Redis and on each reply: a Redis that is down or unreachable
+    fails a request fast (503 with ``Retry-After``) instead of holding it."""
+    background_retry_max_seconds: float = 5.0
+    """Cap of the exponential backoff (with jitter) of background tasks that lost a peer: the
+    fan-out listener reconnecting to Redis, the audit flusher and the metadata refresher."""
     public_url: str = "http://127.0.0.1:8000"
     """Externally visible base URL; SCIM base URLs, ACS URLs and issuer derive from it."""
 

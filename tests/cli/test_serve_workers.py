@@ -70,7 +70,11 @@ def _tcp_sockets(port: int) -> dict[int, str]:
 
 def _states_of(pid: int, port: int) -> list[str]:
     sockets, states = _tcp_sockets(port), []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:  # the process ended (a killed worker reaped meanwhile)
+        return states
+    for fd in fds:
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:

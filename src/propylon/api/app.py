@@ -25,6 +25,7 @@ from propylon.api import (
     saml_routes,
     scim_routes,
 )
+from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
 from propylon.logs import configure as configure_logging
 from propylon.provider import keys as signing_keys
@@ -68,9 +69,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         gc.freeze()
         refresher: asyncio.Task[None] | None = None
         if settings.saml_metadata_refresh_enabled and settings.saml_metadata_refresh_seconds > 0:
-            refresher = asyncio.create_task(
-                metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds),
-                name="saml-metadata-refresh",
+            refresher = watch(
+                asyncio.create_task(
+                    metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds),
+                    name="saml-metadata-refresh",
+                )
             )
         try:
             yield

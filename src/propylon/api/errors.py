@@ -2,6 +2,10 @@
 
 SCIM paths answer in the RFC 7644 §3.12 error schema; the management API answers with an
 RFC 9457 problem document; nothing answers with a bare 500 traceback.
+
+The accelerator (Redis) being down is not a server defect: whatever the route, the request
+fails closed with 503 and ``Retry-After`` (RFC 9110 §15.6.4, §10.2.3) in the caller's format
+(:func:`on_unavailable`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from propylon import errors
+from propylon.api.pages import page
 from propylon.api.scim_routes import scim_json
+from propylon.cache.fanout import UNAVAILABLE
 from propylon.scim.errors import ScimError
 
 log = structlog.get_logger("propylon.api")
@@ -105,9 +111,43 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return problem(500, "Internal error", "the server could not complete the request")
 
 
+RETRY_AFTER_SECONDS = 5
+_OAUTH_APIS = frozenset(
+    {"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/userinfo"}
+)
+_PEOPLE = frozenset({"/oauth2/authorize", "/oauth2/logout"})
+
+
+async def on_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis unreachable or too slow: 503 with ``Retry-After``, never 500. OAuth endpoints
+    answer RFC 6749 §5.2 error JSON (``temporarily_unavailable``, §4.1.2.1), SCIM the RFC
+    7644 §3.12 error schema, the management API a problem document, and a person (the
+    authorization endpoint, sign-out, the SAML pages) a readable page."""
+    path = request.url.path
+    log.warning("accelerator_unavailable", path=path, error=type(exc).__name__)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    detail = "a service Propylon depends on is unavailable; try again shortly"
+    if _is_scim(request):
+        return scim_json(503, {**ScimError(detail).to_wire(), "status": "503"}, headers)
+    if path in _OAUTH_APIS:
+        body = {"error": "temporarily_unavailable", "error_description": detail}
+        return JSONResponse(body, 503, headers={**headers, "Cache-Control": "no-store"})
+    if path in _PEOPLE or path.startswith("/saml/"):
+        response = page(
+            503,
+            "Temporarily unavailable",
+            "Signing in is briefly unavailable. Please try again in a moment.",
+        )
+        response.headers.update(headers)
+        return response
+    return problem(503, "Service unavailable", detail, headers)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ScimError, on_scim_error)
     app.add_exception_handler(errors.PropylonError, on_domain_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -3,7 +3,9 @@
 A read changes nothing, so its audit entry need not share a transaction with it: reads hand
 their entries here and a background task writes them in one multi-row insert every
 ``interval`` seconds (and on shutdown). Writes keep recording in their own transaction.
-At most one interval of read entries can be lost if the process dies.
+At most one interval of read entries can be lost if the process dies. While the database
+cannot take them, the flusher keeps the entries (up to :data:`MAX_PENDING`) and tries again
+with capped exponential backoff (``propylon/background.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import insert
 
+from propylon.background import Backoff, watch
 from propylon.db.engine import Database
 from propylon.db.tables import AuditEntry, core
 
@@ -24,9 +27,12 @@ _INSERT = insert(core(AuditEntry))
 
 
 class AuditBuffer:
-    def __init__(self, db: Database, interval: float = 0.2) -> None:
+    def __init__(
+        self, db: Database, interval: float = 0.2, *, retry_max_seconds: float = 5.0
+    ) -> None:
         self._db = db
         self._interval = interval
+        self._backoff = Backoff(max(retry_max_seconds, interval), base=interval)
         self._pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -37,26 +43,35 @@ class AuditBuffer:
             return
         self._pending.append(entry)
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Write the pending entries; ``False`` if that failed (they stay pending)."""
         batch, self._pending = self._pending, []
         if not batch:
-            return
+            return True
         try:
             async with self._db.write() as s:
                 # one executemany; ORM instances would cost milliseconds on the event loop
                 await (await s.connection()).execute(_INSERT, batch)
-        except Exception as exc:  # keep serving; the entries are retried once
+        except Exception as exc:  # keep serving; the entries are tried again
             log.error("audit_flush_failed", error=type(exc).__name__, entries=len(batch))
-            self._pending = batch + self._pending
+            self._pending = (batch + self._pending)[:MAX_PENDING]
+            return False
+        return True
 
     async def _loop(self) -> None:
+        delay = self._interval
         while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
+            await asyncio.sleep(delay)
+            if await self.flush():
+                self._backoff.reset()
+                delay = self._interval
+            else:
+                delay = self._backoff.next_delay()
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
+            task = asyncio.get_running_loop().create_task(self._loop(), name="audit-flusher")
+            self._task = watch(task)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -1,4 +1,12 @@
-"""Production accelerator on Redis, shared by every Propylon process."""
+"""Production accelerator on Redis, shared by every Propylon process.
+
+Requests meet a dead Redis fast: connecting and each reply are bounded by ``timeout``, and a
+command is tried again once only (on a fresh connection: a pooled one to a Redis that restarted
+fails once). The fan-out listener (:meth:`RedisAccelerator._listen`) reconnects with capped
+exponential backoff for as long as the process lives, and keeps :attr:`RedisAccelerator.health`
+true: lost from the moment its connection fails, restored once it has subscribed again, with
+every handler called first (messages may have been missed, so every copy is dropped).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,25 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import structlog
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import TimeoutError as RedisTimeout
 
+from propylon.background import Backoff, watch
 from propylon.cache.base import RateDecision
+from propylon.cache.fanout import FanoutHealth
+
+log = structlog.get_logger("propylon.cache")
 
 _MAX_BATCH = 50
 _MAX_WINDOWS = 100_000
+_POLL_SECONDS = 1.0
+_PING_SECONDS = 5.0
+"""An idle listener pings Redis after this long, so a connection lost without a word (a
+network partition) is noticed within this plus ``timeout``."""
 
 
 @dataclass
@@ -40,13 +61,34 @@ class RedisAccelerator:
 
     fanout = True
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+    def __init__(
+        self, url: str, prefix: str, *, timeout: float = 2.0, retry_max_seconds: float = 5.0
+    ) -> None:
+        self._redis: Redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
+        # The listener's connection never reconnects by itself: a reconnect it did not see
+        # would resubscribe after messages were missed, with the copies still trusted.
+        self._listen_redis: Redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
         self._prefix = prefix
+        self._timeout = timeout
         self._rate = self._redis.register_script(_RATE_SCRIPT)
         self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._backoff = Backoff(retry_max_seconds)
         self._windows: dict[str, _Window] = {}
+        self.health = FanoutHealth()
+        """Whether this process hears every message now (``cache/fanout.py``)."""
 
     @property
     def client(self) -> Redis:
@@ -89,16 +131,85 @@ class RedisAccelerator:
     def subscribe(self, channel: str, handler: Callable[[str], Awaitable[None]]) -> None:
         self._handlers.setdefault(self._k("ch:" + channel), []).append(handler)
         if self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+            task = asyncio.get_running_loop().create_task(self._listen(), name="fanout-listener")
+            self._listener = watch(task)
 
     async def _listen(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(*self._handlers)
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            for handler in self._handlers.get(message["channel"], []):
-                await handler(message["data"])
+        """Listen until cancelled; after any failure, back off and listen again."""
+        while True:
+            try:
+                await self._listen_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a lost connection, or anything else: never end
+                self.health.lost()
+                delay = self._backoff.next_delay()
+                log.warning("fanout_disconnected", error=type(exc).__name__, retry_in=delay)
+                await asyncio.sleep(delay)
+
+    async def _listen_once(self) -> None:
+        pubsub = self._listen_redis.pubsub()
+        try:
+            subscribed: set[str] = set()
+            await self._subscribe(pubsub, subscribed)
+            await self._deliver_all("resubscribed")  # messages may have been missed meanwhile
+            self.health.restored()
+            self._backoff.reset()
+            log.info("fanout_subscribed", channels=len(subscribed))
+            await self._receive(pubsub, subscribed)
+        finally:
+            self.health.lost()
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _subscribe(self, pubsub: PubSub, subscribed: set[str]) -> set[str]:
+        """Subscribe to the channels not yet in ``subscribed`` and wait (bounded) until Redis
+        confirmed each; returns them."""
+        wanted = set(self._handlers) - subscribed
+        if not wanted:
+            return wanted
+        await pubsub.subscribe(*wanted)
+        pending, loop = set(wanted), asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        while pending:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise RedisTimeout("subscription not confirmed")
+            message = await pubsub.get_message(timeout=left)
+            kind = message.get("type") if message is not None else None
+            if kind == "subscribe":
+                pending.discard(message["channel"])
+            elif kind == "message":  # on a channel subscribed before
+                await self._deliver(message["channel"], message["data"])
+        subscribed |= wanted
+        return wanted
+
+    async def _receive(self, pubsub: PubSub, subscribed: set[str]) -> None:
+        loop = asyncio.get_running_loop()
+        heard, pinged = loop.time(), False
+        while True:
+            added = await self._subscribe(pubsub, subscribed)  # a channel subscribed later
+            for channel in added:
+                await self._deliver(channel, "subscribed")
+            message = await pubsub.get_message(timeout=_POLL_SECONDS)
+            now = loop.time()
+            if message is not None:
+                heard, pinged = now, False
+                if message.get("type") == "message":
+                    await self._deliver(message["channel"], message["data"])
+            elif now - heard > _PING_SECONDS + self._timeout and pinged:
+                raise RedisTimeout("no answer to a ping")
+            elif now - heard > _PING_SECONDS and not pinged:
+                await pubsub.ping()
+                pinged = True
+
+    async def _deliver(self, channel: str, data: str) -> None:
+        for handler in self._handlers.get(channel, []):
+            await handler(data)
+
+    async def _deliver_all(self, data: str) -> None:
+        for channel in self._handlers:
+            await self._deliver(channel, data)
 
     async def ping(self) -> bool:
         try:
@@ -111,4 +222,5 @@ class RedisAccelerator:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        await self._listen_redis.aclose()
         await self._redis.aclose()

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from propylon.audit import Actor, AuditRecord, record
+from propylon.cache.fanout import publish_committed
 from propylon.cli.common import emit, fields, run, table
 from propylon.provider import apps, keys
 from propylon.runtime import Runtime
@@ -114,8 +115,8 @@ async def rotate_keys(rt: Runtime) -> dict[str, Any]:
             timedelta(seconds=rt.settings.signing_key_retire_seconds),
         )
         record(s, CLI, AuditRecord("keys.rotate", "signing_key", out["kid"]), now)
-    await rt.cache.publish(keys.CHANNEL, out["kid"])  # after commit: processes re-read now
-    return out
+    # after commit: processes re-read now
+    return out | await publish_committed(rt.cache, keys.CHANNEL, out["kid"], keys.KEY_CACHE_SECONDS)
 
 
 @keys_app.command("rotate")

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import structlog
 import typer
 from sqlalchemy.exc import DBAPIError
 
@@ -80,6 +81,9 @@ def note_advertised(settings: Settings) -> None:
 def run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run one operation against a freshly built runtime; errors exit with status 1."""
 
+    # stdout carries the command's output (one JSON document with --json): logs go to stderr
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
     async def main() -> T:
         settings = load_settings()
         if not json_mode():
@@ -127,6 +131,8 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
         sys.stdout.write(json.dumps(data, default=str) + "\n")
     else:
         human()
+        if isinstance(data, dict) and data.get("fanout") == "failed":  # cache/fanout.py
+            typer.echo(f"note: {data['note']}")
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, record, record_failure
+from propylon.cache.fanout import publish_committed
 from propylon.db.tables_sso import OAuthClient
 from propylon.ids import new_secret
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
@@ -147,8 +148,9 @@ async def revoke_app(rt: Runtime, actor: Actor, client_id: str) -> dict[str, Any
         return {**view(row).as_dict(), "revoked_at": row.revoked_at.isoformat()}
 
     out = await audited(rt, actor, "app.revoke", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, client_id)  # after commit: copies drop it
-    return out
+    # after commit: copies drop it
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, client_id, lifetime)
 
 
 async def show_app(rt: Runtime, client_id: str) -> dict[str, Any]:
@@ -195,5 +197,6 @@ async def update_app(
         return after
 
     out = await audited(rt, actor, "app.update", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, client_id)  # after commit: copies drop it
-    return out
+    # after commit: copies drop it
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, client_id, lifetime)

@@ -8,9 +8,10 @@ to create it merely publish two keys, and both sign valid tokens.
 Each process keeps the signing key it read, parsed, in :class:`SigningKeyCache` (on the
 runtime) for :data:`KEY_CACHE_SECONDS`. ``propylon keys rotate`` runs in another process; it
 publishes :data:`CHANNEL` on the accelerator after the rotation committed, and with Redis every
-server process drops its cached key at once. Without Redis (one process, embedded mode) or if
-the message is lost, every process signs with the new key at most :data:`KEY_CACHE_SECONDS`
-after the rotation committed.
+server process drops its cached key at once (and, while its listener is disconnected from
+Redis, reads the active key on every use: ``cache/fanout.py``). Without Redis (one process,
+embedded mode) or if the message is lost, every process signs with the new key at most
+:data:`KEY_CACHE_SECONDS` after the rotation committed.
 Tokens a process signs with the previous key meanwhile keep verifying, because a rotation
 keeps the previous key in the JWK Set for ``PROPYLON_SIGNING_KEY_RETIRE_SECONDS`` (which must
 therefore stay well above :data:`KEY_CACHE_SECONDS`; the default is a day). The JWK Set and
@@ -30,6 +31,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.cache.fanout import FanoutHealth, trusted_epoch
 from propylon.db.tables import core
 from propylon.db.tables_sso import SigningKey
 
@@ -111,16 +113,21 @@ class SigningKeyCache:
     for the rotation bound."""
 
     def __init__(
-        self, ttl: float = KEY_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float = KEY_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        health: FanoutHealth | None = None,
     ) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._active: dict[str, tuple[SigningMaterial, float]] = {}
+        self._health = health
+        self._active: dict[str, tuple[SigningMaterial, float, int]] = {}
         self._parsed: dict[str, ECKey | RSAKey] = {}
 
     async def active(self, session: AsyncSession, alg: str, now: datetime) -> SigningMaterial:
         cached = self._active.get(alg)
-        if cached is not None and cached[1] > self._clock():
+        epoch = trusted_epoch(self._health)  # None: the fan-out of rotations is disconnected
+        if cached is not None and cached[1] > self._clock() and cached[2] == epoch:
             return cached[0]
         found = await _read_active(session, alg)
         if found is None:
@@ -128,7 +135,8 @@ class SigningKeyCache:
             return await active_key(session, alg, now)
         kid, row_alg, jwk = found
         material = SigningMaterial(kid, row_alg, self.parsed(kid, jwk))
-        self._active[alg] = (material, self._clock() + self.ttl)
+        if epoch is not None:
+            self._active[alg] = (material, self._clock() + self.ttl, epoch)
         return material
 
     async def on_message(self, _message: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
 from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
+from propylon.cache.fanout import publish_committed
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.sessions.expiry import purge_expired
@@ -38,6 +39,10 @@ async def audited(
         rec.reason = exc.detail
         await record_failure(rt.db, actor, rec, now)
         raise
+
+
+def _scope_lifetime(rt: Runtime) -> float:
+    return rt.settings.scim_scope_cache_seconds
 
 
 async def create_tenant(
@@ -72,7 +77,8 @@ async def update_tenant(
         return view
 
     view = await audited(rt, actor, "tenant.update", op)
-    await rt.cache.publish(scope_cache.CHANNEL, view.id)  # cached scopes carry the seat limit
+    # cached scopes carry the seat limit
+    await publish_committed(rt.cache, scope_cache.CHANNEL, view.id, _scope_lifetime(rt))
     return view
 
 
@@ -88,9 +94,11 @@ async def delete_tenant(rt: Runtime, actor: Actor, ref: str) -> dict[str, Any]:
         return {"id": tenant.id, "slug": tenant.slug, "deleted_at": now.isoformat()}
 
     out = await audited(rt, actor, "tenant.delete", op)
-    await rt.cache.publish(scope_cache.CHANNEL, out["id"])  # cached token scopes
-    await rt.cache.publish(SIGN_IN_CHANNEL, out["id"])  # login routes and connections
-    return out
+    settings = rt.settings  # after commit: token scopes, login routes, connections
+    lifetime = max(settings.scim_scope_cache_seconds, settings.sign_in_cache_seconds)
+    failed = await publish_committed(rt.cache, scope_cache.CHANNEL, out["id"], lifetime)
+    failed |= await publish_committed(rt.cache, SIGN_IN_CHANNEL, out["id"], lifetime)
+    return out | failed
 
 
 async def list_tenants(rt: Runtime) -> list[service.TenantView]:
@@ -157,8 +165,9 @@ async def rotate_token(rt: Runtime, actor: Actor, directory_id: str) -> dict[str
         }
 
     out = await audited(rt, actor, "scim.token.rotate", op)
-    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
-    return out
+    return out | await publish_committed(
+        rt.cache, scope_cache.CHANNEL, directory_id, _scope_lifetime(rt)
+    )
 
 
 async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
@@ -173,8 +182,9 @@ async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[st
         return {"directory_id": directory_id, "revoked": n}
 
     out = await audited(rt, actor, "scim.token.revoke", op)
-    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
-    return out
+    return out | await publish_committed(
+        rt.cache, scope_cache.CHANNEL, directory_id, _scope_lifetime(rt)
+    )
 
 
 async def delete_directory(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
@@ -188,8 +198,8 @@ async def delete_directory(rt: Runtime, actor: Actor, directory_id: str) -> dict
         return {"directory_id": directory_id, "deleted": True, "users_deprovisioned": users}
 
     out = await audited(rt, actor, "scim.directory.delete", op)
-    await rt.cache.publish(scope_cache.CHANNEL, directory_id)
-    return out
+    lifetime = rt.settings.scim_scope_cache_seconds
+    return out | await publish_committed(rt.cache, scope_cache.CHANNEL, directory_id, lifetime)
 
 
 async def create_api_key(rt: Runtime, actor: Actor, name: str) -> dict[str, str]:

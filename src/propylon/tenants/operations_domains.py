@@ -9,10 +9,17 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord
+from propylon.cache.fanout import publish_committed
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import domains
 from propylon.tenants.domains import DomainView
 from propylon.tenants.operations import audited
+
+
+async def _published(rt: Runtime, domain: str) -> None:
+    """After the commit, tell every process to drop its login routes (a failed publish is
+    logged; their copies expire within ``sign_in_cache_seconds``)."""
+    await publish_committed(rt.cache, SIGN_IN_CHANNEL, domain, rt.settings.sign_in_cache_seconds)
 
 
 async def list_domains(rt: Runtime, tenant_ref: str) -> list[DomainView]:
@@ -30,7 +37,7 @@ async def add_domain(
         return view
 
     view = await audited(rt, actor, "domain.add", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, view.domain)
+    await _published(rt, view.domain)
     return view
 
 
@@ -44,7 +51,7 @@ async def bind_domain(
         return view
 
     view = await audited(rt, actor, "domain.bind", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, view.domain)
+    await _published(rt, view.domain)
     return view
 
 
@@ -55,5 +62,5 @@ async def remove_domain(rt: Runtime, actor: Actor, tenant_ref: str, domain: str)
         return removed
 
     removed = await audited(rt, actor, "domain.remove", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, removed)
+    await _published(rt, removed)
     return removed

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord
+from propylon.background import Backoff
+from propylon.cache.fanout import publish_committed
 from propylon.db.tables_saml import SamlConnection
 from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
@@ -116,8 +118,8 @@ async def update_connection(
         return _view(rt, conn)
 
     out = await audited(rt, actor, "saml.connection.update", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, connection_id)  # after commit: copies drop it
-    return out
+    lifetime = rt.settings.sign_in_cache_seconds  # after commit: copies drop it
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
 
 
 async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
@@ -128,8 +130,8 @@ async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> di
         return {"connection_id": conn.id, "deleted": True}
 
     out = await audited(rt, actor, "saml.connection.delete", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, connection_id)
-    return out
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
 
 
 async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
@@ -154,8 +156,9 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
         return _view(rt, conn)
 
     out = await audited(rt, actor, "saml.connection.refresh", op)
-    await rt.cache.publish(SIGN_IN_CHANNEL, connection_id)  # after commit: copies drop it
-    return out
+    # after commit: copies drop it
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
 
 
 async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, str]:
@@ -188,16 +191,23 @@ async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, 
 
 
 async def metadata_refresh_loop(rt: Runtime, interval_seconds: float) -> None:
-    """Background task of the app lifespan: refresh, sleep, repeat until cancelled."""
+    """Background task of the app lifespan: refresh, sleep, repeat until cancelled. A round
+    that fails (the accelerator or the database unreachable) is tried again after a capped
+    exponential backoff rather than a whole interval later."""
     interval = max(interval_seconds, 0.05)
+    backoff = Backoff(min(rt.settings.background_retry_max_seconds, interval))
+    delay = interval
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(delay)
         try:
             # several processes share one accelerator: one of them refreshes per interval
             slot = int(time.time() // interval)
             if await rt.cache.remember_once(f"saml:metadata-refresh:{slot}", int(interval) + 1):
                 await asyncio.wait_for(refresh_all_metadata(rt), timeout=max(interval, 60.0))
+            backoff.reset()
+            delay = interval
         except asyncio.CancelledError:
             raise
         except Exception:  # a background task must not die
             log.exception("saml_metadata_refresh_loop_error")
+            delay = backoff.next_delay()

@@ -2,7 +2,8 @@
 
 Kept as :class:`~propylon.cache.copies.LocalCopies` (only with Redis): rotating or revoking a
 token and changing a tenant's seats publish ``scim-scopes``, and every process drops its
-cache at once. Entries also expire after ``ttl`` seconds and never outlive the token.
+cache at once. Entries also expire after ``ttl`` seconds and never outlive the token, and none
+is served while the fan-out is disconnected (``health``, see ``cache/fanout.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from propylon.cache.copies import LocalCopies
+from propylon.cache.fanout import FanoutHealth
 from propylon.tenants.directories import DirectoryScope
 
 CHANNEL = "scim-scopes"
@@ -23,8 +25,10 @@ class _Entry:
 
 
 class ScopeCache:
-    def __init__(self, ttl_seconds: float, enabled: bool) -> None:
-        self._copies: LocalCopies[str, _Entry] = LocalCopies(ttl_seconds, enabled)
+    def __init__(
+        self, ttl_seconds: float, enabled: bool, health: FanoutHealth | None = None
+    ) -> None:
+        self._copies: LocalCopies[str, _Entry] = LocalCopies(ttl_seconds, enabled, health=health)
 
     @property
     def enabled(self) -> bool:
