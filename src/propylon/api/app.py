@@ -30,6 +30,7 @@ from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
 from propylon.tenants import scope_cache
 from propylon.tenants.operations_saml import metadata_refresh_loop
+from propylon.tenants.operations_secrets import seal_stored_secrets
 
 
 class SchemaNotMigrated(RuntimeError):
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await upgrade(rt.db)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
+        await seal_stored_secrets(rt)  # private keys an older version stored in clear
         app.state.runtime = rt
         if rt.audit_buffer is not None:
             rt.audit_buffer.start()

@@ -14,6 +14,7 @@ import uvicorn
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import saml as saml_cli
+from propylon.cli import secrets as secrets_cli
 from propylon.cli import workers as serve_workers
 from propylon.cli.common import emit, run, table
 from propylon.db.migrate import head_revision, is_current, upgrade
@@ -21,6 +22,7 @@ from propylon.logs import configure
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
 from propylon.tenants import operations as ops
+from propylon.tenants.operations_secrets import seal_stored_secrets
 
 CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -37,6 +39,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(apps_cli.app, name="app")
 app.add_typer(apps_cli.keys_app, name="keys")
 app.add_typer(saml_cli.saml_app, name="saml")
+app.add_typer(secrets_cli.secrets_app, name="secrets")
 
 
 @app.command()
@@ -83,7 +86,8 @@ def serve(
 def migrate(
     check: Annotated[bool, typer.Option(help="Only report; exit 1 if behind.")] = False,
 ) -> None:
-    """Bring the database schema to the current revision."""
+    """Bring the database schema to the current revision (and seal private keys an older
+    version stored in clear)."""
 
     async def main() -> bool:
         rt = build_runtime(Settings())
@@ -91,6 +95,7 @@ def migrate(
             if check:
                 return await is_current(rt.db)
             await upgrade(rt.db)
+            await seal_stored_secrets(rt)  # what an older version stored in clear
             return True
         finally:
             await rt.close()

@@ -7,12 +7,19 @@ a lock upgrade; reads use plain deferred transactions.
 
 A unit of work whose whole write is one statement needs no transaction around it: see
 :func:`tail_connection`.
+
+The engine hides bound parameters (user data, filter values) from its errors and logs
+(``hide_parameters``). An embedded database file, its ``-wal`` and ``-shm`` are owner-only
+(0600), created so and tightened on every start if found looser; a missing directory for it
+is created owner-only (0700).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -25,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+
+from propylon.owner_only import DIR_MODE, FILE_MODE, tighten
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IMMEDIATE = "propylon_sqlite_immediate"
@@ -63,12 +72,10 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                from pathlib import Path
-
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                secure_sqlite_files(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs["pool_size"] = pool_size
@@ -119,6 +126,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def secure_sqlite_files(path: Path) -> None:
+    """Make the database file owner-only before SQLite opens it (SQLite creates its ``-wal``
+    and ``-shm`` with the database file's permissions), and tighten the three if they exist
+    with looser ones."""
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten(name, FILE_MODE)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

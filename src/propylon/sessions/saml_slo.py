@@ -132,7 +132,7 @@ async def start_logout(
                     name_id=row.name_id,
                     session_index=row.idp_session_index,
                 )
-                key = rt.saml_keys.private_key(conn.sp_private_key_pem)
+                key = rt.saml_keys.private_key(conn)
                 url = encode_redirect_url(conn.slo_url, message, signing_key=key)
                 rec.reason = "sp_initiated_sent_to_idp"
             else:
@@ -233,7 +233,7 @@ async def _idp_initiated(
         response,
         param="SAMLResponse",
         relay_state=relay or None,
-        signing_key=rt.saml_keys.private_key(conn.sp_private_key_pem),
+        signing_key=rt.saml_keys.private_key(conn),
     )
     return LogoutOutcome(url)
 

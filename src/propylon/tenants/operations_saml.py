@@ -71,6 +71,7 @@ async def create_connection(
             preset=preset,
             match_by=match_by,
             now=rt.clock(),
+            box=rt.secret_box,
             idp_initiated_app=idp_initiated_app,
         )
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
