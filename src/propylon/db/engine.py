@@ -9,7 +9,8 @@ A unit of work whose whole write is one statement needs no transaction around it
 :func:`tail_connection`.
 
 The engine hides bound parameters (user data, filter values) from its errors and logs
-(``hide_parameters``). An embedded database file, its ``-wal`` and ``-shm`` are owner-only
+(``hide_parameters``), and PostgreSQL's ``DETAIL`` (which repeats a duplicate key's or a
+failing row's values) is dropped from the driver's exception (:func:`_drop_detail`). An embedded database file, its ``-wal`` and ``-shm`` are owner-only
 (0600), created so and tightened on every start if found looser; a missing directory for it
 is created owner-only (0700).
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -84,6 +85,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        event.listen(self.engine.sync_engine, "handle_error", _drop_detail)
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -126,6 +128,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _drop_detail(context: ExceptionContext) -> None:
+    """Forget the ``DETAIL`` of a database error (PostgreSQL manual §55.8: for a unique or
+    not-null violation it spells out the key or the whole row, i.e. user data) in every
+    exception of the chain, so no traceback or log line carries it; the message, the
+    constraint and the SQLSTATE stay."""
+    exc: BaseException | None = context.original_exception
+    for _ in range(8):  # the driver's own exception is one or two causes down
+        if exc is None:
+            return
+        if getattr(exc, "detail", None):
+            exc.detail = None  # type: ignore[attr-defined]
+        exc = exc.__cause__
 
 
 def secure_sqlite_files(path: Path) -> None:
