@@ -10,9 +10,10 @@ A unit of work whose whole write is one statement needs no transaction around it
 
 The engine hides bound parameters (user data, filter values) from its errors and logs
 (``hide_parameters``), and PostgreSQL's ``DETAIL`` (which repeats a duplicate key's or a
-failing row's values) is dropped from the driver's exception (:func:`_drop_detail`). An embedded database file, its ``-wal`` and ``-shm`` are owner-only
-(0600), created so and tightened on every start if found looser; a missing directory for it
-is created owner-only (0700).
+failing row's values) is dropped from the driver's exception (:func:`_drop_detail`).
+An embedded database file, its ``-wal`` and ``-shm`` are owner-only (0600), created so and
+tightened on every start if found looser; a missing directory for it is created owner-only
+(0700).
 """
 
 from __future__ import annotations
