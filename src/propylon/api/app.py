@@ -14,6 +14,7 @@ from propylon import __version__
 from propylon.api import (
     apps_routes,
     authorize,
+    docs_page,
     errors,
     health,
     mgmt_routes,
@@ -22,6 +23,7 @@ from propylon.api import (
     saml_mgmt_routes,
     saml_routes,
     scim_routes,
+    security_headers,
 )
 from propylon.db.migrate import is_current, upgrade
 from propylon.logs import configure as configure_logging
@@ -87,10 +89,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Enterprise identity layer: SCIM 2.0 provisioning, SSO and management API.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs_page.py: with its own Content-Security-Policy
+        redoc_url=None,
         # first in the route table: see scim_routes' docstring
         routes=[scim_routes.ScimRoutes(scim_routes.routes)],
     )
     observability.install(app, observability.Metrics())
+    app.add_middleware(
+        security_headers.SecurityHeaders,
+        policy=security_headers.page_policy(settings.public_url),
+    )
     errors.install(app)
     # Route matching scans in order: the browser- and IdP-facing routes before the
     # management API (SCIM routes come first of all, see above).
@@ -101,4 +109,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
+    app.include_router(security_headers.router)
+    app.include_router(docs_page.router)
     return app
