@@ -66,6 +66,12 @@ def serve(
             await rt.close()
 
     asyncio.run(prepare())
+    if not settings.is_sqlite and not settings.secret_key.get_secret_value():
+        typer.echo(
+            f"warning: secrets are sealed with the key file in {settings.data_dir}; with a "
+            "shared database set PROPYLON_SECRET_KEY on every host instead",
+            err=True,
+        )
     if workers > 1 and not settings.redis_url:
         typer.echo(
             "warning: several workers without PROPYLON_REDIS_URL share no rate limits", err=True

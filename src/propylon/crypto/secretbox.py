@@ -138,7 +138,7 @@ class SecretBox:
     def open(self, sealed: str, purpose: str, row: str) -> bytes:
         """The plaintext of a value :meth:`seal` made for the same ``purpose`` and ``row``;
         :class:`SecretBoxError` otherwise."""
-        key_id, body = self._split(sealed)
+        key_id, body = _split(sealed)
         key = self._by_id.get(key_id)
         if key is None:
             raise SecretBoxError(
@@ -164,9 +164,7 @@ class SecretBox:
 
     def needs_reseal(self, stored: str) -> bool:
         """``stored`` is plaintext, or sealed under a key other than the first."""
-        if not is_sealed(stored):
-            return True
-        return self._split(stored)[0] != self.key_id
+        return not is_sealed(stored) or key_id_of(stored) != self.key_id
 
     def reseal(self, stored: str, purpose: str, row: str) -> str:
         """``stored`` (sealed under any configured key) sealed again under the first key."""
@@ -184,13 +182,18 @@ class SecretBox:
             raise ValueError("a subkey needs a label")
         return [_derive(k.kek, _SUBKEY_INFO + label.encode(), length) for k in self._keys]
 
-    @staticmethod
-    def _split(sealed: str) -> tuple[str, str]:
-        """``(key id, body)`` of a sealed value."""
-        parts = sealed.split(".")
-        if len(parts) != 3 or parts[0] != VERSION:
-            raise SecretBoxError("not a sealed value")
-        return parts[1], parts[2]
+
+def _split(sealed: str) -> tuple[str, str]:
+    """``(key id, body)`` of a sealed value."""
+    parts = sealed.split(".")
+    if len(parts) != 3 or parts[0] != VERSION:
+        raise SecretBoxError("not a sealed value")
+    return parts[1], parts[2]
+
+
+def key_id_of(sealed: str) -> str:
+    """The id of the key a sealed value needs (:attr:`SecretBox.key_ids`)."""
+    return _split(sealed)[0]
 
 
 def is_sealed(stored: str) -> bool:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord
-from propylon.crypto.secretbox import SecretBox, SecretBoxError, is_sealed
+from propylon.crypto.secretbox import SecretBox, SecretBoxError, is_sealed, key_id_of
 from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import SigningKey
@@ -28,6 +29,7 @@ from propylon.tenants.operations import audited
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
 
 SYSTEM = Actor("system", "startup")
+log = structlog.get_logger("propylon.secrets")
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,22 @@ async def _reseal_all(rt: Runtime, actor: Actor, action: str, *, rotate: bool) -
 
 async def seal_stored_secrets(rt: Runtime) -> dict[str, Any]:
     """Seal every secret still stored in clear (rows from before sealing existed); audited
-    only when there was one."""
+    only when there was one. Values sealed under a key that is not configured (a lost key
+    file, a key left out of ``PROPYLON_SECRET_KEY``) are logged by key id: they cannot be
+    used until that key is configured again."""
+    plain = 0
+    unknown: dict[str, int] = {}
+    known = set(rt.secret_box.key_ids)
     async with rt.db.read() as s:
-        plain = 0
         for column in _COLUMNS:
-            values = (await s.execute(select(column.table.c[column.value]))).scalars()
-            plain += sum(1 for v in values if column.sealed(v) is None)
+            for stored in (await s.execute(select(column.table.c[column.value]))).scalars():
+                sealed = column.sealed(stored)
+                if sealed is None:
+                    plain += 1
+                elif (key_id := key_id_of(sealed)) not in known:
+                    unknown[key_id] = unknown.get(key_id, 0) + 1
+    if unknown:
+        log.error("secrets_sealed_under_unknown_keys", key_ids=unknown, configured=sorted(known))
     if not plain:
         return {"key_id": rt.secret_box.key_id}
     return await _reseal_all(rt, SYSTEM, "secrets.seal", rotate=False)
