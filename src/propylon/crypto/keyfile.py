@@ -15,9 +15,15 @@ import os
 from pathlib import Path
 
 from propylon.crypto.secretbox import SecretBox, new_key_text, parse_key, parse_keys
+from propylon.errors import PropylonError
 from propylon.owner_only import FILE_MODE, secure_dir, tighten
 
 KEY_FILE = "secret.key"
+
+
+class SecretKeyMisconfigured(PropylonError):
+    """``PROPYLON_SECRET_KEY`` or the key file does not hold usable keys (the message names
+    where, never the value)."""
 
 
 def _create_key_file(path: Path) -> None:
@@ -42,7 +48,7 @@ def read_key_file(path: Path) -> bytes:
     try:
         return parse_key(path.read_text())
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise SecretKeyMisconfigured(f"{path}: {exc}") from None
 
 
 def load_secret_box(secret_key: str, data_dir: Path) -> SecretBox:
@@ -52,6 +58,6 @@ def load_secret_box(secret_key: str, data_dir: Path) -> SecretBox:
         try:
             return SecretBox(parse_keys(secret_key))
         except ValueError as exc:
-            raise ValueError(f"PROPYLON_SECRET_KEY: {exc}") from None
+            raise SecretKeyMisconfigured(f"PROPYLON_SECRET_KEY: {exc}") from None
     secure_dir(data_dir)
     return SecretBox([read_key_file(data_dir / KEY_FILE)])
