@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,8 @@ from propylon.tenants import operations as ops
 from propylon.tenants import operations_saml
 from propylon.tenants.saml_connections import IdpSource, load_connection, open_sp_key
 from propylon.tenants.saml_keys import generate_sp_keypair
-from tests.conftest import Server, drop_backend, make_backend, start_server, stop_server
+from tests.conftest import Backend, Server, start_server, stop_server
+from tests.db.test_migrations import backend  # noqa: F401  (a fresh database per backend)
 from tests.saml.idp import make_keypair
 
 IDP = "http://idp.example.test/secrets"
@@ -99,19 +99,10 @@ async def test_a_copied_database_does_not_yield_the_private_keys(server: Server)
     assert {k: v for k, v in published.items() if k == "d"} == {}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    backend = make_backend(request.param, tmp_path)
-    try:
-        yield backend
-    finally:
-        drop_backend(backend)
-
-
 async def test_keys_an_older_version_stored_in_clear_keep_working_and_are_sealed_at_start(
-    fresh_backend: Any,
+    backend: Backend,  # noqa: F811
 ) -> None:
-    rt = build_runtime(fresh_backend.settings())
+    rt = build_runtime(backend.settings())
     try:
         await upgrade(rt.db)
         connection_id = await _org_with_connection(rt)
@@ -133,7 +124,7 @@ async def test_keys_an_older_version_stored_in_clear_keep_working_and_are_sealed
             assert (await rt.signing_keys.active(s, rt.settings.signing_alg, now)).kid == kid
             record = await load_connection(s, connection_id)
         legacy_sp = rt.saml_keys.private_key(record)
-        url, proc = start_server(fresh_backend)  # a start seals them
+        url, proc = start_server(backend)  # a start seals them
         try:
             async with httpx.AsyncClient(base_url=url) as c:
                 published = (await c.get("/oauth2/jwks")).json()["keys"]
