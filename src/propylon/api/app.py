@@ -14,7 +14,6 @@ from propylon import __version__
 from propylon.api import (
     apps_routes,
     authorize,
-    docs_page,
     errors,
     health,
     mgmt_routes,
@@ -89,8 +88,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Enterprise identity layer: SCIM 2.0 provisioning, SSO and management API.",
         lifespan=lifespan,
-        docs_url=None,  # api/docs_page.py: with its own Content-Security-Policy
-        redoc_url=None,
         # first in the route table: see scim_routes' docstring
         routes=[scim_routes.ScimRoutes(scim_routes.routes)],
     )
@@ -109,6 +106,4 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
-    app.include_router(security_headers.router)
-    app.include_router(docs_page.router)
     return app
