@@ -13,8 +13,11 @@ from propylon.cache.copies import LocalCopies
 from propylon.cache.fanout import FanoutHealth
 from propylon.cache.local import LocalAccelerator
 from propylon.cache.redis import RedisAccelerator
+from propylon.crypto.keyfile import load_secret_box
+from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
+from propylon.owner_only import secure_dir
 from propylon.provider.keys import SigningKeyCache
 from propylon.provider.login import LoginRoute
 from propylon.provider.models import Client
@@ -68,6 +71,8 @@ class Runtime:
     settings: Settings
     db: Database
     cache: Accelerator
+    secret_box: SecretBox
+    """Seals private keys and secrets at rest (``crypto/secretbox.py``)."""
     sessions: SessionStore = field(default_factory=DatabaseSessionStore)
     """Sign-in sessions: the database in the embedded mode, Redis in production mode."""
     clock: Callable[[], datetime] = field(default=utcnow)
@@ -75,10 +80,17 @@ class Runtime:
     scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
     sign_in: SignInCopies = field(default_factory=lambda: SignInCopies.build(0, enabled=False))
     audit_buffer: AuditBuffer | None = None
-    signing_keys: SigningKeyCache = field(default_factory=SigningKeyCache)
+    fanout_health: FanoutHealth | None = None
+    """Whether this process's copies are trusted (only while the Redis listener is
+    subscribed; ``None`` without Redis, where copies are off)."""
+    signing_keys: SigningKeyCache = field(init=False)
     """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
-    saml_keys: SamlKeyCache = field(default_factory=SamlKeyCache)
+    saml_keys: SamlKeyCache = field(init=False)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
+
+    def __post_init__(self) -> None:
+        self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
+        self.saml_keys = SamlKeyCache(self.secret_box)
 
     async def close(self) -> None:
         if self.audit_buffer is not None:
@@ -88,6 +100,9 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    if not settings.database_url:  # the embedded database lives in the data directory
+        secure_dir(settings.data_dir)
+    box = load_secret_box(settings.secret_key.get_secret_value(), settings.data_dir)
     db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
     lifetime = timedelta(seconds=settings.session_lifetime_seconds)
     cache: Accelerator
@@ -108,9 +123,10 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         db=db,
         cache=cache,
+        secret_box=box,
         sessions=sessions,
         scope_cache=ScopeCache(settings.scim_scope_cache_seconds, cache.fanout, health),
         sign_in=SignInCopies.build(settings.sign_in_cache_seconds, cache.fanout, health),
         audit_buffer=AuditBuffer(db, retry_max_seconds=settings.background_retry_max_seconds),
-        signing_keys=SigningKeyCache(health=health),
+        fanout_health=health,
     )

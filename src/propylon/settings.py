@@ -11,7 +11,7 @@ import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``
     is believed (``api/client_address.py``). Empty: the TCP peer is the client address that
     per-address rate limits and the audit trail use."""
+
+    secret_key: SecretStr = SecretStr("")
+    """Key-encryption key(s) sealing private keys and secrets at rest (``crypto/secretbox.py``):
+    base64 or base64url of 32 random bytes; several comma-separated during a rotation (the
+    first seals, all open; ``propylon secrets rotate`` re-seals under the first). Empty: a key
+    file ``<data_dir>/secret.key`` made on first start (owner-only), which every process and
+    host using the database must share: set this instead when several hosts do."""
 
     # Lifecycle
     retention_days: int = 30

@@ -24,6 +24,7 @@ from propylon.api import (
     saml_mgmt_routes,
     saml_routes,
     scim_routes,
+    security_headers,
 )
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
@@ -33,6 +34,7 @@ from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
 from propylon.tenants import scope_cache
 from propylon.tenants.operations_saml import metadata_refresh_loop
+from propylon.tenants.operations_secrets import seal_stored_secrets
 
 
 class SchemaNotMigrated(RuntimeError):
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await upgrade(rt.db)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
+        await seal_stored_secrets(rt)  # private keys an older version stored in clear
         app.state.runtime = rt
         if rt.audit_buffer is not None:
             rt.audit_buffer.start()
@@ -97,6 +100,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         routes=[scim_routes.ScimRoutes(scim_routes.routes)],
     )
     observability.install(app, observability.Metrics())
+    app.add_middleware(
+        security_headers.SecurityHeaders,
+        policy=security_headers.page_policy(settings.public_url),
+    )
     errors.install(app)
     # Route matching scans in order: the browser- and IdP-facing routes before the
     # management API (SCIM routes come first of all, see above).

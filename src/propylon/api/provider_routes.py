@@ -49,7 +49,7 @@ async def jwks(request: Request) -> JSONResponse:
     rt = runtime_of(request)
     now = rt.clock()
     async with rt.db.write() as s:
-        await keys.active_key(s, rt.settings.signing_alg, now)
+        await rt.signing_keys.active(s, rt.settings.signing_alg, now)  # made on first use
         doc = keys.public_jwks(await keys.published(s, now), rt.signing_keys)
     return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
 

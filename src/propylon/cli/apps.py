@@ -113,6 +113,7 @@ async def rotate_keys(rt: Runtime) -> dict[str, Any]:
             rt.settings.signing_alg,
             now,
             timedelta(seconds=rt.settings.signing_key_retire_seconds),
+            rt.secret_box,
         )
         record(s, CLI, AuditRecord("keys.rotate", "signing_key", out["kid"]), now)
     # after commit: processes re-read now

@@ -20,6 +20,7 @@ from propylon.cli import apps as apps_cli
 from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
 from propylon.cli import saml as saml_cli
+from propylon.cli import secrets as secrets_cli
 from propylon.cli import workers as serve_workers
 from propylon.cli.common import (
     describe_database,
@@ -36,6 +37,7 @@ from propylon.logs import configure
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
 from propylon.tenants import operations as ops
+from propylon.tenants.operations_secrets import seal_stored_secrets
 
 CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -57,6 +59,7 @@ app.add_typer(saml_cli.saml_app, name="saml")
 app.add_typer(domains_cli.domain_app, name="domain")
 app.add_typer(directory_cli.user_app, name="user")
 app.add_typer(directory_cli.group_app, name="group")
+app.add_typer(secrets_cli.secrets_app, name="secrets")
 
 
 @app.command()
@@ -93,6 +96,12 @@ def serve(
             await rt.close()
 
     asyncio.run(prepare())
+    if not settings.is_sqlite and not settings.secret_key.get_secret_value():
+        typer.echo(
+            f"warning: secrets are sealed with the key file in {settings.data_dir}; with a "
+            "shared database set PROPYLON_SECRET_KEY on every host instead",
+            err=True,
+        )
     if workers > 1 and not settings.redis_url:
         typer.echo(
             "warning: several workers without PROPYLON_REDIS_URL share no rate limits", err=True
@@ -117,7 +126,8 @@ def migrate(
     check: Annotated[bool, typer.Option(help="Only report; exit 1 if behind.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bring the database schema to the current revision."""
+    """Bring the database schema to the current revision (and seal private keys an older
+    version stored in clear)."""
     settings = load_settings()
 
     async def main() -> bool:
@@ -126,6 +136,7 @@ def migrate(
             if check:
                 return await is_current(rt.db)
             await upgrade(rt.db)
+            await seal_stored_secrets(rt)  # what an older version stored in clear
             return True
         finally:
             await rt.close()

@@ -7,16 +7,25 @@ a lock upgrade; reads use plain deferred transactions.
 
 A unit of work whose whole write is one statement needs no transaction around it: see
 :func:`tail_connection`.
+
+The engine hides bound parameters (user data, filter values) from its errors and logs
+(``hide_parameters``), and PostgreSQL's ``DETAIL`` (which repeats a duplicate key's or a
+failing row's values) is dropped from the driver's exception (:func:`_drop_detail`).
+An embedded database file, its ``-wal`` and ``-shm`` are owner-only (0600), created so and
+tightened on every start if found looser; a missing directory for it is created owner-only
+(0700).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -25,6 +34,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+
+from propylon.owner_only import DIR_MODE, FILE_MODE, tighten
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IMMEDIATE = "propylon_sqlite_immediate"
@@ -63,12 +74,10 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                from pathlib import Path
-
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                secure_sqlite_files(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs["pool_size"] = pool_size
@@ -77,6 +86,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        event.listen(self.engine.sync_engine, "handle_error", _drop_detail)
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -119,6 +129,30 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _drop_detail(context: ExceptionContext) -> None:
+    """Forget the ``DETAIL`` of a database error (PostgreSQL manual §55.8: for a unique or
+    not-null violation it spells out the key or the whole row, i.e. user data) in every
+    exception of the chain, so no traceback or log line carries it; the message, the
+    constraint and the SQLSTATE stay."""
+    exc: BaseException | None = context.original_exception
+    for _ in range(8):  # the driver's own exception is one or two causes down
+        if exc is None:
+            return
+        if getattr(exc, "detail", None):
+            exc.detail = None  # type: ignore[attr-defined]
+        exc = exc.__cause__
+
+
+def secure_sqlite_files(path: Path) -> None:
+    """Make the database file owner-only before SQLite opens it (SQLite creates its ``-wal``
+    and ``-shm`` with the database file's permissions), and tighten the three if they exist
+    with looser ones."""
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten(name, FILE_MODE)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -29,8 +29,10 @@ class SamlConnection(Base):
     metadata_refreshed_at: Mapped[datetime | None]
     sp_entity_id: Mapped[str] = mapped_column(String(512), unique=True)
     sp_private_key_pem: Mapped[str] = mapped_column(Text)
-    """The connection's SP key: decrypts EncryptedAssertions, signs AuthnRequests and
-    LogoutRequests/Responses. Never leaves the server; the certificate is in SP metadata."""
+    """The connection's SP key, sealed (``tenants/saml_connections.py seal_sp_key``; plain PEM
+    only in a row from before sealing, until the next start seals it): decrypts
+    EncryptedAssertions, signs AuthnRequests and LogoutRequests/Responses. Never leaves the
+    server; the certificate is in SP metadata."""
     sp_certificate_pem: Mapped[str] = mapped_column(Text)
     sign_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_idp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,5 +1,6 @@
 """Tables of sign-in: OAuth clients (the host platform's apps), signing keys, sessions,
-authorization codes and refresh tokens. Secrets and tokens are stored as SHA-256 only."""
+authorization codes and refresh tokens. Secrets and tokens are stored as SHA-256 only;
+private keys sealed."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ class OAuthClient(Base):
 
 
 class SigningKey(Base):
-    """An asymmetric signing key (JWK with private part). Old keys stay published in JWKS
+    """An asymmetric signing key: ``private_jwk`` is ``{"sealed": ...}``, the private JWK
+    sealed (``provider/keys.py seal_jwk``; the plain JWK only in a row from before sealing,
+    until the next start seals it). Old keys stay published in JWKS
     until ``retire_at`` so tokens they signed keep verifying during rotation."""
 
     __tablename__ = "signing_keys"

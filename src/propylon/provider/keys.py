@@ -17,10 +17,16 @@ keeps the previous key in the JWK Set for ``PROPYLON_SIGNING_KEY_RETIRE_SECONDS`
 therefore stay well above :data:`KEY_CACHE_SECONDS`; the default is a day). The JWK Set and
 the verification keys are read from the database on every request; only their parsing is
 cached, by ``kid`` (the RFC 7638 thumbprint, so one ``kid`` is always the same key).
+
+The private JWK is stored sealed (:mod:`propylon.crypto.secretbox`, purpose
+:data:`~propylon.crypto.secretbox.SIGNING_KEY`, bound to its ``kid``) as ``{"sealed": ...}``;
+a row from before sealing holds the plain JWK, is still read, and is sealed when the runtime
+starts (:func:`propylon.tenants.operations_secrets.seal_stored_secrets`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.cache.fanout import FanoutHealth, trusted_epoch
+from propylon.crypto.secretbox import SIGNING_KEY, SecretBox
 from propylon.db.tables import core
 from propylon.db.tables_sso import SigningKey
 
@@ -57,6 +64,20 @@ def import_private(jwk: dict[str, Any]) -> ECKey | RSAKey:
     return RSAKey.import_key(jwk)
 
 
+def seal_jwk(box: SecretBox, kid: str, jwk: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of the private ``jwk`` of ``kid``."""
+    return {"sealed": box.seal_text(json.dumps(jwk, sort_keys=True), SIGNING_KEY, kid)}
+
+
+def open_jwk(box: SecretBox, kid: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """The private JWK of ``kid`` from its stored form (sealed, or plain in an old row)."""
+    sealed = stored.get("sealed")
+    if sealed is None:
+        return stored
+    jwk: dict[str, Any] = json.loads(box.open_text(sealed, SIGNING_KEY, kid))
+    return jwk
+
+
 def _generate(alg: str) -> tuple[str, dict[str, Any]]:
     if alg not in SUPPORTED_ALGS:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
@@ -68,13 +89,20 @@ def _generate(alg: str) -> tuple[str, dict[str, Any]]:
     return kid, jwk
 
 
-def _new_key(session: AsyncSession, alg: str, now: datetime) -> SigningKey:
+def _new_key(
+    session: AsyncSession, alg: str, now: datetime, box: SecretBox
+) -> tuple[SigningKey, ECKey | RSAKey]:
     kid, jwk = _generate(alg)
     row = SigningKey(
-        kid=kid, alg=alg, private_jwk=jwk, created_at=now, active_from=now, retire_at=None
+        kid=kid,
+        alg=alg,
+        private_jwk=seal_jwk(box, kid, jwk),
+        created_at=now,
+        active_from=now,
+        retire_at=None,
     )
     session.add(row)
-    return row
+    return row, import_private(jwk)
 
 
 _KEYS = core(SigningKey)
@@ -92,15 +120,17 @@ async def _read_active(session: AsyncSession, alg: str) -> tuple[str, str, dict[
     return (found[0], found[1], found[2]) if found is not None else None
 
 
-async def active_key(session: AsyncSession, alg: str, now: datetime) -> SigningMaterial:
+async def active_key(
+    session: AsyncSession, alg: str, now: datetime, box: SecretBox
+) -> SigningMaterial:
     """The signing key, created on first use (needs a write transaction then)."""
     found = await _read_active(session, alg)
     if found is not None:
-        kid, row_alg, jwk = found
-        return SigningMaterial(kid, row_alg, import_private(jwk))
-    row = _new_key(session, alg, now)
+        kid, row_alg, stored = found
+        return SigningMaterial(kid, row_alg, import_private(open_jwk(box, kid, stored)))
+    row, key = _new_key(session, alg, now, box)
     await session.flush()
-    return SigningMaterial(row.kid, row.alg, import_private(row.private_jwk))
+    return SigningMaterial(row.kid, row.alg, key)
 
 
 CHANNEL = "signing-keys"
@@ -109,15 +139,17 @@ CHANNEL = "signing-keys"
 
 class SigningKeyCache:
     """Per process (on the runtime): the active signing key per algorithm, read and parsed
-    at most once per ``ttl`` seconds, and parsed keys by ``kid``. See the module docstring
-    for the rotation bound."""
+    at most once per ``ttl`` seconds, and parsed keys by ``kid``, opened with ``box``. See the
+    module docstring for the rotation bound."""
 
     def __init__(
         self,
+        box: SecretBox,
         ttl: float = KEY_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         health: FanoutHealth | None = None,
     ) -> None:
+        self.box = box
         self.ttl = ttl
         self._clock = clock
         self._health = health
@@ -132,9 +164,9 @@ class SigningKeyCache:
         found = await _read_active(session, alg)
         if found is None:
             # created in the caller's transaction, which may still roll back: not cached
-            return await active_key(session, alg, now)
-        kid, row_alg, jwk = found
-        material = SigningMaterial(kid, row_alg, self.parsed(kid, jwk))
+            return await active_key(session, alg, now, self.box)
+        kid, row_alg, stored = found
+        material = SigningMaterial(kid, row_alg, self.parsed(kid, stored))
         if epoch is not None:
             self._active[alg] = (material, self._clock() + self.ttl, epoch)
         return material
@@ -143,24 +175,25 @@ class SigningKeyCache:
         """A rotation was published on :data:`CHANNEL`: read the active key again."""
         self._active.clear()
 
-    def parsed(self, kid: str, jwk: dict[str, Any]) -> ECKey | RSAKey:
-        """The parsed key of ``kid`` (its thumbprint: the same ``kid`` is the same key)."""
+    def parsed(self, kid: str, stored: dict[str, Any]) -> ECKey | RSAKey:
+        """The parsed key of ``kid`` (its thumbprint: the same ``kid`` is the same key) from
+        its stored form, opened once."""
         key = self._parsed.get(kid)
         if key is None:
             if len(self._parsed) >= _MAX_PARSED:
                 self._parsed.clear()
-            key = self._parsed[kid] = import_private(jwk)
+            key = self._parsed[kid] = import_private(open_jwk(self.box, kid, stored))
         return key
 
 
 async def rotate(
-    session: AsyncSession, alg: str, now: datetime, retire_after: timedelta
+    session: AsyncSession, alg: str, now: datetime, retire_after: timedelta, box: SecretBox
 ) -> dict[str, Any]:
     """Start signing with a new key; current keys retire after ``retire_after``."""
     current = list(await session.scalars(select(SigningKey).where(SigningKey.retire_at.is_(None))))
     for old in current:
         old.retire_at = now + retire_after
-    row = _new_key(session, alg, now)
+    row, _ = _new_key(session, alg, now, box)
     await session.flush()
     return {
         "kid": row.kid,
@@ -180,19 +213,17 @@ async def published(session: AsyncSession, now: datetime) -> list[SigningKey]:
     return list(rows)
 
 
-def public_jwks(rows: list[SigningKey], cache: SigningKeyCache | None = None) -> dict[str, Any]:
+def public_jwks(rows: list[SigningKey], cache: SigningKeyCache) -> dict[str, Any]:
     """The JWK Set document: public parts only (RFC 7517 §5)."""
     keys = []
     for row in rows:
-        key = cache.parsed(row.kid, row.private_jwk) if cache else import_private(row.private_jwk)
+        key = cache.parsed(row.kid, row.private_jwk)
         public = key.as_dict(private=False)
         keys.append({**public, "kid": row.kid, "alg": row.alg, "use": "sig"})
     return {"keys": keys}
 
 
-def verification_keys(rows: list[SigningKey], cache: SigningKeyCache | None = None) -> KeySet:
-    if cache is None:
-        return KeySet([import_private(r.private_jwk) for r in rows])
+def verification_keys(rows: list[SigningKey], cache: SigningKeyCache) -> KeySet:
     return KeySet([cache.parsed(r.kid, r.private_jwk) for r in rows])
 
 

@@ -137,7 +137,7 @@ def request_idp_logout(
         sp_name_qualifier=row.sp_name_qualifier,
         session_index=row.idp_session_index,
     )
-    key = rt.saml_keys.private_key(conn.sp_private_key_pem)
+    key = rt.saml_keys.private_key(conn)
     return encode_redirect_url(conn.slo_url, message, signing_key=key)
 
 
@@ -281,7 +281,7 @@ async def _idp_initiated(
         response,
         param="SAMLResponse",
         relay_state=relay or None,
-        signing_key=rt.saml_keys.private_key(conn.sp_private_key_pem),
+        signing_key=rt.saml_keys.private_key(conn),
     )
     return LogoutOutcome(url)
 

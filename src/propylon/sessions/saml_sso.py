@@ -183,7 +183,7 @@ async def start_login(
         destination=conn.sso_url,
         force_authn=force_authn,
     )
-    key = rt.saml_keys.private_key(conn.sp_private_key_pem) if conn.sign_requests else None
+    key = rt.saml_keys.private_key(conn) if conn.sign_requests else None
     return encode_redirect_url(conn.sso_url, message, relay_state=relay, signing_key=key)
 
 
@@ -236,7 +236,7 @@ def _validate(
             policy=policy_of(rt, conn),
             expected_request_id=pending.id if pending else None,
             now=now,
-            sp_decryption_key=rt.saml_keys.private_key(conn.sp_private_key_pem),
+            sp_decryption_key=rt.saml_keys.private_key(conn),
         )
     except SamlValidationError as exc:
         raise LoginRefused(exc.reason.value, "The sign-in response was not accepted.", 400) from exc

@@ -76,6 +76,7 @@ async def create_connection(
             preset=preset,
             match_by=match_by,
             now=rt.clock(),
+            box=rt.secret_box,
             idp_initiated_app=idp_initiated_app,
             attribute_overrides=attribute_overrides,
         )

@@ -14,6 +14,7 @@ from cryptography import x509
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.crypto.secretbox import SAML_SP_KEY, SecretBox, is_sealed
 from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import OAuthClient
@@ -65,7 +66,8 @@ class ConnectionRecord:
     idp_certificate_pems: tuple[str, ...]
     """Every trusted IdP signing certificate (PEM), as stored."""
     sp_entity_id: str
-    sp_private_key_pem: str
+    sp_private_key_sealed: str
+    """The SP private key as stored: sealed (:func:`open_sp_key`)."""
     sp_certificate_pem: str
     sign_requests: bool
     allow_idp_initiated: bool
@@ -114,6 +116,16 @@ async def load_connection(session: AsyncSession, connection_id: str) -> Connecti
     if row is None:
         raise NotFound(f"no SAML connection {connection_id!r}")
     return connection_record(row)
+
+
+def seal_sp_key(box: SecretBox, connection_id: str, pem: str) -> str:
+    """The stored form of a connection's SP private key: sealed, bound to the connection."""
+    return box.seal_text(pem, SAML_SP_KEY, connection_id)
+
+
+def open_sp_key(box: SecretBox, connection_id: str, stored: str) -> str:
+    """The SP private key PEM from its stored form (sealed, or plain in an old row)."""
+    return box.open_text(stored, SAML_SP_KEY, connection_id) if is_sealed(stored) else stored
 
 
 def slo_response_url(conn: ConnectionRecord) -> str | None:
@@ -208,6 +220,7 @@ async def create_connection(
     preset: str,
     match_by: str,
     now: datetime,
+    box: SecretBox,
     idp_initiated_app: str | None = None,
     attribute_overrides: dict[str, Any] | None = None,
 ) -> SamlConnection:
@@ -226,7 +239,7 @@ async def create_connection(
         tenant_id=tenant.id,
         name=name or f"{tenant.name} SAML",
         sp_entity_id=entity,
-        sp_private_key_pem=key_pem,
+        sp_private_key_pem=seal_sp_key(box, conn_id, key_pem),
         sp_certificate_pem=sp_cert,
         sign_requests=False,
         allow_idp_initiated=allow_idp_initiated,
