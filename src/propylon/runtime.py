@@ -3,6 +3,8 @@ passed explicitly."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from propylon.directory.events import EventBus
 from propylon.provider.keys import SigningKeyCache
 from propylon.provider.login import LoginRoute
 from propylon.provider.models import Client
+from propylon.sessions.pending_cookie import PendingLoginSeal
 from propylon.sessions.saml_keys_cache import SamlKeyCache
 from propylon.sessions.store import SessionStore
 from propylon.sessions.store_db import DatabaseSessionStore
@@ -76,12 +79,44 @@ class Runtime:
     """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
     saml_keys: SamlKeyCache = field(default_factory=SamlKeyCache)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
+    pending_logins: PendingLoginSeal = field(
+        default_factory=lambda: PendingLoginSeal(lambda: secrets.token_bytes(32))
+    )
+    """Seals the cookie a pending SAML login is kept in, under :func:`sign_in_secret`."""
 
     async def close(self) -> None:
         if self.audit_buffer is not None:
             await self.audit_buffer.stop()
         await self.cache.close()
         await self.db.dispose()
+
+
+def sign_in_secret(settings: Settings) -> bytes:
+    """The server secret the pending sign-in cookie's key derives from (HKDF in
+    ``sessions/pending_cookie.py``).
+
+    INTEGRATION POINT (issue 12): the one place this secret is obtained. Wire it to the
+    server secret key module (``PROPYLON_SECRET_KEY`` or its key file) when that lands;
+    until then ``PROPYLON_SECRET_KEY``, else a random secret kept owner-only in
+    ``<data_dir>/sign-in.key`` (created once, atomically, so every worker reads the same).
+    """
+    configured = settings.secret_key.get_secret_value()
+    if configured:
+        return configured.encode("utf-8")
+    path = settings.data_dir / "sign-in.key"
+    if not path.exists():
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".sign-in.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)  # atomic: the first worker's secret wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -102,4 +137,5 @@ def build_runtime(settings: Settings) -> Runtime:
         scope_cache=ScopeCache(settings.scim_scope_cache_seconds, enabled=cache.fanout),
         sign_in=SignInCopies.build(settings.sign_in_cache_seconds, enabled=cache.fanout),
         audit_buffer=AuditBuffer(db),
+        pending_logins=PendingLoginSeal(lambda: sign_in_secret(settings)),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     """Per-process copies of apps, login routes and SAML connections read by every sign-in
     (only with Redis, whose fan-out clears them in every process when one is created or
     changed). Never used to check a SAML Response: the ACS reads the pinned certificates."""
+
+    sign_in_start_rate_limit_per_minute: int = 60
+    """Sign-ins started (a browser sent to an IdP) per minute per client address; past it a
+    page with 429 and ``Retry-After``. A start writes nothing on the server, this bounds the
+    signing work and the IdP traffic one address can cause."""
+    secret_key: SecretStr = SecretStr("")
+    """The server secret that keys derive from (here: the cookie a pending sign-in is kept in,
+    ``sessions/pending_cookie.py``). Set the same value on every host behind one public URL.
+    Empty: a random secret in ``<data_dir>/sign-in.key``, created owner-only on first use."""
 
     trusted_proxies: str = ""
     """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``
@@ -101,6 +110,9 @@ class Settings(BaseSettings):
     saml_allow_sha1: bool = False
     """Accept RSA-SHA1 signatures and SHA-1 digests (broken; only for legacy IdPs)."""
     saml_max_response_bytes: int = 262_144
+    saml_request_lifetime_seconds: int = 600
+    """How long a person may take at the IdP: an AuthnRequest's answer is accepted this long
+    after it was sent (the pending sign-in's cookie lives as long)."""
     saml_metadata_refresh_seconds: int = 21_600
     """How often connections created from a metadata URL re-read it."""
     saml_metadata_refresh_enabled: bool = True
