@@ -6,18 +6,27 @@ start writes no row, and starts are limited per client address. Live server, bot
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
 
+from propylon.audit import list_entries
 from propylon.db.tables import AuditEntry
 from propylon.db.tables_saml import SamlRequest
 from tests.conftest import Server, backend_env_server
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import auth_params
-from tests.sso.test_saml_login import SSO, Org, new_org, response_for, start
+from tests.sso.test_saml_login import (
+    SSO,
+    Org,
+    authn_request_id,
+    new_org,
+    response_for,
+    start,
+)
 
 
 def pending_cookies(browser: httpx.AsyncClient) -> dict[str, str]:
@@ -26,8 +35,9 @@ def pending_cookies(browser: httpx.AsyncClient) -> dict[str, str]:
 
 async def refusals(server: Server, org: Org) -> list[str | None]:
     """The reasons of the refused logins of ``org``, newest first."""
-    rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")
-    return [r["reason"] for r in rows if r["outcome"] == "failure"]
+    async with server.rt.db.read() as s:
+        rows = await list_entries(s, tenant_id=org.connection["tenant_id"], action="sso.saml.login")
+    return [r.reason for r in rows if r.outcome == "failure"]
 
 
 async def test_a_response_posted_from_another_browser_is_refused_and_signs_nobody_in(
@@ -76,6 +86,11 @@ async def test_the_pending_login_cookie_crosses_the_idps_post_and_stays_at_the_a
     acs = urlsplit(org.connection["acs_url"]).path
     assert {"samesite=none", "secure", "httponly", f"path={acs}".lower()} <= set(attrs)
     assert "max-age=600" in attrs
+    # an authorization request too long to keep in a cookie is refused with a page
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        params["state"] = secrets.token_urlsafe(4000)
+        r = await browser.get("/oauth2/authorize", params=params)
+    assert r.status_code == 414 and "set-cookie" not in r.headers and "too long" in r.text
 
 
 async def test_several_tabs_of_one_browser_sign_in_at_once(server: Server) -> None:
@@ -122,14 +137,18 @@ async def test_anonymous_sign_in_starts_write_nothing(server: Server) -> None:
     assert await _rows(server, org) == before
 
 
-async def test_sign_in_starts_are_limited_per_client_address(server: Server) -> None:
+async def test_starts_are_limited_per_client_address_and_pending_logins_expire(
+    server: Server,
+) -> None:
     env = {
         "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "3",
         "PROPYLON_TRUSTED_PROXIES": "127.0.0.1",
+        "PROPYLON_SAML_REQUEST_LIFETIME_SECONDS": "1",
     }
     async with backend_env_server(server, env) as (url, _):
         org = await new_org(server)
         params = auth_params(org.app, login_hint=f"ada@{org.domain}")
+        acs = urlsplit(org.connection["acs_url"]).path
 
         async def start_from(address: str) -> httpx.Response:
             async with httpx.AsyncClient(base_url=url, timeout=30) as c:
@@ -146,4 +165,15 @@ async def test_sign_in_starts_are_limited_per_client_address(server: Server) -> 
         assert "Too many sign-in attempts" in refused.text
         assert "set-cookie" not in refused.headers
         # another address is not held back
-        assert (await start_from("203.0.113.8")).status_code == 302
+        started = await start_from("203.0.113.8")
+        assert started.status_code == 302
+        # the answer to a login is accepted for PROPYLON_SAML_REQUEST_LIFETIME_SECONDS only,
+        # even from a browser that kept the cookie past its Max-Age
+        request_id, relay = authn_request_id(started.headers["location"])
+        await asyncio.sleep(1.5)
+        form = {"SAMLResponse": response_for(org, f"ada@{org.domain}", request_id)}
+        kept = dict(started.cookies.items())  # its value, without the Max-Age
+        async with httpx.AsyncClient(base_url=url, cookies=kept, timeout=30) as late:
+            r = await late.post(acs, data={**form, "RelayState": relay})
+        assert r.status_code == 400 and "expired" in r.text
+    assert await refusals(server, org) == ["request_used_or_expired"]
