@@ -86,6 +86,7 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
         "PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS": "true",
         # every test signs in from 127.0.0.1; the per-address limit has tests of its own
         "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "1000000",
+        "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "1000000",
         **(extra or {}),
     }
     if name == "postgres":

@@ -120,6 +120,7 @@ class Bench:
             "PROPYLON_LOG_LEVEL": "warning",
             # every simulated browser starts its sign-ins from 127.0.0.1
             "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "100000000",
+            "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "100000000",
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.db_created = False

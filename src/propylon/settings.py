@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     """Sign-ins started (a browser sent to an IdP) per minute per client address; past it a
     page with 429 and ``Retry-After``. A start writes nothing on the server, this bounds the
     signing work and the IdP traffic one address can cause."""
+    sign_in_finish_rate_limit_per_minute: int = 60
+    """Responses posted to a SAML ACS per minute per client address; past it a page with 429
+    and ``Retry-After``, before the Response is read (so the refusals an attacker can cause,
+    each audited, are bounded too)."""
     secret_key: SecretStr = SecretStr("")
     """The server secret that keys derive from (here: the cookie a pending sign-in is kept in,
     ``sessions/pending_cookie.py``). Set the same value on every host behind one public URL.

@@ -1,16 +1,19 @@
 """A pending SP-initiated login belongs to the browser that started it, and starting one is
 cheap: the AuthnRequest is kept in a sealed cookie of that browser, so a Response posted from
 any other browser signs nobody in (login CSRF), several tabs sign in at once, an anonymous
-start writes no row, and starts are limited per client address. Live server, both backends.
+start writes no row, and starts and Responses posted to the ACS are limited per client
+address. Live server, both backends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from httpx import Response
 from sqlalchemy import func, select
 
 from propylon.audit import list_entries
@@ -137,11 +140,12 @@ async def test_anonymous_sign_in_starts_write_nothing(server: Server) -> None:
     assert await _rows(server, org) == before
 
 
-async def test_starts_are_limited_per_client_address_and_pending_logins_expire(
+async def test_sign_ins_are_limited_per_client_address_and_pending_logins_expire(
     server: Server,
 ) -> None:
     env = {
         "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "3",
+        "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "3",
         "PROPYLON_TRUSTED_PROXIES": "127.0.0.1",
         "PROPYLON_SAML_REQUEST_LIFETIME_SECONDS": "1",
     }
@@ -150,22 +154,29 @@ async def test_starts_are_limited_per_client_address_and_pending_logins_expire(
         params = auth_params(org.app, login_hint=f"ada@{org.domain}")
         acs = urlsplit(org.connection["acs_url"]).path
 
-        async def start_from(address: str) -> httpx.Response:
+        async def from_address(address: str, method: str, path: str, **kw: Any) -> Response:
             async with httpx.AsyncClient(base_url=url, timeout=30) as c:
                 headers = {"X-Forwarded-For": address}
-                return await c.get("/oauth2/authorize", params=params, headers=headers)
+                return await c.request(method, path, headers=headers, **kw)
 
-        # three starts a minute from one address: of seven in a row (one window, or two if
-        # the minute turns over meanwhile) the first three pass and at least one is refused
-        answers = [await start_from("203.0.113.7") for _ in range(7)]
-        assert [r.status_code for r in answers[:3]] == [302, 302, 302]
-        refused = next(r for r in answers if r.status_code == 429)
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert refused.headers["content-type"].startswith("text/html")
-        assert "Too many sign-in attempts" in refused.text
-        assert "set-cookie" not in refused.headers
+        # three a minute from one address: of seven in a row (one window, or two if the
+        # minute turns over meanwhile) the first three pass and at least one is refused
+        for method, path, kw, passed in (
+            ("GET", "/oauth2/authorize", {"params": params}, 302),
+            ("POST", acs, {"data": {"SAMLResponse": "eA==", "RelayState": "x"}}, 400),
+        ):
+            answers = [await from_address("203.0.113.7", method, path, **kw) for _ in range(7)]
+            assert [r.status_code for r in answers[:3]] == [passed] * 3
+            refused = next(r for r in answers if r.status_code == 429)
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            assert refused.headers["content-type"].startswith("text/html")
+            assert "Too many sign-in attempts" in refused.text
+            assert "set-cookie" not in refused.headers
+        # only the Responses let through were audited
+        audited = len(await refusals(server, org))
+        assert audited == sum(r.status_code == 400 for r in answers)
         # another address is not held back
-        started = await start_from("203.0.113.8")
+        started = await from_address("203.0.113.8", "GET", "/oauth2/authorize", params=params)
         assert started.status_code == 302
         # the answer to a login is accepted for PROPYLON_SAML_REQUEST_LIFETIME_SECONDS only,
         # even from a browser that kept the cookie past its Max-Age
@@ -176,4 +187,5 @@ async def test_starts_are_limited_per_client_address_and_pending_logins_expire(
         async with httpx.AsyncClient(base_url=url, cookies=kept, timeout=30) as late:
             r = await late.post(acs, data={**form, "RelayState": relay})
         assert r.status_code == 400 and "expired" in r.text
-    assert await refusals(server, org) == ["request_used_or_expired"]
+    reasons = await refusals(server, org)
+    assert reasons[0] == "request_used_or_expired" and len(reasons) == audited + 1

@@ -6,9 +6,9 @@ the request is routed by ``login_hint`` or ``organization`` (:mod:`propylon.prov
 A route to a SAML connection starts that login at once, writing nothing: the browser goes
 straight to the IdP, and keeps the AuthnRequest and this request (the URL to resume) in a
 sealed cookie that binds the login to it (:mod:`propylon.sessions.pending_cookie`). Starts
-are limited per client address. The SAML ACS
-resumes it with :func:`resume` as soon as the person is signed in, so the browser goes from
-the IdP back to the app with its code, without another trip through this endpoint.
+are limited per client address. The SAML ACS resumes it with :func:`resume` as soon as the
+person is signed in, so the browser goes from the IdP back to the app with its code, without
+another trip through this endpoint.
 
 A session is not enough when the request asks for a fresh authentication (OpenID Connect Core
 §3.1.2.1: ``prompt=login``, or a ``max_age`` the session is older than): the person goes back
@@ -97,6 +97,27 @@ async def authorize(request: Request) -> Response:
     return await to_idp(rt, request, outcome.connection_id, outcome.resume, outcome.force_authn)
 
 
+async def too_many_sign_ins(
+    rt: Runtime, request: Request, step: str, limit: int
+) -> Response | None:
+    """Count one anonymous sign-in ``step`` of this client address (the TCP peer, or what
+    the trusted proxies say: :mod:`propylon.api.client_address`) in the accelerator, which
+    writes nothing to the database; past ``limit`` a minute, a page with 429 and
+    ``Retry-After`` (RFC 6585 §4)."""
+    client = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    decision = await rt.cache.rate_hit(f"sign-in-{step}:{client}", limit, 60)
+    if decision.allowed:
+        return None
+    refused = page(
+        429,
+        "Too many sign-in attempts",
+        "Too many sign-ins came from your network just now.",
+        "Wait a minute, then try again.",
+    )
+    refused.headers["Retry-After"] = str(decision.retry_after)
+    return refused
+
+
 async def to_idp(
     rt: Runtime, request: Request, connection_id: str, resume: str, force_authn: bool
 ) -> Response:
@@ -104,17 +125,8 @@ async def to_idp(
     authorization request ``resume``, the pending login kept in a cookie of this browser
     (nothing is written on the server); a page if there is no such connection, or if this
     client address started too many sign-ins this minute (429 with ``Retry-After``)."""
-    client = client_address(request.scope, rt.settings.trusted_proxy_networks())
     limit = rt.settings.sign_in_start_rate_limit_per_minute
-    decision = await rt.cache.rate_hit(f"sign-in-start:{client}", limit, 60)
-    if not decision.allowed:
-        refused = page(
-            429,
-            "Too many sign-in attempts",
-            "Too many sign-ins were started from your network just now.",
-            "Wait a minute, then try again.",
-        )
-        refused.headers["Retry-After"] = str(decision.retry_after)
+    if refused := await too_many_sign_ins(rt, request, "start", limit):
         return refused
     try:
         started = await start_login(rt, connection_id, resume, force_authn=force_authn)

@@ -68,12 +68,16 @@ async def login(request: Request, connection_id: str, return_to: str = "") -> Re
 async def acs(request: Request, connection_id: str) -> Response:
     """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5). A Response to a pending
     login counts only with that login's cookie, i.e. in the browser that started it (refused
-    with a page otherwise). The person is signed in and the authorization request the login
+    with a page otherwise). Responses posted per client address are limited. The person is
+    signed in and the authorization request the login
     answers is answered at once (:func:`propylon.api.authorize.resume`): the pending one or,
     IdP-initiated, one for the app the login lands in (:mod:`propylon.sessions.landing`;
     refused with 400 if there is none). The browser goes straight back to the app with its
     code."""
     rt = _rt(request)
+    limit = rt.settings.sign_in_finish_rate_limit_per_minute
+    if refused := await authorize.too_many_sign_ins(rt, request, "finish", limit):
+        return refused  # before the body is read, and not audited: no write
     try:
         form = await read_form(request, rt.settings.saml_max_response_bytes * 2)
     except ValueError:
