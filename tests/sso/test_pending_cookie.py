@@ -1,15 +1,19 @@
 """The sealed cookie a pending SAML login lives in: it opens only for the RelayState it was
 sealed for, under the secret it was sealed with, unchanged; an overlong login is refused at
-the start rather than dropped by the browser."""
+the start rather than dropped by the browser. The secret it derives from is the operator's,
+or one random file, owner-only, that every worker of the data directory reads."""
 
 from __future__ import annotations
 
 import base64
 import secrets
+import stat
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from propylon.runtime import sign_in_secret
 from propylon.sessions.pending_cookie import (
     MAX_COOKIE_BYTES,
     CookieTooLarge,
@@ -18,6 +22,7 @@ from propylon.sessions.pending_cookie import (
     cookie_name,
     new_relay_state,
 )
+from propylon.settings import Settings
 
 NOW = datetime(2026, 12, 5, 1, 2, 3, 456789, tzinfo=UTC)
 LOGIN = PendingLogin(
@@ -59,3 +64,15 @@ def test_a_login_too_long_for_a_cookie_is_refused() -> None:
     huge = LOGIN.return_to + "&x=" + secrets.token_urlsafe(4000)
     with pytest.raises(CookieTooLarge):
         seal.seal(new_relay_state(), PendingLogin(**{**LOGIN.__dict__, "return_to": huge}))
+
+
+def test_the_sign_in_secret_is_configured_or_one_owner_only_file_every_worker_reads(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    first = sign_in_secret(settings)
+    assert len(first) == 32 and sign_in_secret(settings) == first
+    (key_file,) = (tmp_path / "data").iterdir()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    configured = Settings(data_dir=tmp_path / "data", secret_key="s3cret-from-the-operator")
+    assert sign_in_secret(configured) == b"s3cret-from-the-operator"
