@@ -58,8 +58,10 @@ def log(msg: str) -> None:
 
 @dataclass
 class CookieJar:
-    """Host-only cookies of the one origin under test (all of Propylon's use ``Path=/``).
-    ``Secure`` is moot over plain-http loopback; an expired/``Max-Age=0`` cookie is removed."""
+    """Host-only cookies of the one origin under test, each sent on every request (paths are
+    not tracked: the pending login's cookie, scoped to the ACS, reaches other paths too, which
+    they ignore). ``Secure`` is moot over plain-http loopback, as in browsers; an
+    expired/``Max-Age=0`` cookie is removed."""
 
     cookies: dict[str, str] = field(default_factory=dict)
 
@@ -116,6 +118,9 @@ class Bench:
             "PROPYLON_PUBLIC_URL": self.url,
             "PROPYLON_DATA_DIR": self.tmp,
             "PROPYLON_LOG_LEVEL": "warning",
+            # every simulated browser starts its sign-ins from 127.0.0.1
+            "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "100000000",
+            "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "100000000",
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.db_created = False

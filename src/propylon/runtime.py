@@ -3,6 +3,7 @@ passed explicitly."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from propylon.owner_only import secure_dir
 from propylon.provider.keys import SigningKeyCache
 from propylon.provider.login import LoginRoute
 from propylon.provider.models import Client
+from propylon.sessions.pending_cookie import PendingLoginSeal
 from propylon.sessions.saml_keys_cache import SamlKeyCache
 from propylon.sessions.store import SessionStore
 from propylon.sessions.store_db import DatabaseSessionStore
@@ -87,6 +89,10 @@ class Runtime:
     """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
     saml_keys: SamlKeyCache = field(init=False)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
+    pending_logins: PendingLoginSeal = field(
+        default_factory=lambda: PendingLoginSeal(lambda: secrets.token_bytes(32))
+    )
+    """Seals the cookie a pending SAML login is kept in, under a subkey of ``secret_box``."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
@@ -129,4 +135,6 @@ def build_runtime(settings: Settings) -> Runtime:
         sign_in=SignInCopies.build(settings.sign_in_cache_seconds, cache.fanout, health),
         audit_buffer=AuditBuffer(db, retry_max_seconds=settings.background_retry_max_seconds),
         fanout_health=health,
+        # the pending sign-in cookie's key: a subkey of the key sealing secrets at rest
+        pending_logins=PendingLoginSeal(lambda: box.subkey("pending-sign-in-cookie")),
     )

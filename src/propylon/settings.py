@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     (only with Redis, whose fan-out clears them in every process when one is created or
     changed). Never used to check a SAML Response: the ACS reads the pinned certificates."""
 
+    sign_in_start_rate_limit_per_minute: int = 60
+    """Sign-ins started (a browser sent to an IdP) per minute per client address; past it a
+    page with 429 and ``Retry-After``. A start writes nothing on the server, this bounds the
+    signing work and the IdP traffic one address can cause."""
+    sign_in_finish_rate_limit_per_minute: int = 60
+    """Responses posted to a SAML ACS per minute per client address; past it a page with 429
+    and ``Retry-After``, before the Response is read (so the refusals an attacker can cause,
+    each audited, are bounded too)."""
     trusted_proxies: str = ""
     """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``
     is believed (``api/client_address.py``). Empty: the TCP peer is the client address that
@@ -75,7 +83,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
     """Key-encryption key(s) sealing private keys and secrets at rest (``crypto/secretbox.py``):
     base64 or base64url of 32 random bytes; several comma-separated during a rotation (the
-    first seals, all open; ``propylon secrets rotate`` re-seals under the first). Empty: a key
+    first seals, all open; ``propylon secrets rotate`` re-seals under the first). Other keys
+    derive from it (HKDF): the cookie a pending sign-in is kept in. Empty: a key
     file ``<data_dir>/secret.key`` made on first start (owner-only), which every process and
     host using the database must share: set this instead when several hosts do."""
 
@@ -119,6 +128,9 @@ class Settings(BaseSettings):
     saml_allow_sha1: bool = False
     """Accept RSA-SHA1 signatures and SHA-1 digests (broken; only for legacy IdPs)."""
     saml_max_response_bytes: int = 262_144
+    saml_request_lifetime_seconds: int = 600
+    """How long a person may take at the IdP: an AuthnRequest's answer is accepted this long
+    after it was sent (the pending sign-in's cookie lives as long)."""
     saml_metadata_refresh_seconds: int = 21_600
     """How often connections created from a metadata URL re-read it."""
     saml_metadata_refresh_enabled: bool = True

@@ -3,9 +3,11 @@
 The app sends the browser to the authorization endpoint; Propylon's page asks for the work
 email; the browser goes to the IdP, a loopback server that answers the AuthnRequest as Okta
 does (a signed Response in a form the page submits by itself, HTTP-POST binding); the ACS
-signs the person in and sends the browser back to the app's redirect URI with a code, which
-the app redeems. Then the same browser is signed in at once (the session cookie is sent), and
-a person from an unknown organisation reads a page saying so. Live server, both backends.
+signs the person in (only in the browser that started the login: the pending login's cookie
+must survive the IdP's cross-site POST) and sends the browser back to the app's redirect URI
+with a code, which the app redeems. Then the same browser is signed in at once (the session
+cookie is sent), and a person from an unknown organisation reads a page saying so. Live
+server, both backends.
 """
 
 from __future__ import annotations
@@ -170,6 +172,9 @@ async def test_a_person_signs_in_with_a_real_browser(
 
         (cookie,) = [c for c in await context.cookies() if c["name"] == "propylon_session"]
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        # the pending login's cookie came back through the IdP's cross-site POST (the ACS
+        # refuses a pending login's Response without it) and was then cleared
+        assert not [c for c in await context.cookies() if c["name"].startswith("propylon_login_")]
 
         # signed in: the next authorization request is answered at once, the IdP not asked
         hits = idp.http.hits

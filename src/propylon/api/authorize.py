@@ -3,10 +3,12 @@
 :func:`answer` decides one authorization request: with a signed-in person Authlib issues the
 code (the one write: a single statement, no transaction needed on PostgreSQL); without one,
 the request is routed by ``login_hint`` or ``organization`` (:mod:`propylon.provider.login`).
-A route to a SAML connection starts that login at once: the AuthnRequest is stored and the
-browser goes straight to the IdP, carrying this request as the URL to resume. The SAML ACS
-resumes it with :func:`resume` as soon as the person is signed in, so the browser goes from
-the IdP back to the app with its code, without another trip through this endpoint.
+A route to a SAML connection starts that login at once, writing nothing: the browser goes
+straight to the IdP, and keeps the AuthnRequest and this request (the URL to resume) in a
+sealed cookie that binds the login to it (:mod:`propylon.sessions.pending_cookie`). Starts
+are limited per client address. The SAML ACS resumes it with :func:`resume` as soon as the
+person is signed in, so the browser goes from the IdP back to the app with its code, without
+another trip through this endpoint.
 
 A session is not enough when the request asks for a fresh authentication (OpenID Connect Core
 §3.1.2.1: ``prompt=login``, or a ``max_age`` the session is older than): the person goes back
@@ -31,6 +33,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.api.client_address import client_address
 from propylon.api.http import FormTooLarge
 from propylon.api.oauth_adapter import (
     NO_STORE,
@@ -45,6 +48,7 @@ from propylon.api.pages import page
 from propylon.errors import InvalidInput, NotFound
 from propylon.provider.login import LoginRouter
 from propylon.runtime import Runtime
+from propylon.sessions.pending_cookie import CookieTooLarge, set_pending_cookie
 from propylon.sessions.saml_sso import start_login
 from propylon.sessions.service import COOKIE_NAME, ActiveSession, usable_handle
 from propylon.sessions.store import load_active
@@ -90,20 +94,58 @@ async def authorize(request: Request) -> Response:
     )
     if isinstance(outcome, Response):
         return outcome
-    # after the unit above: starting a login writes in a unit of its own
-    return await to_idp(rt, outcome.connection_id, outcome.resume, outcome.force_authn)
+    return await to_idp(rt, request, outcome.connection_id, outcome.resume, outcome.force_authn)
 
 
-async def to_idp(rt: Runtime, connection_id: str, resume: str, force_authn: bool) -> Response:
+async def too_many_sign_ins(
+    rt: Runtime, request: Request, step: str, limit: int
+) -> Response | None:
+    """Count one anonymous sign-in ``step`` of this client address (the TCP peer, or what
+    the trusted proxies say: :mod:`propylon.api.client_address`) in the accelerator, which
+    writes nothing to the database; past ``limit`` a minute, a page with 429 and
+    ``Retry-After`` (RFC 6585 §4)."""
+    client = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    decision = await rt.cache.rate_hit(f"sign-in-{step}:{client}", limit, 60)
+    if decision.allowed:
+        return None
+    refused = page(
+        429,
+        "Too many sign-in attempts",
+        "Too many sign-ins came from your network just now.",
+        "Wait a minute, then try again.",
+    )
+    refused.headers["Retry-After"] = str(decision.retry_after)
+    return refused
+
+
+async def to_idp(
+    rt: Runtime, request: Request, connection_id: str, resume: str, force_authn: bool
+) -> Response:
     """The browser sent to the connection's IdP with a new AuthnRequest that resumes the
-    authorization request ``resume``; a page if there is no such connection."""
+    authorization request ``resume``, the pending login kept in a cookie of this browser
+    (nothing is written on the server); a page if there is no such connection, or if this
+    client address started too many sign-ins this minute (429 with ``Retry-After``)."""
+    limit = rt.settings.sign_in_start_rate_limit_per_minute
+    if refused := await too_many_sign_ins(rt, request, "start", limit):
+        return refused
     try:
-        url = await start_login(rt, connection_id, resume, force_authn=force_authn)
+        started = await start_login(rt, connection_id, resume, force_authn=force_authn)
     except NotFound:
         return page(404, "Not found", "There is no such SAML connection.")
     except InvalidInput:
         return page(400, "Sign-in not started", "Start signing in from your application.")
-    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+    except CookieTooLarge:
+        return page(414, "Request too large", "The sign-in request is too long.")
+    response = RedirectResponse(started.url, status_code=302, headers=NO_STORE)
+    set_pending_cookie(
+        response,
+        started.cookie_name,
+        started.cookie_value,
+        started.cookie_path,
+        rt.settings.public_url,
+        started.max_age,
+    )
+    return response
 
 
 async def resume(rt: Runtime, return_to: str, login: ActiveSession) -> Response:

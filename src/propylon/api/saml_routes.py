@@ -16,6 +16,7 @@ from propylon.errors import NotFound
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
 from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
+from propylon.sessions.pending_cookie import clear_pending_cookie, cookie_name, cookie_path
 from propylon.sessions.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.sessions.saml_sso import LoginRefused, finish_login
 from propylon.sessions.service import COOKIE_NAME
@@ -58,17 +59,25 @@ async def login(request: Request, connection_id: str, return_to: str = "") -> Re
     """Start SP-initiated SSO: an AuthnRequest over HTTP-Redirect (Bindings §3.4), resuming
     the authorization request ``return_to`` afterwards. The authorization endpoint starts its
     logins itself; this is for a link that names the connection."""
-    return await authorize.to_idp(_rt(request), connection_id, return_to, force_authn=False)
+    return await authorize.to_idp(
+        _rt(request), request, connection_id, return_to, force_authn=False
+    )
 
 
 @router.post("/acs")
 async def acs(request: Request, connection_id: str) -> Response:
-    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5). The person is signed in
-    and the authorization request the login answers is answered at once
-    (:func:`propylon.api.authorize.resume`): the pending one or, IdP-initiated, one for the
-    app the login lands in (:mod:`propylon.sessions.landing`; refused with 400 if there is
-    none). The browser goes straight back to the app with its code."""
+    """Assertion Consumer Service (HTTP-POST binding, Bindings §3.5). A Response to a pending
+    login counts only with that login's cookie, i.e. in the browser that started it (refused
+    with a page otherwise). Responses posted per client address are limited. The person is
+    signed in and the authorization request the login
+    answers is answered at once (:func:`propylon.api.authorize.resume`): the pending one or,
+    IdP-initiated, one for the app the login lands in (:mod:`propylon.sessions.landing`;
+    refused with 400 if there is none). The browser goes straight back to the app with its
+    code."""
     rt = _rt(request)
+    limit = rt.settings.sign_in_finish_rate_limit_per_minute
+    if refused := await authorize.too_many_sign_ins(rt, request, "finish", limit):
+        return refused  # before the body is read, and not audited: no write
     try:
         form = await read_form(request, rt.settings.saml_max_response_bytes * 2)
     except ValueError:
@@ -76,8 +85,11 @@ async def acs(request: Request, connection_id: str) -> Response:
     saml_response = form.get("SAMLResponse")
     if not saml_response:
         return page(400, "Sign-in failed", "The sign-in response is missing.")
+    relay_state = form.get("RelayState")
+    pending = cookie_name(relay_state)
+    sealed = request.cookies.get(pending) if pending else None
     try:
-        outcome = await finish_login(rt, connection_id, saml_response, form.get("RelayState"))
+        outcome = await finish_login(rt, connection_id, saml_response, relay_state, sealed)
     except NotFound:
         return page(404, "Not found", "There is no such SAML connection.")
     except LoginRefused as exc:
@@ -86,6 +98,9 @@ async def acs(request: Request, connection_id: str) -> Response:
     if response.status_code == 302:
         response.status_code = 303  # the answer to a POST is fetched with GET (RFC 9110 §15.4.4)
     set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
+    if pending and sealed:  # the pending login is answered: the browser forgets it
+        path = cookie_path(sp_urls(rt.settings.public_url, connection_id)["acs_url"])
+        clear_pending_cookie(response, pending, path, rt.settings.public_url)
     return response
 
 

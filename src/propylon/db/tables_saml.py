@@ -55,9 +55,10 @@ class SamlConnection(Base):
 
 
 class SamlRequest(Base):
-    """A pending SP-initiated AuthnRequest: its ID is checked as InResponseTo and its
-    RelayState handle (stored hashed) binds the response to the authorization request that
-    started it."""
+    """A pending SP-initiated LogoutRequest (``sessions/saml_slo.py``): its ID is checked as
+    InResponseTo of the IdP's LogoutResponse. Pending AuthnRequests are no longer stored here
+    (since issue 12 they live in the starting browser's sealed cookie,
+    ``sessions/pending_cookie.py``); rows from before are removed by ``propylon purge``."""
 
     __tablename__ = "saml_requests"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -1,40 +1,37 @@
 """Web Browser SSO over SAML 2.0 (SAML Profiles §4.1), from AuthnRequest to session.
 
 :func:`start_login` sends the person to the IdP with an AuthnRequest over HTTP-Redirect
-(Bindings §3.4). Its ID is remembered with a RelayState handle (stored hashed) that names the
-pending authorization request, so :func:`finish_login` accepts only the answer to that very
-AuthnRequest (InResponseTo), once. :func:`finish_login` validates the Response with the pure
-:func:`propylon.saml.validate_response`, refuses a replayed assertion id through the
-accelerator, finds the tenant's directory user (or provisions one just-in-time where the
-connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and
+(Bindings §3.4). It writes nothing on the server: the pending login (the AuthnRequest's ID,
+the authorization request to resume, ``ForceAuthn`` and when it was sent) is sealed into a
+cookie of the starting browser, named after the RelayState
+(:mod:`propylon.sessions.pending_cookie`). :func:`finish_login` accepts the answer to a
+pending login only with that cookie, so only in the browser that started it (no login CSRF),
+only the answer to that very AuthnRequest (InResponseTo) and only before it expires;
+:func:`propylon.saml.validate_response` is pure, a replayed assertion id is refused through
+the accelerator. Then it finds the tenant's directory user (or provisions one just-in-time
+where the connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and
 deprovisioned users, decides where an IdP-initiated login lands
 (:mod:`propylon.sessions.landing`), and starts a session.
-Every outcome goes to the audit trail; the person sees only a plain page.
+Every outcome of the ACS goes to the audit trail, a successful login's entry saying which
+AuthnRequest it answered and when that was sent; the person sees only a plain page.
 
-The session is staged in the same transaction as the consumed AuthnRequest, the JIT user and
-the audit entry, and published only after that transaction committed (see
-:mod:`propylon.sessions.store`): with Redis sessions, a sign-in that rolls back leaves no
-session behind. If publishing then fails (Redis unreachable), the person sees an error and
-signs in again; the audit entry of the committed sign-in names a session that never became
-usable, which is the safe way round.
+The session is staged in the same transaction as the JIT user and the audit entry, and
+published only after that transaction committed (see :mod:`propylon.sessions.store`): with
+Redis sessions, a sign-in that rolls back leaves no session behind. If publishing then fails
+(Redis unreachable), the person sees an error and signs in again; the audit entry of the
+committed sign-in names a session that never became usable, which is the safe way round.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record_failure
-from propylon.audit import log as audit_log
 from propylon.audit.log import insert_success
-from propylon.db.tables import core
-from propylon.db.tables_saml import SamlConnection, SamlRequest
-from propylon.directory.events import Outbox, Row
-from propylon.errors import InvalidInput, NotFound, PropylonError
+from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import (
     Assertion,
@@ -45,6 +42,13 @@ from propylon.saml import (
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
+from propylon.sessions.pending_cookie import (
+    COOKIE_PREFIX,
+    PendingLogin,
+    cookie_name,
+    cookie_path,
+    new_relay_state,
+)
 from propylon.sessions.saml_users import find_user, provision_just_in_time
 from propylon.sessions.service import (
     ActiveSession,
@@ -52,47 +56,7 @@ from propylon.sessions.service import (
     SessionDraft,
     SessionUser,
 )
-from propylon.tenants.credentials import hash_secret
-from propylon.tenants.saml_connections import (
-    CONNECTION_COLUMNS,
-    LIVE,
-    ConnectionRecord,
-    connection_record,
-    load_connection,
-    sp_urls,
-)
-
-REQUEST_LIFETIME = timedelta(minutes=10)
-
-_CONNECTIONS, _REQUESTS = core(SamlConnection), core(SamlRequest)
-# The ACS reads the connection and the AuthnRequest its RelayState names in one statement;
-# the request's columns are NULL when there is none (or no RelayState: a NULL hash).
-_CONNECTION_AND_PENDING = (
-    select(
-        *CONNECTION_COLUMNS,
-        _REQUESTS.c.id,
-        _REQUESTS.c.return_to,
-        _REQUESTS.c.consumed_at,
-        _REQUESTS.c.expires_at,
-        _REQUESTS.c.created_at,
-        _REQUESTS.c.force_authn,
-    )
-    .select_from(
-        _CONNECTIONS.outerjoin(
-            _REQUESTS,
-            and_(
-                _REQUESTS.c.connection_id == _CONNECTIONS.c.id,
-                _REQUESTS.c.relay_state_hash == bindparam("relay_hash"),
-            ),
-        )
-    )
-    .where(_CONNECTIONS.c.id == bindparam("connection_id"), LIVE)
-)
-_CONSUME = (
-    update(_REQUESTS)
-    .where(_REQUESTS.c.id == bindparam("request_id"), _REQUESTS.c.consumed_at.is_(None))
-    .values(consumed_at=bindparam("now"))
-)
+from propylon.tenants.saml_connections import ConnectionRecord, load_connection, sp_urls
 
 
 class LoginRefused(PropylonError):
@@ -105,15 +69,15 @@ class LoginRefused(PropylonError):
 
 
 @dataclass(frozen=True)
-class PendingRequest:
-    """A pending AuthnRequest (``saml_requests``) as read at the ACS."""
+class StartedLogin:
+    """Where the browser goes (the IdP, with the AuthnRequest) and the cookie it keeps the
+    pending login in until it comes back (:mod:`propylon.sessions.pending_cookie`)."""
 
-    id: str
-    return_to: str
-    consumed_at: datetime | None
-    expires_at: datetime
-    created_at: datetime
-    force_authn: bool
+    url: str
+    cookie_name: str
+    cookie_value: str
+    cookie_path: str
+    max_age: int
 
 
 @dataclass(frozen=True)
@@ -145,70 +109,74 @@ def is_local_authorize(return_to: str) -> bool:
 
 async def start_login(
     rt: Runtime, connection_id: str, return_to: str, *, force_authn: bool = False
-) -> str:
-    """The IdP URL carrying a fresh AuthnRequest (SAML Core §3.4.1, Bindings §3.4);
-    ``force_authn``: the IdP must authenticate the person anew, not from its own session."""
+) -> StartedLogin:
+    """The IdP URL carrying a fresh AuthnRequest (SAML Core §3.4.1, Bindings §3.4), and the
+    cookie that binds it to this browser; ``force_authn``: the IdP must authenticate the
+    person anew, not from its own session. Reads (the connection), writes nothing.
+    :class:`~propylon.sessions.pending_cookie.CookieTooLarge` for an overlong request."""
     if not is_local_authorize(return_to):
         raise InvalidInput("sign-in must start from the authorization endpoint")
     now = rt.clock()
-    relay = secrets.token_urlsafe(32)
-    async with rt.db.write() as s:
-        conn = rt.sign_in.connections.get(connection_id)
-        if conn is None:
+    conn = rt.sign_in.connections.get(connection_id)
+    if conn is None:
+        async with rt.db.read() as s:
             conn = await load_connection(s, connection_id)
-            rt.sign_in.connections.put(connection_id, conn)
-        request_id = new_id()
-        # the pending request and its audit entry: one statement where the backend allows
-        written = Outbox(conn.tenant_id)
-        request = {
-            "id": request_id,
-            "connection_id": conn.id,
-            "relay_state_hash": hash_secret(relay),
-            "return_to": return_to,
-            "force_authn": force_authn,
-            "created_at": now,
-            "expires_at": now + REQUEST_LIFETIME,
-            "consumed_at": None,
-        }
-        written.insert(Row(_REQUESTS, request))
-        rec = AuditRecord("sso.saml.start", "saml_connection", conn.id, conn.tenant_id)
-        actor = Actor("saml", conn.id, conn.tenant_id)
-        written.insert(Row(audit_log.TABLE, audit_log.values(actor, rec, "success", now)))
-        await written.flush(s, now)
+        rt.sign_in.connections.put(connection_id, conn)
+    lifetime = rt.settings.saml_request_lifetime_seconds
+    relay = new_relay_state()
+    pending = PendingLogin(
+        request_id=new_id(),
+        connection_id=conn.id,
+        return_to=return_to,
+        force_authn=force_authn,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    acs_url = sp_urls(rt.settings.public_url, conn.id)["acs_url"]
+    sealed = rt.pending_logins.seal(relay, pending)
     message = build_authn_request(
-        request_id=request_id,
+        request_id=pending.request_id,
         issue_instant=now,
         sp_entity_id=conn.sp_entity_id,
-        acs_url=sp_urls(rt.settings.public_url, conn.id)["acs_url"],
+        acs_url=acs_url,
         destination=conn.sso_url,
         force_authn=force_authn,
     )
     key = rt.saml_keys.private_key(conn) if conn.sign_requests else None
-    return encode_redirect_url(conn.sso_url, message, relay_state=relay, signing_key=key)
+    url = encode_redirect_url(conn.sso_url, message, relay_state=relay, signing_key=key)
+    return StartedLogin(url, COOKIE_PREFIX + relay, sealed, cookie_path(acs_url), lifetime)
 
 
-async def _read_connection_and_pending(
-    s: AsyncSession, connection_id: str, relay_state: str | None
-) -> tuple[ConnectionRecord, PendingRequest | None]:
-    """The connection (else :class:`NotFound`) and the AuthnRequest the RelayState names on
-    it, if any (checked by :func:`_check_pending`)."""
-    relay_hash = hash_secret(relay_state) if relay_state and len(relay_state) <= 512 else None
-    params = {"connection_id": connection_id, "relay_hash": relay_hash}
-    row = (await (await s.connection()).execute(_CONNECTION_AND_PENDING, params)).first()
-    if row is None:
-        raise NotFound(f"no SAML connection {connection_id!r}")
-    pending = tuple(row[len(CONNECTION_COLUMNS) :])
-    request = PendingRequest(*pending) if pending[0] is not None else None
-    return connection_record(row), request
-
-
-def _check_pending(req: PendingRequest | None, now: datetime) -> PendingRequest | None:
-    if req is not None and (req.consumed_at is not None or req.expires_at <= now):
+def _pending(
+    rt: Runtime,
+    conn: ConnectionRecord,
+    relay_state: str | None,
+    sealed: str | None,
+    now: datetime,
+) -> PendingLogin | None:
+    """The pending login a RelayState of ours names, opened from this browser's cookie
+    ``sealed``; None for a RelayState not of ours (IdP-initiated: its own rules). A login
+    started in another browser (no such cookie here) is refused."""
+    if relay_state is None or cookie_name(relay_state) is None:
+        return None
+    if sealed is None:
+        raise LoginRefused(
+            "not_started_in_this_browser",
+            "This sign-in was started in another browser, or is already finished. "
+            "Sign in again from your application, in this browser.",
+            400,
+        )
+    pending = rt.pending_logins.open(relay_state, sealed)
+    if pending is None or pending.connection_id != conn.id:
+        raise LoginRefused(
+            "pending_login_invalid", "This sign-in could not be checked. Sign in again.", 400
+        )
+    if pending.expires_at <= now:
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
-    return req
+    return pending
 
 
-def _check_fresh(rt: Runtime, pending: PendingRequest | None, assertion: Assertion) -> None:
+def _check_fresh(rt: Runtime, pending: PendingLogin | None, assertion: Assertion) -> None:
     """An AuthnRequest with ``ForceAuthn`` (SAML Core §3.4.1) is answered only by an
     authentication made after it was sent (within the clock skew): an IdP that signs the
     person in from its own older session has not done what was asked."""
@@ -225,7 +193,7 @@ def _validate(
     rt: Runtime,
     conn: ConnectionRecord,
     saml_response: str,
-    pending: PendingRequest | None,
+    pending: PendingLogin | None,
     now: datetime,
 ) -> Assertion:
     """Validate the Response as the answer to ``pending`` (or unsolicited)."""
@@ -234,7 +202,7 @@ def _validate(
             saml_response,
             trust=rt.saml_keys.trust(conn),
             policy=policy_of(rt, conn),
-            expected_request_id=pending.id if pending else None,
+            expected_request_id=pending.request_id if pending else None,
             now=now,
             sp_decryption_key=rt.saml_keys.private_key(conn),
         )
@@ -249,12 +217,6 @@ async def _remember(
     ttl = max(int((assertion.replay_cache_until - now).total_seconds()), 1)
     if not await rt.cache.remember_once(f"saml:{conn.id}:{assertion.assertion_id}", ttl):
         raise LoginRefused("assertion_replayed", "This sign-in response was already used.", 400)
-
-
-async def _consume(s: AsyncSession, pending: PendingRequest, now: datetime) -> None:
-    done = await (await s.connection()).execute(_CONSUME, {"request_id": pending.id, "now": now})
-    if not getattr(done, "rowcount", 0):
-        raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
 
 
 def _refuse_inactive(user: SessionUser) -> None:
@@ -272,23 +234,40 @@ async def _landing(s: AsyncSession, conn: ConnectionRecord) -> str:
         raise LoginRefused(exc.reason, exc.detail, 400) from exc
 
 
+def _started(pending: PendingLogin | None) -> dict[str, dict[str, object]]:
+    """What the audit entry of a login says about its start (the start itself is not
+    audited: it writes nothing): the AuthnRequest it answers and when that was sent."""
+    if pending is None:
+        return {"sign_in.started": {"before": None, "after": "idp_initiated"}}
+    return {
+        "sign_in.started": {"before": None, "after": pending.created_at.isoformat()},
+        "sign_in.authn_request_id": {"before": None, "after": pending.request_id},
+        "sign_in.force_authn": {"before": None, "after": pending.force_authn},
+    }
+
+
 async def finish_login(
-    rt: Runtime, connection_id: str, saml_response: str, relay_state: str | None
+    rt: Runtime,
+    connection_id: str,
+    saml_response: str,
+    relay_state: str | None,
+    pending_cookie: str | None,
 ) -> LoginOutcome:
-    """Consume a Response at the ACS (SAML Profiles §4.1.4.3-5) and start a session."""
+    """Consume a Response at the ACS (SAML Profiles §4.1.4.3-5) and start a session.
+    ``pending_cookie``: the browser's cookie named by ``relay_state``
+    (:func:`propylon.sessions.pending_cookie.cookie_name`), if it sent one."""
     now = rt.clock()
     async with rt.db.read() as s:
-        conn, pending_read = await _read_connection_and_pending(s, connection_id, relay_state)
+        conn = await load_connection(s, connection_id)
     actor = Actor("saml", conn.id, conn.tenant_id)
     rec = AuditRecord("sso.saml.login", "saml_connection", conn.id, conn.tenant_id)
     try:
-        pending = _check_pending(pending_read, now)
+        pending = _pending(rt, conn, relay_state, pending_cookie, now)
+        rec.diff = _started(pending)
         assertion = _validate(rt, conn, saml_response, pending, now)
         await _remember(rt, conn, assertion, now)
         _check_fresh(rt, pending, assertion)
         async with rt.db.write() as s:
-            if pending is not None:
-                await _consume(s, pending, now)
             found, email = await find_user(s, conn, assertion)
             if found is not None:
                 _refuse_inactive(found[0])
@@ -320,7 +299,7 @@ async def finish_login(
                 ),
                 now,
             )
-            rec.diff = {"session": {"before": None, "after": staged.id}}
+            rec.diff["session"] = {"before": None, "after": staged.id}
             await insert_success(s, actor, rec, now)
     except LoginRefused as exc:
         rec.reason, rec.status = exc.reason, exc.status

@@ -1,0 +1,178 @@
+"""A pending SP-initiated SAML login, kept in the browser that started it.
+
+Starting a login writes nothing on the server (an anonymous request must be cheap): the
+AuthnRequest's ID, the authorization request to resume, the connection, the ``ForceAuthn``
+flag and when it was sent travel in a cookie, sealed with AES-256-GCM (NIST SP 800-38D) under
+a key derived with HKDF-SHA256 (RFC 5869) from the server secret, so the browser can neither
+read nor change it. The cookie is named after the login's RelayState (SAML Bindings §3.4.3:
+at most 80 bytes, carried through the IdP and posted back with the Response) and the
+RelayState is the sealed value's associated data: the ACS accepts the answer to a pending
+login only from the browser holding that login's cookie, so a Response (with its RelayState)
+posted from any other browser is refused (login CSRF). One cookie per login: several tabs may
+sign in at once.
+
+The cookie crosses the IdP's cross-site POST back to the ACS, so it is ``SameSite=None`` and
+``Secure`` (browsers keep ``Secure`` cookies of ``http://localhost`` and ``127.0.0.1`` too),
+``HttpOnly``, scoped to the connection's ACS path, and lives as long as the login may.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from starlette.responses import Response
+
+COOKIE_PREFIX = "propylon_login_"
+MAX_COOKIE_BYTES = 4000
+"""Browsers keep cookies of up to 4096 bytes, name and value (RFC 6265 §6.1); a login whose
+cookie would be longer is refused at the start rather than lost on the way."""
+_RELAY = re.compile(r"[A-Za-z0-9_-]{22}")
+_INFO = b"propylon pending sign-in cookie v1"
+_NONCE_BYTES = 12
+
+
+class CookieTooLarge(ValueError):
+    """The pending login would not fit in a cookie (an overlong authorization request)."""
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    """An AuthnRequest sent and not yet answered, as the starting browser holds it."""
+
+    request_id: str
+    connection_id: str
+    return_to: str
+    force_authn: bool
+    created_at: datetime
+    expires_at: datetime
+
+
+def new_relay_state() -> str:
+    """A fresh RelayState: 128 random bits, base64url (22 characters, a cookie-name token)."""
+    return secrets.token_urlsafe(16)
+
+
+def cookie_name(relay_state: str | None) -> str | None:
+    """The cookie of the login ``relay_state`` names; None if it is not one of ours (an
+    IdP-initiated login may carry a RelayState of the IdP's own)."""
+    if relay_state is None or not _RELAY.fullmatch(relay_state):
+        return None
+    return COOKIE_PREFIX + relay_state
+
+
+def cookie_path(acs_url: str) -> str:
+    """The path the cookie is sent to: the connection's ACS only."""
+    return urlsplit(acs_url).path or "/"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _aad(relay_state: str) -> bytes:
+    return _INFO + b"\x00" + relay_state.encode("ascii")
+
+
+class PendingLoginSeal:
+    """Seals and opens pending-login cookies under a key derived from the server secret.
+    ``secret`` is called once, on first use (so processes that never start a login, such as
+    the CLI, never need it)."""
+
+    def __init__(self, secret: Callable[[], bytes]) -> None:
+        self._secret = secret
+        self._aead: AESGCM | None = None
+
+    def _cipher(self) -> AESGCM:
+        if self._aead is None:
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
+            self._aead = AESGCM(hkdf.derive(self._secret()))
+        return self._aead
+
+    def seal(self, relay_state: str, login: PendingLogin) -> str:
+        """The cookie value for ``login``; :class:`CookieTooLarge` if it cannot be kept."""
+        doc = {
+            "r": login.request_id,
+            "c": login.connection_id,
+            "u": login.return_to,
+            "f": login.force_authn,
+            "t": login.created_at.timestamp(),
+            "e": login.expires_at.timestamp(),
+        }
+        plain = zlib.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"))
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        value = _b64(nonce + self._cipher().encrypt(nonce, plain, _aad(relay_state)))
+        if len(COOKIE_PREFIX) + len(relay_state) + len(value) > MAX_COOKIE_BYTES:
+            raise CookieTooLarge("the sign-in request is too long to keep")
+        return value
+
+    def open(self, relay_state: str, value: str) -> PendingLogin | None:
+        """The login ``value`` holds if it was sealed here for ``relay_state``, else None
+        (changed, forged, moved to another RelayState, or sealed under another secret)."""
+        if len(value) > MAX_COOKIE_BYTES:
+            return None
+        try:
+            raw = _unb64(value)
+            plain = self._cipher().decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(relay_state)
+            )
+            doc = json.loads(zlib.decompress(plain))
+            return PendingLogin(
+                request_id=str(doc["r"]),
+                connection_id=str(doc["c"]),
+                return_to=str(doc["u"]),
+                force_authn=bool(doc["f"]),
+                created_at=datetime.fromtimestamp(float(doc["t"]), UTC),
+                expires_at=datetime.fromtimestamp(float(doc["e"]), UTC),
+            )
+        except (InvalidTag, ValueError, binascii.Error, zlib.error, KeyError, TypeError):
+            return None
+
+
+def _secure(public_url: str) -> bool:
+    """``SameSite=None`` needs ``Secure``; browsers accept it over https and on loopback
+    (W3C Secure Contexts §3.1). A plain-http public URL on another host cannot bind a login
+    to its browser this way: the cookie is then sent without ``SameSite`` (browsers that
+    default to ``Lax`` let it cross a top-level POST for two minutes only). Use https."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").lower()
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    return parts.scheme.lower() == "https" or loopback
+
+
+def set_pending_cookie(
+    response: Response, name: str, value: str, path: str, public_url: str, max_age: int
+) -> None:
+    secure = _secure(public_url)
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        secure=secure,
+        samesite="none" if secure else None,
+    )
+
+
+def clear_pending_cookie(response: Response, name: str, path: str, public_url: str) -> None:
+    secure = _secure(public_url)
+    response.delete_cookie(
+        name, path=path, httponly=True, secure=secure, samesite="none" if secure else None
+    )
