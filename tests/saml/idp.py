@@ -188,9 +188,12 @@ def sign(
     key_info_cert: x509.Certificate | None = None,
     inclusive_prefixes: list[str] | None = None,
     tail: str | None = None,
+    c14n: Any = xmlsec.constants.TransformExclC14N,
+    transform: Any = xmlsec.constants.TransformExclC14N,
 ) -> etree._Element:
-    """Enveloped-sign ``el`` in place (Signature right after its Issuer)."""
-    sig = xmlsec.template.create(el, xmlsec.constants.TransformExclC14N, method, ns="ds")
+    """Enveloped-sign ``el`` in place (Signature right after its Issuer); ``c14n`` is
+    SignedInfo's CanonicalizationMethod, ``transform`` the Reference's c14n transform."""
+    sig = xmlsec.template.create(el, c14n, method, ns="ds")
     issuer = el.find(f"{{{SAML}}}Issuer")
     if issuer is not None:
         issuer.addnext(sig)
@@ -199,9 +202,9 @@ def sign(
     sig.tail = tail
     ref = xmlsec.template.add_reference(sig, digest, uri="#" + (el.get("ID") or ""))
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
-    c14n = xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
+    c14n_el = xmlsec.template.add_transform(ref, transform)
     if inclusive_prefixes:
-        xmlsec.template.transform_add_c14n_inclusive_namespaces(c14n, inclusive_prefixes)
+        xmlsec.template.transform_add_c14n_inclusive_namespaces(c14n_el, inclusive_prefixes)
     x509_data = xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(sig))
     xmlsec.template.x509_data_add_certificate(x509_data)
     key = xmlsec.Key.from_memory(kp.key_pem, xmlsec.constants.KeyDataFormatPem)

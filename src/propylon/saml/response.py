@@ -30,11 +30,13 @@ from .model import Assertion, IdpTrust, ValidationPolicy
 from .xml import (
     SAML,
     SAMLP,
+    XML_NS,
     Children,
     child,
     decode_b64,
     parse_time,
     secure_fromstring,
+    xml_attributes,
 )
 from .xmlenc import decrypt_encrypted_assertion
 
@@ -107,6 +109,15 @@ def _check_in_response_to(
         raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, repr(irt))
 
 
+def _xml_attributes(el: etree._Element) -> list[tuple[str, str]]:
+    """The nearest value of each ``xml:`` attribute on ``el`` or its ancestors (local names)."""
+    found: dict[str, str] = {}
+    for node in (el, *el.iterancestors()):
+        for name, value in xml_attributes(node).items():
+            found.setdefault(name, value)
+    return [(name[len(XML_NS) + 2 :], value) for name, value in found.items()]
+
+
 def _decrypt(
     enc: etree._Element,
     key: rsa.RSAPrivateKey | None,
@@ -117,11 +128,12 @@ def _decrypt(
         enc, key, allow_rsa1_5=policy.allow_rsa1_5, allow_tripledes=policy.allow_tripledes
     )
     # The plaintext is an element serialised out of its context: re-create the
-    # in-scope namespace declarations on a wrapper so prefixes resolve.
+    # in-scope namespace declarations on a wrapper so prefixes resolve, and the nearest
+    # ``xml:`` attributes, which inclusive c14n imports into the Assertion (C14N 1.0 §2.4).
     decls = "".join(
         f" xmlns{':' + prefix if prefix else ''}={quoteattr(uri)}"
         for prefix, uri in enc.nsmap.items()
-    )
+    ) + "".join(f" xml:{name}={quoteattr(value)}" for name, value in _xml_attributes(enc))
     head = f"<wrapper{decls}>".encode()
     doc = secure_fromstring(head + plaintext + b"</wrapper>", policy.max_bytes)
     kids = [c for c in doc if isinstance(c.tag, str)]

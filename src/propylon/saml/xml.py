@@ -48,6 +48,7 @@ __all__ = [
     "parse_time",
     "q",
     "secure_fromstring",
+    "xml_attributes",
 ]
 
 SAML: Final = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -254,6 +255,19 @@ class Children:
             return [node for node in self.nodes if node.tag == tag]
         found = self.first.get(tag)
         return [] if found is None else [found]
+
+
+XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+_XML_PREFIX: Final = f"{{{XML_NS}}}"
+
+
+def xml_attributes(el: etree._Element) -> dict[str, str]:
+    """The attributes of ``el`` in the ``xml:`` namespace (Clark names), often none."""
+    return {
+        str(name): str(value)
+        for name, value in el.attrib.items()
+        if str(name).startswith(_XML_PREFIX)
+    }
 
 
 def q(ns: str, local: str) -> str:
