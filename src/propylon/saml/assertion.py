@@ -13,6 +13,7 @@ from typing import Final, NamedTuple
 from lxml import etree
 
 from .errors import Reason, SamlValidationError
+from .structure import SUBJECT, check_content
 from .xml import SAML, XSI, Children, child, child_nodes, full_text, parse_time
 
 __all__ = ["AssertionFacts", "check_issuer", "read_assertion"]
@@ -213,6 +214,7 @@ def read_assertion(
     if subject_el is None:
         raise SamlValidationError(Reason.SUBJECT_MISSING)
     subject = Children(subject_el)
+    check_content(subject_el, subject.nodes, SUBJECT)
     name_id = _read_name_id(subject)
     name_id_value = full_text(name_id).strip()
     if not name_id_value:

@@ -32,6 +32,7 @@ class Reason(StrEnum):
     NO_ASSERTION = "no_assertion"
     ASSERTION_NOT_ENCRYPTED = "assertion_not_encrypted"
     MULTIPLE_ASSERTIONS = "multiple_assertions"
+    UNEXPECTED_CONTENT = "unexpected_content"
     # Signatures (SAML Core §5, XML-DSig)
     SIGNATURE_MISSING = "signature_missing"
     ASSERTION_SIGNATURE_MISSING = "assertion_signature_missing"

@@ -27,6 +27,7 @@ from .assertion import check_issuer, read_assertion
 from .dsig import find_signature, verify_enveloped_signature
 from .errors import Reason, SamlValidationError
 from .model import Assertion, IdpTrust, ValidationPolicy
+from .structure import ASSERTION, RESPONSE, check_content
 from .xml import (
     SAML,
     SAMLP,
@@ -198,6 +199,7 @@ def validate_response_xml(
         raise SamlValidationError(Reason.MISSING_ID, "Response")
     ids, found = _scan(root)
     root_children = Children(root)
+    check_content(root, root_children.nodes, RESPONSE)
 
     method = ""
     response_sig = find_signature(root, root_children)
@@ -239,6 +241,7 @@ def validate_response_xml(
 
     assertion = _decrypt(element, sp_decryption_key, policy, ids) if encrypted else element
     assertion_children = Children(assertion)
+    check_content(assertion, assertion_children.nodes, ASSERTION)
     assertion_sig = find_signature(assertion, assertion_children)
     if assertion_sig is not None:
         method = verify_enveloped_signature(
