@@ -217,4 +217,3 @@ def test_unknown_c14n_is_still_refused(
     )
     assert bad != xml
     refused(bad, Reason.UNSUPPORTED_ALGORITHM)
-

@@ -5,7 +5,7 @@
 pending authorization request, so :func:`finish_login` accepts only the answer to that very
 AuthnRequest (InResponseTo), once. :func:`finish_login` validates the Response with the pure
 :func:`propylon.saml.validate_response`, refuses a replayed assertion id through the
-accelerator, finds the tenant's directory user (or provisions one just-in-time where the
+database, finds the tenant's directory user (or provisions one just-in-time where the
 connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and
 deprovisioned users, decides where an IdP-initiated login lands
 (:mod:`propylon.sessions.landing`), and starts a session.
@@ -45,6 +45,7 @@ from propylon.saml import (
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
+from propylon.sessions.saml_replay import remember_assertion
 from propylon.sessions.saml_users import find_user, provision_just_in_time
 from propylon.sessions.service import (
     ActiveSession,
@@ -242,11 +243,12 @@ def _validate(
 
 
 async def _remember(
-    rt: Runtime, conn: ConnectionRecord, assertion: Assertion, now: datetime
+    s: AsyncSession, conn: ConnectionRecord, assertion: Assertion, now: datetime
 ) -> None:
-    """SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid."""
-    ttl = max(int((assertion.replay_cache_until - now).total_seconds()), 1)
-    if not await rt.cache.remember_once(f"saml:{conn.id}:{assertion.assertion_id}", ttl):
+    """SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid,
+    recorded in the sign-in's transaction (:mod:`propylon.sessions.saml_replay`)."""
+    until = assertion.replay_cache_until
+    if not await remember_assertion(s, conn.id, assertion.assertion_id, until, now):
         raise LoginRefused("assertion_replayed", "This sign-in response was already used.", 400)
 
 
@@ -283,9 +285,9 @@ async def finish_login(
     try:
         pending = _check_pending(pending_read, now)
         assertion = _validate(rt, conn, saml_response, pending, now)
-        await _remember(rt, conn, assertion, now)
         _check_fresh(rt, pending, assertion)
         async with rt.db.write() as s:
+            await _remember(s, conn, assertion, now)
             if pending is not None:
                 await _consume(s, pending, now)
             found, email = await find_user(s, conn, assertion)
