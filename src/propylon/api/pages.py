@@ -19,8 +19,12 @@ def page(
     message: str,
     detail: str | None = None,
     form: dict[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
 ) -> HTMLResponse:
+    """``request_id``: shown so a person can quote it and an administrator find the audit
+    entry that says why (its ``request_id``)."""
     html = _templates.get_template("page.html").render(
-        title=title, message=message, detail=detail, form=form
+        title=title, message=message, detail=detail, form=form, request_id=request_id
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from .assertion import check_issuer, read_assertion
+from .diagnosis import signature_facts, signature_facts_tried
 from .dsig import find_signature, verify_enveloped_signature
 from .errors import Reason, SamlValidationError
 from .model import Assertion, IdpTrust, ValidationPolicy
@@ -35,6 +36,7 @@ from .xml import (
     Children,
     child,
     decode_b64,
+    full_text,
     parse_time,
     secure_fromstring,
     xml_attributes,
@@ -47,6 +49,7 @@ SUCCESS: Final = "urn:oasis:names:tc:SAML:2.0:status:Success"
 _RESPONSE: Final = f"{{{SAMLP}}}Response"
 _STATUS: Final = f"{{{SAMLP}}}Status"
 _STATUS_CODE: Final = f"{{{SAMLP}}}StatusCode"
+_STATUS_MESSAGE: Final = f"{{{SAMLP}}}StatusMessage"
 _ASSERTION: Final = f"{{{SAML}}}Assertion"
 _ENCRYPTED_ASSERTION: Final = f"{{{SAML}}}EncryptedAssertion"
 
@@ -93,8 +96,15 @@ def _check_status(status: etree._Element | None) -> None:
     value = code.get("Value") if code is not None else None
     if value != SUCCESS:
         sub = child(code, _STATUS_CODE) if code is not None else None
+        message = child(status, _STATUS_MESSAGE) if status is not None else None
         detail = f"{value!r}" + (f" / {sub.get('Value')!r}" if sub is not None else "")
-        raise SamlValidationError(Reason.STATUS_NOT_SUCCESS, detail)
+        raise SamlValidationError(
+            Reason.STATUS_NOT_SUCCESS,
+            detail,
+            status_code=value,
+            sub_status_code=sub.get("Value") if sub is not None else None,
+            status_message=full_text(message).strip() if message is not None else None,
+        )
 
 
 def _check_in_response_to(
@@ -103,11 +113,33 @@ def _check_in_response_to(
     """SAML Core §3.2.2 and Profiles §4.1.5 (unsolicited responses)."""
     if expected_request_id is None:
         if not policy.allow_idp_initiated:
-            raise SamlValidationError(Reason.UNSOLICITED_RESPONSE, "no request outstanding")
+            raise SamlValidationError(
+                Reason.UNSOLICITED_RESPONSE, "no request outstanding", received_in_response_to=irt
+            )
         if irt is not None:
-            raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, f"unexpected {irt!r}")
+            raise SamlValidationError(
+                Reason.IN_RESPONSE_TO_MISMATCH, f"unexpected {irt!r}", received_in_response_to=irt
+            )
     elif irt != expected_request_id:
-        raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, repr(irt))
+        raise SamlValidationError(
+            Reason.IN_RESPONSE_TO_MISMATCH,
+            repr(irt),
+            expected_in_response_to=expected_request_id,
+            received_in_response_to=irt,
+        )
+
+
+def _verify(
+    signed: etree._Element, sig: etree._Element, trust: IdpTrust, policy: ValidationPolicy
+) -> str:
+    """:func:`verify_enveloped_signature`; a refusal carries the signature's facts."""
+    try:
+        return verify_enveloped_signature(
+            signed, sig, trust.public_keys, allow_sha1=policy.allow_sha1
+        )
+    except SamlValidationError as exc:
+        exc.add(signature_facts(sig, trust))
+        raise
 
 
 def _xml_attributes(el: etree._Element) -> list[tuple[str, str]]:
@@ -204,9 +236,7 @@ def validate_response_xml(
     method = ""
     response_sig = find_signature(root, root_children)
     if response_sig is not None:
-        method = verify_enveloped_signature(
-            root, response_sig, trust.public_keys, allow_sha1=policy.allow_sha1
-        )
+        method = _verify(root, response_sig, trust, policy)
     _check_status(root_children.first.get(_STATUS))
 
     # Exactly one assertion in the whole document, as a direct child (defeats
@@ -232,9 +262,16 @@ def validate_response_xml(
     destination = root.get("Destination")
     if destination is None:
         if response_sig is not None:  # SAML Bindings §3.5.5.2
-            raise SamlValidationError(Reason.DESTINATION_MISSING)
+            raise SamlValidationError(
+                Reason.DESTINATION_MISSING, expected_destination=policy.acs_url
+            )
     elif destination != policy.acs_url:
-        raise SamlValidationError(Reason.DESTINATION_MISMATCH, repr(destination))
+        raise SamlValidationError(
+            Reason.DESTINATION_MISMATCH,
+            repr(destination),
+            expected_destination=policy.acs_url,
+            received_destination=destination,
+        )
     in_response_to = root.get("InResponseTo")
     _check_in_response_to(in_response_to, expected_request_id, policy)
     parse_time(root.get("IssueInstant"), "Response IssueInstant")
@@ -244,11 +281,13 @@ def validate_response_xml(
     check_content(assertion, assertion_children.nodes, ASSERTION)
     assertion_sig = find_signature(assertion, assertion_children)
     if assertion_sig is not None:
-        method = verify_enveloped_signature(
-            assertion, assertion_sig, trust.public_keys, allow_sha1=policy.allow_sha1
-        )
+        method = _verify(assertion, assertion_sig, trust, policy)
     elif response_sig is None:
-        raise SamlValidationError(Reason.SIGNATURE_MISSING, "neither Response nor Assertion")
+        raise SamlValidationError(
+            Reason.SIGNATURE_MISSING,
+            "neither Response nor Assertion",
+            certificates_tried=signature_facts_tried(trust),
+        )
     if policy.require_signed_assertion and assertion_sig is None:
         raise SamlValidationError(Reason.ASSERTION_SIGNATURE_MISSING)
 

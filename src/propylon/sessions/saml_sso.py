@@ -22,8 +22,10 @@ usable, which is the safe way round.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +47,7 @@ from propylon.saml import (
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
+from propylon.sessions.saml_diagnosis import login_diagnosis
 from propylon.sessions.saml_replay import remember_assertion
 from propylon.sessions.saml_users import find_user, provision_just_in_time
 from propylon.sessions.service import (
@@ -98,10 +101,13 @@ _CONSUME = (
 class LoginRefused(PropylonError):
     """A sign-in was refused. ``reason`` is for the audit trail; ``detail`` for the person."""
 
-    def __init__(self, reason: str, detail: str, status: int = 403) -> None:
+    def __init__(
+        self, reason: str, detail: str, status: int = 403, details: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.reason = reason
         self.status = status
+        self.details = dict(details or {})  # for the audit entry (sessions/saml_diagnosis.py)
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,9 @@ def _validate(
             sp_decryption_key=rt.saml_keys.private_key(conn.sp_private_key_pem),
         )
     except SamlValidationError as exc:
-        raise LoginRefused(exc.reason.value, "The sign-in response was not accepted.", 400) from exc
+        details = {"stage": exc.stage, **exc.details}
+        detail = "The sign-in response was not accepted."
+        raise LoginRefused(exc.reason.value, detail, 400, details) from exc
 
 
 async def _remember(
@@ -274,14 +282,22 @@ async def _landing(s: AsyncSession, conn: ConnectionRecord) -> str:
 
 
 async def finish_login(
-    rt: Runtime, connection_id: str, saml_response: str, relay_state: str | None
+    rt: Runtime,
+    connection_id: str,
+    saml_response: str,
+    relay_state: str | None,
+    request_id: str | None = None,
 ) -> LoginOutcome:
-    """Consume a Response at the ACS (SAML Profiles §4.1.4.3-5) and start a session."""
+    """Consume a Response at the ACS (SAML Profiles §4.1.4.3-5) and start a session;
+    ``request_id`` (the HTTP request's, shown on the error page) goes to the audit entry."""
     now = rt.clock()
     async with rt.db.read() as s:
         conn, pending_read = await _read_connection_and_pending(s, connection_id, relay_state)
     actor = Actor("saml", conn.id, conn.tenant_id)
-    rec = AuditRecord("sso.saml.login", "saml_connection", conn.id, conn.tenant_id)
+    rec = AuditRecord(
+        "sso.saml.login", "saml_connection", conn.id, conn.tenant_id, request_id=request_id
+    )
+    assertion: Assertion | None = None
     try:
         pending = _check_pending(pending_read, now)
         assertion = _validate(rt, conn, saml_response, pending, now)
@@ -321,6 +337,7 @@ async def finish_login(
             await insert_success(s, actor, rec, now)
     except LoginRefused as exc:
         rec.reason, rec.status = exc.reason, exc.status
+        rec.diff = {"diagnosis": login_diagnosis(exc.reason, exc.details, conn, assertion)}
         await record_failure(rt.db, actor, rec, now)
         raise
     except PropylonError as exc:
