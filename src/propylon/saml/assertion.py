@@ -264,7 +264,7 @@ def read_assertion(
     if subject_el is None:
         raise SamlValidationError(Reason.SUBJECT_MISSING)
     subject = Children(subject_el)
-    check_content(subject_el, subject.nodes, SUBJECT)
+    check_content(subject_el, subject, SUBJECT)
     name_id = _read_name_id(subject)
     name_id_value = full_text(name_id).strip()
     if not name_id_value:

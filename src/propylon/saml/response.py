@@ -231,7 +231,7 @@ def validate_response_xml(
         raise SamlValidationError(Reason.MISSING_ID, "Response")
     ids, found = _scan(root)
     root_children = Children(root)
-    check_content(root, root_children.nodes, RESPONSE)
+    check_content(root, root_children, RESPONSE)
 
     method = ""
     response_sig = find_signature(root, root_children)
@@ -278,7 +278,7 @@ def validate_response_xml(
 
     assertion = _decrypt(element, sp_decryption_key, policy, ids) if encrypted else element
     assertion_children = Children(assertion)
-    check_content(assertion, assertion_children.nodes, ASSERTION)
+    check_content(assertion, assertion_children, ASSERTION)
     assertion_sig = find_signature(assertion, assertion_children)
     if assertion_sig is not None:
         method = _verify(assertion, assertion_sig, trust, policy)

@@ -4,7 +4,7 @@ A Response or Assertion whose children are not in the order and number SAML Core
 defines is refused (``unexpected_content``) instead of being read past: an unknown element
 where the Assertion belongs, an element of a foreign namespace before the real Assertion,
 text between elements. Each content model is a sequence of slots, one slot a set of
-allowed tags with its least and greatest count:
+allowed tags that may appear once or repeatedly:
 
 * ``samlp:Response`` (SAML Core §3.2.2 StatusResponseType, §3.3.3 Response): ``Issuer?``,
   ``ds:Signature?``, ``Extensions?``, ``Status``, then ``Assertion`` or
@@ -16,7 +16,7 @@ allowed tags with its least and greatest count:
 * ``saml:Subject`` (§2.4.1): ``BaseID | NameID | EncryptedID`` at most once, then
   ``SubjectConfirmation`` elements.
 
-Least counts here are 0 where a missing element has its own, more specific refusal
+Every slot may be empty here: a missing element has its own, more specific refusal
 (``issuer_missing``, ``status_not_success``, ``no_assertion``, ``subject_missing``...)
 raised by the rule that reads it; several Assertions get ``multiple_assertions`` from the
 whole-document scan first. Processing instructions carry no data and are not elements of
@@ -26,52 +26,61 @@ parse time (:mod:`propylon.saml.xml`).
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Final
 
 from lxml import etree
 
 from .errors import Reason, SamlValidationError
-from .xml import DS, SAML, SAMLP
+from .xml import DS, SAML, SAMLP, Children
 
-__all__ = ["ASSERTION", "RESPONSE", "SUBJECT", "Slot", "check_content"]
-
-
-class Slot(NamedTuple):
-    tags: frozenset[str]
-    least: int
-    most: int
+__all__ = ["ASSERTION", "RESPONSE", "SUBJECT", "ContentModel", "check_content"]
 
 
-def _slot(*local: str, least: int = 0, most: int = 1) -> Slot:
-    return Slot(frozenset(local), least, most)
+class ContentModel:
+    """A sequence of slots, each a set of tags that may appear once or repeatedly; compiled
+    to a rank per tag, so a check is one dictionary lookup per child."""
+
+    __slots__ = ("rank", "single")
+
+    def __init__(self, *slots: tuple[frozenset[str], bool]) -> None:
+        #: tag -> the index of its slot
+        self.rank: dict[str, int] = {tag: i for i, (tags, _) in enumerate(slots) for tag in tags}
+        #: the slots that hold one element at most
+        self.single = frozenset(i for i, (_, repeat) in enumerate(slots) if not repeat)
 
 
-_MANY: Final = 1 << 30
+def _one(*tags: str) -> tuple[frozenset[str], bool]:
+    return frozenset(tags), False
+
+
+def _many(*tags: str) -> tuple[frozenset[str], bool]:
+    return frozenset(tags), True
+
+
 _SIGNATURE: Final = f"{{{DS}}}Signature"
 
-RESPONSE: Final = (
-    _slot(f"{{{SAML}}}Issuer"),
-    _slot(_SIGNATURE),
-    _slot(f"{{{SAMLP}}}Extensions"),
-    _slot(f"{{{SAMLP}}}Status"),
-    _slot(f"{{{SAML}}}Assertion", f"{{{SAML}}}EncryptedAssertion", most=_MANY),
+RESPONSE: Final = ContentModel(
+    _one(f"{{{SAML}}}Issuer"),
+    _one(_SIGNATURE),
+    _one(f"{{{SAMLP}}}Extensions"),
+    _one(f"{{{SAMLP}}}Status"),
+    _many(f"{{{SAML}}}Assertion", f"{{{SAML}}}EncryptedAssertion"),
 )
-ASSERTION: Final = (
-    _slot(f"{{{SAML}}}Issuer"),
-    _slot(_SIGNATURE),
-    _slot(f"{{{SAML}}}Subject"),
-    _slot(f"{{{SAML}}}Conditions"),
-    _slot(f"{{{SAML}}}Advice"),
-    _slot(
+ASSERTION: Final = ContentModel(
+    _one(f"{{{SAML}}}Issuer"),
+    _one(_SIGNATURE),
+    _one(f"{{{SAML}}}Subject"),
+    _one(f"{{{SAML}}}Conditions"),
+    _one(f"{{{SAML}}}Advice"),
+    _many(
         f"{{{SAML}}}AuthnStatement",
         f"{{{SAML}}}AttributeStatement",
         f"{{{SAML}}}AuthzDecisionStatement",
-        most=_MANY,
     ),
 )
-SUBJECT: Final = (
-    _slot(f"{{{SAML}}}BaseID", f"{{{SAML}}}NameID", f"{{{SAML}}}EncryptedID"),
-    _slot(f"{{{SAML}}}SubjectConfirmation", most=_MANY),
+SUBJECT: Final = ContentModel(
+    _one(f"{{{SAML}}}BaseID", f"{{{SAML}}}NameID", f"{{{SAML}}}EncryptedID"),
+    _many(f"{{{SAML}}}SubjectConfirmation"),
 )
 
 
@@ -79,26 +88,22 @@ def _refuse(parent: etree._Element, what: str) -> SamlValidationError:
     return SamlValidationError(Reason.UNEXPECTED_CONTENT, f"{what} in {parent.tag}"[:300])
 
 
-def check_content(
-    parent: etree._Element, nodes: list[etree._Element], model: tuple[Slot, ...]
-) -> None:
-    """Refuse ``parent`` unless its child ``nodes`` (``child_nodes(parent)``) follow
-    ``model`` and no text but whitespace stands between them (element-only content)."""
-    if parent.text and not parent.text.isspace():
+def check_content(parent: etree._Element, children: Children, model: ContentModel) -> None:
+    """Refuse ``parent`` unless its children (``Children(parent)``) follow ``model`` and no
+    text but whitespace stands between them (element-only content)."""
+    text = parent.text
+    if text and not text.isspace():
         raise _refuse(parent, "text")
-    slot_index, count, slots = 0, 0, len(model)
-    for node in nodes:
-        if node.tail and not node.tail.isspace():
+    rank, single, last = model.rank, model.single, -1
+    for node, tag in zip(children.nodes, children.tags, strict=True):
+        tail = node.tail
+        if tail and not tail.isspace():
             raise _refuse(parent, "text")
-        tag = node.tag
-        if not isinstance(tag, str):  # a processing instruction
+        if tag.__class__ is not str:  # a processing instruction
             continue
-        while slot_index < slots and tag not in model[slot_index].tags:
-            if count < model[slot_index].least:
-                raise _refuse(parent, f"missing {sorted(model[slot_index].tags)[0]} before {tag}")
-            slot_index, count = slot_index + 1, 0
-        if slot_index == slots:
+        at = rank.get(tag)
+        if at is None:
             raise _refuse(parent, f"unexpected element {tag}")
-        count += 1
-        if count > model[slot_index].most:
-            raise _refuse(parent, f"repeated element {tag}")
+        if at < last or (at == last and at in single):
+            raise _refuse(parent, f"element {tag} out of order or repeated")
+        last = at

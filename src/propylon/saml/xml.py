@@ -231,19 +231,23 @@ class Children:
     tag is not a string, so no lookup ever matches it.
     """
 
-    __slots__ = ("first", "nodes", "repeated")
+    __slots__ = ("first", "nodes", "repeated", "tags")
 
     def __init__(self, el: etree._Element) -> None:
         nodes = child_nodes(el)
         first: dict[object, etree._Element] = {}
         repeated: set[object] = set()
+        tags: list[object] = []
         for node in nodes:
             tag = node.tag
+            tags.append(tag)
             if tag in first:
                 repeated.add(tag)
             else:
                 first[tag] = node
         self.nodes: list[etree._Element] = nodes
+        #: each node's tag, in document order (not a string for a processing instruction)
+        self.tags = tags
         #: Clark-notation tag -> the first child with that tag.
         self.first = first
         #: Tags that more than one child has.
