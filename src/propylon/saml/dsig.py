@@ -176,15 +176,14 @@ def _inherited_xml_attributes(apex: etree._Element, version: str) -> dict[str, s
     found: dict[str, str] = {}
     for ancestor in apex.iterancestors():
         for name, value in xml_attributes(ancestor).items():
+            if version == "1.1" and name == _XML_BASE:  # C14N 1.1 §2.4 fixup: not implemented
+                raise SamlValidationError(
+                    Reason.UNSUPPORTED_ALGORITHM, "C14N 1.1 with xml:base on an ancestor"
+                )
             if name in found or name in apex.attrib:
                 continue
-            if version == "1.1":
-                if name == _XML_BASE:  # C14N 1.1 §2.4 xml:base fixup: not implemented
-                    raise SamlValidationError(
-                        Reason.UNSUPPORTED_ALGORITHM, "C14N 1.1 with an inherited xml:base"
-                    )
-                if name not in _C14N11_INHERITED:  # xml:id and others are not inherited
-                    continue
+            if version == "1.1" and name not in _C14N11_INHERITED:  # xml:id and others
+                continue
             found[name] = value
     return found
 
