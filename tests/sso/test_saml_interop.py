@@ -1,8 +1,9 @@
-"""Interoperability with samlify (Node.js; xml-crypto signs and canonicalizes) as the IdP:
-an independent implementation of SAML and XML-DSig. SP-initiated (samlify reads our
-AuthnRequest from the HTTP-Redirect query) and IdP-initiated, with exclusive c14n and with
-inclusive Canonical XML 1.0 as the Reference transform, both backends. ``scripts/test``
-installs samlify (``npm ci`` in ``tests/interop/samlify``)."""
+"""Interoperability with independent IdP implementations, as subprocesses that answer one
+sign-in each (``tests/interop/``): samlify (Node.js; xml-crypto signs and canonicalizes) and
+Lasso (Entr'ouvert's C library, Debian's python3-lasso under the system Python).
+SP-initiated (the IdP reads our AuthnRequest from the HTTP-Redirect query) and IdP-initiated,
+both backends; samlify with exclusive and with inclusive Canonical XML 1.0 transforms.
+``scripts/test`` installs both (``npm ci`` in ``tests/interop/samlify``, ``python3-lasso``)."""
 
 from __future__ import annotations
 
@@ -22,22 +23,46 @@ from tests.conftest import Server
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import REDIRECT, auth_params, decode, pkce, token_request
 from tests.sso.test_saml_login import IDP, SSO, Org, new_org
+from tests.sso.test_saml_pysaml2 import idp_metadata
 
-SAMLIFY = Path(__file__).resolve().parent.parent / "interop" / "samlify"
+INTEROP = Path(__file__).resolve().parent.parent / "interop"
+SYSTEM_PYTHON = "/usr/bin/python3"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (SAMLIFY / "node_modules" / "samlify").is_dir(),
-    reason="needs node and samlify (scripts/test installs it)",
-)
+
+def _has_samlify() -> bool:
+    return shutil.which("node") is not None and (INTEROP / "samlify/node_modules/samlify").is_dir()
 
 
-def samlify_response(org: Org, email: str, c14n: str, query: str | None = None) -> dict[str, Any]:
-    """samlify's signed Response (assertion and message signed) for ``email``."""
+def _has_lasso() -> bool:
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import lasso"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+SAMLIFY = pytest.mark.skipif(not _has_samlify(), reason="needs node and samlify (scripts/test)")
+LASSO = pytest.mark.skipif(not _has_lasso(), reason="needs python3-lasso (scripts/test)")
+# (implementation, Reference c14n transform it is asked for)
+IDPS = [
+    pytest.param("samlify", EXC_C14N, marks=SAMLIFY, id="samlify-exc-c14n"),
+    pytest.param("samlify", C14N_10, marks=SAMLIFY, id="samlify-c14n10"),
+    pytest.param("lasso", EXC_C14N, marks=LASSO, id="lasso"),
+]
+
+
+def idp_response(
+    kind: str, org: Org, email: str, c14n: str, query: str | None = None
+) -> dict[str, Any]:
+    """The IdP's signed Response for ``email`` (answering ``query``'s AuthnRequest, if any)."""
     request = {
         "sp_metadata": httpx.get(org.connection["sp_metadata_url"]).text,
+        "sp_entity_id": org.connection["sp_entity_id"],
+        "idp_metadata": idp_metadata(
+            IDP, [org.idp.cert], SSO, SSO + "/slo", signed_requests=False
+        ).decode(),
         "entity_id": IDP,
         "sso_url": SSO,
         "key_pem": org.idp.key_pem.decode(),
@@ -46,18 +71,19 @@ def samlify_response(org: Org, email: str, c14n: str, query: str | None = None) 
         "c14n": c14n,
         "query": query,
     }
-    out = subprocess.run(
-        ["node", str(SAMLIFY / "idp.js")],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    cmd = (
+        ["node", str(INTEROP / "samlify" / "idp.js")]
+        if kind == "samlify"
+        else [SYSTEM_PYTHON, str(INTEROP / "lasso_idp.py")]
     )
+    out = subprocess.run(
+        cmd, input=json.dumps(request), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr
     answer: dict[str, Any] = json.loads(out.stdout)
     xml = etree.fromstring(base64.b64decode(answer["SAMLResponse"]))
     transforms = [t.get("Algorithm") for t in xml.iter(f"{{{DS}}}Transform")]
-    assert transforms.count(c14n) == 2, transforms  # Response and Assertion signed so
+    assert c14n in transforms, transforms
     return answer
 
 
@@ -67,8 +93,8 @@ def why(server: Server, org: Org) -> list[Any]:
     return [(r["reason"], r["diff"]) for r in rows if r["outcome"] == "failure"]
 
 
-@pytest.mark.parametrize("c14n", [EXC_C14N, C14N_10])
-async def test_sp_initiated_login_with_samlify_as_idp(server: Server, c14n: str) -> None:
+@pytest.mark.parametrize(("kind", "c14n"), IDPS)
+async def test_sp_initiated_login(server: Server, kind: str, c14n: str) -> None:
     org = await new_org(server)
     email = f"ada@{org.domain}"
     uid = (await org.scim.post("/Users", json=user_body(email))).json()["id"]
@@ -79,7 +105,7 @@ async def test_sp_initiated_login_with_samlify_as_idp(server: Server, c14n: str)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         r = await browser.get("/oauth2/authorize", params=params)
         assert r.status_code == 302 and r.headers["location"].startswith(SSO)
-        answer = samlify_response(org, email, c14n, urlsplit(r.headers["location"]).query)
+        answer = idp_response(kind, org, email, c14n, urlsplit(r.headers["location"]).query)
         acs = urlsplit(org.connection["acs_url"]).path
         form = {"SAMLResponse": answer["SAMLResponse"], "RelayState": answer["RelayState"]}
         r = await browser.post(acs, data=form)
@@ -98,11 +124,12 @@ async def test_sp_initiated_login_with_samlify_as_idp(server: Server, c14n: str)
     assert claims["sub"] == uid and claims["email"] == email and claims["auth_method"] == "saml"
 
 
-async def test_idp_initiated_login_with_samlify_as_idp(server: Server) -> None:
+@pytest.mark.parametrize(("kind", "c14n"), IDPS)
+async def test_idp_initiated_login(server: Server, kind: str, c14n: str) -> None:
     org = await new_org(server, idp_initiated=True)
     email = f"grace@{org.domain}"
     await org.scim.post("/Users", json=user_body(email))
-    answer = samlify_response(org, email, C14N_10)
+    answer = idp_response(kind, org, email, c14n)
     acs = urlsplit(org.connection["acs_url"]).path
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         r = await browser.post(acs, data={"SAMLResponse": answer["SAMLResponse"]})
