@@ -76,7 +76,7 @@ async def acs(request: Request, connection_id: str) -> Response:
     saml_response = form.get("SAMLResponse")
     if not saml_response:
         return page(400, "Sign-in failed", "The sign-in response is missing.")
-    request_id = request.state.request_id
+    request_id: str | None = getattr(request.state, "request_id", None)
     try:
         outcome = await finish_login(
             rt, connection_id, saml_response, form.get("RelayState"), request_id
