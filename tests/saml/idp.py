@@ -190,6 +190,7 @@ def sign(
     tail: str | None = None,
     c14n: Any = xmlsec.constants.TransformExclC14N,
     transform: Any = xmlsec.constants.TransformExclC14N,
+    signed_info_comment: str | None = None,
 ) -> etree._Element:
     """Enveloped-sign ``el`` in place (Signature right after its Issuer); ``c14n`` is
     SignedInfo's CanonicalizationMethod, ``transform`` the Reference's c14n transform."""
@@ -212,6 +213,8 @@ def sign(
         (key_info_cert or kp.cert).public_bytes(serialization.Encoding.PEM),
         xmlsec.constants.KeyDataFormatPem,
     )
+    if signed_info_comment is not None:  # between CanonicalizationMethod and SignatureMethod
+        sig[0].insert(1, etree.Comment(signed_info_comment))
     ctx = xmlsec.SignatureContext()
     ctx.key = key
     ctx.register_id(el, "ID")

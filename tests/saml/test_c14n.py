@@ -48,13 +48,14 @@ def _xmlsec_response(
     sign_response: bool = False,
     root_attrs: dict[str, str] | None = None,
     text: Callable[[str], str] = lambda x: x,
+    **sign_kw: Any,
 ) -> bytes:
     """A Response (assertion signed in place, optionally the Response too) by libxmlsec1."""
     root = tree(text(I.response_xml(I.Spec())).encode())
     for name, value in (root_attrs or {}).items():
         root.set(name, value)
     etree.indent(root)  # whitespace around the signature, as real IdPs send it
-    kw: dict[str, Any] = {"c14n": XMLSEC_C14N[si], "transform": XMLSEC_C14N[transform]}
+    kw: dict[str, Any] = {"c14n": XMLSEC_C14N[si], "transform": XMLSEC_C14N[transform], **sign_kw}
     I.sign(assertion_of(root), idp_kp, **kw)
     if sign_response:
         I.sign(root, idp_kp, **kw)
@@ -217,3 +218,31 @@ def test_unknown_c14n_is_still_refused(
     )
     assert bad != xml
     refused(bad, Reason.UNSUPPORTED_ALGORITHM)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+        "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+    ],
+)
+def test_signed_info_is_canonicalized_with_its_comments_under_a_comments_method(
+    validate: Validate, refused: Callable[..., SamlValidationError], idp_kp: I.KeyPair, uri: str
+) -> None:
+    """SignedInfo is canonicalized as it stands (XML-DSig §4.4.3), comments included when
+    its method says so: the comment is signed, though the parse removes comments."""
+    exc = "http://www.w3.org/2001/10/xml-exc-c14n#"
+    xml = _xmlsec_response(idp_kp, uri, exc, signed_info_comment=" idp build 7 ")
+    assert b"<!-- idp build 7 -->" in xml
+    validate(xml)
+    refused(xml.replace(b"idp build 7", b"idp build 8"), Reason.SIGNATURE_INVALID)
+
+
+def test_signed_info_comments_do_not_count_without_a_comments_method(
+    validate: Validate, idp_kp: I.KeyPair
+) -> None:
+    exc = "http://www.w3.org/2001/10/xml-exc-c14n#"
+    xml = _xmlsec_response(idp_kp, exc, exc, signed_info_comment=" idp build 7 ")
+    validate(xml.replace(b"idp build 7", b"idp build 8"))

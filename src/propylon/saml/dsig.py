@@ -19,10 +19,11 @@ Canonicalization is exact for what SAML signs, with these documented limits:
 
 * Comments. For a same-document ``#ID`` reference XML-DSig §4.3.3.3 removes comment
   nodes before any transform, so a ``#WithComments`` Reference transform canonicalises
-  without them. SignedInfo is canonicalised with comments when its method says so, but
-  comments are stripped at parse time (:mod:`propylon.saml.xml`): a signer that put a
-  comment *inside SignedInfo* under a ``#WithComments`` method would not verify here
-  (refused, never accepted). No known signer does.
+  without them. SignedInfo is canonicalised with its comments when its method says so:
+  comments are removed at parse time (:mod:`propylon.saml.xml`), so when the document
+  has any, SignedInfo's canonical form is taken from the same bytes parsed with comments
+  (:class:`propylon.saml.xml.WithComments`); every value is still read from the
+  comment-free tree.
 * Inclusive c14n of a document subset (C14N 1.0 §2.4, C14N 1.1 §2.4): the apex element
   (the signed element, or SignedInfo) renders every namespace in scope (lxml copies the
   ancestors' declarations) and imports the ``xml:`` attributes of its ancestors that it
@@ -60,7 +61,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
 from .errors import Reason, SamlValidationError
-from .xml import DS, XML_NS, Children, b64decode_strict, child_nodes, xml_attributes
+from .xml import (
+    DS,
+    XML_NS,
+    Children,
+    WithComments,
+    b64decode_strict,
+    child_nodes,
+    xml_attributes,
+)
 
 __all__ = ["C14N_METHODS", "C14nMethod", "PublicKey", "verify_enveloped_signature"]
 
@@ -331,9 +340,15 @@ def find_signature(el: etree._Element, children: Children | None = None) -> etre
 
 
 def verify_enveloped_signature(
-    signed: etree._Element, sig: etree._Element, keys: Sequence[PublicKey], *, allow_sha1: bool
+    signed: etree._Element,
+    sig: etree._Element,
+    keys: Sequence[PublicKey],
+    *,
+    allow_sha1: bool,
+    comments: WithComments | None = None,
 ) -> str:
-    """Verify ``sig`` (a direct child of ``signed``) against the pinned ``keys``.
+    """Verify ``sig`` (a direct child of ``signed``) against the pinned ``keys``;
+    ``comments``: the document's comments, when it has any (see the module doc).
 
     Returns the signature method URI. On success every byte of ``signed`` except
     the Signature element itself is covered by the verified digest, so callers
@@ -367,6 +382,8 @@ def verify_enveloped_signature(
     hasher.update(_c14n_without(signed, sig, ref_c14n, prefixes))
     if not hmac.compare_digest(hasher.digest(), expected):
         raise SamlValidationError(Reason.DIGEST_MISMATCH, f"reference #{signed_id}")
+    if si_c14n.comments and comments is not None:
+        signed_info = comments.twin(signed_info)
     si_bytes = _c14n(signed_info, si_c14n, si_prefixes, si_c14n.comments)
     if not _verify_value(keys, kind, hash_factory(), signature_value, si_bytes):
         raise SamlValidationError(

@@ -34,6 +34,7 @@ from .xml import (
     SAMLP,
     XML_NS,
     Children,
+    WithComments,
     child,
     decode_b64,
     full_text,
@@ -130,12 +131,16 @@ def _check_in_response_to(
 
 
 def _verify(
-    signed: etree._Element, sig: etree._Element, trust: IdpTrust, policy: ValidationPolicy
+    signed: etree._Element,
+    sig: etree._Element,
+    trust: IdpTrust,
+    policy: ValidationPolicy,
+    comments: WithComments,
 ) -> str:
     """:func:`verify_enveloped_signature`; a refusal carries the signature's facts."""
     try:
         return verify_enveloped_signature(
-            signed, sig, trust.public_keys, allow_sha1=policy.allow_sha1
+            signed, sig, trust.public_keys, allow_sha1=policy.allow_sha1, comments=comments
         )
     except SamlValidationError as exc:
         exc.add(signature_facts(sig, trust))
@@ -156,7 +161,8 @@ def _decrypt(
     key: rsa.RSAPrivateKey | None,
     policy: ValidationPolicy,
     ids: set[str],
-) -> etree._Element:
+) -> tuple[etree._Element, WithComments]:
+    """The decrypted Assertion, and the source of its comments."""
     plaintext = decrypt_encrypted_assertion(
         enc, key, allow_rsa1_5=policy.allow_rsa1_5, allow_tripledes=policy.allow_tripledes
     )
@@ -168,7 +174,8 @@ def _decrypt(
         for prefix, uri in enc.nsmap.items()
     ) + "".join(f" xml:{name}={quoteattr(value)}" for name, value in _xml_attributes(enc))
     head = f"<wrapper{decls}>".encode()
-    doc = secure_fromstring(head + plaintext + b"</wrapper>", policy.max_bytes)
+    raw = head + plaintext + b"</wrapper>"
+    doc = secure_fromstring(raw, policy.max_bytes)
     kids = [c for c in doc if isinstance(c.tag, str)]
     if (
         len(kids) != 1
@@ -180,7 +187,7 @@ def _decrypt(
     _, nested = _scan(kids[0], ids)
     if len(nested) != 1:
         raise SamlValidationError(Reason.MULTIPLE_ASSERTIONS, "nested in EncryptedAssertion")
-    return kids[0]
+    return kids[0], WithComments(raw, policy.max_bytes)
 
 
 def validate_response(
@@ -222,6 +229,7 @@ def validate_response_xml(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     root = secure_fromstring(raw, policy.max_bytes)
+    comments = WithComments(raw, policy.max_bytes)
     if root.tag != _RESPONSE:
         raise SamlValidationError(Reason.NOT_A_RESPONSE, str(root.tag))
     if root.get("Version") != "2.0":
@@ -236,7 +244,7 @@ def validate_response_xml(
     method = ""
     response_sig = find_signature(root, root_children)
     if response_sig is not None:
-        method = _verify(root, response_sig, trust, policy)
+        method = _verify(root, response_sig, trust, policy, comments)
     _check_status(root_children.first.get(_STATUS))
 
     # Exactly one assertion in the whole document, as a direct child (defeats
@@ -276,12 +284,15 @@ def validate_response_xml(
     _check_in_response_to(in_response_to, expected_request_id, policy)
     parse_time(root.get("IssueInstant"), "Response IssueInstant")
 
-    assertion = _decrypt(element, sp_decryption_key, policy, ids) if encrypted else element
+    if encrypted:
+        assertion, comments = _decrypt(element, sp_decryption_key, policy, ids)
+    else:
+        assertion = element
     assertion_children = Children(assertion)
     check_content(assertion, assertion_children, ASSERTION)
     assertion_sig = find_signature(assertion, assertion_children)
     if assertion_sig is not None:
-        method = _verify(assertion, assertion_sig, trust, policy)
+        method = _verify(assertion, assertion_sig, trust, policy, comments)
     elif response_sig is None:
         raise SamlValidationError(
             Reason.SIGNATURE_MISSING,
