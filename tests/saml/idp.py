@@ -188,9 +188,13 @@ def sign(
     key_info_cert: x509.Certificate | None = None,
     inclusive_prefixes: list[str] | None = None,
     tail: str | None = None,
+    c14n: Any = xmlsec.constants.TransformExclC14N,
+    transform: Any = xmlsec.constants.TransformExclC14N,
+    signed_info_comment: str | None = None,
 ) -> etree._Element:
-    """Enveloped-sign ``el`` in place (Signature right after its Issuer)."""
-    sig = xmlsec.template.create(el, xmlsec.constants.TransformExclC14N, method, ns="ds")
+    """Enveloped-sign ``el`` in place (Signature right after its Issuer); ``c14n`` is
+    SignedInfo's CanonicalizationMethod, ``transform`` the Reference's c14n transform."""
+    sig = xmlsec.template.create(el, c14n, method, ns="ds")
     issuer = el.find(f"{{{SAML}}}Issuer")
     if issuer is not None:
         issuer.addnext(sig)
@@ -199,9 +203,9 @@ def sign(
     sig.tail = tail
     ref = xmlsec.template.add_reference(sig, digest, uri="#" + (el.get("ID") or ""))
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
-    c14n = xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
+    c14n_el = xmlsec.template.add_transform(ref, transform)
     if inclusive_prefixes:
-        xmlsec.template.transform_add_c14n_inclusive_namespaces(c14n, inclusive_prefixes)
+        xmlsec.template.transform_add_c14n_inclusive_namespaces(c14n_el, inclusive_prefixes)
     x509_data = xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(sig))
     xmlsec.template.x509_data_add_certificate(x509_data)
     key = xmlsec.Key.from_memory(kp.key_pem, xmlsec.constants.KeyDataFormatPem)
@@ -209,6 +213,8 @@ def sign(
         (key_info_cert or kp.cert).public_bytes(serialization.Encoding.PEM),
         xmlsec.constants.KeyDataFormatPem,
     )
+    if signed_info_comment is not None:  # between CanonicalizationMethod and SignatureMethod
+        sig[0].insert(1, etree.Comment(signed_info_comment))
     ctx = xmlsec.SignatureContext()
     ctx.key = key
     ctx.register_id(el, "ID")

@@ -70,7 +70,8 @@ def test_xsw2_original_response_detached_sibling(idp_kp: I.KeyPair, refused: Ref
     assertion_of(evil).set("ID", "_evil_assertion")
     set_name_id(assertion_of(evil), EVIL)
     signature_of(evil).addprevious(original)
-    refused(ser(evil), Reason.SIGNATURE_REFERENCE_MISMATCH)
+    # a Response is no child of a Response (SAML Core §3.2.2): refused before any signature
+    refused(ser(evil), Reason.UNEXPECTED_CONTENT)
 
 
 # --- XSW3..XSW8: Assertion signed ----------------------------------------------

@@ -25,8 +25,20 @@ def page(
     message: str,
     detail: str | None = None,
     form: dict[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
 ) -> HTMLResponse:
-    return render("page.html", status, title=title, message=message, detail=detail, form=form)
+    """``request_id``: shown so a person can quote it and an administrator find the audit
+    entry that says why (its ``request_id``)."""
+    return render(
+        "page.html",
+        status,
+        title=title,
+        message=message,
+        detail=detail,
+        form=form,
+        request_id=request_id,
+    )
 
 
 def confirm_page(

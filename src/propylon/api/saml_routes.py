@@ -88,12 +88,16 @@ async def acs(request: Request, connection_id: str) -> Response:
     relay_state = form.get("RelayState")
     pending = cookie_name(relay_state)
     sealed = request.cookies.get(pending) if pending else None
+    request_id: str | None = getattr(request.state, "request_id", None)
     try:
-        outcome = await finish_login(rt, connection_id, saml_response, relay_state, sealed)
+        outcome = await finish_login(
+            rt, connection_id, saml_response, relay_state, sealed, request_id
+        )
     except NotFound:
         return page(404, "Not found", "There is no such SAML connection.")
     except LoginRefused as exc:
-        return page(exc.status, "Sign-in failed", exc.detail, "Your administrator can see why.")
+        why = "Your administrator can see why in the audit trail, under this request id."
+        return page(exc.status, "Sign-in failed", exc.detail, why, request_id=request_id)
     response = await authorize.resume(rt, outcome.redirect_to, outcome.login)
     if response.status_code == 302:
         response.status_code = 303  # the answer to a POST is fetched with GET (RFC 9110 §15.4.4)

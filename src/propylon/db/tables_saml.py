@@ -72,3 +72,17 @@ class SamlRequest(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]
+
+
+class SamlAssertionId(Base):
+    """An accepted assertion's id (SHA-256, hex), remembered per connection until the
+    assertion could no longer be valid (SAML Profiles §4.1.4.5): written in the sign-in's
+    transaction, so it survives a restart of any cache; ``propylon purge`` removes it after
+    ``expires_at``."""
+
+    __tablename__ = "saml_assertion_ids"
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("saml_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]

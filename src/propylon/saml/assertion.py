@@ -12,7 +12,9 @@ from typing import Final, NamedTuple
 
 from lxml import etree
 
+from .diagnosis import time_facts
 from .errors import Reason, SamlValidationError
+from .structure import SUBJECT, check_content
 from .xml import SAML, XSI, Children, child, child_nodes, full_text, parse_time
 
 __all__ = ["AssertionFacts", "check_issuer", "read_assertion"]
@@ -58,6 +60,10 @@ class AssertionFacts(NamedTuple):
     not_on_or_after: datetime
 
 
+def _local(tag: object) -> str:
+    return str(tag).rpartition("}")[2]
+
+
 def check_issuer(
     el: etree._Element,
     expected: str,
@@ -72,12 +78,21 @@ def check_issuer(
     issuer = child(el, _ISSUER) if children is None else children.first.get(_ISSUER)
     if issuer is None:
         if required:
-            raise SamlValidationError(Reason.ISSUER_MISSING, el.tag)
+            raise SamlValidationError(
+                Reason.ISSUER_MISSING, el.tag, expected_issuer=expected, element=_local(el.tag)
+            )
         return
     fmt = issuer.get("Format")
     value = full_text(issuer).strip()
     if value != expected or (fmt is not None and fmt != ENTITY_FORMAT):
-        raise SamlValidationError(Reason.ISSUER_MISMATCH, f"{value!r} (Format={fmt!r})")
+        raise SamlValidationError(
+            Reason.ISSUER_MISMATCH,
+            f"{value!r} (Format={fmt!r})",
+            expected_issuer=expected,
+            received_issuer=value,
+            issuer_format=fmt,
+            element=_local(el.tag),
+        )
 
 
 def _read_name_id(subject: Children) -> etree._Element:
@@ -103,19 +118,37 @@ def _check_bearer(
     scd = child(sc, _SCD)
     if scd is None:
         raise SamlValidationError(Reason.NO_BEARER_CONFIRMATION, "SubjectConfirmationData missing")
-    if scd.get("Recipient") != acs_url:
-        raise SamlValidationError(Reason.RECIPIENT_MISMATCH, repr(scd.get("Recipient")))
+    recipient = scd.get("Recipient")
+    if recipient != acs_url:
+        raise SamlValidationError(
+            Reason.RECIPIENT_MISMATCH,
+            repr(recipient),
+            expected_recipient=acs_url,
+            received_recipient=recipient,
+        )
     irt = scd.get("InResponseTo")
     if irt != expected_request_id:
         raise SamlValidationError(
-            Reason.IN_RESPONSE_TO_MISMATCH, f"SubjectConfirmationData InResponseTo={irt!r}"
+            Reason.IN_RESPONSE_TO_MISMATCH,
+            f"SubjectConfirmationData InResponseTo={irt!r}",
+            expected_in_response_to=expected_request_id,
+            received_in_response_to=irt,
         )
     noa = parse_time(scd.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter")
     if now >= noa + skew:
-        raise SamlValidationError(Reason.SUBJECT_CONFIRMATION_EXPIRED, noa.isoformat())
-    nb = scd.get("NotBefore")
-    if nb is not None and now + skew < parse_time(nb, "SubjectConfirmationData NotBefore"):
-        raise SamlValidationError(Reason.SUBJECT_CONFIRMATION_NOT_YET_VALID, nb)
+        raise SamlValidationError(
+            Reason.SUBJECT_CONFIRMATION_EXPIRED,
+            noa.isoformat(),
+            **time_facts("not_on_or_after", noa, now, skew),
+        )
+    nb_raw = scd.get("NotBefore")
+    nb = parse_time(nb_raw, "SubjectConfirmationData NotBefore") if nb_raw is not None else None
+    if nb is not None and now + skew < nb:
+        raise SamlValidationError(
+            Reason.SUBJECT_CONFIRMATION_NOT_YET_VALID,
+            nb.isoformat(),
+            **time_facts("not_before", nb, now, skew),
+        )
     return noa
 
 
@@ -148,9 +181,17 @@ def _check_conditions(
     nb = parse_time(nb_raw, "Conditions NotBefore") if nb_raw is not None else None
     noa = parse_time(noa_raw, "Conditions NotOnOrAfter") if noa_raw is not None else None
     if nb is not None and now + skew < nb:
-        raise SamlValidationError(Reason.ASSERTION_NOT_YET_VALID, nb.isoformat())
+        raise SamlValidationError(
+            Reason.ASSERTION_NOT_YET_VALID,
+            nb.isoformat(),
+            **time_facts("not_before", nb, now, skew),
+        )
     if noa is not None and now >= noa + skew:
-        raise SamlValidationError(Reason.ASSERTION_EXPIRED, noa.isoformat())
+        raise SamlValidationError(
+            Reason.ASSERTION_EXPIRED,
+            noa.isoformat(),
+            **time_facts("not_on_or_after", noa, now, skew),
+        )
     restrictions = 0
     for item in child_nodes(cond):
         if not isinstance(item.tag, str):
@@ -159,11 +200,21 @@ def _check_conditions(
             restrictions += 1
             audiences = [full_text(a).strip() for a in child_nodes(item) if a.tag == _AUDIENCE]
             if sp_entity_id not in audiences:
-                raise SamlValidationError(Reason.AUDIENCE_MISMATCH, repr(audiences))
+                raise SamlValidationError(
+                    Reason.AUDIENCE_MISMATCH,
+                    repr(audiences),
+                    expected_audience=sp_entity_id,
+                    received_audiences=audiences,
+                )
         elif item.tag not in (_ONE_TIME_USE, _PROXY_RESTRICTION):
             raise SamlValidationError(Reason.UNKNOWN_CONDITION, str(item.tag))
     if not restrictions:  # SAML Profiles §4.1.4.2: MUST contain an AudienceRestriction
-        raise SamlValidationError(Reason.AUDIENCE_MISMATCH, "no AudienceRestriction")
+        raise SamlValidationError(
+            Reason.AUDIENCE_MISMATCH,
+            "no AudienceRestriction",
+            expected_audience=sp_entity_id,
+            received_audiences=[],
+        )
     return nb, noa
 
 
@@ -213,20 +264,29 @@ def read_assertion(
     if subject_el is None:
         raise SamlValidationError(Reason.SUBJECT_MISSING)
     subject = Children(subject_el)
+    check_content(subject_el, subject, SUBJECT)
     name_id = _read_name_id(subject)
     name_id_value = full_text(name_id).strip()
     if not name_id_value:
         raise SamlValidationError(Reason.NAMEID_MISSING, "empty NameID")
-    scd_noa = _check_subject_confirmation(subject, acs_url, expected_request_id, now, skew)
-    nb, cond_noa = _check_conditions(parts.first.get(_CONDITIONS), sp_entity_id, now, skew)
-    authn = parts.first.get(_AUTHN_STATEMENT)
-    if authn is None:  # SAML Profiles §4.1.4.2
-        raise SamlValidationError(Reason.AUTHN_STATEMENT_MISSING)
-    authn_instant = parse_time(authn.get("AuthnInstant"), "AuthnInstant")
-    snoa_raw = authn.get("SessionNotOnOrAfter")
-    snoa = parse_time(snoa_raw, "SessionNotOnOrAfter") if snoa_raw is not None else None
-    if snoa is not None and now >= snoa + skew:
-        raise SamlValidationError(Reason.SESSION_EXPIRED, snoa.isoformat())
+    try:  # the (verified) NameID is known from here on: every refusal names it
+        scd_noa = _check_subject_confirmation(subject, acs_url, expected_request_id, now, skew)
+        nb, cond_noa = _check_conditions(parts.first.get(_CONDITIONS), sp_entity_id, now, skew)
+        authn = parts.first.get(_AUTHN_STATEMENT)
+        if authn is None:  # SAML Profiles §4.1.4.2
+            raise SamlValidationError(Reason.AUTHN_STATEMENT_MISSING)
+        authn_instant = parse_time(authn.get("AuthnInstant"), "AuthnInstant")
+        snoa_raw = authn.get("SessionNotOnOrAfter")
+        snoa = parse_time(snoa_raw, "SessionNotOnOrAfter") if snoa_raw is not None else None
+        if snoa is not None and now >= snoa + skew:
+            raise SamlValidationError(
+                Reason.SESSION_EXPIRED,
+                snoa.isoformat(),
+                **time_facts("session_not_on_or_after", snoa, now, skew),
+            )
+    except SamlValidationError as exc:
+        exc.add({"name_id": name_id_value, "assertion_id": assertion_id})
+        raise
     context = child(authn, _AUTHN_CONTEXT)
     class_ref = child(context, _AUTHN_CONTEXT_CLASS_REF) if context is not None else None
     return AssertionFacts(

@@ -24,17 +24,23 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from .assertion import check_issuer, read_assertion
+from .diagnosis import signature_facts, signature_facts_tried
 from .dsig import find_signature, verify_enveloped_signature
 from .errors import Reason, SamlValidationError
 from .model import Assertion, IdpTrust, ValidationPolicy
+from .structure import ASSERTION, RESPONSE, check_content
 from .xml import (
     SAML,
     SAMLP,
+    XML_NS,
     Children,
+    WithComments,
     child,
     decode_b64,
+    full_text,
     parse_time,
     secure_fromstring,
+    xml_attributes,
 )
 from .xmlenc import decrypt_encrypted_assertion
 
@@ -44,6 +50,7 @@ SUCCESS: Final = "urn:oasis:names:tc:SAML:2.0:status:Success"
 _RESPONSE: Final = f"{{{SAMLP}}}Response"
 _STATUS: Final = f"{{{SAMLP}}}Status"
 _STATUS_CODE: Final = f"{{{SAMLP}}}StatusCode"
+_STATUS_MESSAGE: Final = f"{{{SAMLP}}}StatusMessage"
 _ASSERTION: Final = f"{{{SAML}}}Assertion"
 _ENCRYPTED_ASSERTION: Final = f"{{{SAML}}}EncryptedAssertion"
 
@@ -90,8 +97,15 @@ def _check_status(status: etree._Element | None) -> None:
     value = code.get("Value") if code is not None else None
     if value != SUCCESS:
         sub = child(code, _STATUS_CODE) if code is not None else None
+        message = child(status, _STATUS_MESSAGE) if status is not None else None
         detail = f"{value!r}" + (f" / {sub.get('Value')!r}" if sub is not None else "")
-        raise SamlValidationError(Reason.STATUS_NOT_SUCCESS, detail)
+        raise SamlValidationError(
+            Reason.STATUS_NOT_SUCCESS,
+            detail,
+            status_code=value,
+            sub_status_code=sub.get("Value") if sub is not None else None,
+            status_message=full_text(message).strip() if message is not None else None,
+        )
 
 
 def _check_in_response_to(
@@ -100,11 +114,46 @@ def _check_in_response_to(
     """SAML Core §3.2.2 and Profiles §4.1.5 (unsolicited responses)."""
     if expected_request_id is None:
         if not policy.allow_idp_initiated:
-            raise SamlValidationError(Reason.UNSOLICITED_RESPONSE, "no request outstanding")
+            raise SamlValidationError(
+                Reason.UNSOLICITED_RESPONSE, "no request outstanding", received_in_response_to=irt
+            )
         if irt is not None:
-            raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, f"unexpected {irt!r}")
+            raise SamlValidationError(
+                Reason.IN_RESPONSE_TO_MISMATCH, f"unexpected {irt!r}", received_in_response_to=irt
+            )
     elif irt != expected_request_id:
-        raise SamlValidationError(Reason.IN_RESPONSE_TO_MISMATCH, repr(irt))
+        raise SamlValidationError(
+            Reason.IN_RESPONSE_TO_MISMATCH,
+            repr(irt),
+            expected_in_response_to=expected_request_id,
+            received_in_response_to=irt,
+        )
+
+
+def _verify(
+    signed: etree._Element,
+    sig: etree._Element,
+    trust: IdpTrust,
+    policy: ValidationPolicy,
+    comments: WithComments,
+) -> str:
+    """:func:`verify_enveloped_signature`; a refusal carries the signature's facts."""
+    try:
+        return verify_enveloped_signature(
+            signed, sig, trust.public_keys, allow_sha1=policy.allow_sha1, comments=comments
+        )
+    except SamlValidationError as exc:
+        exc.add(signature_facts(sig, trust))
+        raise
+
+
+def _xml_attributes(el: etree._Element) -> list[tuple[str, str]]:
+    """The nearest value of each ``xml:`` attribute on ``el`` or its ancestors (local names)."""
+    found: dict[str, str] = {}
+    for node in (el, *el.iterancestors()):
+        for name, value in xml_attributes(node).items():
+            found.setdefault(name, value)
+    return [(name[len(XML_NS) + 2 :], value) for name, value in found.items()]
 
 
 def _decrypt(
@@ -112,18 +161,21 @@ def _decrypt(
     key: rsa.RSAPrivateKey | None,
     policy: ValidationPolicy,
     ids: set[str],
-) -> etree._Element:
+) -> tuple[etree._Element, WithComments]:
+    """The decrypted Assertion, and the source of its comments."""
     plaintext = decrypt_encrypted_assertion(
         enc, key, allow_rsa1_5=policy.allow_rsa1_5, allow_tripledes=policy.allow_tripledes
     )
     # The plaintext is an element serialised out of its context: re-create the
-    # in-scope namespace declarations on a wrapper so prefixes resolve.
+    # in-scope namespace declarations on a wrapper so prefixes resolve, and the nearest
+    # ``xml:`` attributes, which inclusive c14n imports into the Assertion (C14N 1.0 §2.4).
     decls = "".join(
         f" xmlns{':' + prefix if prefix else ''}={quoteattr(uri)}"
         for prefix, uri in enc.nsmap.items()
-    )
+    ) + "".join(f" xml:{name}={quoteattr(value)}" for name, value in _xml_attributes(enc))
     head = f"<wrapper{decls}>".encode()
-    doc = secure_fromstring(head + plaintext + b"</wrapper>", policy.max_bytes)
+    raw = head + plaintext + b"</wrapper>"
+    doc = secure_fromstring(raw, policy.max_bytes)
     kids = [c for c in doc if isinstance(c.tag, str)]
     if (
         len(kids) != 1
@@ -135,7 +187,7 @@ def _decrypt(
     _, nested = _scan(kids[0], ids)
     if len(nested) != 1:
         raise SamlValidationError(Reason.MULTIPLE_ASSERTIONS, "nested in EncryptedAssertion")
-    return kids[0]
+    return kids[0], WithComments(raw, policy.max_bytes)
 
 
 def validate_response(
@@ -177,6 +229,7 @@ def validate_response_xml(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     root = secure_fromstring(raw, policy.max_bytes)
+    comments = WithComments(raw, policy.max_bytes)
     if root.tag != _RESPONSE:
         raise SamlValidationError(Reason.NOT_A_RESPONSE, str(root.tag))
     if root.get("Version") != "2.0":
@@ -186,13 +239,12 @@ def validate_response_xml(
         raise SamlValidationError(Reason.MISSING_ID, "Response")
     ids, found = _scan(root)
     root_children = Children(root)
+    check_content(root, root_children, RESPONSE)
 
     method = ""
     response_sig = find_signature(root, root_children)
     if response_sig is not None:
-        method = verify_enveloped_signature(
-            root, response_sig, trust.public_keys, allow_sha1=policy.allow_sha1
-        )
+        method = _verify(root, response_sig, trust, policy, comments)
     _check_status(root_children.first.get(_STATUS))
 
     # Exactly one assertion in the whole document, as a direct child (defeats
@@ -218,22 +270,35 @@ def validate_response_xml(
     destination = root.get("Destination")
     if destination is None:
         if response_sig is not None:  # SAML Bindings §3.5.5.2
-            raise SamlValidationError(Reason.DESTINATION_MISSING)
+            raise SamlValidationError(
+                Reason.DESTINATION_MISSING, expected_destination=policy.acs_url
+            )
     elif destination != policy.acs_url:
-        raise SamlValidationError(Reason.DESTINATION_MISMATCH, repr(destination))
+        raise SamlValidationError(
+            Reason.DESTINATION_MISMATCH,
+            repr(destination),
+            expected_destination=policy.acs_url,
+            received_destination=destination,
+        )
     in_response_to = root.get("InResponseTo")
     _check_in_response_to(in_response_to, expected_request_id, policy)
     parse_time(root.get("IssueInstant"), "Response IssueInstant")
 
-    assertion = _decrypt(element, sp_decryption_key, policy, ids) if encrypted else element
+    if encrypted:
+        assertion, comments = _decrypt(element, sp_decryption_key, policy, ids)
+    else:
+        assertion = element
     assertion_children = Children(assertion)
+    check_content(assertion, assertion_children, ASSERTION)
     assertion_sig = find_signature(assertion, assertion_children)
     if assertion_sig is not None:
-        method = verify_enveloped_signature(
-            assertion, assertion_sig, trust.public_keys, allow_sha1=policy.allow_sha1
-        )
+        method = _verify(assertion, assertion_sig, trust, policy, comments)
     elif response_sig is None:
-        raise SamlValidationError(Reason.SIGNATURE_MISSING, "neither Response nor Assertion")
+        raise SamlValidationError(
+            Reason.SIGNATURE_MISSING,
+            "neither Response nor Assertion",
+            certificates_tried=signature_facts_tried(trust),
+        )
     if policy.require_signed_assertion and assertion_sig is None:
         raise SamlValidationError(Reason.ASSERTION_SIGNATURE_MISSING)
 

@@ -1,8 +1,9 @@
 """Expired sign-in state is removed by ``propylon purge``.
 
-Authorization codes, refresh tokens, pending SAML AuthnRequests and (embedded mode)
-database sessions are useless once expired: a code or a request can no longer be redeemed, a
-refresh token or session no longer authenticates. Keeping them only grows the tables. Redis
+Authorization codes, refresh tokens, pending SAML AuthnRequests, remembered SAML assertion
+ids and (embedded mode) database sessions are useless once expired: a code or a request can
+no longer be redeemed, a refresh token or session no longer authenticates, an expired
+assertion is refused before its id is looked up. Keeping them only grows the tables. Redis
 sessions expire on their own (key TTL); the database replay cache is swept by the
 accelerator (:mod:`propylon.cache.local`).
 """
@@ -15,13 +16,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from propylon.db.tables_saml import SamlRequest
+from propylon.db.tables_saml import SamlAssertionId, SamlRequest
 from propylon.db.tables_sso import AuthorizationCode, LoginSession, RefreshToken
 
 EXPIRING: dict[str, InstrumentedAttribute[datetime]] = {
     "oauth_codes": AuthorizationCode.expires_at,
     "oauth_refresh_tokens": RefreshToken.expires_at,
     "saml_requests": SamlRequest.expires_at,
+    "saml_assertion_ids": SamlAssertionId.expires_at,
     "login_sessions": LoginSession.expires_at,
 }
 """Each table's expiry column."""

@@ -8,8 +8,9 @@ cookie of the starting browser, named after the RelayState
 pending login only with that cookie, so only in the browser that started it (no login CSRF),
 only the answer to that very AuthnRequest (InResponseTo) and only before it expires;
 :func:`propylon.saml.validate_response` is pure, a replayed assertion id is refused through
-the accelerator. Then it finds the tenant's directory user (or provisions one just-in-time
-where the connection allows: :mod:`propylon.sessions.saml_users`), refuses deactivated and
+the database (:mod:`propylon.sessions.saml_replay`). Then it finds the tenant's directory
+user (or provisions one just-in-time where the connection allows:
+:mod:`propylon.sessions.saml_users`), refuses deactivated and
 deprovisioned users, decides where an IdP-initiated login lands
 (:mod:`propylon.sessions.landing`), and starts a session.
 Every outcome of the ACS goes to the audit trail, a successful login's entry saying which
@@ -24,8 +25,10 @@ committed sign-in names a session that never became usable, which is the safe wa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +52,8 @@ from propylon.sessions.pending_cookie import (
     cookie_path,
     new_relay_state,
 )
+from propylon.sessions.saml_diagnosis import login_diagnosis
+from propylon.sessions.saml_replay import remember_assertion
 from propylon.sessions.saml_users import find_user, provision_just_in_time
 from propylon.sessions.service import (
     ActiveSession,
@@ -62,10 +67,13 @@ from propylon.tenants.saml_connections import ConnectionRecord, load_connection,
 class LoginRefused(PropylonError):
     """A sign-in was refused. ``reason`` is for the audit trail; ``detail`` for the person."""
 
-    def __init__(self, reason: str, detail: str, status: int = 403) -> None:
+    def __init__(
+        self, reason: str, detail: str, status: int = 403, details: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.reason = reason
         self.status = status
+        self.details = dict(details or {})  # for the audit entry (sessions/saml_diagnosis.py)
 
 
 @dataclass(frozen=True)
@@ -207,15 +215,18 @@ def _validate(
             sp_decryption_key=rt.saml_keys.private_key(conn),
         )
     except SamlValidationError as exc:
-        raise LoginRefused(exc.reason.value, "The sign-in response was not accepted.", 400) from exc
+        details = {"stage": exc.stage, **exc.details}
+        detail = "The sign-in response was not accepted."
+        raise LoginRefused(exc.reason.value, detail, 400, details) from exc
 
 
 async def _remember(
-    rt: Runtime, conn: ConnectionRecord, assertion: Assertion, now: datetime
+    s: AsyncSession, conn: ConnectionRecord, assertion: Assertion, now: datetime
 ) -> None:
-    """SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid."""
-    ttl = max(int((assertion.replay_cache_until - now).total_seconds()), 1)
-    if not await rt.cache.remember_once(f"saml:{conn.id}:{assertion.assertion_id}", ttl):
+    """SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid,
+    recorded in the sign-in's transaction (:mod:`propylon.sessions.saml_replay`)."""
+    until = assertion.replay_cache_until
+    if not await remember_assertion(s, conn.id, assertion.assertion_id, until, now):
         raise LoginRefused("assertion_replayed", "This sign-in response was already used.", 400)
 
 
@@ -252,22 +263,27 @@ async def finish_login(
     saml_response: str,
     relay_state: str | None,
     pending_cookie: str | None,
+    request_id: str | None = None,
 ) -> LoginOutcome:
     """Consume a Response at the ACS (SAML Profiles §4.1.4.3-5) and start a session.
     ``pending_cookie``: the browser's cookie named by ``relay_state``
-    (:func:`propylon.sessions.pending_cookie.cookie_name`), if it sent one."""
+    (:func:`propylon.sessions.pending_cookie.cookie_name`), if it sent one; ``request_id``
+    (the HTTP request's, shown on the error page) goes to the audit entry."""
     now = rt.clock()
     async with rt.db.read() as s:
         conn = await load_connection(s, connection_id)
     actor = Actor("saml", conn.id, conn.tenant_id)
-    rec = AuditRecord("sso.saml.login", "saml_connection", conn.id, conn.tenant_id)
+    rec = AuditRecord(
+        "sso.saml.login", "saml_connection", conn.id, conn.tenant_id, request_id=request_id
+    )
+    assertion: Assertion | None = None
     try:
         pending = _pending(rt, conn, relay_state, pending_cookie, now)
         rec.diff = _started(pending)
         assertion = _validate(rt, conn, saml_response, pending, now)
-        await _remember(rt, conn, assertion, now)
         _check_fresh(rt, pending, assertion)
         async with rt.db.write() as s:
+            await _remember(s, conn, assertion, now)
             found, email = await find_user(s, conn, assertion)
             if found is not None:
                 _refuse_inactive(found[0])
@@ -303,6 +319,10 @@ async def finish_login(
             await insert_success(s, actor, rec, now)
     except LoginRefused as exc:
         rec.reason, rec.status = exc.reason, exc.status
+        rec.diff = {
+            **(rec.diff or {}),
+            "diagnosis": login_diagnosis(exc.reason, exc.details, conn, assertion),
+        }
         await record_failure(rt.db, actor, rec, now)
         raise
     except PropylonError as exc:

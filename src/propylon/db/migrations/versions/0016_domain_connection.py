@@ -4,7 +4,7 @@ A tenant with several connections (a merger brings a second IdP) routes each log
 email's domain to the connection bound to it, never silently to the oldest one.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-05 01:30:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0010"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
