@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from propylon.cache.base import RateDecision
+from propylon.cache.base import RateDecision, WindowCount
 
 _MAX_BATCH = 50
 _MAX_WINDOWS = 100_000
@@ -32,6 +32,15 @@ local ttl = redis.call('TTL', KEYS[1])
 return {n, ttl}
 """
 
+# One hit in this window's counter (kept two windows, to be read as the previous one); with
+# the previous window's count.
+_COUNT_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+local previous = redis.call('GET', KEYS[2])
+return {n, tonumber(previous or '0')}
+"""
+
 
 class RedisAccelerator:
     """Rate limits count locally and settle with Redis in batches: a process asks Redis once
@@ -44,6 +53,7 @@ class RedisAccelerator:
         self._redis: Redis = Redis.from_url(url, decode_responses=True)
         self._prefix = prefix
         self._rate = self._redis.register_script(_RATE_SCRIPT)
+        self._count = self._redis.register_script(_COUNT_SCRIPT)
         self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._windows: dict[str, _Window] = {}
@@ -78,6 +88,12 @@ class RedisAccelerator:
                 False, state.ttl or max(int((window + 1) * window_seconds - now), 1)
             )
         return RateDecision(True, 0)
+
+    async def count(self, key: str, window_seconds: int) -> WindowCount:
+        window = int(time.time() // window_seconds)  # wall clock: every process agrees
+        keys = [self._k(f"n:{key}:{window}"), self._k(f"n:{key}:{window - 1}")]
+        current, previous = await self._count(keys=keys, args=[2 * window_seconds])
+        return WindowCount(int(current), int(previous))
 
     async def remember_once(self, key: str, ttl_seconds: int) -> bool:
         created = await self._redis.set(self._k("once:" + key), "1", ex=ttl_seconds, nx=True)
