@@ -66,6 +66,9 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
         "PROPYLON_LOG_LEVEL": "warning",
         # the tests' IdPs serve their metadata on loopback
         "PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS": "true",
+        # every test connects from 127.0.0.1 and many send bad credentials on purpose:
+        # tests/http/test_auth_failures.py tries the limit on a server of its own
+        "PROPYLON_AUTH_FAILURE_RATE_LIMIT_PER_MINUTE": "1000000",
         **(extra or {}),
     }
     if name == "postgres":

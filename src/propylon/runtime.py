@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from propylon.audit.auth_failures import AuthFailures
 from propylon.audit.buffer import AuditBuffer
 from propylon.cache.base import Accelerator
 from propylon.cache.copies import LocalCopies
@@ -76,8 +77,20 @@ class Runtime:
     """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
     saml_keys: SamlKeyCache = field(default_factory=SamlKeyCache)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
+    auth_failures: AuthFailures = field(init=False)
+    """Failed authentication per client address: the limit and its aggregated audit."""
+
+    def __post_init__(self) -> None:
+        self.auth_failures = AuthFailures(
+            self.cache,
+            self.audit_buffer or AuditBuffer(self.db),
+            limit=self.settings.auth_failure_rate_limit_per_minute,
+            ipv6_prefix=self.settings.auth_failure_ipv6_prefix,
+            max_addresses=self.settings.auth_failure_audit_max_addresses,
+        )
 
     async def close(self) -> None:
+        self.auth_failures.roll()  # the summaries so far, for the writer's last flush
         if self.audit_buffer is not None:
             await self.audit_buffer.stop()
         await self.cache.close()

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from propylon import errors
@@ -98,6 +99,16 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return problem(400, "Invalid request", detail)
 
 
+async def on_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away mid-body: its own abort, answered (to nobody) as a 400 so that
+    neither the logs nor the metrics count it as a server error."""
+    log.info("client_disconnected", path=request.url.path)
+    detail = "the client closed the connection before sending the whole body"
+    if _is_scim(request):
+        return scim_json(400, {**ScimError(detail).to_wire(), "scimType": "invalidSyntax"})
+    return problem(400, "Client closed request", detail)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled_error", path=request.url.path, error=type(exc).__name__)
     if _is_scim(request):
@@ -110,4 +121,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.PropylonError, on_domain_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ClientDisconnect, on_client_disconnect)
     app.add_exception_handler(Exception, on_unexpected)

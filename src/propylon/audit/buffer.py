@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -29,6 +30,12 @@ class AuditBuffer:
         self._interval = interval
         self._pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
+        self._sources: list[Callable[[], None]] = []
+
+    def add_source(self, source: Callable[[], None]) -> None:
+        """Call ``source`` before each flush: it may :meth:`add` entries it has gathered
+        (the summaries of failed authentication, ``audit/auth_failures.py``)."""
+        self._sources.append(source)
 
     def add(self, entry: dict[str, Any]) -> None:
         """Queue one entry's column values (:func:`propylon.audit.log.values`)."""
@@ -38,6 +45,8 @@ class AuditBuffer:
         self._pending.append(entry)
 
     async def flush(self) -> None:
+        for source in self._sources:
+            source()
         batch, self._pending = self._pending, []
         if not batch:
             return
