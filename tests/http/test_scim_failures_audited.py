@@ -1,5 +1,5 @@
-"""Every SCIM failure reaches the audit trail, 500s included (issue 12), and a client that
-leaves mid-body aborted its own request: no server error in the audit trail or the metrics."""
+"""Every failure reaches the audit trail, 500s included (issue 12), and a client that leaves
+mid-body aborted its own request: no server error in the audit trail or the metrics."""
 
 from __future__ import annotations
 
@@ -17,38 +17,40 @@ from tests.http.test_scim_users import ERROR, user_body
 TRIGGER_MESSAGE = "refused by the test trigger"
 
 
-async def _install_trigger(server: Server, name: str, user_name: str) -> None:
-    """A rule of the database the code knows nothing about: inserting ``user_name`` fails."""
+async def _install_trigger(server: Server, name: str, table: str, column: str, value: str) -> None:
+    """A rule of the database the code knows nothing about: inserting ``value`` as ``column``
+    of ``table`` fails (on SQLite with an error no code maps, as a RAISE would be taken for a
+    constraint)."""
     async with server.rt.db.write() as s:
         if server.rt.db.is_sqlite:
             await s.execute(
                 text(
-                    f"CREATE TRIGGER {name} BEFORE INSERT ON users "
-                    f"WHEN NEW.user_name = '{user_name}' "
-                    f"BEGIN SELECT RAISE(ABORT, '{TRIGGER_MESSAGE}'); END"
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                    f"WHEN NEW.{column} = '{value}' "
+                    f"BEGIN SELECT json('{TRIGGER_MESSAGE}'); END"
                 )
             )
         else:
             await s.execute(
                 text(
                     f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
-                    f"$$ BEGIN RAISE EXCEPTION '{TRIGGER_MESSAGE} %', NEW.user_name; END $$"
+                    f"$$ BEGIN RAISE EXCEPTION '{TRIGGER_MESSAGE} %', NEW.{column}; END $$"
                 )
             )
             await s.execute(
                 text(
-                    f"CREATE TRIGGER {name} BEFORE INSERT ON users FOR EACH ROW "
-                    f"WHEN (NEW.user_name = '{user_name}') EXECUTE FUNCTION {name}()"
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
+                    f"WHEN (NEW.{column} = '{value}') EXECUTE FUNCTION {name}()"
                 )
             )
 
 
-async def _drop_trigger(server: Server, name: str) -> None:
+async def _drop_trigger(server: Server, name: str, table: str) -> None:
     async with server.rt.db.write() as s:
         if server.rt.db.is_sqlite:
             await s.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         else:
-            await s.execute(text(f"DROP TRIGGER IF EXISTS {name} ON users"))
+            await s.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
             await s.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
 
 
@@ -66,13 +68,13 @@ async def test_an_unanticipated_database_failure_is_a_500_in_the_audit_trail(
     name = f"test_refuse_{secrets.token_hex(4)}"
     user_name = f"refused-{secrets.token_hex(4)}@acme.test"
     request_id = f"req-{secrets.token_hex(6)}"
-    await _install_trigger(server, name, user_name)
+    await _install_trigger(server, name, "users", "user_name", user_name)
     try:
         r = await scim.post(
             "/Users", json=user_body(user_name), headers={"X-Request-Id": request_id}
         )
     finally:
-        await _drop_trigger(server, name)
+        await _drop_trigger(server, name, "users")
     assert r.status_code == 500, r.text
     rows = [e for e in await _failures(server, directory.directory_id) if e.status == 500]
     assert len(rows) == 1, rows
@@ -85,6 +87,33 @@ async def test_an_unanticipated_database_failure_is_a_500_in_the_audit_trail(
     assert entry.reason and "internal error" in entry.reason
     assert TRIGGER_MESSAGE not in entry.reason and user_name not in entry.reason
     assert TRIGGER_MESSAGE not in r.text and user_name not in r.text
+
+
+async def _tenant_create_500s(server: Server) -> list[AuditEntry]:
+    async with server.rt.db.read() as s:
+        query = select(AuditEntry).where(
+            AuditEntry.action == "tenant.create", AuditEntry.status == 500
+        )
+        return list((await s.scalars(query)).all())
+
+
+async def test_an_unanticipated_failure_of_a_management_operation_is_audited(
+    server: Server,
+) -> None:
+    name, slug = f"test_refuse_{secrets.token_hex(4)}", f"refused-{secrets.token_hex(4)}"
+    before = {e.id for e in await _tenant_create_500s(server)}
+    await _install_trigger(server, name, "tenants", "slug", slug)
+    try:
+        async with server.api("/api/v1") as api:
+            r = await api.post("/tenants", json={"slug": slug, "name": "Refused"})
+    finally:
+        await _drop_trigger(server, name, "tenants")
+    assert r.status_code == 500, r.text
+    entries = [e for e in await _tenant_create_500s(server) if e.id not in before]
+    assert len(entries) == 1 and entries[0].outcome == "failure"
+    assert entries[0].actor_type == "api_key"
+    assert entries[0].reason and entries[0].reason.startswith("internal error (")
+    assert TRIGGER_MESSAGE not in entries[0].reason and slug not in entries[0].reason
 
 
 def _server_errors(metrics: str) -> float:

@@ -84,6 +84,12 @@ def values(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> dict[
     }
 
 
+def internal_error(exc: BaseException) -> str:
+    """The reason recorded for a failure nobody anticipated: its type only, since its message
+    may carry user data or a statement's bound parameters."""
+    return f"internal error ({type(exc).__name__})"
+
+
 def entry(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> AuditEntry:
     return AuditEntry(**values(actor, rec, outcome, now))
 

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
-from propylon.audit import Actor, AuditRecord, record_failure
+from propylon.audit import Actor, AuditRecord, internal_error, record_failure
 from propylon.audit.auth_failures import Failure
 from propylon.audit.log import TABLE as AUDIT_TABLE
 from propylon.audit.log import values as audit_values
@@ -110,7 +110,7 @@ def to_scim_error(exc: Exception, request_id: str | None = None) -> scim.ScimErr
         request_id=request_id,
         at=f"{where[0].filename}:{where[0].lineno}" if where else None,
     )
-    return InternalError(f"internal error ({type(exc).__name__}); request id {request_id}")
+    return InternalError(f"{internal_error(exc)}; request id {request_id}")
 
 
 def token_key(token: str | None) -> str:

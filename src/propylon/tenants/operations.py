@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
-from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
+from propylon.audit import Actor, AuditRecord, internal_error, list_entries, record, record_failure
 from propylon.db.tables import Group, User
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import Runtime
@@ -36,8 +36,11 @@ async def audited(
             result = await op(s, rec)
             record(s, actor, rec, now)
             return result
-    except errors.PropylonError as exc:
-        rec.reason = exc.detail
+    except Exception as exc:  # every failure is audited, the unanticipated ones too
+        if isinstance(exc, errors.PropylonError):
+            rec.reason = exc.detail
+        else:
+            rec.reason, rec.status = internal_error(exc), 500
         await record_failure(rt.db, actor, rec, now)
         raise
 
