@@ -24,7 +24,15 @@ from propylon.audit.buffer import AuditBuffer
 from propylon.cache.local import LocalAccelerator
 from propylon.db.tables import AuditEntry
 from propylon.scim.errors import ERROR_SCHEMA
-from tests.conftest import Directory, Server, backend_env_server
+from propylon.tenants.directories import scim_base_url
+from tests.conftest import (
+    Directory,
+    Server,
+    backend_env_server,
+    new_directory,
+    start_server,
+    stop_server,
+)
 from tests.provider.helpers import new_app
 
 LIMIT = 5
@@ -213,3 +221,29 @@ async def test_failures_of_a_minute_become_one_entry_and_one_summary_per_address
     assert summary.status == 429
     assert sorted(r.action for r in v6_rows) == ["auth.failure", "auth.failure.summary"]
     assert next(r for r in v6_rows if r.diff.get("failures")).diff["failures"] == 2
+
+
+async def test_an_address_refused_by_one_worker_is_refused_by_every_worker(
+    server: Server,
+) -> None:
+    """Two workers behind one port (each connection goes to either): once one refuses an
+    address, the other refuses it too, without first trying another guess on the database
+    (the refusal is fanned out through Redis)."""
+    if server.backend.name != "postgres":
+        pytest.skip("several workers is the production mode (PostgreSQL + Redis)")
+    extra = {"PROPYLON_AUTH_FAILURE_RATE_LIMIT_PER_MINUTE": str(LIMIT)}
+    url, proc = start_server(server.backend, extra, ("--workers", "2"))
+    try:
+        d = await new_directory(server)
+        base = scim_base_url(url, d.directory_id)
+
+        async def fresh_connection() -> httpx.Response:
+            async with client(base, "127.0.0.6") as c:  # a connection of its own: any worker
+                bad = {"Authorization": f"Bearer {secrets.token_hex(16)}"}
+                return await c.get("/Users", headers=bad)
+
+        assert [(await fresh_connection()).status_code for _ in range(LIMIT)] == [401] * LIMIT
+        await asyncio.sleep(1)  # the refusal reaches the other worker (milliseconds)
+        assert [(await fresh_connection()).status_code for _ in range(20)] == [429] * 20
+    finally:
+        stop_server(proc)
