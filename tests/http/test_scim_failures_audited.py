@@ -80,7 +80,7 @@ async def test_an_unanticipated_database_failure_is_a_500_in_the_audit_trail(
     assert len(rows) == 1, rows
     body = r.json()
     assert body["schemas"] == [ERROR] and body["status"] == "500"
-    assert request_id in body["detail"]  # what a person can hand the administrator
+    assert request_id in body["detail"]  # what a person hands the administrator
     entry = rows[0]
     assert entry.action == "scim.user.create" and entry.request_id == request_id
     assert entry.tenant_id == directory.tenant_id and entry.actor_id

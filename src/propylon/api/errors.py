@@ -110,10 +110,17 @@ async def on_client_disconnect(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled_error", path=request.url.path, error=type(exc).__name__)
+    """A 500 naming the request id (this response passes no middleware that would add the
+    ``X-Request-Id`` header), which the failure's audit entry and log line carry too."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    log.error(
+        "unhandled_error", path=request.url.path, error=type(exc).__name__, request_id=request_id
+    )
     if _is_scim(request):
-        return scim_json(500, {**ScimError("internal error").to_wire(), "status": "500"})
-    return problem(500, "Internal error", "the server could not complete the request")
+        detail = f"internal error; request id {request_id}"
+        return scim_json(500, {**ScimError(detail).to_wire(), "status": "500"})
+    detail = f"the server could not complete the request; request id {request_id}"
+    return problem(500, "Internal error", detail)
 
 
 def install(app: FastAPI) -> None:

@@ -9,7 +9,6 @@ operation in :mod:`propylon.scim.users` and :mod:`propylon.scim.groups` goes thr
 from __future__ import annotations
 
 import hashlib
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,17 +77,8 @@ class ScimResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class InternalError(scim.ScimError):
-    """A failure nobody anticipated (a bug, a database constraint): 500, and audited like any
-    other failure."""
-
-    status = 500
-
-
-def to_scim_error(exc: Exception, request_id: str | None = None) -> scim.ScimError:
-    """Map domain errors to RFC 7644 §3.12 errors; anything unknown is an
-    :class:`InternalError` that names only the exception's type and the request id (its
-    message may carry user data or bound parameters)."""
+def to_scim_error(exc: Exception) -> scim.ScimError | None:
+    """Map domain errors to RFC 7644 §3.12 errors; None for anything unanticipated."""
     if isinstance(exc, scim.ScimError):
         return exc
     if isinstance(exc, errors.NotFound):
@@ -103,14 +93,7 @@ def to_scim_error(exc: Exception, request_id: str | None = None) -> scim.ScimErr
         return scim.InvalidValue(exc.detail)
     if isinstance(exc, errors.Unauthenticated):
         return scim.Unauthorized("authentication failed: " + exc.detail)
-    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    log.error(
-        "unhandled_error",
-        error=type(exc).__name__,
-        request_id=request_id,
-        at=f"{where[0].filename}:{where[0].lineno}" if where else None,
-    )
-    return InternalError(f"{internal_error(exc)}; request id {request_id}")
+    return None
 
 
 def token_key(token: str | None) -> str:
@@ -172,7 +155,14 @@ async def run(
                 unit.outbox.insert(Row(AUDIT_TABLE, audit_values(actor, audit, "success", now)))
                 written = await unit.outbox.flush(session, now)
     except Exception as exc:
-        err = to_scim_error(exc, req.request_id)
+        err = to_scim_error(exc)
+        if err is None:
+            # Unanticipated (a bug, a database rule, a dependency down): audited by its type
+            # alone, since its message may carry user data or bound parameters; then answered
+            # by api/errors.py (500, or 503 for an unavailable dependency).
+            audit.status, audit.reason = 500, internal_error(exc)
+            await _record_failure(rt, actor, audit, now)
+            raise
         if isinstance(err, scim.Unauthorized) and not authenticated:
             # counted per address and audited in aggregate: no write of its own
             failure = Failure(
