@@ -107,7 +107,8 @@ def address_key(address: str, ipv6_prefix: int) -> str:
 
 def _clean(text: str) -> str:
     """Caller-supplied text fit for the audit trail: printable characters only (no NUL, which
-    PostgreSQL refuses, nor lone surrogates), at most 64."""
+    PostgreSQL refuses, nor lone surrogates), at most 64. One entry the database refuses
+    would hold up the batched writer's whole batch."""
     return "".join(ch for ch in text[:256] if ch.isprintable())[:64]
 
 
@@ -234,7 +235,7 @@ class AuthFailures:
             status=401,
             reason=failure.reason,
             diff={"surface": tally.surface, **{k: _clean(v) for k, v in failure.detail.items()}},
-            request_id=failure.request_id,
+            request_id=_clean(failure.request_id) if failure.request_id else None,
         )
         return values(actor, rec, "failure", _at(tally.first_at))
 
