@@ -248,4 +248,3 @@ async def test_an_address_refused_by_one_worker_is_refused_by_every_worker(
         assert [(await fresh_connection()).status_code for _ in range(20)] == [429] * 20
     finally:
         stop_server(proc)
-
