@@ -87,6 +87,9 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
         # every test signs in from 127.0.0.1; the per-address limit has tests of its own
         "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "1000000",
         "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "1000000",
+        # every test connects from 127.0.0.1 and many send bad credentials on purpose:
+        # tests/http/test_auth_failures.py tries the limit on a server of its own
+        "PROPYLON_AUTH_FAILURE_RATE_LIMIT_PER_MINUTE": "1000000",
         **(extra or {}),
     }
     if name == "postgres":

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from propylon.audit.auth_failures import AuthFailures
 from propylon.audit.buffer import AuditBuffer
 from propylon.cache.base import Accelerator
 from propylon.cache.copies import LocalCopies
@@ -93,12 +94,22 @@ class Runtime:
         default_factory=lambda: PendingLoginSeal(lambda: secrets.token_bytes(32))
     )
     """Seals the cookie a pending SAML login is kept in, under a subkey of ``secret_box``."""
+    auth_failures: AuthFailures = field(init=False)
+    """Failed authentication per client address: the limit and its aggregated audit."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
         self.saml_keys = SamlKeyCache(self.secret_box)
+        self.auth_failures = AuthFailures(
+            self.cache,
+            self.audit_buffer or AuditBuffer(self.db),
+            limit=self.settings.auth_failure_rate_limit_per_minute,
+            ipv6_prefix=self.settings.auth_failure_ipv6_prefix,
+            max_addresses=self.settings.auth_failure_audit_max_addresses,
+        )
 
     async def close(self) -> None:
+        self.auth_failures.roll()  # the summaries so far, for the writer's last flush
         if self.audit_buffer is not None:
             await self.audit_buffer.stop()
         await self.cache.close()

@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     """Responses posted to a SAML ACS per minute per client address; past it a page with 429
     and ``Retry-After``, before the Response is read (so the refusals an attacker can cause,
     each audited, are bounded too)."""
+    auth_failure_rate_limit_per_minute: int = Field(default=30, ge=1)
+    """Failed authentications (SCIM token, management API key, OAuth client at the token,
+    introspection and revocation endpoints) per client address over the current and the
+    previous minute; past it the address gets 429 with ``Retry-After`` until the minute ends,
+    before any database work (``audit/auth_failures.py``)."""
+    auth_failure_ipv6_prefix: int = Field(default=64, ge=0, le=128)
+    """IPv6 clients are limited per network of this many bits (one host usually has a /64)."""
+    auth_failure_audit_max_addresses: int = Field(default=1000, ge=1)
+    """Addresses per minute and process whose failed authentications get audit entries of
+    their own (the first failure, then a summary); the rest share one entry."""
+
     trusted_proxies: str = ""
     """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For``
     is believed (``api/client_address.py``). Empty: the TCP peer is the client address that

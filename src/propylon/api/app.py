@@ -26,6 +26,7 @@ from propylon.api import (
     scim_routes,
     security_headers,
 )
+from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
 from propylon.logs import configure as configure_logging
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if rt.scope_cache.enabled:
             rt.cache.subscribe(scope_cache.CHANNEL, rt.scope_cache.on_message)
         rt.cache.subscribe(signing_keys.CHANNEL, rt.signing_keys.on_message)
+        if rt.cache.fanout:
+            rt.cache.subscribe(auth_failures.CHANNEL, rt.auth_failures.on_message)
         if rt.sign_in.clients.enabled:
             rt.cache.subscribe(SIGN_IN_CHANNEL, rt.sign_in.on_message)
         # Everything built so far lives as long as the process: keep it out of the cyclic

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from propylon import errors
@@ -104,11 +105,28 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return problem(400, "Invalid request", detail)
 
 
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled_error", path=request.url.path, error=type(exc).__name__)
+async def on_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away mid-body: its own abort, answered (to nobody) as a 400 so that
+    neither the logs nor the metrics count it as a server error."""
+    log.info("client_disconnected", path=request.url.path)
+    detail = "the client closed the connection before sending the whole body"
     if _is_scim(request):
-        return scim_json(500, {**ScimError("internal error").to_wire(), "status": "500"})
-    return problem(500, "Internal error", "the server could not complete the request")
+        return scim_json(400, {**ScimError(detail).to_wire(), "scimType": "invalidSyntax"})
+    return problem(400, "Client closed request", detail)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """A 500 naming the request id (this response passes no middleware that would add the
+    ``X-Request-Id`` header), which the failure's audit entry and log line carry too."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    log.error(
+        "unhandled_error", path=request.url.path, error=type(exc).__name__, request_id=request_id
+    )
+    if _is_scim(request):
+        detail = f"internal error; request id {request_id}"
+        return scim_json(500, {**ScimError(detail).to_wire(), "status": "500"})
+    detail = f"the server could not complete the request; request id {request_id}"
+    return problem(500, "Internal error", detail)
 
 
 RETRY_AFTER_SECONDS = 5
@@ -150,4 +168,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, on_unavailable)
+    app.add_exception_handler(ClientDisconnect, on_client_disconnect)
     app.add_exception_handler(Exception, on_unexpected)

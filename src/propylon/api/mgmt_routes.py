@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from propylon.api.client_address import client_address
 from propylon.audit import Actor
+from propylon.audit.auth_failures import Failure
 from propylon.directory.views import UserFilter
 from propylon.errors import Unauthenticated
 from propylon.runtime import Runtime
@@ -37,18 +39,36 @@ async def api_actor(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    if creds is None:
-        raise Unauthenticated("an API key is required (Authorization: Bearer pk_…)")
+    """The caller's API key. Failed authentication is limited per client address and audited
+    in aggregate (``audit/auth_failures.py``); the per-key limit counts every request."""
     rt = runtime(request)
-    decision = await rt.cache.rate_hit(
-        "api:" + hash_secret(creds.credentials)[:32], rt.settings.api_rate_limit_per_minute, 60
-    )
+    guard = rt.auth_failures
+    address = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    credential = "api:" + hash_secret(creds.credentials)[:32] if creds is not None else None
+    wait = guard.refused(address, credential, "management_api")
+    if wait is not None:
+        raise TooManyRequests(
+            "too many failed authentications from this address",
+            headers={"Retry-After": str(wait)},
+        )
+    request_id = request.state.request_id
+    if creds is None or credential is None:
+        reason = "an API key is required (Authorization: Bearer pk_…)"
+        await guard.failed(Failure("management_api", address, reason, request_id, guessed=False))
+        raise Unauthenticated(reason)
+    decision = await rt.cache.rate_hit(credential, rt.settings.api_rate_limit_per_minute, 60)
     if not decision.allowed:
         raise TooManyRequests(
             "rate limit exceeded", headers={"Retry-After": str(decision.retry_after)}
         )
-    async with rt.db.read() as s:
-        key = await authenticate_api_key(s, creds.credentials)
+    try:
+        async with rt.db.read() as s:
+            key = await authenticate_api_key(s, creds.credentials)
+    except Unauthenticated as exc:
+        failure = Failure("management_api", address, exc.detail, request_id, credential)
+        await guard.failed(failure)
+        raise
+    guard.succeeded(credential)
     return Actor("api_key", key.id)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidClientError
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.api.http import FormTooLarge, read_form_pairs
 from propylon.provider import keys
 from propylon.provider.exchange import Exchange
+from propylon.provider.models import Client
 from propylon.provider.server import ProviderServer
 from propylon.runtime import Runtime
+from propylon.tenants.credentials import hash_secret
 
 MAX_FORM_BYTES = 65_536
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -74,6 +77,20 @@ class HttpRequest(OAuth2Request):  # type: ignore[misc]
 
 
 class HttpProviderServer(ProviderServer):
+    client_auth: bool | None = None
+    """How client authentication went (RFC 6749 §2.3): None if it did not happen, for the
+    limit on failed authentication per client address."""
+    client_has_secret = False
+
+    def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Client:
+        try:
+            client: Client = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            self.client_auth = False
+            raise
+        self.client_auth, self.client_has_secret = True, not client.is_public
+        return client
+
     def create_oauth2_request(self, request: Any) -> HttpRequest:
         assert isinstance(request, HttpRequest)
         return request
@@ -115,6 +132,33 @@ async def read_oauth_form(request: Request) -> list[tuple[str, str]]:
 def public_uri(rt: Runtime, request: Request) -> str:
     query = request.url.query
     return rt.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+def client_credential(request: Request, form: list[tuple[str, str]]) -> str | None:
+    """A hash of the client credential presented (HTTP Basic, or ``client_id`` with
+    ``client_secret`` in the form: RFC 6749 §2.3.1), or None without a secret: a public
+    client's id is no secret."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic" and value.strip():
+        return "client:" + hash_secret("basic " + value.strip())[:32]
+    data = dict(reversed(form))
+    if data.get("client_secret"):
+        pair = f"{data.get('client_id', '')}\0{data['client_secret']}"
+        return "client:" + hash_secret(pair)[:32]
+    return None
+
+
+def too_many_failures(wait: int) -> JSONResponse:
+    """429 for an address past the limit on failed client authentication; ``slow_down`` is
+    the token endpoint's registered error for it (RFC 8628 §3.5)."""
+    return JSONResponse(
+        {
+            "error": "slow_down",
+            "error_description": "too many failed client authentications from this address",
+        },
+        status_code=429,
+        headers={**NO_STORE, "Retry-After": str(wait)},
+    )
 
 
 def basic_client_id(request: Request) -> str | None:

@@ -18,17 +18,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from propylon.api import rp_logout
+from propylon.api.client_address import client_address
 from propylon.api.http import FormTooLarge, bearer_token
 from propylon.api.oauth_adapter import (
     NO_STORE,
     HttpProviderServer,
     basic_client_id,
+    client_credential,
     oauth_error,
     oauth_request,
     open_exchange,
     read_oauth_form,
     runtime_of,
+    too_many_failures,
 )
+from propylon.audit.auth_failures import Failure
 from propylon.provider import discovery, keys
 from propylon.provider.exchange import Exchange, load_subject
 from propylon.provider.oidc_core import identity_claims
@@ -66,13 +70,23 @@ async def _client_endpoint(
     verifying: bool = False,
 ) -> Response:
     """A client-authenticated form POST (token §3.2, introspection RFC 7662 §2, revocation
-    RFC 7009 §2): bounded form, one transaction, what Authlib's hooks need pre-loaded."""
+    RFC 7009 §2): bounded form, one transaction, what Authlib's hooks need pre-loaded.
+
+    Failed client authentication is limited per client address and audited in aggregate
+    (``audit/auth_failures.py``): an address past the limit gets 429 before any database
+    work."""
     rt = runtime_of(request)
     try:
         form = await read_oauth_form(request)
     except FormTooLarge:
         return oauth_error("invalid_request", "request body too large")
+    address = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    credential = client_credential(request, form)
+    wait = rt.auth_failures.refused(address, credential, "oauth_client")
+    if wait is not None:
+        return too_many_failures(wait)
     data = dict(reversed(form))
+    server: HttpProviderServer | None = None
     async with rt.db.write() as s:
         ex = await open_exchange(rt, s, rt.clock(), signing=signing, verifying=verifying)
         await ex.load_clients(data.get("client_id"), basic_client_id(request))
@@ -82,9 +96,23 @@ async def _client_endpoint(
         except InsecureTransportError:
             response: Response = oauth_error("invalid_request", "OAuth 2.0 requires https")
         else:
-            response = respond(HttpProviderServer(ex), req)
+            server = HttpProviderServer(ex)
+            response = respond(server, req)
         await ex.write_through()  # e.g. a replayed code's grant revoked, even on an error
-        return response
+    if server is not None and server.client_auth is False:
+        client_id = data.get("client_id") or basic_client_id(request) or ""
+        failure = Failure(
+            "oauth_client",
+            address,
+            "client authentication failed",
+            request.state.request_id,
+            credential,
+            detail={"endpoint": request.url.path, "client_id": client_id[:64]},
+        )
+        await rt.auth_failures.failed(failure)
+    elif server is not None and server.client_has_secret and credential is not None:
+        rt.auth_failures.succeeded(credential)
+    return response
 
 
 @router.post("/oauth2/token")

@@ -18,11 +18,12 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
+from propylon.api.client_address import client_address
 from propylon.api.http import bearer_token, read_json_object
 from propylon.runtime import Runtime
 from propylon.scim import discovery, groups, root, users
@@ -95,7 +96,8 @@ class ScimRoutes(BaseRoute):
 def _req(request: Request) -> ScimRequest:
     rt: Runtime = request.app.state.runtime
     directory_id: str = request.path_params["directory_id"]
-    return ScimRequest(rt, directory_id, bearer_token(request), request.state.request_id)
+    address = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    return ScimRequest(rt, directory_id, bearer_token(request), request.state.request_id, address)
 
 
 def _selection(request: Request) -> Selection:
@@ -129,11 +131,16 @@ async def _search_params(request: Request) -> dict[str, Any]:
 
 async def _read(request: Request, action: str, reader: Callable[[Request], Awaitable[T]]) -> T:
     """Read the wire input; a body that cannot be read is refused through the SCIM service
-    (authenticated, rate-limited and audited like any operation)."""
+    (authenticated, rate-limited and audited like any operation). A client that goes away
+    before sending the whole body aborted its own request: a client error (400), not a
+    server one."""
     try:
         return await reader(request)
     except ScimError as exc:
         await reject(_req(request), action, exc)
+    except ClientDisconnect:
+        aborted = InvalidSyntax("the client closed the connection before sending the whole body")
+        await reject(_req(request), action, aborted)
 
 
 # ---- /Users and /Groups (RFC 7644 §3.3-3.6): the same six operations on each; registered

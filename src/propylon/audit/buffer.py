@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -35,6 +36,12 @@ class AuditBuffer:
         self._backoff = Backoff(max(retry_max_seconds, interval), base=interval)
         self._pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
+        self._sources: list[Callable[[], None]] = []
+
+    def add_source(self, source: Callable[[], None]) -> None:
+        """Call ``source`` before each flush: it may :meth:`add` entries it has gathered
+        (the summaries of failed authentication, ``audit/auth_failures.py``)."""
+        self._sources.append(source)
 
     def add(self, entry: dict[str, Any]) -> None:
         """Queue one entry's column values (:func:`propylon.audit.log.values`)."""
@@ -44,7 +51,10 @@ class AuditBuffer:
         self._pending.append(entry)
 
     async def flush(self) -> bool:
-        """Write the pending entries; ``False`` if that failed (they stay pending)."""
+        """Write the pending entries (first collecting what the sources hold); ``False`` if
+        that failed (they stay pending)."""
+        for source in self._sources:
+            source()
         batch, self._pending = self._pending, []
         if not batch:
             return True

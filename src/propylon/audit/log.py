@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.cache.fanout import UNAVAILABLE
 from propylon.db.engine import Database
 from propylon.db.tables import AuditEntry, core
 from propylon.ids import Kind, new_id
@@ -82,6 +83,18 @@ def values(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> dict[
         "request_id": rec.request_id,
         "created_at": now,
     }
+
+
+def internal_error(exc: BaseException) -> str:
+    """The reason recorded for a failure nobody anticipated: its type only, since its message
+    may carry user data or a statement's bound parameters."""
+    return f"internal error ({type(exc).__name__})"
+
+
+def unexpected_status(exc: BaseException) -> int:
+    """The status the caller gets for it (``api/errors.py``): 503 when the accelerator is
+    down, else 500; the audit entry records the same."""
+    return 503 if isinstance(exc, UNAVAILABLE) else 500
 
 
 def entry(actor: Actor, rec: AuditRecord, outcome: str, now: datetime) -> AuditEntry:

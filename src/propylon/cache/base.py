@@ -14,6 +14,21 @@ class RateDecision:
     """Seconds until the current window ends (0 when allowed)."""
 
 
+@dataclass(frozen=True)
+class WindowCount:
+    """A counter in fixed windows, as :meth:`Accelerator.count` left it."""
+
+    current: int
+    """Hits in the current window, this one included (every process's, with Redis)."""
+    previous: int
+    """Hits in the window before it: with ``current``, a burst that straddles the boundary
+    still counts whole."""
+
+    @property
+    def recent(self) -> int:
+        return self.current + self.previous
+
+
 class Accelerator(Protocol):
     fanout: bool
     """True when :meth:`publish` reaches every Propylon process (Redis); the in-process
@@ -21,6 +36,11 @@ class Accelerator(Protocol):
 
     async def rate_hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         """Count one hit on ``key`` in a fixed window; refuse once ``limit`` is passed."""
+        ...
+
+    async def count(self, key: str, window_seconds: int) -> WindowCount:
+        """Add one hit to ``key`` in the current fixed window and say how many it has now,
+        and had in the window before (failed authentications per client address)."""
         ...
 
     async def remember_once(self, key: str, ttl_seconds: int) -> bool:

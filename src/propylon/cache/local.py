@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from propylon.cache.base import RateDecision
+from propylon.cache.base import RateDecision, WindowCount
 from propylon.db.engine import Database
 from propylon.db.tables import ReplayEntry
 
@@ -27,6 +27,8 @@ class LocalAccelerator:
         self._db = db
         self._clock = clock
         self._windows: dict[str, tuple[int, int]] = {}
+        self._counts: dict[str, tuple[int, int, int]] = {}
+        """key → (window, hits in it, hits in the window before)"""
         self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
 
     async def rate_hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
@@ -43,6 +45,20 @@ class LocalAccelerator:
             retry = math.ceil((window + 1) * window_seconds - now)
             return RateDecision(False, max(retry, 1))
         return RateDecision(True, 0)
+
+    async def count(self, key: str, window_seconds: int) -> WindowCount:
+        now = self._clock()
+        window = int(now // window_seconds)
+        last, current, previous = self._counts.get(key, (window, 0, 0))
+        if last == window - 1:
+            current, previous = 0, current
+        elif last != window:
+            current, previous = 0, 0
+        current += 1
+        if len(self._counts) > _MAX_WINDOWS:
+            self._counts = {k: v for k, v in self._counts.items() if v[0] >= window - 1}
+        self._counts[key] = (window, current, previous)
+        return WindowCount(current, previous)
 
     async def remember_once(self, key: str, ttl_seconds: int) -> bool:
         now = datetime.now(UTC)

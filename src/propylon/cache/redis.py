@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from propylon.background import Backoff, watch
-from propylon.cache.base import RateDecision
+from propylon.cache.base import RateDecision, WindowCount
 from propylon.cache.fanout import FanoutHealth
 
 log = structlog.get_logger("propylon.cache")
@@ -51,6 +51,15 @@ local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 local ttl = redis.call('TTL', KEYS[1])
 return {n, ttl}
+"""
+
+# One hit in this window's counter (kept two windows, to be read as the previous one); with
+# the previous window's count.
+_COUNT_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+local previous = redis.call('GET', KEYS[2])
+return {n, tonumber(previous or '0')}
 """
 
 
@@ -83,6 +92,7 @@ class RedisAccelerator:
         self._prefix = prefix
         self._timeout = timeout
         self._rate = self._redis.register_script(_RATE_SCRIPT)
+        self._count = self._redis.register_script(_COUNT_SCRIPT)
         self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._backoff = Backoff(retry_max_seconds)
@@ -120,6 +130,12 @@ class RedisAccelerator:
                 False, state.ttl or max(int((window + 1) * window_seconds - now), 1)
             )
         return RateDecision(True, 0)
+
+    async def count(self, key: str, window_seconds: int) -> WindowCount:
+        window = int(time.time() // window_seconds)  # wall clock: every process agrees
+        keys = [self._k(f"n:{key}:{window}"), self._k(f"n:{key}:{window - 1}")]
+        current, previous = await self._count(keys=keys, args=[2 * window_seconds])
+        return WindowCount(int(current), int(previous))
 
     async def remember_once(self, key: str, ttl_seconds: int) -> bool:
         created = await self._redis.set(self._k("once:" + key), "1", ex=ttl_seconds, nx=True)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
-from propylon.audit import Actor, AuditRecord, record_failure
+from propylon.audit import Actor, AuditRecord, internal_error, record_failure, unexpected_status
+from propylon.audit.auth_failures import Failure
 from propylon.audit.log import TABLE as AUDIT_TABLE
 from propylon.audit.log import values as audit_values
 from propylon.directory.errors import InvalidQuery, SeatLimitReached
@@ -29,6 +31,7 @@ from propylon.scim.resources import etag
 from propylon.tenants.directories import DirectoryScope, authenticate, scim_base_url
 
 T = TypeVar("T")
+log = structlog.get_logger("propylon.scim")
 
 
 class SeatLimit(scim.ScimError):
@@ -45,6 +48,9 @@ class ScimRequest:
     directory_id: str
     token: str | None
     request_id: str | None = None
+    address: str = "unknown"
+    """The client's address (``api/client_address.py``), for the limit on failed
+    authentication."""
 
     @property
     def base_url(self) -> str:
@@ -71,8 +77,8 @@ class ScimResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def to_scim_error(exc: Exception) -> scim.ScimError:
-    """Map domain errors to RFC 7644 §3.12 errors; anything unknown is re-raised."""
+def to_scim_error(exc: Exception) -> scim.ScimError | None:
+    """Map domain errors to RFC 7644 §3.12 errors; None for anything unanticipated."""
     if isinstance(exc, scim.ScimError):
         return exc
     if isinstance(exc, errors.NotFound):
@@ -87,7 +93,7 @@ def to_scim_error(exc: Exception) -> scim.ScimError:
         return scim.InvalidValue(exc.detail)
     if isinstance(exc, errors.Unauthenticated):
         return scim.Unauthorized("authentication failed: " + exc.detail)
-    raise exc
+    return None
 
 
 def token_key(token: str | None) -> str:
@@ -95,9 +101,10 @@ def token_key(token: str | None) -> str:
     return "scim:" + hashlib.sha256((token or "").encode()).hexdigest()[:32]
 
 
-async def check_rate(req: ScimRequest) -> None:
+async def check_rate(req: ScimRequest, key: str) -> None:
+    """The per-token limit (``key``: :func:`token_key`)."""
     limit = req.rt.settings.scim_rate_limit_per_minute
-    decision = await req.rt.cache.rate_hit(token_key(req.token), limit, 60)
+    decision = await req.rt.cache.rate_hit(key, limit, 60)
     if not decision.allowed:
         raise scim.TooManyRequests(
             f"rate limit of {limit} requests per minute for this token exceeded",
@@ -115,8 +122,16 @@ async def run(
     audit = AuditRecord(action=action, request_id=req.request_id)
     actor = Actor("scim_token", directory_id=req.directory_id)
     written = []
+    credential = token_key(req.token)
+    wait = rt.auth_failures.refused(req.address, credential if req.token else None, "scim")
+    if wait is not None:  # tallied for the audit trail, no database work
+        raise scim.TooManyRequests(
+            "too many failed authentications from this address",
+            headers={"Retry-After": str(wait)},
+        )
+    authenticated = False
     try:
-        await check_rate(req)
+        await check_rate(req, credential)
         if not req.token:
             raise scim.Unauthorized("missing bearer token")
         opened = rt.db.read() if read_only else rt.db.write()
@@ -124,6 +139,8 @@ async def run(
             scope = await authenticate(session, req.token, now=now, cache=rt.scope_cache)
             if scope.directory_id != req.directory_id:
                 raise scim.Unauthorized("token is not valid for this directory")
+            authenticated = True
+            rt.auth_failures.succeeded(credential)
             actor = Actor("scim_token", scope.token_id, scope.tenant_id, scope.directory_id)
             unit = Unit(
                 session, scope, Outbox(scope.tenant_id), now, req.base_url, rt.db.dialect, audit
@@ -139,12 +156,43 @@ async def run(
                 written = await unit.outbox.flush(session, now)
     except Exception as exc:
         err = to_scim_error(exc)
+        if err is None:
+            # Unanticipated (a bug, a database rule, a dependency down): audited by its type
+            # alone, since its message may carry user data or bound parameters; then answered
+            # by api/errors.py (500, or 503 for an unavailable dependency).
+            audit.status, audit.reason = unexpected_status(exc), internal_error(exc)
+            await _record_failure(rt, actor, audit, now)
+            raise
+        if isinstance(err, scim.Unauthorized) and not authenticated:
+            # counted per address and audited in aggregate: no write of its own
+            failure = Failure(
+                "scim",
+                req.address,
+                err.detail,
+                req.request_id,
+                credential,
+                req.directory_id,
+                guessed=bool(req.token),
+            )
+            await rt.auth_failures.failed(failure)
+            raise err from exc
         audit.status, audit.reason = err.status, err.detail
-        await record_failure(rt.db, actor, audit, now)
+        await _record_failure(rt, actor, audit, now)
         raise err from exc
     if written:
         await rt.events.published(scope.tenant_id, written)
     return result
+
+
+async def _record_failure(rt: Runtime, actor: Actor, audit: AuditRecord, now: datetime) -> None:
+    """Audit a failure in its own transaction; should that fail too (the database is what
+    failed), hand the entry to the batched writer, which retries, rather than lose it."""
+    try:
+        await record_failure(rt.db, actor, audit, now)
+    except Exception as exc:
+        log.error("audit_failure_deferred", error=type(exc).__name__, request_id=audit.request_id)
+        if rt.audit_buffer is not None:
+            rt.audit_buffer.add(audit_values(actor, audit, "failure", now))
 
 
 async def reject(req: ScimRequest, action: str, error: scim.ScimError) -> NoReturn:

@@ -13,7 +13,15 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
-from propylon.audit import Actor, AuditRecord, list_entries, record, record_failure
+from propylon.audit import (
+    Actor,
+    AuditRecord,
+    internal_error,
+    list_entries,
+    record,
+    record_failure,
+    unexpected_status,
+)
 from propylon.cache.fanout import publish_committed
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
@@ -35,8 +43,11 @@ async def audited(
             result = await op(s, rec)
             record(s, actor, rec, now)
             return result
-    except errors.PropylonError as exc:
-        rec.reason = exc.detail
+    except Exception as exc:  # every failure is audited, the unanticipated ones too
+        if isinstance(exc, errors.PropylonError):
+            rec.reason = exc.detail
+        else:
+            rec.reason, rec.status = internal_error(exc), unexpected_status(exc)
         await record_failure(rt.db, actor, rec, now)
         raise
 
