@@ -45,6 +45,7 @@ import structlog
 from propylon.audit.buffer import AuditBuffer
 from propylon.audit.log import Actor, AuditRecord, values
 from propylon.cache.base import Accelerator
+from propylon.cache.fanout import UNAVAILABLE
 
 log = structlog.get_logger("propylon.audit")
 
@@ -182,16 +183,22 @@ class AuthFailures:
             self._buffer.add(self._first_entry(tally, failure))
         if not failure.guessed:
             return
-        counted = await self._cache.count("authfail:" + key, WINDOW_SECONDS)
-        if counted.recent < self._limit or self._refused.get(key, 0.0) > now:
+        try:
+            recent = (await self._cache.count("authfail:" + key, WINDOW_SECONDS)).recent
+        except UNAVAILABLE:
+            # the shared count is out of reach (Redis down): this process's own count still
+            # limits, and the failed credential is still refused as such (not a 503)
+            recent = tally.failures
+        if recent < self._limit or self._refused.get(key, 0.0) > now:
             return
         until = now + WINDOW_SECONDS
         self._refuse(key, until)
         log.warning(
-            "auth_failures_limited", address=key, surface=failure.surface, failures=counted.recent
+            "auth_failures_limited", address=key, surface=failure.surface, failures=recent
         )
         if self._cache.fanout:
-            await self._cache.publish(CHANNEL, f"{key} {until}")
+            with contextlib.suppress(*UNAVAILABLE):
+                await self._cache.publish(CHANNEL, f"{key} {until}")
 
     async def on_message(self, message: str) -> None:
         """Another process refused an address (:data:`CHANNEL`)."""
