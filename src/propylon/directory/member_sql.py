@@ -52,7 +52,7 @@ def _one_of(col: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[b
 
 
 @dataclass(frozen=True)
-class _Statements:
+class Statements:
     lookup: Executable
     """``(id, type)`` of the live users and groups among ``:ids`` of directory ``:directory``
     of tenant ``:tenant`` (no directory: nothing)."""
@@ -62,13 +62,22 @@ class _Statements:
     """PostgreSQL: insert ``:ids`` with ``:types`` into group ``:group`` in one statement."""
 
 
-def _build(dialect: str) -> _Statements:
+def _build(dialect: str) -> Statements:
     def live(table: Any, kind: str) -> Any:
-        return select(table.c.id, literal(kind, String).label("type")).where(
-            _one_of(table.c.id, "ids", dialect),
-            table.c.tenant_id == bindparam("tenant"),
-            table.c.directory_id == bindparam("directory"),
-            table.c.deleted_at.is_(None),
+        # The ids alone pick the rows, through the primary key: the subquery's OFFSET keeps
+        # both planners from merging the directory's conditions into it, which would let
+        # them walk the directory's listing index instead (and PostgreSQL does, for a table
+        # it has no statistics of yet: right after an IdP's first push).
+        by_id = (
+            select(table.c.id, table.c.tenant_id, table.c.directory_id, table.c.deleted_at)
+            .where(_one_of(table.c.id, "ids", dialect))
+            .offset(0)
+            .subquery()
+        )
+        return select(by_id.c.id, literal(kind, String).label("type")).where(
+            by_id.c.tenant_id == bindparam("tenant"),
+            by_id.c.directory_id == bindparam("directory"),
+            by_id.c.deleted_at.is_(None),
         )
 
     lookup = union_all(live(_USERS, "User"), live(_GROUPS, "Group"))
@@ -92,10 +101,11 @@ def _build(dialect: str) -> _Statements:
             bindparam("now", type_=UTCDateTime()),
         ]
         add = insert(_MEMBERS).from_select(_COLUMNS, select(*values).select_from(pairs))
-    return _Statements(lookup, remove, add)
+    return Statements(lookup, remove, add)
 
 
-_BY_DIALECT = {name: _build(name) for name in ("postgresql", "sqlite")}
+STATEMENTS = {name: _build(name) for name in ("postgresql", "sqlite")}
+"""The statements of each dialect, by ``dialect.name``."""
 
 
 T = TypeVar("T")
@@ -110,7 +120,7 @@ async def live_members(
     conn: AsyncConnection, tenant_id: str, directory_id: str | None, ids: list[str]
 ) -> dict[str, str]:
     """``{id: "User" | "Group"}`` for the ids naming a live user or group of the directory."""
-    stmt = _BY_DIALECT[conn.dialect.name].lookup
+    stmt = STATEMENTS[conn.dialect.name].lookup
     scope = {"tenant": tenant_id, "directory": directory_id}
     found: dict[str, str] = {}
     for chunk in chunks(ids):
@@ -120,7 +130,7 @@ async def live_members(
 
 
 async def delete_members(conn: AsyncConnection, group_id: str, ids: list[str]) -> None:
-    stmt = _BY_DIALECT[conn.dialect.name].delete
+    stmt = STATEMENTS[conn.dialect.name].delete
     for chunk in chunks(ids):
         await conn.execute(stmt, {"group": group_id, "ids": list(chunk)})
 
@@ -133,7 +143,7 @@ async def insert_members(
     now: datetime,
 ) -> None:
     """Insert ``(member id, type)`` pairs into the group."""
-    stmt = _BY_DIALECT[conn.dialect.name].insert
+    stmt = STATEMENTS[conn.dialect.name].insert
     for chunk in chunks(members):
         if stmt is not None:
             ids, types = [m for m, _ in chunk], [t for _, t in chunk]
