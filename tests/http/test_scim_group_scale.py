@@ -221,15 +221,10 @@ def _index_names(plan: Any) -> Iterator[tuple[str, str]]:
             yield from _index_names(item)
 
 
-async def test_member_lookup_finds_each_id_through_the_primary_key(server: Server) -> None:
-    """Whatever the planner knows of the tables (none of it right after a first push), the
-    lookup cannot walk the directory's listing index: with sequential scans off, every scan
-    of it is a primary-key scan. (A plain ``id IN (…) AND directory_id = …`` walks
-    ``ix_users_live_listing``, reading the whole directory for every chunk.)"""
-    d = await new_directory(server)
-    users = await _seed_users(server, d, 50)
+async def _explain(server: Server, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """The plan of ``stmt`` (PostgreSQL: JSON, sequential scans off; SQLite: EXPLAIN QUERY
+    PLAN rows), through the runtime's engine with the statement exactly as it runs."""
     dialect = server.rt.db.engine.dialect.name
-    stmt = member_sql.STATEMENTS[dialect].lookup
     prefix = "EXPLAIN (FORMAT JSON) " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
 
     def explain(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> Any:
@@ -240,18 +235,35 @@ async def test_member_lookup_finds_each_id_through_the_primary_key(server: Serve
         conn = await s.connection()
         if dialect == "postgresql":
             await conn.execute(text("SET LOCAL enable_seqscan = off"))
-        params = {"ids": users[:10], "tenant": d.tenant_id, "directory": d.directory_id}
         event.listen(engine, "before_cursor_execute", explain, retval=True)
         try:
-            rows = (await conn.execute(stmt, params)).all()
+            return list((await conn.execute(stmt, params)).all())
         finally:
             event.remove(engine, "before_cursor_execute", explain)
+
+
+async def test_member_lookup_finds_each_id_through_the_primary_key(server: Server) -> None:
+    """Whatever the planner knows of the tables (nothing right after a first push), the
+    lookup cannot walk the directory's listing index: with sequential scans off, every scan
+    is a primary-key scan. (A plain ``id IN (…) AND directory_id = …`` walks
+    ``ix_users_live_listing``, reading the whole directory for every chunk.) On SQLite the
+    delete finds each membership in the primary key too."""
+    d = await new_directory(server)
+    users = await _seed_users(server, d, 50)
+    dialect = server.rt.db.engine.dialect.name
+    statements = member_sql.STATEMENTS[dialect]
+    params = {"ids": users[:10], "tenant": d.tenant_id, "directory": d.directory_id}
+    rows = await _explain(server, statements.lookup, params)
     if dialect == "postgresql":
         plan = rows[0][0]
         scans = set(_index_names(json.loads(plan) if isinstance(plan, str) else plan))
         assert scans and {name for _, name in scans} <= {"pk_users", "pk_groups"}, scans
-    else:
-        details = [row[-1] for row in rows if " users" in row[-1] or " groups" in row[-1]]
-        assert details, rows
-        for detail in details:
-            assert "USING INDEX sqlite_autoindex" in detail and "(id=?)" in detail, details
+        return
+    details = [row[-1] for row in rows if " users" in row[-1] or " groups" in row[-1]]
+    assert details, rows
+    for detail in details:
+        assert "USING INDEX sqlite_autoindex" in detail and "(id=?)" in detail, details
+    rows = await _explain(server, statements.delete, {"group": "g", "ids": users[:10]})
+    details = [r[-1] for r in rows if "group_members" in r[-1]]
+    assert len(details) == 1 and details[0].startswith("SEARCH group_members USING"), rows
+    assert "sqlite_autoindex_group_members_1 (group_id=? AND member_id=?)" in details[0], rows

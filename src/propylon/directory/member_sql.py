@@ -130,7 +130,16 @@ async def live_members(
 
 
 async def delete_members(conn: AsyncConnection, group_id: str, ids: list[str]) -> None:
+    """Delete the group's memberships of ``ids``. PostgreSQL: all of them in one statement,
+    since its planner may read the group's rows by ``group_id`` and test each against the
+    (hashed) array: one pass over the group, where a statement per chunk would make as many
+    passes as chunks. SQLite finds each ``(group_id, member_id)`` in the primary key."""
+    if not ids:
+        return
     stmt = STATEMENTS[conn.dialect.name].delete
+    if conn.dialect.name == "postgresql":
+        await conn.execute(stmt, {"group": group_id, "ids": ids})
+        return
     for chunk in chunks(ids):
         await conn.execute(stmt, {"group": group_id, "ids": list(chunk)})
 
