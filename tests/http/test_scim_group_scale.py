@@ -247,7 +247,7 @@ async def test_member_lookup_finds_each_id_through_the_primary_key(server: Serve
     lookup cannot walk the directory's listing index: with sequential scans off, every scan
     is a primary-key scan. (A plain ``id IN (…) AND directory_id = …`` walks
     ``ix_users_live_listing``, reading the whole directory for every chunk.) On SQLite the
-    delete finds each membership in the primary key too."""
+    delete finds each membership in the primary key too, in a page cache that holds them."""
     d = await new_directory(server)
     users = await _seed_users(server, d, 50)
     dialect = server.rt.db.engine.dialect.name
@@ -267,3 +267,8 @@ async def test_member_lookup_finds_each_id_through_the_primary_key(server: Serve
     details = [r[-1] for r in rows if "group_members" in r[-1]]
     assert len(details) == 1 and details[0].startswith("SEARCH group_members USING"), rows
     assert "sqlite_autoindex_group_members_1 (group_id=? AND member_id=?)" in details[0], rows
+    # and the page cache holds a large group's membership b-trees (the 2 MiB default spilled
+    # them mid-transaction, making a 20,000-member edit superlinear)
+    async with server.rt.db.read() as s:
+        cache = await s.scalar(text("PRAGMA cache_size"))
+    assert cache is not None and (cache <= -16_384 or cache * 4096 >= 16 << 20), cache
