@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchkit.infra import REDIS_URL, STARTED, Infra, wait_http
+from benchkit.infra import STARTED, Infra, wait_http
 from benchkit.measure import code_version, free_port, log
 
 from scimbench.bodies import okta_user
@@ -105,8 +105,10 @@ class Propylon:
         self.infra = infra
         self.rt = build_runtime(
             Settings(
-                database_url=infra.env["PROPYLON_DATABASE_URL"],
-                redis_url=REDIS_URL,
+                # no database URL: the embedded SQLite file in ``data_dir``; no Redis URL: the
+                # in-process accelerator (both as ``propylon serve`` reads them from ``env``)
+                database_url=infra.env.get("PROPYLON_DATABASE_URL", ""),
+                redis_url=infra.env.get("PROPYLON_REDIS_URL", ""),
                 redis_prefix=infra.redis_prefix,
                 data_dir=Path(infra.data_dir),
                 public_url="http://127.0.0.1:1",
@@ -161,18 +163,16 @@ USER_COLUMNS = [
 ]
 
 
-async def seed_users(
-    infra: Infra, tenant_id: str, directory_id: str, start: int, count: int, tag: str
-) -> tuple[list[tuple[str, str]], float]:
-    """COPY ``count`` users into ``users``, built exactly as the service builds them
-    (``canonicalize`` + ``user_draft`` + ``directory.users._apply`` conventions)."""
-    import asyncpg
-
+def user_rows(
+    tenant_id: str, directory_id: str, start: int, count: int, tag: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
+    """``count`` rows of ``users`` (``doc`` as a dict, columns in ``USER_COLUMNS`` order) built
+    exactly as the service builds them (``canonicalize`` + ``user_draft`` +
+    ``directory.users._apply`` conventions), and their ``(id, userName)``."""
     from propylon.ids import Kind, new_id
     from propylon.scim.paths import canonicalize
     from propylon.scim.resources import user_draft
 
-    t0 = time.perf_counter()
     base = datetime.now(UTC) - timedelta(days=1)
     records, out = [], []
     for i in range(start, start + count):
@@ -194,7 +194,7 @@ async def seed_users(
                 d.family_name,
                 d.department,
                 d.active,
-                json.dumps(d.doc),
+                d.doc,
                 1,
                 ts,
                 ts,
@@ -203,6 +203,19 @@ async def seed_users(
             )
         )
         out.append((uid, name))
+    return records, out
+
+
+async def seed_users(
+    infra: Infra, tenant_id: str, directory_id: str, start: int, count: int, tag: str
+) -> tuple[list[tuple[str, str]], float]:
+    """COPY ``count`` users (:func:`user_rows`) into ``users`` on PostgreSQL."""
+    import asyncpg
+
+    t0 = time.perf_counter()
+    rows, out = user_rows(tenant_id, directory_id, start, count, tag)
+    doc = USER_COLUMNS.index("doc")
+    records = [(*r[:doc], json.dumps(r[doc]), *r[doc + 1 :]) for r in rows]
     conn = await asyncpg.connect(infra.pg_dsn)
     try:
         for i in range(0, len(records), 20000):
@@ -215,4 +228,22 @@ async def seed_users(
         await conn.execute("VACUUM (ANALYZE) users")
     finally:
         await conn.close()
+    return out, time.perf_counter() - t0
+
+
+async def insert_users(
+    p: Propylon, tenant_id: str, directory_id: str, start: int, count: int, tag: str
+) -> tuple[list[tuple[str, str]], float]:
+    """:func:`seed_users` on any backend: batched ``INSERT`` through the runtime's engine."""
+    from sqlalchemy import insert
+
+    from propylon.db.tables import User, core
+
+    t0 = time.perf_counter()
+    rows, out = user_rows(tenant_id, directory_id, start, count, tag)
+    table = core(User)
+    for i in range(0, len(rows), 2000):
+        async with p.rt.db.write() as session:
+            batch = [dict(zip(USER_COLUMNS, r, strict=True)) for r in rows[i : i + 2000]]
+            await session.execute(insert(table), batch)
     return out, time.perf_counter() - t0

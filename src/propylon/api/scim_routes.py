@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from propylon.api.client_address import client_address
 from propylon.api.http import bearer_token, read_json_object
+from propylon.cooperative import SLICE, slices
 from propylon.runtime import Runtime
 from propylon.scim import discovery, groups, root, users
 from propylon.scim.errors import InvalidSyntax, NotFound, ScimError
@@ -58,10 +59,27 @@ def scim_json(status: int, body: Any, headers: dict[str, str] | None = None) -> 
     return Response(content, status, headers=headers, media_type=SCIM_MEDIA_TYPE)
 
 
-def _render(result: ScimResponse) -> Response:
+async def _encode(body: dict[str, Any]) -> bytes:
+    """``json.dumps`` of a response body, a long list in it (a large group's ``members``, a
+    page of ``Resources``) encoded in slices so that other requests run in between."""
+    if not any(isinstance(v, list) and len(v) > SLICE for v in body.values()):
+        return json.dumps(body, separators=(",", ":")).encode()
+    parts: list[str] = []
+    for key, value in body.items():
+        if isinstance(value, list) and len(value) > SLICE:
+            items = [json.dumps(part, separators=(",", ":"))[1:-1] async for part in slices(value)]
+            encoded = "[" + ",".join(items) + "]"
+        else:
+            encoded = json.dumps(value, separators=(",", ":"))
+        parts.append(json.dumps(key) + ":" + encoded)
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+async def _render(result: ScimResponse) -> Response:
     if result.body is None:
         return Response(status_code=result.status, headers=result.headers)
-    return scim_json(result.status, result.body, result.headers)
+    content = await _encode(result.body)
+    return Response(content, result.status, headers=result.headers, media_type=SCIM_MEDIA_TYPE)
 
 
 class ScimRoutes(BaseRoute):
@@ -186,37 +204,37 @@ def _resource_routes(endpoint: str, ops: ResourceOps) -> None:
 
     async def create(request: Request) -> Response:
         body = await _read(request, f"scim.{kind}.create", _body)
-        return _render(await ops.create(_req(request), body, _selection(request)))
+        return await _render(await ops.create(_req(request), body, _selection(request)))
 
     async def find(request: Request) -> Response:
         params = dict(request.query_params)
-        return _render(await ops.find(_req(request), params))
+        return await _render(await ops.find(_req(request), params))
 
     async def search(request: Request) -> Response:
         params = await _read(request, f"scim.{kind}.list", _search_params)
-        return _render(await ops.find(_req(request), params))
+        return await _render(await ops.find(_req(request), params))
 
     async def get(request: Request) -> Response:
         rid = request.path_params["rid"]
         inm = request.headers.get("if-none-match")
-        return _render(await ops.get(_req(request), rid, _selection(request), inm))
+        return await _render(await ops.get(_req(request), rid, _selection(request), inm))
 
     async def replace(request: Request) -> Response:
         rid = request.path_params["rid"]
         body = await _read(request, f"scim.{kind}.replace", _body)
         req, im = _req(request), request.headers.get("if-match")
-        return _render(await ops.replace(req, rid, body, im, _selection(request)))
+        return await _render(await ops.replace(req, rid, body, im, _selection(request)))
 
     async def patch(request: Request) -> Response:
         rid = request.path_params["rid"]
         operations = await _read(request, f"scim.{kind}.patch", _patch_ops)
         req, im = _req(request), request.headers.get("if-match")
-        return _render(await ops.patch(req, rid, operations, im, _selection(request)))
+        return await _render(await ops.patch(req, rid, operations, im, _selection(request)))
 
     async def delete(request: Request) -> Response:
         rid = request.path_params["rid"]
         req, im = _req(request), request.headers.get("if-match")
-        return _render(await ops.delete(req, rid, im))
+        return await _render(await ops.delete(req, rid, im))
 
     one = f"/{endpoint}/{{rid}}"
     for path, handler, method in (
@@ -273,10 +291,10 @@ _discovery("/Schemas", discovery.schemas, "schema")
 @_route("", ["GET"])
 async def list_all(request: Request) -> Response:
     params = dict(request.query_params)
-    return _render(await root.search_all(_req(request), params))
+    return await _render(await root.search_all(_req(request), params))
 
 
 @_route("/.search", ["POST"])
 async def search_all(request: Request) -> Response:
     params = await _read(request, "scim.search", _search_params)
-    return _render(await root.search_all(_req(request), params))
+    return await _render(await root.search_all(_req(request), params))

@@ -3,25 +3,24 @@ so a 10,000-member group is cheap to read without its members and cheap to chang
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import diff
-from propylon.db.tables import Group, GroupMember, User, core
+from propylon.cooperative import slices
+from propylon.db.tables import Group, GroupMember, core
 from propylon.directory import events as ev
+from propylon.directory import member_sql
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, InvalidMember
 from propylon.directory.events import DomainEvent, Outbox
 from propylon.directory.scope import DirectoryScope, for_change, one, page, scope_params, scoped
 from propylon.ids import Kind, new_id
-
-_CHUNK = 500
 
 
 @dataclass
@@ -51,11 +50,6 @@ class Member:
     type: str
 
 
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
-
-
 _TABLE = core(Group)
 _SCOPED = scoped(_TABLE)
 _ROW_BY_ID = _SCOPED.where(_TABLE.c.id == bindparam("rid"))
@@ -78,45 +72,13 @@ async def _ensure_unique(
         raise AlreadyExists(f"externalId {draft.external_id!r} is already in use", "externalId")
 
 
-async def _member_types(
-    session: AsyncSession, scope: DirectoryScope, ids: list[str], group_id: str
-) -> dict[str, str]:
-    """Resolve member ids to ``User``/``Group`` within the directory.
-
-    Ids naming nothing in this directory (unknown, deleted, or another tenant's) are left out:
-    a membership always points at a live resource of the same directory, and the caller
-    learns nothing about ids outside its scope.
-    """
-    if group_id in ids:
-        raise InvalidMember("a group cannot be a member of itself")
-    found: dict[str, str] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
-        users = await session.scalars(
-            select(User.id).where(
-                User.id.in_(chunk),
-                User.directory_id == scope.directory_id,
-                User.deleted_at.is_(None),
-            )
-        )
-        found.update((uid, "User") for uid in users)
-        rest = [i for i in chunk if i not in found]
-        if rest:
-            groups = await session.scalars(
-                select(Group.id).where(
-                    Group.id.in_(rest),
-                    Group.directory_id == scope.directory_id,
-                    Group.deleted_at.is_(None),
-                )
-            )
-            found.update((gid, "Group") for gid in groups)
-    return found
+_MEMBERS = core(GroupMember)
+_CURRENT = select(_MEMBERS.c.member_id).where(_MEMBERS.c.group_id == bindparam("group"))
 
 
 async def _current_members(session: AsyncSession, group_id: str) -> set[str]:
-    rows = await session.scalars(
-        select(GroupMember.member_id).where(GroupMember.group_id == group_id)
-    )
-    return set(rows.all())
+    rows = await (await session.connection()).execute(_CURRENT, {"group": group_id})
+    return set(rows.scalars())
 
 
 async def change_members(
@@ -127,42 +89,33 @@ async def change_members(
     outbox: Outbox,
     now: datetime,
 ) -> tuple[list[str], list[str]]:
-    """Apply a membership change; returns ``(added, removed)`` member ids."""
+    """Apply a membership change; returns ``(added, removed)`` member ids.
+
+    Linear in the members named and held: sets and dicts in memory, and a set-based statement
+    per chunk of ids (:mod:`propylon.directory.member_sql`). An id both removed and re-added
+    in one request stays a member, untouched. Ids naming nothing live in this directory
+    (unknown, deleted, or another tenant's) are left out: a membership always points at a
+    live resource of the same directory, and the caller learns nothing about ids outside its
+    scope."""
     if change.empty:
         return [], []
     current = await _current_members(session, group.id)
     if change.replace is not None:
-        target = set(change.replace)
-        to_add = [m for m in dict.fromkeys(change.replace) if m not in current]
-        to_remove = sorted(current - target)
+        wanted = dict.fromkeys(change.replace)
+        to_remove = sorted(current.difference(wanted))
     else:
-        to_remove = sorted(current) if change.remove_all else sorted(current & set(change.remove))
-        remaining = current - set(to_remove)
-        to_add = [m for m in dict.fromkeys(change.add) if m not in remaining]
-        # an id both removed and re-added in one request stays a member
-        to_remove = [m for m in to_remove if m not in set(change.add)]
-    types = await _member_types(session, scope, to_add, group.id) if to_add else {}
-    to_add = [m for m in to_add if m in types]
-    for chunk in _chunks(to_remove):
-        await session.execute(
-            delete(GroupMember).where(
-                GroupMember.group_id == group.id, GroupMember.member_id.in_(chunk)
-            )
-        )
-    if to_add:
-        await session.execute(
-            insert(GroupMember),
-            [
-                {
-                    "group_id": group.id,
-                    "member_id": m,
-                    "member_type": types[m],
-                    "tenant_id": scope.tenant_id,
-                    "created_at": now,
-                }
-                for m in to_add
-            ],
-        )
+        wanted = dict.fromkeys(change.add)
+        dropped = current if change.remove_all else current.intersection(change.remove)
+        to_remove = sorted(m for m in dropped if m not in wanted)
+    if group.id in wanted:
+        raise InvalidMember("a group cannot be a member of itself")
+    candidates = [m for m in wanted if m not in current]
+    conn = await session.connection()
+    types = await member_sql.live_members(conn, scope.tenant_id, scope.directory_id, candidates)
+    to_add = [m for m in candidates if m in types]
+    await member_sql.delete_members(conn, group.id, to_remove)
+    added = [(m, types[m]) for m in to_add]
+    await member_sql.insert_members(conn, group.id, scope.tenant_id, added, now)
     if to_add or to_remove:
         group.version += 1
         group.updated_at = now
@@ -282,15 +235,22 @@ async def list_groups(
     )
 
 
+_MEMBERS_OF = (
+    select(_MEMBERS.c.group_id, _MEMBERS.c.member_id, _MEMBERS.c.member_type)
+    .where(_MEMBERS.c.group_id.in_(bindparam("groups", expanding=True)))
+    .order_by(_MEMBERS.c.created_at, _MEMBERS.c.member_id)
+)
+
+
 async def members_of(session: AsyncSession, group_ids: list[str]) -> dict[str, list[Member]]:
+    """Each group's members in the order they joined; built in slices (a group can have tens
+    of thousands), letting other requests run between them."""
     out: dict[str, list[Member]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return out
-    rows = await session.execute(
-        select(GroupMember.group_id, GroupMember.member_id, GroupMember.member_type)
-        .where(GroupMember.group_id.in_(group_ids))
-        .order_by(GroupMember.created_at, GroupMember.member_id)
-    )
-    for gid, mid, mtype in rows:
-        out[gid].append(Member(mid, mtype))
+    conn = await session.connection()
+    rows = (await conn.execute(_MEMBERS_OF, {"groups": group_ids})).all()
+    async for part in slices(rows):
+        for gid, mid, mtype in part:
+            out[gid].append(Member(mid, mtype))
     return out

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from propylon.cooperative import slices
 from propylon.directory import groups as directory
 from propylon.directory import search
 from propylon.directory.groups import MembershipChange
 from propylon.scim.listing import ListQuery, Selection
 from propylon.scim.patch import apply_patch, canonicalize_group
 from propylon.scim.projection import project, wants_members
-from propylon.scim.resources import group_doc, group_draft, render_group
+from propylon.scim.resources import group_doc, group_draft, member_values, render_group
 from propylon.scim.service import (
     ScimRequest,
     ScimResponse,
@@ -27,10 +28,19 @@ from propylon.scim.service import (
 from propylon.scim.users import check_if_match
 
 
+async def _member_values(members: list[directory.Member], base_url: str) -> list[dict[str, Any]]:
+    """:func:`member_values` in slices: a group can have tens of thousands of members."""
+    out: list[dict[str, Any]] = []
+    async for part in slices(members):
+        out.extend(member_values(part, base_url))
+    return out
+
+
 async def _render(unit: Unit, group: Any, selection: Selection) -> dict[str, Any]:
     members = None
     if wants_members(selection.attributes, selection.excluded):
-        members = (await directory.members_of(unit.session, [group.id]))[group.id]
+        found = (await directory.members_of(unit.session, [group.id]))[group.id]
+        members = await _member_values(found, unit.base_url)
     body = render_group(group, members, unit.base_url)
     return project(body, "Group", selection.attributes, selection.excluded)
 
@@ -92,9 +102,10 @@ async def query(
         limit=limit,
     )
     sel = q.selection
-    members: dict[str, list[directory.Member]] = {}
+    members: dict[str, list[dict[str, Any]]] = {}
     if wants_members(sel.attributes, sel.excluded):
-        members = await directory.members_of(unit.session, [g.id for g in rows])
+        found = await directory.members_of(unit.session, [g.id for g in rows])
+        members = {gid: await _member_values(ms, unit.base_url) for gid, ms in found.items()}
     return total, [
         project(
             render_group(g, members.get(g.id), unit.base_url), "Group", sel.attributes, sel.excluded
@@ -159,7 +170,7 @@ async def patch(
         if result.members is not None:
             m = result.members
             change = MembershipChange(
-                add=list(m.add), remove=list(m.remove), remove_all=m.remove_all, replace=m.replace
+                add=m.add, remove=m.remove, remove_all=m.remove_all, replace=m.replace
             )
             added, removed = await directory.change_members(
                 unit.session, unit.scope, group, change, unit.outbox, unit.now

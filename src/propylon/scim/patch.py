@@ -7,7 +7,7 @@ operation on them becomes a :class:`MemberChanges` for the caller to apply to ``
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from propylon.directory.query import And, Compare, Filter, Or
@@ -38,35 +38,54 @@ __all__ = [
 _OPS = ("add", "remove", "replace")
 
 
-@dataclass
 class MemberChanges:
     """Membership edits, to apply in this order: if ``replace`` is not None the membership
     becomes exactly ``replace``; otherwise remove everything when ``remove_all``, then the
-    ``remove`` ids, then add the ``add`` ids."""
+    ``remove`` ids, then add the ``add`` ids.
 
-    add: list[str] = field(default_factory=list)
-    remove: list[str] = field(default_factory=list)
-    remove_all: bool = False
-    replace: list[str] | None = None
+    Kept in insertion-ordered dicts, so each operation costs in proportion to the ids it
+    names, whatever the edits before it: a PATCH of 20,000 members (or of 20,000 operations)
+    stays linear."""
+
+    def __init__(self) -> None:
+        self._add: dict[str, None] = {}
+        self._remove: dict[str, None] = {}
+        self._replace: dict[str, None] | None = None
+        self.remove_all = False
+
+    @property
+    def add(self) -> list[str]:
+        return list(self._add)
+
+    @property
+    def remove(self) -> list[str]:
+        return list(self._remove)
+
+    @property
+    def replace(self) -> list[str] | None:
+        return None if self._replace is None else list(self._replace)
 
     def do_add(self, ids: list[str]) -> None:
-        target = self.replace if self.replace is not None else self.add
-        target.extend(i for i in dict.fromkeys(ids) if i not in target)
-        self.remove = [i for i in self.remove if i not in ids]
+        target = self._replace if self._replace is not None else self._add
+        target.update(dict.fromkeys(ids))  # ids already there keep their place
+        for i in ids:
+            self._remove.pop(i, None)
 
     def do_remove(self, ids: list[str]) -> None:
-        if self.replace is not None:
-            self.replace = [i for i in self.replace if i not in ids]
+        if self._replace is not None:
+            for i in ids:
+                self._replace.pop(i, None)
             return
-        self.add = [i for i in self.add if i not in ids]
-        self.remove.extend(i for i in dict.fromkeys(ids) if i not in self.remove)
+        for i in ids:
+            self._add.pop(i, None)
+        self._remove.update(dict.fromkeys(ids))
 
     def do_remove_all(self) -> None:
-        self.add, self.remove, self.remove_all, self.replace = [], [], True, None
+        self._add, self._remove, self._replace, self.remove_all = {}, {}, None, True
 
     def do_replace(self, ids: list[str]) -> None:
-        self.add, self.remove, self.remove_all = [], [], False
-        self.replace = list(dict.fromkeys(ids))
+        self._add, self._remove, self.remove_all = {}, {}, False
+        self._replace = dict.fromkeys(ids)
 
 
 @dataclass
@@ -336,14 +355,25 @@ def _same(a: Any, b: Any) -> bool:
 
 def _member_filter_ids(f: Filter) -> list[str]:
     """``members[value eq "a"]`` (or an ``or`` of them; RFC 7644 §3.5.2.2) → ids."""
+    out: list[str] = []
+    _collect_member_ids(f, out)
+    return out
+
+
+def _collect_member_ids(f: Filter, out: list[str]) -> None:
+    """Append the ids of ``f`` to ``out`` (one pass, however long the ``or`` chain)."""
     if isinstance(f, Or):
-        return _member_filter_ids(f.left) + _member_filter_ids(f.right)
+        _collect_member_ids(f.left, out)
+        _collect_member_ids(f.right, out)
+        return
     if isinstance(f, And):  # e.g. value eq "x" and type eq "User": the value decides
         ids = [i for side in (f.left, f.right) for i in _member_filter_ids_opt(side)]
         if ids:
-            return ids
+            out.extend(ids)
+            return
     if isinstance(f, Compare) and f.op == "eq" and f.path.sub == "value":
-        return [str(f.value)]
+        out.append(str(f.value))
+        return
     raise NoTarget('only members[value eq "..."] filters can remove members')
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from propylon.db.tables import Group, User
@@ -131,7 +132,22 @@ def render_user(user: User, groups: list[tuple[str, str]], base_url: str) -> dic
     return body
 
 
-def render_group(group: Group, members: list[Member] | None, base_url: str) -> dict[str, Any]:
+def member_values(members: Sequence[Member], base_url: str) -> list[dict[str, Any]]:
+    """Group ``members`` values as on the wire (RFC 7643 §4.2)."""
+    return [
+        {
+            "value": m.id,
+            "$ref": f"{base_url}/{'Users' if m.type == 'User' else 'Groups'}/{m.id}",
+            "type": m.type,
+        }
+        for m in members
+    ]
+
+
+def render_group(
+    group: Group, members: list[dict[str, Any]] | None, base_url: str
+) -> dict[str, Any]:
+    """The group on the wire; ``members`` as :func:`member_values` renders them."""
     body: dict[str, Any] = {
         "schemas": [GROUP_SCHEMA, *_extension_urns(group.doc)],
         "id": group.id,
@@ -139,13 +155,6 @@ def render_group(group: Group, members: list[Member] | None, base_url: str) -> d
         "displayName": group.display_name,
     }
     if members:
-        body["members"] = [
-            {
-                "value": m.id,
-                "$ref": f"{base_url}/{'Users' if m.type == 'User' else 'Groups'}/{m.id}",
-                "type": m.type,
-            }
-            for m in members
-        ]
+        body["members"] = members
     body["meta"] = _meta("Group", f"{base_url}/Groups/{group.id}", group)
     return body
