@@ -21,6 +21,7 @@ from tests.provider.helpers import (
     basic,
     token_request,
 )
+from tests.provider.test_rp_logout import hidden_fields
 from tests.sso.test_saml_pysaml2 import RSA_SHA256, Idp, login, new_idp, query_of
 
 pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="needs xmlsec1")
@@ -131,7 +132,17 @@ async def test_sp_initiated_logout_answered_by_pysaml2(server: Server, tmp_path:
     await idp.scim.post("/Users", json=user_body(email))
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await login(server, browser, idp, email, sign_response=True, sign_assertion=True)
-        r = await browser.get(f"/saml/{idp.cid}/logout", params={"return_to": "/signed-out-here"})
+        path = f"/saml/{idp.cid}/logout"
+        # a link (or another site's form) only asks: the session stays until confirmed
+        r = await browser.get(path, params={"return_to": "/signed-out-here"})
+        assert r.status_code == 200 and "Sign out?" in r.text, r.text
+        fields = hidden_fields(r.text)
+        assert fields["return_to"] == "/signed-out-here"
+        forged = {**fields, "confirm": "x" * len(fields["confirm"])}
+        r = await browser.post(path, data=forged)
+        assert r.status_code == 200 and "Sign out?" in r.text
+        assert (await _introspect(browser, idp.app, tokens["access_token"]))["active"] is True
+        r = await browser.post(path, data=fields)
         assert r.status_code == 302, r.text
         assert r.headers["location"].startswith(idp.slo + "?")
         assert 'propylon_session=""' in r.headers["set-cookie"]
@@ -189,6 +200,8 @@ async def test_logout_without_idp_slo_is_local_only(server: Server) -> None:
         assert r.status_code == 303
         cid = org.connection["connection_id"]
         r = await browser.get(f"/saml/{cid}/logout", params={"return_to": "https://evil.test/"})
+        assert r.status_code == 200 and "Sign out?" in r.text
+        r = await browser.post(f"/saml/{cid}/logout", data=hidden_fields(r.text))
         assert r.status_code == 200 and "Signed out" in r.text
         r = await browser.get(f"/saml/{cid}/slo")
         assert r.status_code == 400

@@ -6,12 +6,15 @@ sees a plain page, the reason an admin needs is in the audit trail.
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from propylon.api import authorize
 from propylon.api.http import read_form
-from propylon.api.pages import page
+from propylon.api.pages import confirm_page, page
+from propylon.api.rp_logout import CONFIRM_FIELD, confirm_token
 from propylon.errors import NotFound
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
@@ -19,11 +22,12 @@ from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
 from propylon.sessions.pending_cookie import clear_pending_cookie, cookie_name, cookie_path
 from propylon.sessions.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.sessions.saml_sso import LoginRefused, finish_login
-from propylon.sessions.service import COOKIE_NAME
+from propylon.sessions.service import COOKIE_NAME, usable_handle
 from propylon.tenants.saml_connections import load_connection, sp_urls
 from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(prefix="/saml/{connection_id}", tags=["SAML 2.0 SP"])
+_LOGOUT_FORM_BYTES = 8192
 
 
 def _rt(request: Request) -> Runtime:
@@ -130,10 +134,34 @@ def _signed_out(rt: Runtime, destination: str | None, complete: bool = True) -> 
 @router.post("/logout", operation_id="saml_logout_post")
 async def logout(request: Request, connection_id: str, return_to: str = "") -> Response:
     """SP-initiated Single Logout (Profiles §4.4.3.1): end the session here, then send a
-    signed LogoutRequest to the IdP when the session came from it and it has an SLO URL."""
+    signed LogoutRequest to the IdP when the session came from it and it has an SLO URL.
+
+    A link or another site's form could end the session (logout CSRF), so a browser with a
+    session first confirms on a page whose POST carries a token bound to its session cookie
+    (as ``/oauth2/logout`` does without an ``id_token_hint``)."""
     rt = _rt(request)
+    handle = request.cookies.get(COOKIE_NAME)
+    confirmed = False
+    if request.method == "POST":
+        try:
+            form = await read_form(request, _LOGOUT_FORM_BYTES)
+        except ValueError:  # FormTooLarge included
+            form = {}
+        return_to = form.get("return_to", return_to)
+        token = form.get(CONFIRM_FIELD, "")
+        confirmed = usable_handle(handle) and hmac.compare_digest(
+            token.encode(), confirm_token(handle).encode()
+        )
+    if usable_handle(handle) and not confirmed:
+        return confirm_page(
+            "Sign out?",
+            "Do you want to sign out? Your identity provider's session ends too.",
+            action=f"/saml/{connection_id}/logout",
+            hidden=[(CONFIRM_FIELD, confirm_token(handle)), ("return_to", return_to)],
+            button="Sign out",
+        )
     try:
-        outcome = await start_logout(rt, connection_id, request.cookies.get(COOKIE_NAME), return_to)
+        outcome = await start_logout(rt, connection_id, handle, return_to)
     except NotFound:
         return page(404, "Not found", "There is no such SAML connection.")
     return _signed_out(rt, outcome.redirect_to)
