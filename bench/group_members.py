@@ -30,18 +30,15 @@ end and every process is stopped by its pid. Parts reused from ``benchkit/`` and
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import platform
 import shutil
 import tempfile
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from benchkit.http import RawClient
-from benchkit.infra import STARTED, Infra, drop_infra, make_infra, stop
+from benchkit.infra import Infra, drop_infra, make_infra, run_main, stop
 from benchkit.measure import code_version, log, python_speed
 from scimbench.members import run_sizes
 from scimbench.servers import Propylon, insert_users, scim_base, seed_users, start_propylon
@@ -130,15 +127,7 @@ def main() -> None:
         default="postgres,sqlite",
         help="comma-separated: postgres (with Redis), sqlite (default: both)",
     )
-    args = parser.parse_args()
-    t0 = time.perf_counter()
-    try:
-        result = asyncio.run(amain(args))
-    finally:
-        for proc in list(STARTED):
-            stop(proc)
-    result["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    print(json.dumps(result, indent=2))
+    run_main(amain, parser.parse_args())
 
 
 if __name__ == "__main__":

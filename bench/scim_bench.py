@@ -35,18 +35,15 @@ HTTP client, infrastructure, py-spy) and ``scimbench/`` (the SCIM bodies, server
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import platform
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchkit.infra import STARTED, drop_infra, make_infra, psql, stop
+from benchkit.infra import drop_infra, make_infra, psql, run_main, stop
 from benchkit.measure import code_version, log, python_speed
 from scimbench.filter_latency import run_filter_latency
 from scimbench.floors import http_floor, infra_floor
@@ -246,15 +243,7 @@ def main() -> None:
         metavar="DIR",
         help="py-spy the server (1 worker) during two extra okta_500 runs",
     )
-    args = parser.parse_args()
-    t0 = time.perf_counter()
-    try:
-        result = asyncio.run(amain(args))
-    finally:
-        for proc in list(STARTED):
-            stop(proc)
-    result["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    print(json.dumps(result, indent=2))
+    run_main(amain, parser.parse_args())
 
 
 if __name__ == "__main__":

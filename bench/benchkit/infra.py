@@ -3,14 +3,19 @@ end, and the list of processes started (every one is stopped by its pid). Loopba
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import json
 import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -98,3 +103,16 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
     if proc in STARTED:
         STARTED.remove(proc)
+
+
+def run_main(amain: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]], args: Any) -> None:
+    """Run a benchmark's ``amain``, stop every process it started whatever happens, and
+    print its result as one JSON document with the wall time."""
+    t0 = time.perf_counter()
+    try:
+        result = asyncio.run(amain(args))
+    finally:
+        for proc in list(STARTED):
+            stop(proc)
+    result["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(result, indent=2))
