@@ -3,43 +3,25 @@ a connection can name its own, and claims without a value are left out of tokens
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import httpx
 
 from propylon.tenants import operations_saml
 from propylon.tenants.operations import CLI
 from propylon.tenants.saml_connection_edits import ConnectionChanges
 from tests.conftest import Server
-from tests.provider.helpers import REDIRECT, decode, token_request
-from tests.sso.test_saml_login import Org, new_org, response_for, start
+from tests.provider.helpers import decode
+from tests.sso.test_saml_login import Org, new_org
+from tests.sso.test_session_store import saml_login
 
 
 async def sign_in(server: Server, org: Org, email: str, attributes: dict[str, list[str]]) -> dict:
     """A JIT sign-in carrying ``attributes``; the ID token's claims and the userinfo answer."""
-    acs = urlsplit(org.connection["acs_url"]).path
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        request_id, relay, verifier = await start(browser, org, email)
-        saml = response_for(org, email, request_id, attributes=attributes)
-        r = await browser.post(acs, data={"SAMLResponse": saml, "RelayState": relay})
-        assert r.status_code == 303, r.text
-        code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
-        tokens = await token_request(
-            browser,
-            org.app,
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT,
-                "code_verifier": verifier,
-            },
-        )
-        assert tokens.status_code == 200, tokens.text
+        tokens = await saml_login(server, browser, org, email, attributes=attributes)
         info = await browser.get(
-            "/oauth2/userinfo",
-            headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
+            "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
         )
-    _, claims = await decode(server, tokens.json()["id_token"])
+    _, claims = await decode(server, tokens["id_token"])
     return {"id_token": claims, "userinfo": info.json()}
 
 
