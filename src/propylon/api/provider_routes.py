@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Request
@@ -20,11 +20,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from propylon.api.http import FormTooLarge, bearer_token
+from propylon.api.http import FormTooLarge, bearer_token, query_pairs
 from propylon.api.oauth_adapter import (
     NO_STORE,
     HttpProviderServer,
     basic_client_id,
+    invalid_basic,
     oauth_error,
     oauth_request,
     open_exchange,
@@ -79,6 +80,9 @@ async def _client_endpoint(
     except FormTooLarge:
         return oauth_error("invalid_request", "request body too large")
     data = dict(reversed(form))
+    refused = invalid_basic(request)
+    if refused is not None:
+        return refused
     async with rt.db.write() as s:
         ex = await open_exchange(rt, s, rt.clock(), signing=signing, verifying=verifying)
         await ex.load_clients(data.get("client_id"), basic_client_id(request))
@@ -178,7 +182,10 @@ async def logout(request: Request) -> Response:
         form = await read_oauth_form(request)
     except FormTooLarge:
         return page(413, "Request too large", "The sign-out request is too large.")
-    data = dict(reversed(list(parse_qsl(request.url.query, keep_blank_values=True)) + form))
+    try:
+        data = dict(reversed(query_pairs(request) + form))
+    except ValueError:
+        return page(400, "Invalid sign-out request", "The sign-out request could not be read.")
     now = rt.clock()
     target: str | None = None
     async with rt.db.write() as s:
