@@ -13,7 +13,8 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from propylon.errors import InvalidInput
+from propylon import ids
+from propylon.errors import InvalidInput, NotFound
 from propylon.scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge
 from propylon.text import UnstorableText, check_text
 
@@ -154,13 +155,17 @@ class StandardJsonRequest(Request):
 
 class StandardInputRoute(APIRoute):
     """The route class of the management API: JSON bodies as :class:`StandardJsonRequest`
-    reads them, and path and query parameters without NUL (which PostgreSQL text cannot
-    hold) refused with 400 before any handler runs."""
+    reads them; a path parameter longer than any id or slug column (:data:`ids.MAX_CHARS`)
+    is 404, and path and query parameters holding NUL (which PostgreSQL text cannot hold)
+    are 400, before any handler runs."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def standard(request: Request) -> Response:
+            for name, value in request.path_params.items():
+                if len(str(value)) > ids.MAX_CHARS:
+                    raise NotFound(f"no such {name}")
             for name, value in (*request.path_params.items(), *request.query_params.items()):
                 try:
                     check_text(f"{name}={value}", "a path or query parameter")
