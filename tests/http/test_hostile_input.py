@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Directory, Server
+from tests.conftest import Directory, Server, backend_env_server
 from tests.http.test_scim_users import ERROR, PATCH, USER, user_body
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -343,3 +343,24 @@ async def test_management_api_refuses_what_it_cannot_store(server: Server) -> No
         assert created.status_code == 201, created.text
         r = await api.post("/tenants/hostile-ok/scim-directories", json={"name": "d" * 256})
         assert r.status_code == 400, r.text
+
+
+async def test_filter_bounds_are_settings(server: Server) -> None:
+    env = {
+        "PROPYLON_SCIM_FILTER_MAX_TERMS": "2",
+        "PROPYLON_SCIM_FILTER_MAX_DEPTH": "1",
+        "PROPYLON_SCIM_FILTER_MAX_LENGTH": "40",
+    }
+    async with backend_env_server(server, env) as (_, d), d.client() as scim:
+        ok = await scim.get("/Users", params={"filter": "userName pr or title pr"})
+        assert ok.status_code == 200, ok.text
+        for flt in (
+            "userName pr or title pr or nickName pr",  # 3 terms
+            "not (userName pr or title pr)",  # depth 2
+            'userName eq "' + "a" * 40 + '"',  # 55 characters
+        ):
+            _err(await scim.get("/Users", params={"filter": flt}), 400, "invalidFilter")
+        path = 'emails[value eq "a" or value eq "b" or value eq "c"].type'
+        user = await scim.post("/Users", json=user_body("limits@acme.test"))
+        op = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": path, "value": "x"}]}
+        _err(await scim.patch(f"/Users/{user.json()['id']}", json=op), 400)
