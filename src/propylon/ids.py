@@ -10,6 +10,18 @@ import base64
 import secrets
 from enum import StrEnum
 
+from propylon.text import UNSTORABLE
+
+MAX_CHARS = 64
+"""The size of every id column (``String(64)`` in ``db/tables.py``): a longer id names nothing,
+and an id from a URL is checked against it before it reaches a query or an audit row."""
+
+
+def plausible(value: str) -> bool:
+    """Whether ``value`` could be a stored id: 1 to :data:`MAX_CHARS` characters, none of them
+    NUL or a lone surrogate (``propylon.text``)."""
+    return 0 < len(value) <= MAX_CHARS and UNSTORABLE.search(value) is None
+
 
 class Kind(StrEnum):
     TENANT = "tenant"

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     """Requests per minute per SCIM token; an IdP's bulk push stays far below the default."""
     scim_token_grace_seconds: int = 86_400
     """After ``scim rotate-token`` the previous token keeps working this long."""
+    scim_filter_max_length: int = 8192
+    """Longest SCIM filter (characters) a list, ``.search`` or PATCH path may carry."""
+    scim_filter_max_depth: int = 32
+    """Deepest nesting of a SCIM filter (parentheses, ``not``, ``[...]``, ``and`` in ``or``)."""
+    scim_filter_max_terms: int = 256
+    """Most comparisons and presence tests in one SCIM filter."""
     api_rate_limit_per_minute: int = 60_000
     scim_scope_cache_seconds: float = 30.0
     """Per-process cache of token → directory (only with Redis, whose fan-out clears it in

@@ -11,15 +11,18 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
+from propylon.api.http import StandardInputRoute
+from propylon.api.mgmt_routes import NAME_CHARS, PROBLEMS, STRICT, Caller, Rt
 from propylon.provider import apps
 
-router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1", tags=["management"], responses=PROBLEMS, route_class=StandardInputRoute
+)
 
 
 class AppIn(BaseModel):
     model_config = STRICT
-    name: str = Field(examples=["Host platform"], min_length=1)
+    name: str = Field(examples=["Host platform"], min_length=1, max_length=NAME_CHARS)
     redirect_uris: list[str] = Field(examples=[["https://app.example.com/callback"]], min_length=1)
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
     public: bool = False

@@ -34,7 +34,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.api.client_address import client_address
-from propylon.api.http import FormTooLarge
+from propylon.api.http import FormTooLarge, query_pairs
 from propylon.api.oauth_adapter import (
     NO_STORE,
     HttpProviderServer,
@@ -86,7 +86,10 @@ async def authorize(request: Request) -> Response:
         form = await read_oauth_form(request)
     except FormTooLarge:
         return page(413, "Request too large", "The sign-in request is too large.")
-    query = list(parse_qsl(request.url.query, keep_blank_values=True))
+    try:
+        query = query_pairs(request)
+    except ValueError:
+        return page(400, "Invalid sign-in request", "The sign-in request could not be read.")
     outcome = await answer(
         rt,
         Asked(request.method, public_uri(rt, request), request.headers, query, form),

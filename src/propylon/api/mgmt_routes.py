@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from propylon.api.client_address import client_address
+from propylon.api.http import StandardInputRoute
 from propylon.audit import Actor
 from propylon.audit.auth_failures import Failure
 from propylon.directory.views import UserFilter
@@ -94,32 +95,36 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
     },
 }
-router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1", tags=["management"], responses=PROBLEMS, route_class=StandardInputRoute
+)
 
 
 STRICT = ConfigDict(strict=True)
 """Request bodies take JSON types as they are: ``0`` is not ``false``, ``"5"`` not ``5``."""
 MAX_OFFSET = 2**31 - 1
+NAME_CHARS = 255
+"""Names are stored in ``String(255)`` columns (``db/tables.py``): a longer one is a 400."""
 
 
 class TenantIn(BaseModel):
     model_config = STRICT
     slug: str = Field(examples=["acme"], pattern=SLUG_RE.pattern)
-    name: str = Field(examples=["Acme Corp"], min_length=1)
+    name: str = Field(examples=["Acme Corp"], min_length=1, max_length=NAME_CHARS)
     domains: list[str] = Field(default_factory=list, examples=[["acme.com"]])
     seats: int | None = Field(default=None, ge=0, le=MAX_SEATS)
 
 
 class TenantPatch(BaseModel):
     model_config = STRICT
-    name: str | None = Field(default=None, min_length=1)
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_CHARS)
     seats: int | None = Field(default=None, ge=0, le=MAX_SEATS)
     unlimited_seats: bool = False
 
 
 class DirectoryIn(BaseModel):
     model_config = STRICT
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=NAME_CHARS)
 
 
 @router.post("/tenants", status_code=201)

@@ -24,6 +24,7 @@ from propylon.provider.models import Client
 from propylon.provider.server import ProviderServer
 from propylon.runtime import Runtime
 from propylon.tenants.credentials import hash_secret
+from propylon.text import UnstorableText, check_text
 
 MAX_FORM_BYTES = 65_536
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -161,16 +162,52 @@ def too_many_failures(wait: int) -> JSONResponse:
     )
 
 
-def basic_client_id(request: Request) -> str | None:
+class MalformedBasic(ValueError):
+    """An ``Authorization: Basic`` header that does not carry client credentials."""
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The client id and secret of ``Authorization: Basic`` (RFC 6749 §2.3.1: each
+    form-urlencoded, then ``id:secret`` in base64 per RFC 7617 §2, UTF-8); None without that
+    scheme. Raises :class:`MalformedBasic` for a value that is not strict base64, not UTF-8,
+    without the colon, or whose id or secret holds NUL or is empty (id)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
-        return None
+        raise MalformedBasic("the Basic credentials are not base64 of UTF-8 text") from None
+    raw_id, colon, raw_secret = decoded.partition(":")
+    client_id, secret = unquote(raw_id), unquote(raw_secret)
+    if not colon or not client_id:
+        raise MalformedBasic("the Basic credentials are not client_id:client_secret")
+    try:
+        check_text(client_id + secret, "the Basic credentials")
+    except UnstorableText as exc:
+        raise MalformedBasic(str(exc)) from None
+    return client_id, secret
 
-    return unquote(decoded.partition(":")[0]) or None
+
+def basic_client_id(request: Request) -> str | None:
+    """The client id of well-formed Basic credentials, else None."""
+    try:
+        creds = basic_credentials(request)
+    except MalformedBasic:
+        return None
+    return creds[0] if creds else None
+
+
+def invalid_basic(request: Request) -> JSONResponse | None:
+    """RFC 6749 §5.2: credentials in a malformed ``Authorization: Basic`` header fail client
+    authentication, ``invalid_client`` with 401 and a ``WWW-Authenticate`` challenge."""
+    try:
+        basic_credentials(request)
+    except MalformedBasic as exc:
+        response = oauth_error("invalid_client", str(exc), 401)
+        response.headers["WWW-Authenticate"] = 'Basic realm="propylon"'
+        return response
+    return None
 
 
 async def open_exchange(

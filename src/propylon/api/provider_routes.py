@@ -25,6 +25,7 @@ from propylon.api.oauth_adapter import (
     HttpProviderServer,
     basic_client_id,
     client_credential,
+    invalid_basic,
     oauth_error,
     oauth_request,
     open_exchange,
@@ -87,6 +88,18 @@ async def _client_endpoint(
         return too_many_failures(wait)
     data = dict(reversed(form))
     server: HttpProviderServer | None = None
+    refused = invalid_basic(request)
+    if refused is not None:  # RFC 6749 §5.2: a malformed Basic header fails client auth
+        failure = Failure(
+            "oauth_client",
+            address,
+            "malformed Basic credentials",
+            request.state.request_id,
+            credential,
+            detail={"endpoint": request.url.path},
+        )
+        await rt.auth_failures.failed(failure)
+        return refused
     async with rt.db.write() as s:
         ex = await open_exchange(rt, s, rt.clock(), signing=signing, verifying=verifying)
         await ex.load_clients(data.get("client_id"), basic_client_id(request))

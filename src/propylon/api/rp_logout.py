@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from propylon.api.http import FormTooLarge
+from propylon.api.http import FormTooLarge, query_pairs
 from propylon.api.oauth_adapter import open_exchange, read_oauth_form, runtime_of
 from propylon.api.pages import confirm_page, page
 from propylon.provider import keys
@@ -81,7 +81,10 @@ async def logout(request: Request) -> Response:
         form = await read_oauth_form(request)
     except FormTooLarge:
         return page(413, "Request too large", "The sign-out request is too large.")
-    data = dict(reversed(list(parse_qsl(request.url.query, keep_blank_values=True)) + form))
+    try:
+        data = dict(reversed(query_pairs(request) + form))
+    except ValueError:  # NUL in a parameter: nothing stored could match it
+        return page(400, "Invalid sign-out request", "The sign-out request could not be read.")
     posted = dict(reversed(form)) if request.method == "POST" else {}
     handle = request.cookies.get(COOKIE_NAME)
     now = rt.clock()

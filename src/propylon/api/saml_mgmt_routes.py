@@ -11,14 +11,17 @@ from cryptography import x509
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
+from propylon.api.http import StandardInputRoute
+from propylon.api.mgmt_routes import NAME_CHARS, PROBLEMS, STRICT, Caller, Rt
 from propylon.errors import InvalidInput
 from propylon.tenants import operations_saml as ops
 from propylon.tenants.attribute_maps import DEFAULT_PRESET, FIELDS, PRESETS
 from propylon.tenants.saml_connection_edits import ConnectionChanges
 from propylon.tenants.saml_connections import MATCH_BY, IdpSource
 
-router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1", tags=["management"], responses=PROBLEMS, route_class=StandardInputRoute
+)
 
 
 class SamlConnectionIn(BaseModel):
@@ -28,8 +31,8 @@ class SamlConnectionIn(BaseModel):
     sso_url: str | None = None
     idp_entity_id: str | None = None
     certificates_pem: list[str] = Field(default_factory=list)
-    sp_entity_id: str | None = None
-    name: str | None = None
+    sp_entity_id: str | None = Field(default=None, max_length=512)
+    name: str | None = Field(default=None, max_length=NAME_CHARS)
     allow_idp_initiated: bool = False
     idp_initiated_app: str | None = Field(
         default=None,

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
+from propylon import ids
 from propylon.api.client_address import client_address
 from propylon.api.http import bearer_token, read_json_object
 from propylon.cooperative import SLICE, slices
@@ -112,10 +113,23 @@ class ScimRoutes(BaseRoute):
 
 
 def _req(request: Request) -> ScimRequest:
+    """The request's plain values; a directory id no directory can have (too long for its
+    column, NUL) is 404 here, before any lookup, rate limit or audit row."""
     rt: Runtime = request.app.state.runtime
     directory_id: str = request.path_params["directory_id"]
+    if not ids.plausible(directory_id):
+        raise NotFound("no such SCIM directory")
     address = client_address(request.scope, rt.settings.trusted_proxy_networks())
     return ScimRequest(rt, directory_id, bearer_token(request), request.state.request_id, address)
+
+
+async def _rid(request: Request, action: str) -> str:
+    """The resource id of the URL; one no resource can have is refused as 404 through the
+    SCIM service (authenticated and audited like the operation), without looking it up."""
+    rid: str = request.path_params["rid"]
+    if not ids.plausible(rid):
+        await reject(_req(request), action, NotFound("no such resource"))
+    return rid
 
 
 def _selection(request: Request) -> Selection:
@@ -215,24 +229,24 @@ def _resource_routes(endpoint: str, ops: ResourceOps) -> None:
         return await _render(await ops.find(_req(request), params))
 
     async def get(request: Request) -> Response:
-        rid = request.path_params["rid"]
+        rid = await _rid(request, f"scim.{kind}.get")
         inm = request.headers.get("if-none-match")
         return await _render(await ops.get(_req(request), rid, _selection(request), inm))
 
     async def replace(request: Request) -> Response:
-        rid = request.path_params["rid"]
+        rid = await _rid(request, f"scim.{kind}.replace")
         body = await _read(request, f"scim.{kind}.replace", _body)
         req, im = _req(request), request.headers.get("if-match")
         return await _render(await ops.replace(req, rid, body, im, _selection(request)))
 
     async def patch(request: Request) -> Response:
-        rid = request.path_params["rid"]
+        rid = await _rid(request, f"scim.{kind}.patch")
         operations = await _read(request, f"scim.{kind}.patch", _patch_ops)
         req, im = _req(request), request.headers.get("if-match")
         return await _render(await ops.patch(req, rid, operations, im, _selection(request)))
 
     async def delete(request: Request) -> Response:
-        rid = request.path_params["rid"]
+        rid = await _rid(request, f"scim.{kind}.delete")
         req, im = _req(request), request.headers.get("if-match")
         return await _render(await ops.delete(req, rid, im))
 

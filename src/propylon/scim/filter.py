@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import Path, SCIMException, ScimFilter
@@ -37,6 +39,8 @@ from propylon.directory.query import (
 )
 from propylon.scim.errors import InvalidFilter, ScimError
 from propylon.scim.schema import AttrDef, ResourceType, lookup
+from propylon.settings import Settings
+from propylon.text import UNSTORABLE
 
 _STRING_TYPES = frozenset({"string", "reference", "binary"})
 _ORDERING = frozenset({"gt", "ge", "lt", "le"})
@@ -47,37 +51,107 @@ _SUBSTRING = frozenset({"co", "sw", "ew"})
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-def parse_filter(text: str, resource_type: ResourceType) -> Filter:
+@dataclass(frozen=True)
+class FilterLimits:
+    """Bounds on one filter. RFC 7644 §3.4.2.2 sets none, and a service provider refuses
+    what it cannot evaluate (§3.12, ``invalidFilter``); a filter runs as one SQL statement,
+    so its size and nesting are bounded (``PROPYLON_SCIM_FILTER_MAX_*``)."""
+
+    max_length: int = 8192
+    """Characters of the filter text."""
+    max_depth: int = 32
+    """Nesting of ``( )``, ``not ( )``, ``[ ]`` and of ``and`` inside ``or``."""
+    max_terms: int = 256
+    """Comparisons and presence tests, in all."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> FilterLimits:
+        return cls(
+            settings.scim_filter_max_length,
+            settings.scim_filter_max_depth,
+            settings.scim_filter_max_terms,
+        )
+
+
+DEFAULT_LIMITS = FilterLimits()
+
+
+def parse_filter(
+    text: str, resource_type: ResourceType, limits: FilterLimits = DEFAULT_LIMITS
+) -> Filter:
     """Parse and validate a ``filter`` parameter (RFC 7644 §3.4.2.2).
 
     Raises :class:`InvalidFilter` on a syntax error, an unknown attribute, a complex attribute
-    compared directly, or an operator/value the attribute's type does not support.
+    compared directly, an operator/value the attribute's type does not support, a filter past
+    ``limits``, or NUL or a lone surrogate anywhere in it (no stored value holds one).
 
     Filters that differ only in their string literals (``userName eq "…"`` for each user of an
     IdP's push) share one run of the grammar: the literals are lifted out as ``"0"``, ``"1"``…,
     the template is parsed once and remembered, and the literals go back in (then validated)
     while the tree is converted.
     """
+    if len(text) > limits.max_length:
+        raise InvalidFilter(f"the filter is longer than {limits.max_length} characters")
+    if UNSTORABLE.search(text):
+        raise InvalidFilter("the filter contains NUL or a lone surrogate")
     literals: list[str] = []
 
     def lift(match: re.Match[str]) -> str:
         try:
-            literals.append(json.loads(match.group()))
+            literal = json.loads(match.group())
         except ValueError as exc:
             raise InvalidFilter(f"invalid filter {text!r}: bad string {match.group()}") from exc
+        if UNSTORABLE.search(literal):
+            raise InvalidFilter("a filter string contains NUL or a lone surrogate")
+        literals.append(literal)
         return f'"{len(literals) - 1}"'
 
     template = _STRING_LITERAL.sub(lift, text)
     try:
-        node = _parse_template(template)
+        node, depth, terms = _parse_template(template)
     except SCIMException as exc:
         raise InvalidFilter(f"invalid filter {text!r}: {exc.detail}") from exc
+    except RecursionError:
+        raise InvalidFilter("the filter is nested too deeply") from None
+    if depth > limits.max_depth:
+        raise InvalidFilter(f"the filter is nested deeper than {limits.max_depth} levels")
+    if terms > limits.max_terms:
+        raise InvalidFilter(f"the filter has more than {limits.max_terms} terms")
     return convert(node, resource_type, literals=literals)
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_template(template: str) -> FilterNode:
-    return ScimFilter(template).ast
+def _parse_template(template: str) -> tuple[FilterNode, int, int]:
+    node = ScimFilter(template).ast
+    return (node, *measure(node))
+
+
+def measure(node: FilterNode) -> tuple[int, int]:
+    """The nesting depth and the number of terms (comparisons, presence tests) of a parsed
+    filter, walked without recursion."""
+    depth = terms = 0
+    stack: list[tuple[FilterNode, int]] = [(node, 0)]
+    while stack:
+        item, level = stack.pop()
+        depth = max(depth, level)
+        if isinstance(item, LogicalExpr):
+            stack.extend((t, level + 1) for t in item.terms)
+        elif isinstance(item, SNot):
+            stack.append((item.expr, level + 1))
+        elif isinstance(item, SValuePath):
+            stack.append((item.val_filter, level + 1))
+        else:
+            terms += 1
+    return depth, terms
+
+
+def _balanced(terms: list[Filter], join: Callable[[Filter, Filter], Filter]) -> Filter:
+    """``t1 op t2 op … tn`` as a balanced tree (``and``/``or`` are associative), so a long
+    flat list nests log2(n) deep, not n deep, in every recursive walk of it."""
+    while len(terms) > 1:
+        pairs = [join(a, b) for a, b in zip(terms[::2], terms[1::2], strict=False)]
+        terms = pairs + terms[len(pairs) * 2 :]
+    return terms[0]
 
 
 def convert(
@@ -94,10 +168,7 @@ def convert(
     """
     if isinstance(node, LogicalExpr):
         terms = [convert(t, resource_type, parent, literals=literals) for t in node.terms]
-        result = terms[0]
-        for term in terms[1:]:
-            result = And(result, term) if node.op == LogicalOperator.and_ else Or(result, term)
-        return result
+        return _balanced(terms, And if node.op == LogicalOperator.and_ else Or)
     if isinstance(node, SNot):
         return Not(convert(node.expr, resource_type, parent, literals=literals))
     if isinstance(node, SPresent):

@@ -12,6 +12,7 @@ from propylon.cooperative import slices
 from propylon.directory import groups as directory
 from propylon.directory import search
 from propylon.directory.groups import MembershipChange
+from propylon.scim.filter import FilterLimits
 from propylon.scim.listing import ListQuery, Selection
 from propylon.scim.patch import apply_patch, canonicalize_group
 from propylon.scim.projection import project, wants_members
@@ -161,7 +162,8 @@ async def patch(
         unit.audit.target_type, unit.audit.target_id = "group", group_id
         group = await directory.get_group(unit.session, unit.scope, group_id)
         check_if_match(if_match, group.version)
-        result = apply_patch(group_doc(group), operations, "Group")
+        limits = FilterLimits.of(req.rt.settings)
+        result = apply_patch(group_doc(group), operations, "Group", limits)
         changes = await directory.replace_group(
             unit.session, unit.scope, group, group_draft(result.doc), unit.outbox, unit.now
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from propylon.directory.query import And, Compare, Filter, Or
 from propylon.scim.errors import InvalidSyntax, InvalidValue, Mutability, NoTarget
+from propylon.scim.filter import DEFAULT_LIMITS, FilterLimits
 from propylon.scim.paths import (
     PatchPath,
     canonicalize,
@@ -95,12 +96,16 @@ class PatchResult:
 
 
 def apply_patch(
-    doc: dict[str, Any], operations: list[dict[str, Any]], resource_type: ResourceType
+    doc: dict[str, Any],
+    operations: list[dict[str, Any]],
+    resource_type: ResourceType,
+    limits: FilterLimits = DEFAULT_LIMITS,
 ) -> PatchResult:
-    """Apply PatchOp ``Operations`` (RFC 7644 §3.5.2) to a copy of ``doc``."""
+    """Apply PatchOp ``Operations`` (RFC 7644 §3.5.2) to a copy of ``doc``; the value
+    filters of paths are bounded by ``limits``."""
     out = copy.deepcopy(doc)
     members = MemberChanges() if resource_type == "Group" else None
-    patcher = _Patcher(out, resource_type, members)
+    patcher = _Patcher(out, resource_type, members, limits)
     if not isinstance(operations, list):
         raise InvalidSyntax("Operations must be a list (RFC 7644 §3.5.2)")
     for operation in operations:
@@ -112,8 +117,14 @@ def apply_patch(
 
 
 class _Patcher:
-    def __init__(self, doc: dict[str, Any], rt: ResourceType, members: MemberChanges | None):
-        self.doc, self.rt, self.members = doc, rt, members
+    def __init__(
+        self,
+        doc: dict[str, Any],
+        rt: ResourceType,
+        members: MemberChanges | None,
+        limits: FilterLimits,
+    ):
+        self.doc, self.rt, self.members, self.limits = doc, rt, members, limits
 
     def operation(self, operation: dict[str, Any]) -> None:
         op_key, path_key = find_key(operation, "op"), find_key(operation, "path")
@@ -135,7 +146,7 @@ class _Patcher:
             return
         if op != "remove" and value_key is None:
             raise InvalidValue(f'{op} needs a "value" (RFC 7644 §3.5.2.1)')
-        self.apply(op, parse_path(path, self.rt), value)
+        self.apply(op, parse_path(path, self.rt, self.limits), value)
 
     def pathless(self, op: str, value: dict[str, Any]) -> None:
         """RFC 7644 §3.5.2.1/§3.5.2.3: each key of ``value`` is a target (dotted and
@@ -154,7 +165,7 @@ class _Patcher:
                 merged = {**target, **item} if isinstance(target, dict) else dict(item)
                 self.doc[found or key] = merged
             else:
-                self.apply(op, parse_path(key, self.rt), item)
+                self.apply(op, parse_path(key, self.rt, self.limits), item)
 
     def apply(self, op: str, path: PatchPath, value: Any) -> None:
         if path.name is None:  # a whole extension: its attributes one by one
@@ -169,7 +180,7 @@ class _Patcher:
             for key, item in value.items():
                 if key.lower() == "schemas":  # a serialized extension object names itself
                     continue
-                self.apply(op, parse_path(f"{path.schema}:{key}", self.rt), item)
+                self.apply(op, parse_path(f"{path.schema}:{key}", self.rt, self.limits), item)
             return
         attr = path.attr
         if self.members is not None and attr is not None and attr.name == "members":

@@ -27,7 +27,7 @@ from propylon.directory.query import (
     parse_datetime,
 )
 from propylon.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue
-from propylon.scim.filter import convert
+from propylon.scim.filter import DEFAULT_LIMITS, FilterLimits, convert, measure
 from propylon.scim.schema import (
     ENTERPRISE_USER_SCHEMA,
     AttrDef,
@@ -55,13 +55,20 @@ class PatchPath:
     sub_attr: AttrDef | None = None
 
 
-def parse_path(text: str, resource_type: ResourceType) -> PatchPath:
+def parse_path(
+    text: str, resource_type: ResourceType, limits: FilterLimits = DEFAULT_LIMITS
+) -> PatchPath:
     """Parse and resolve a PATCH ``path`` (RFC 7644 §3.5.2, ``PATH = attrPath / valuePath
-    [subAttr]``). Syntax errors raise InvalidPath; bad value filters raise InvalidFilter."""
+    [subAttr]``). Syntax errors raise InvalidPath; bad value filters, and value filters past
+    ``limits``, raise InvalidFilter."""
+    if len(text) > limits.max_length:
+        raise InvalidPath(f"the path is longer than {limits.max_length} characters")
     try:
         node = Path(text).ast
     except SCIMException as exc:
         raise InvalidPath(f"invalid path {text!r}: {exc.detail}") from exc
+    except RecursionError:
+        raise InvalidPath("the path's filter is nested too deeply") from None
     if isinstance(node, SAttrPath):
         return _resolve(node, None, None, resource_type, text)
     if isinstance(node, SValuePath):
@@ -69,6 +76,11 @@ def parse_path(text: str, resource_type: ResourceType) -> PatchPath:
         attr = lookup(resource_type, raw.uri, raw.attr)
         if attr is None or not attr.is_complex:
             raise InvalidPath(f"{text!r}: a value filter needs a known complex attribute")
+        depth, terms = measure(node.val_filter)
+        if depth >= limits.max_depth or terms > limits.max_terms:
+            raise InvalidFilter(
+                f"the path's filter is past {limits.max_depth} levels or {limits.max_terms} terms"
+            )
         flt = convert(node.val_filter, resource_type, attr)
         return _resolve(raw, node.sub_attr, flt, resource_type, text)
     raise InvalidPath(f"{text!r} is not an attribute path")

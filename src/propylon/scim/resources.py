@@ -1,5 +1,7 @@
 """RFC 7643 resources ⇄ directory records: drafts from request documents, wire JSON out.
 
+A value mirrored into a column is refused (``invalidValue``) when longer than the column.
+
 ``users.doc`` keeps the canonical SCIM document minus ``id``, ``meta`` and ``groups``
 (RFC 7643 §3.1 read-only attributes), so an IdP's extension attributes round-trip intact.
 """
@@ -9,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from propylon.db.tables import Group, User
+from sqlalchemy import String
+
+from propylon.db.tables import Base, Group, User, core
 from propylon.directory.groups import GroupDraft, Member
 from propylon.directory.users import UserDraft
 from propylon.scim.errors import InvalidValue
@@ -35,18 +39,51 @@ def _primary_email(doc: dict[str, Any]) -> str | None:
     return str(chosen["value"])
 
 
-def _text(value: Any, attr: str) -> str | None:
+def _column_chars(model: type[Base], column: str) -> int:
+    kind = core(model).c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
+_USER_CHARS = {
+    c: _column_chars(User, c)
+    for c in (
+        "user_name",
+        "user_name_ci",
+        "external_id",
+        "email",
+        "display_name",
+        "given_name",
+        "family_name",
+        "department",
+    )
+}
+_GROUP_CHARS = {
+    c: _column_chars(Group, c) for c in ("display_name", "display_name_ci", "external_id")
+}
+
+
+def _fits(value: str | None, chars: int, attr: str) -> str | None:
+    """``value`` if it fits the column mirroring it (its lower-case form too: the ``_ci``
+    columns hold that, and lower-casing can lengthen a string), else ``invalidValue``."""
+    if value is not None and (len(value) > chars or len(value.lower()) > chars):
+        raise InvalidValue(f"{attr} is longer than {chars} characters")
+    return value
+
+
+def _text(value: Any, attr: str, chars: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidValue(f"{attr} must be a string")
-    return value
+    return _fits(value, chars, attr)
 
 
 def user_draft(doc: dict[str, Any]) -> UserDraft:
     user_name = doc.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise InvalidValue("userName is required and must be a non-empty string")
+    _fits(user_name, min(_USER_CHARS["user_name"], _USER_CHARS["user_name_ci"]), "userName")
     # Absent on POST/PUT, the server assigns the default true (RFC 7644 §3.3, §3.5.1); null,
     # as a PATCH remove leaves it, is "unassigned" (RFC 7643 §2.5, RFC 7644 §3.5.2.2): the
     # user is not deactivated and ``active`` is not returned until assigned again.
@@ -62,15 +99,16 @@ def user_draft(doc: dict[str, Any]) -> UserDraft:
     stored = {k: v for k, v in doc.items() if k not in ("schemas", "active", "password")}
     if unassigned:
         stored["active"] = None
+    c = _USER_CHARS
     return UserDraft(
         user_name=user_name,
         active=active,
-        external_id=_text(doc.get("externalId"), "externalId"),
-        email=_primary_email(doc),
-        display_name=_text(doc.get("displayName"), "displayName"),
-        given_name=_text(name.get("givenName"), "name.givenName"),
-        family_name=_text(name.get("familyName"), "name.familyName"),
-        department=_text(department, "department"),
+        external_id=_text(doc.get("externalId"), "externalId", c["external_id"]),
+        email=_fits(_primary_email(doc), c["email"], "the primary email"),
+        display_name=_text(doc.get("displayName"), "displayName", c["display_name"]),
+        given_name=_text(name.get("givenName"), "name.givenName", c["given_name"]),
+        family_name=_text(name.get("familyName"), "name.familyName", c["family_name"]),
+        department=_text(department, "department", c["department"]),
         doc=stored,
     )
 
@@ -79,9 +117,13 @@ def group_draft(doc: dict[str, Any]) -> GroupDraft:
     display = doc.get("displayName")
     if not isinstance(display, str) or not display.strip():
         raise InvalidValue("displayName is required and must be a non-empty string")
+    c = _GROUP_CHARS
+    _fits(display, min(c["display_name"], c["display_name_ci"]), "displayName")
     stored = {k: v for k, v in doc.items() if k not in ("schemas", "members")}
     return GroupDraft(
-        display_name=display, external_id=_text(doc.get("externalId"), "externalId"), doc=stored
+        display_name=display,
+        external_id=_text(doc.get("externalId"), "externalId", c["external_id"]),
+        doc=stored,
     )
 
 

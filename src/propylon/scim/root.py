@@ -11,6 +11,7 @@ from typing import Any
 
 from propylon.scim import groups, users
 from propylon.scim.errors import InvalidFilter
+from propylon.scim.filter import FilterLimits
 from propylon.scim.listing import ListQuery, list_response
 from propylon.scim.service import ScimRequest, ScimResponse, Unit, run
 
@@ -28,6 +29,7 @@ async def search_all(req: ScimRequest, params: dict[str, Any]) -> ScimResponse:
                     kind,  # type: ignore[arg-type]
                     default_count=settings.scim_default_page_size,
                     max_count=settings.scim_max_results,
+                    limits=FilterLimits.of(settings),
                 )
             except InvalidFilter as exc:
                 first_error = first_error or exc

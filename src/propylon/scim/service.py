@@ -26,6 +26,7 @@ from propylon.directory.errors import InvalidQuery, SeatLimitReached
 from propylon.directory.events import Outbox, Row
 from propylon.runtime import Runtime
 from propylon.scim import errors as scim
+from propylon.scim.filter import FilterLimits
 from propylon.scim.listing import ListQuery, list_response
 from propylon.scim.resources import etag
 from propylon.tenants.directories import DirectoryScope, authenticate, scim_base_url
@@ -260,6 +261,7 @@ async def list_resources(
             kind,
             default_count=settings.scim_default_page_size,
             max_count=settings.scim_max_results,
+            limits=FilterLimits.of(settings),
         )
         total, resources = await query(unit, q, offset=q.offset, limit=q.count)
         unit.audit.status = 200

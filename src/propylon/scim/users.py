@@ -8,6 +8,7 @@ from propylon.audit import diff
 from propylon.directory import search
 from propylon.directory import users as directory
 from propylon.scim import errors
+from propylon.scim.filter import FilterLimits
 from propylon.scim.listing import ListQuery, Selection
 from propylon.scim.patch import apply_patch, canonicalize
 from propylon.scim.projection import project
@@ -143,21 +144,24 @@ async def patch(
     selection: Selection,
 ) -> ScimResponse:
     """PATCH (§3.5.2)."""
+    limits = FilterLimits.of(req.rt.settings)
     return await _write(
         req,
         "scim.user.patch",
         user_id,
         if_match,
         selection,
-        lambda old: _patched(old, operations),
+        lambda old: _patched(old, operations, limits),
     )
 
 
-def _patched(old: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+def _patched(
+    old: dict[str, Any], operations: list[dict[str, Any]], limits: FilterLimits
+) -> dict[str, Any]:
     """RFC 7644 §3.5.2.2: an attribute a PATCH removes is unassigned afterwards. ``active``
     is absent from a POST/PUT body when the client leaves the default to the server, so its
     removal is marked explicitly (RFC 7643 §2.5: null is unassigned)."""
-    doc = apply_patch(old, operations, "User").doc
+    doc = apply_patch(old, operations, "User", limits).doc
     if "active" not in doc:
         doc["active"] = None
     return doc
