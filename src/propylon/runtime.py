@@ -85,7 +85,11 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    db = Database(
+        settings.resolved_database_url(),
+        pool_size=settings.db_pool_size,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     lifetime = timedelta(seconds=settings.session_lifetime_seconds)
     cache: Accelerator
     sessions: SessionStore
