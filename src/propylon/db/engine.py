@@ -77,7 +77,9 @@ class Database:
 
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 if parsed.get_driver_name() == "aiosqlite" and not parsed.query:
-                    kwargs["async_creator"] = sqlite.inline_creator(parsed.database)
+                    kwargs["async_creator"] = sqlite.inline_creator(
+                        parsed.database, sqlite_synchronous
+                    )
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs["pool_size"] = pool_size

@@ -19,11 +19,10 @@ How statements run: aiosqlite runs each call (open a cursor, execute, fetch, clo
 connection's own thread and hands the result back to the event loop, several thread
 switches per statement, which on a busy 2-core machine cost more CPU than the statements
 themselves. :class:`InlineConnection` runs them on the event loop's thread instead: a
-statement on an idle database takes microseconds and never waits for a lock there, since
-readers do not wait in WAL mode and writers of the process take :class:`WriterLock` first.
-The two calls that can wait still go to the connection's thread: ``BEGIN IMMEDIATE`` (it
-waits, up to ``busy_timeout``, for another process's writer) and ``COMMIT`` (it may run a
-checkpoint, which syncs the files), so neither ever stalls the event loop.
+statement takes microseconds and does not wait for a lock there, since readers do not wait
+in WAL mode and the writers of the process take :class:`WriterLock` first. What would wait
+goes to the connection's thread, so it never stalls the event loop: a ``BEGIN IMMEDIATE``
+while another process writes, and with ``synchronous`` ``FULL`` each ``COMMIT``.
 """
 
 from __future__ import annotations
@@ -63,33 +62,56 @@ def configure(dbapi_conn: Any, synchronous: str) -> None:
     cur.close()
 
 
-def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    """Whether a call may wait for a lock or the disk: ``BEGIN IMMEDIATE`` and ``COMMIT``."""
-    name = getattr(fn, "__name__", "")
-    if name == "commit":
-        return True
+def _is_begin_immediate(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     return (
-        name == "execute"
+        getattr(fn, "__name__", "") == "execute"
         and bool(args)
         and isinstance(args[0], str)
         and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE"
     )
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    # primary result code in the low byte (https://sqlite.org/rescode.html)
+    return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run on the event loop's thread, except those that
-    may wait (:func:`_may_wait`), which keep going to the connection's own thread. One call at
-    a time either way: SQLAlchemy awaits each before the next."""
+    """An aiosqlite connection whose calls run on the event loop's thread, except a wait:
+    one call at a time either way (SQLAlchemy awaits each before the next).
+
+    ``BEGIN IMMEDIATE`` is tried at once without waiting (``busy_timeout`` 0 for that one
+    statement); only if another process holds the write lock does it go to the connection's
+    own thread, to wait there up to ``busy_timeout``. ``COMMIT`` goes there too when
+    ``offload_commit`` (``synchronous`` ``FULL``/``EXTRA``: every commit syncs the disk);
+    with ``NORMAL`` a commit only writes the WAL, and the checkpoint that syncs it runs once
+    per ~1000 pages written."""
+
+    offload_commit = False
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if _may_wait(fn, args):
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if _is_begin_immediate(fn, args):
+            conn = self._connection
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            return await self._on_thread(fn, *args, **kwargs)
+        if self.offload_commit and getattr(fn, "__name__", "") == "commit":
+            return await self._on_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
+    async def _on_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
-def inline_creator(path: str) -> Callable[[], Any]:
+
+def inline_creator(path: str, synchronous: str) -> Callable[[], Any]:
     """``async_creator`` for SQLAlchemy's aiosqlite dialect: an :class:`InlineConnection`
     to ``path`` (used from two threads in turn, never at once: ``check_same_thread`` off)."""
 
@@ -103,6 +125,7 @@ def inline_creator(path: str) -> Callable[[], Any]:
             uri=path.startswith("file:"),
         )
         conn = InlineConnection(connector, iter_chunk_size=64)
+        conn.offload_commit = synchronous != "NORMAL"
         conn._thread.daemon = True
         await conn
         return conn
