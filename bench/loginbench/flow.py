@@ -50,7 +50,7 @@ REDIRECT = "https://rp.example.com/callback"
 USERS = 200
 LOGIN_TIMEOUT_S = 30.0
 STEPS = ("authorize", "idp", "acs", "token", "userinfo")
-BACKENDS = ("sqlite", "postgres")
+BACKEND_VARIABLES = ("PROPYLON_DATABASE_URL", "PROPYLON_REDIS_URL", "PROPYLON_REDIS_PREFIX")
 
 
 def log(msg: str) -> None:
@@ -124,13 +124,9 @@ class Bench:
             "PROPYLON_LOG_LEVEL": "warning",
         }
         if self.pg:
-            self.env |= {
-                "PROPYLON_DATABASE_URL": (
-                    f"postgresql+asyncpg://{PG_BASE.split('://', 1)[1]}/{self.db}"
-                ),
-                "PROPYLON_REDIS_URL": REDIS_URL,
-                "PROPYLON_REDIS_PREFIX": self.prefix,
-            }
+            pg_url = f"postgresql+asyncpg://{PG_BASE.split('://', 1)[1]}/{self.db}"
+            values = (pg_url, REDIS_URL, self.prefix)
+            self.env |= dict(zip(BACKEND_VARIABLES, values, strict=True))
         self.proc: subprocess.Popen[bytes] | None = None
         self.db_created = False
         self.keypair = make_keypair("bench-idp")
@@ -143,11 +139,7 @@ class Bench:
         cmd = [sys.executable, "-m", "propylon.cli", "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(self.port), "--workers", str(self.workers)]
         # the embedded server must not pick up a database or Redis from the caller's shell
-        inherited = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("PROPYLON_DATABASE_URL", "PROPYLON_REDIS_URL", "PROPYLON_REDIS_PREFIX")
-        }
+        inherited = {k: v for k, v in os.environ.items() if k not in BACKEND_VARIABLES}
         self.proc = subprocess.Popen(
             cmd,
             env={**inherited, **self.env},
