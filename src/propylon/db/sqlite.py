@@ -35,6 +35,7 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
+from sqlalchemy.exc import OperationalError
 
 BUSY_TIMEOUT_MS = 30_000
 SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
@@ -141,7 +142,9 @@ class WriterLock:
     to 100 ms between tries), so under load writers wake late, in no order, and the slowest
     wait seconds. Here they queue first come, first served, and the next starts the moment
     the previous one commits. Other processes on the same file are still guarded by
-    ``busy_timeout``. Bound to the running loop (a new loop gets a new lock)."""
+    ``busy_timeout``. A writer that waits longer than ``busy_timeout`` gets the error SQLite
+    would have given it (``database is locked``), never a hang. Bound to the running loop (a
+    new loop gets a new lock)."""
 
     def __init__(self) -> None:
         self._lock: asyncio.Lock | None = None
@@ -152,5 +155,14 @@ class WriterLock:
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
             self._lock, self._loop = asyncio.Lock(), loop
-        async with self._lock:
+        lock = self._lock
+        try:
+            async with asyncio.timeout(BUSY_TIMEOUT_MS / 1000):
+                await lock.acquire()
+        except TimeoutError:
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("BEGIN IMMEDIATE", None, locked) from None
+        try:
             yield
+        finally:
+            lock.release()
