@@ -1,7 +1,8 @@
 """One complete SP-initiated login as a fresh browser, the IdP and a relying party do it, and
-the benchmark around it: the server subprocess with its own PostgreSQL database and Redis key
-prefix, the tenant, SAML connection, OIDC app and SCIM users it logs in, and the measured runs
-of concurrent simulated clients."""
+the benchmark around it: the server subprocess on one backend (PostgreSQL + Redis with its own
+database and key prefix, or the embedded SQLite file with no Redis), the tenant, SAML
+connection, OIDC app and SCIM users it logs in, and the measured runs of concurrent simulated
+clients."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ SSO = "https://bench.okta.test/app/sso/saml"
 REDIRECT = "https://rp.example.com/callback"
 USERS = 200
 LOGIN_TIMEOUT_S = 30.0
-STEPS = ("authorize", "idp", "acs", "token")
+STEPS = ("authorize", "idp", "acs", "token", "userinfo")
+BACKEND_VARIABLES = ("PROPYLON_DATABASE_URL", "PROPYLON_REDIS_URL", "PROPYLON_REDIS_PREFIX")
 
 
 def log(msg: str) -> None:
@@ -104,17 +106,21 @@ class RunStats:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace) -> None:
+    """One server under test. ``backend`` ``postgres``: PostgreSQL + Redis, its own database
+    and key prefix; ``sqlite``: the embedded default (the SQLite file in the data directory,
+    no Redis), every setting at its default."""
+
+    def __init__(self, args: argparse.Namespace, backend: str = "postgres", workers: int = 0):
         self.args = args
+        self.backend = backend
+        self.workers = workers or args.workers
+        self.pg = backend == "postgres"
         self.db = f"propylon_bench_{secrets.token_hex(4)}"
         self.prefix = f"propylon-bench-{secrets.token_hex(4)}:"
         self.tmp = tempfile.mkdtemp(prefix="propylon-bench-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
-            "PROPYLON_DATABASE_URL": f"postgresql+asyncpg://{PG_BASE.split('://', 1)[1]}/{self.db}",
-            "PROPYLON_REDIS_URL": REDIS_URL,
-            "PROPYLON_REDIS_PREFIX": self.prefix,
             "PROPYLON_PUBLIC_URL": self.url,
             "PROPYLON_DATA_DIR": self.tmp,
             "PROPYLON_LOG_LEVEL": "warning",
@@ -122,19 +128,26 @@ class Bench:
             "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "100000000",
             "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "100000000",
         }
+        if self.pg:
+            pg_url = f"postgresql+asyncpg://{PG_BASE.split('://', 1)[1]}/{self.db}"
+            values = (pg_url, REDIS_URL, self.prefix)
+            self.env |= dict(zip(BACKEND_VARIABLES, values, strict=True))
         self.proc: subprocess.Popen[bytes] | None = None
         self.db_created = False
         self.keypair = make_keypair("bench-idp")
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
-        psql(f'CREATE DATABASE "{self.db}"', db=PG_ADMIN)
-        self.db_created = True
+        if self.pg:
+            psql(f'CREATE DATABASE "{self.db}"', db=PG_ADMIN)
+            self.db_created = True
         cmd = [sys.executable, "-m", "propylon.cli", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), "--workers", str(self.args.workers)]
+        cmd += ["--port", str(self.port), "--workers", str(self.workers)]
+        # the embedded server must not pick up a database or Redis from the caller's shell
+        inherited = {k: v for k, v in os.environ.items() if k not in BACKEND_VARIABLES}
         self.proc = subprocess.Popen(
             cmd,
-            env={**os.environ, **self.env},
+            env={**inherited, **self.env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -159,6 +172,9 @@ class Bench:
                 psql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)', db=PG_ADMIN)
             except subprocess.CalledProcessError as exc:
                 log(f"could not drop {self.db}: {exc}")
+        if not self.pg:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
         keys = subprocess.run(
             ["redis-cli", "-h", "127.0.0.1", "--scan", "--pattern", f"{self.prefix}*"],
             capture_output=True,
@@ -307,13 +323,22 @@ class Bench:
         t0 = time.perf_counter()
         r = await rp.request("POST", "/oauth2/token", headers=self.rp_headers, body=body)
         steps["token"] = time.perf_counter() - t0
-        if r.status != 200 or "id_token" not in json.loads(r.body):
+        tokens = json.loads(r.body) if r.status == 200 else {}
+        if "id_token" not in tokens or "access_token" not in tokens:
             raise LoginFailed("token", r)
+
+        # the relying party reads the person's claims with the access token
+        bearer = f"Authorization: Bearer {tokens['access_token']}\r\nAccept: application/json\r\n"
+        t0 = time.perf_counter()
+        r = await rp.request("GET", "/oauth2/userinfo", headers=bearer)
+        steps["userinfo"] = time.perf_counter() - t0
+        if r.status != 200 or json.loads(r.body).get("email") != email:
+            raise LoginFailed("userinfo", r)
         for step, seconds in steps.items():
             st.steps[step].append(seconds * 1000)
 
-    async def run(self, duration: float, clients: int) -> RunStats:
-        st = RunStats()
+    async def run(self, duration: float, clients: int, st: RunStats | None = None) -> RunStats:
+        st = st if st is not None else RunStats()
         stop_at = time.monotonic() + duration
 
         async def client(n: int) -> None:
@@ -342,13 +367,20 @@ class Bench:
         await asyncio.gather(*(client(n) for n in range(clients)))
         return st
 
-    async def measure(self, duration: float, clients: int) -> dict[str, Any]:
+    def meter(self) -> CpuMeter:
         assert self.proc is not None
-        meter = CpuMeter(self.proc.pid, self.db, PG_ADMIN)
-        sign0 = self.idp.sign_s
+        return CpuMeter(self.proc.pid, self.db if self.pg else None, PG_ADMIN)
+
+    async def measure(self, duration: float, clients: int) -> dict[str, Any]:
+        meter, st, sign0 = self.meter(), RunStats(), self.idp.sign_s
         meter.start()
-        st = await self.run(duration, clients)
+        await self.run(duration, clients, st)
         meter.stop()
+        return self.report(meter, st, sign0, clients)
+
+    def report(self, meter: CpuMeter, st: RunStats, sign0: float, clients: int) -> dict[str, Any]:
+        """The figures of the runs measured with ``meter`` into ``st`` (``sign0``: the IdP's
+        signing seconds before them)."""
         sign_us = 1e6 * (self.idp.sign_s - sign0) / max(1, st.logins + sum(st.errors.values()))
         return {
             "duration_s": round(meter.wall, 2),

@@ -120,7 +120,11 @@ def build_runtime(settings: Settings) -> Runtime:
     if not settings.database_url:  # the embedded database lives in the data directory
         secure_dir(settings.data_dir)
     box = load_secret_box(settings.secret_key.get_secret_value(), settings.data_dir)
-    db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    db = Database(
+        settings.resolved_database_url(),
+        pool_size=settings.db_pool_size,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     lifetime = timedelta(seconds=settings.session_lifetime_seconds)
     cache: Accelerator
     sessions: SessionStore

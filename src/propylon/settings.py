@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -111,6 +112,10 @@ class Settings(BaseSettings):
 
     # Pool and server
     db_pool_size: int = 20
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    """The embedded SQLite database's ``PRAGMA synchronous`` (WAL mode; ``db/sqlite.py``).
+    ``NORMAL``: never corrupted; a power loss or OS crash may undo the transactions committed
+    since the last WAL sync. ``FULL``: durable up to the last commit, one fsync per write."""
     auto_migrate: bool = True
     log_level: str = "info"
     log_json: bool = True

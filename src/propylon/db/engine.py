@@ -1,9 +1,11 @@
 """Engine, sessions and transactions.
 
 ``Database.write()`` opens a transaction that commits on success and rolls back on any error,
-so a failing request never leaves anything half-written. On SQLite a write transaction starts
-with ``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout instead of failing on
-a lock upgrade; reads use plain deferred transactions.
+so a failing request never leaves anything half-written. On SQLite the writers of one process
+queue on an in-process lock (:class:`propylon.db.sqlite.WriterLock`), then the transaction
+starts with ``BEGIN IMMEDIATE`` so a writer of another process is waited for (busy timeout)
+instead of failing on a lock upgrade; reads use plain deferred transactions. The embedded
+database's settings and how its statements run: ``db/sqlite.py``.
 
 A unit of work whose whole write is one statement needs no transaction around it: see
 :func:`tail_connection`.
@@ -35,14 +37,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, SessionTransaction
 
+from propylon.db import sqlite
 from propylon.owner_only import DIR_MODE, FILE_MODE, tighten
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KIB = 16_384
-"""Page cache per SQLite connection (allocated only as pages are used). SQLite's default of
-2 MiB is smaller than the membership b-trees a 20,000-member group edit touches (about
-4 MiB): pages spilled and were read back within the transaction, and such an edit took
-superlinear time."""
+SQLITE_BUSY_TIMEOUT_MS = sqlite.BUSY_TIMEOUT_MS
 IMMEDIATE = "propylon_sqlite_immediate"
 _CONNECTED = "propylon_connected"
 
@@ -75,14 +73,21 @@ async def tail_connection(session: AsyncSession) -> AsyncConnection:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 20, sqlite_synchronous: str = "NORMAL"
+    ) -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        self._writer = sqlite.WriterLock()
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 secure_sqlite_files(Path(parsed.database))
+                if parsed.get_driver_name() == "aiosqlite" and not parsed.query:
+                    kwargs["async_creator"] = sqlite.inline_creator(
+                        parsed.database, sqlite_synchronous
+                    )
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs["pool_size"] = pool_size
@@ -90,7 +95,7 @@ class Database:
             kwargs["pool_pre_ping"] = False
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, sqlite_synchronous)
         event.listen(self.engine.sync_engine, "handle_error", _drop_detail)
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
@@ -108,9 +113,13 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One atomic unit of work: commit on success, roll back on any exception."""
-        async with self._sessions() as session, session.begin():
-            if self.is_sqlite:
-                await session.connection(execution_options={IMMEDIATE: True})
+        if not self.is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        # the lock is released only after the commit (or rollback) and the session's close
+        async with self._writer.hold(), self._sessions() as session, session.begin():
+            await session.connection(execution_options={IMMEDIATE: True})
             yield session
 
     def single_write(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -160,23 +169,12 @@ def secure_sqlite_files(path: Path) -> None:
         tighten(name, FILE_MODE)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # LIKE must be case-sensitive so caseExact attributes compare exactly; case-insensitive
-        # comparisons lower() both sides explicitly, the same SQL on PostgreSQL.
-        cur.execute("PRAGMA case_sensitive_like=ON")
-        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # negative: KiB, not pages
-        cur.close()
+        sqlite.configure(dbapi_conn, synchronous)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
