@@ -3,8 +3,8 @@
 A tenant with several connections (a merger brings a second IdP) routes each login by the
 email's domain to the connection bound to it, never silently to the oldest one.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 01:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

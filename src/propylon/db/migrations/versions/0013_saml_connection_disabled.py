@@ -1,7 +1,7 @@
 """a SAML connection can be disabled without being deleted
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 01:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import propylon.db.types
 
-revision = "0017"
-down_revision = "0016"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

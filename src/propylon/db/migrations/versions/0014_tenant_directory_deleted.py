@@ -1,7 +1,7 @@
 """tenants and SCIM directories are deleted softly, then purged after the retention period
 
-Revision ID: 0019
-Revises: 0017
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 02:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import propylon.db.types
 
-revision = "0019"
-down_revision = "0017"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 A replay cache only in Redis forgot them when Redis restarted without persistence, and an
 IdP-initiated assertion was accepted a second time (SAML Profiles §4.1.4.5).
 
-Revision ID: 0015
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05 01:40:00.000000
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 import propylon.db.types
 
-revision = "0015"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
