@@ -10,7 +10,7 @@ prepared once. SQLite gets an ``IN`` list per chunk (an expanding parameter).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from propylon.cooperative import slices
 from propylon.db.tables import Group, GroupMember, User, core
 from propylon.db.types import UTCDateTime
 
@@ -111,9 +112,11 @@ STATEMENTS = {name: _build(name) for name in ("postgresql", "sqlite")}
 T = TypeVar("T")
 
 
-def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
+def chunks(items: Sequence[T]) -> AsyncIterator[Sequence[T]]:
+    """``items`` a chunk at a time, other requests served between two chunks: the embedded
+    mode runs SQLite on the event loop's thread, so a 20,000-member edit would otherwise
+    hold up every request of the process for the whole of it."""
+    return slices(items, CHUNK)
 
 
 async def live_members(
@@ -123,7 +126,7 @@ async def live_members(
     stmt = STATEMENTS[conn.dialect.name].lookup
     scope = {"tenant": tenant_id, "directory": directory_id}
     found: dict[str, str] = {}
-    for chunk in chunks(ids):
+    async for chunk in chunks(ids):
         rows = await conn.execute(stmt, {**scope, "ids": list(chunk)})
         found.update((mid, kind) for mid, kind in rows)
     return found
@@ -140,7 +143,7 @@ async def delete_members(conn: AsyncConnection, group_id: str, ids: list[str]) -
     if conn.dialect.name == "postgresql":
         await conn.execute(stmt, {"group": group_id, "ids": ids})
         return
-    for chunk in chunks(ids):
+    async for chunk in chunks(ids):
         await conn.execute(stmt, {"group": group_id, "ids": list(chunk)})
 
 
@@ -153,7 +156,7 @@ async def insert_members(
 ) -> None:
     """Insert ``(member id, type)`` pairs into the group."""
     stmt = STATEMENTS[conn.dialect.name].insert
-    for chunk in chunks(members):
+    async for chunk in chunks(members):
         if stmt is not None:
             ids, types = [m for m, _ in chunk], [t for _, t in chunk]
             params = {"group": group_id, "tenant": tenant_id, "now": now}
