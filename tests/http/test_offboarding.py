@@ -3,8 +3,11 @@ sign-ins revoked, data kept for the retention period, then purged."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
+from propylon.directory.retention import purge
 from tests.conftest import Server, new_directory
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import auth_params, browser, new_app, new_person, redirect_query
@@ -37,6 +40,10 @@ async def test_a_deleted_tenant_loses_tokens_sessions_and_routing_but_keeps_data
     # kept until the retention period ends: purge would remove it only after that
     dry = server.cli_json("purge", "--dry-run")
     assert person.tenant_id not in {c["id"] for c in dry["purged"]}
+    later = server.rt.clock() + timedelta(days=server.rt.settings.retention_days + 1)
+    async with server.rt.db.read() as s:
+        due = await purge(s, now=later, retention=timedelta(days=30), dry_run=True)
+    assert ("tenant", person.tenant_id) in {(c.kind, c.id) for c in due}
     deletes = server.cli_json("audit", "list", "--action", "tenant.delete")
     assert deletes[0]["target_id"] == person.tenant_id
 

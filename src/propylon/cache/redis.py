@@ -73,22 +73,19 @@ class RedisAccelerator:
     def __init__(
         self, url: str, prefix: str, *, timeout: float = 2.0, retry_max_seconds: float = 5.0
     ) -> None:
-        self._redis: Redis = Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        def client(retries: int) -> Redis:
+            return Redis.from_url(
+                url,
+                decode_responses=True,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), retries),
+            )
+
+        self._redis: Redis = client(1)
         # The listener's connection never reconnects by itself: a reconnect it did not see
         # would resubscribe after messages were missed, with the copies still trusted.
-        self._listen_redis: Redis = Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._listen_redis: Redis = client(0)
         self._prefix = prefix
         self._timeout = timeout
         self._rate = self._redis.register_script(_RATE_SCRIPT)

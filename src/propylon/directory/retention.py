@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,29 +36,18 @@ async def purge(
 ) -> list[PurgeCandidate]:
     """Remove what was deleted before ``now - retention``; with ``dry_run`` only list it."""
     cutoff = now - retention
-    users = await session.execute(
-        select(User.id, Tenant.slug, User.user_name, User.deleted_at)
-        .join(Tenant, Tenant.id == User.tenant_id)
-        .where(User.deleted_at.is_not(None), User.deleted_at < cutoff)
-        .order_by(User.deleted_at)
-    )
-    groups = await session.execute(
-        select(Group.id, Tenant.slug, Group.display_name, Group.deleted_at)
-        .join(Tenant, Tenant.id == Group.tenant_id)
-        .where(Group.deleted_at.is_not(None), Group.deleted_at < cutoff)
-        .order_by(Group.deleted_at)
-    )
-    tenants = await session.execute(
-        select(Tenant.id, Tenant.slug, Tenant.name, Tenant.deleted_at)
-        .where(Tenant.deleted_at.is_not(None), Tenant.deleted_at < cutoff)
-        .order_by(Tenant.deleted_at)
-    )
-    directories = await session.execute(
-        select(ScimDirectory.id, Tenant.slug, ScimDirectory.name, ScimDirectory.deleted_at)
-        .join(Tenant, Tenant.id == ScimDirectory.tenant_id)
-        .where(ScimDirectory.deleted_at.is_not(None), ScimDirectory.deleted_at < cutoff)
-        .order_by(ScimDirectory.deleted_at)
-    )
+
+    async def deleted(table: Any, name: Any, owned: bool) -> Any:
+        query = select(table.id, Tenant.slug, name, table.deleted_at)
+        if owned:
+            query = query.join(Tenant, Tenant.id == table.tenant_id)
+        gone = table.deleted_at.is_not(None) & (table.deleted_at < cutoff)
+        return await session.execute(query.where(gone).order_by(table.deleted_at))
+
+    users = await deleted(User, User.user_name, True)
+    groups = await deleted(Group, Group.display_name, True)
+    directories = await deleted(ScimDirectory, ScimDirectory.name, True)
+    tenants = await deleted(Tenant, Tenant.name, False)
     found = [
         PurgeCandidate(kind, rid, slug, name, deleted)
         for kind, rows in (
