@@ -99,6 +99,26 @@ def test_every_option_and_argument_has_help() -> None:
     assert undocumented == []
 
 
+def test_every_command_takes_json() -> None:
+    from typer.main import get_command
+
+    from propylon.cli.main import app
+
+    without: list[str] = []
+
+    def walk(command: object, path: str) -> None:
+        subs = getattr(command, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, f"{path} {name}")
+        elif not any("--json" in getattr(p, "opts", []) for p in getattr(command, "params", [])):
+            without.append(path)
+
+    walk(get_command(app), "propylon")
+    # serve runs a server (its output is the server's logs), not a command with a result
+    assert without == ["propylon serve"]
+
+
 def test_serve_without_public_url_advertises_the_port_it_listens_on(tmp_path: Path) -> None:
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("PROPYLON_")}
