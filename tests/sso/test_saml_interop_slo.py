@@ -1,27 +1,36 @@
-"""Single Logout with an independent IdP implementation, samlify (Node.js), over the
-HTTP-Redirect binding (SAML Bindings §3.4) on both backends: SP-initiated (samlify checks the
-query signature of our LogoutRequest with the certificate in our SP metadata and answers with
-a signed LogoutResponse) and IdP-initiated (samlify's signed LogoutRequest ends the session;
-samlify checks our signed LogoutResponse). pysaml2's SLO is in test_saml_pysaml2_slo.py."""
+"""Single Logout with independent IdP implementations, samlify (Node.js) and Lasso (C, Debian's
+python3-lasso), over the HTTP-Redirect binding (SAML Bindings §3.4) on both backends
+(SAML Profiles §4.4): SP-initiated (the IdP checks the query signature of our LogoutRequest
+with the certificate in our SP metadata, refuses it with one bit flipped, and answers with a
+signed LogoutResponse) and IdP-initiated (the IdP's signed LogoutRequest for the NameID and
+SessionIndex it asserted ends the session; the IdP checks our signed LogoutResponse).
+pysaml2's SLO is in test_saml_pysaml2_slo.py; the IdP scripts in ``tests/interop/``."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
+import pytest
 from lxml import etree
 
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import App, basic, token_request
 from tests.provider.test_rp_logout import hidden_fields
-from tests.sso.test_saml_interop import SAMLIFY, SLO, idp_request, run_idp, sign_in
+from tests.sso.test_saml_interop import LASSO, SAMLIFY, SLO, idp_request, run_idp, sign_in
 from tests.sso.test_saml_login import Org, new_org
 
-pytestmark = SAMLIFY
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+IDPS = [pytest.param("samlify", marks=SAMLIFY), pytest.param("lasso", marks=LASSO)]
+# how each implementation refuses a message whose query signature does not verify
+BAD_SIGNATURE = {
+    "samlify": "ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION",
+    "lasso": "SignatureError",  # DsInvalidSignatureError, ProfileCannotVerifySignatureError
+}
 
 
 def session_index(answer: dict[str, Any]) -> str:
@@ -64,29 +73,33 @@ async def assert_session_over(browser: httpx.AsyncClient, org: Org, tokens: dict
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
-async def test_sp_initiated_logout_answered_by_samlify(server: Server) -> None:
+@pytest.mark.parametrize("kind", IDPS)
+async def test_sp_initiated_logout_answered_by_the_idp(server: Server, kind: str) -> None:
     org = await new_org(server, slo_url=SLO)
     assert org.connection["idp_slo_url"] == SLO
     email = f"slo-sp@{org.domain}"
     await org.scim.post("/Users", json=user_body(email))
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        answer, tokens = await sign_in(server, browser, "samlify", org, email)
+        answer, tokens = await sign_in(server, browser, kind, org, email)
+        session = answer.get("session")  # Lasso's session state (samlify keeps none)
         assert await active(browser, org.app, tokens["access_token"]) is True
         path = f"/saml/{org.connection['connection_id']}/logout"
         r = await browser.get(path, params={"return_to": "/signed-out-here"})
         assert r.status_code == 200 and "Sign out?" in r.text, r.text
         r = await browser.post(path, data=hidden_fields(r.text))
         assert r.status_code == 302 and r.headers["location"].startswith(SLO + "?"), r.text
-        # samlify verifies the query signature with the SP metadata's certificate
+        # the IdP verifies the query signature with the SP metadata's certificate
         query = urlsplit(r.headers["location"]).query
         tampered = with_flipped_signature(query)
         refused = run_idp(
-            "samlify",
-            idp_request(org, email, action="logout_response", query=tampered),
+            kind,
+            idp_request(org, email, action="logout_response", query=tampered, session=session),
             refused=True,
         )
-        assert "ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION" in refused["error"]
-        out = run_idp("samlify", idp_request(org, email, action="logout_response", query=query))
+        assert BAD_SIGNATURE[kind] in refused["error"], refused
+        out = run_idp(
+            kind, idp_request(org, email, action="logout_response", query=query, session=session)
+        )
         assert out["name_id"] == email and out["session_index"] == session_index(answer)
         assert out["url"].startswith(org.connection["slo_url"] + "?")
         await assert_session_over(browser, org, tokens)
@@ -100,40 +113,41 @@ async def test_sp_initiated_logout_answered_by_samlify(server: Server) -> None:
     assert ("success", "sp_initiated_completed") in outcomes
 
 
-async def test_idp_initiated_logout_by_samlify_ends_the_session(server: Server) -> None:
+@pytest.mark.parametrize("kind", IDPS)
+async def test_idp_initiated_logout_by_the_idp_ends_the_session(server: Server, kind: str) -> None:
     org = await new_org(server, slo_url=SLO)
     email = f"slo-idp@{org.domain}"
     await org.scim.post("/Users", json=user_body(email))
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        answer, tokens = await sign_in(server, browser, "samlify", org, email)
+        answer, tokens = await sign_in(server, browser, kind, org, email)
+        session = answer.get("session")  # Lasso's session state (samlify keeps none)
         assert await active(browser, org.app, tokens["access_token"]) is True
         out = run_idp(
-            "samlify",
+            kind,
             idp_request(
                 org,
                 email,
                 action="logout_request",
                 session_index=session_index(answer),
-                relay_state="rs-samlify",
+                relay_state="rs-idp",
+                session=session,
             ),
         )
         assert out["url"].startswith(org.connection["slo_url"] + "?")
         r = await browser.get(path_query(out["url"]))
         assert r.status_code == 302 and r.headers["location"].startswith(SLO + "?"), r.text
+        answered = parse_qs(urlsplit(r.headers["location"]).query)
+        assert answered["RelayState"] == ["rs-idp"] and answered["SigAlg"] == [RSA_SHA256]
         await assert_session_over(browser, org, tokens)
-        # samlify checks our LogoutResponse's query signature, Issuer and Status
-        parsed = run_idp(
-            "samlify",
-            idp_request(
-                org,
-                email,
-                action="parse_logout_response",
-                query=urlsplit(r.headers["location"]).query,
-            ),
-        )
+        # the IdP checks our LogoutResponse's query signature, Issuer and Status
+        query = urlsplit(r.headers["location"]).query
+        check = {"action": "parse_logout_response", "logout": out.get("logout")}
+        tampered = idp_request(org, email, **check, query=with_flipped_signature(query))
+        refused = run_idp(kind, tampered, refused=True)
+        assert BAD_SIGNATURE[kind] in refused["error"], refused
+        parsed = run_idp(kind, idp_request(org, email, **check, query=query))
         assert parsed["in_response_to"] == out["request_id"]
         assert parsed["issuer"] == org.connection["sp_entity_id"]
-        assert parsed["sig_alg"] == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
         r = await browser.get(path_query(out["url"]))  # processed once
         assert r.status_code == 400
     rows = server.cli_json("audit", "list", org.slug, "--action", "sso.saml.logout")
