@@ -53,9 +53,10 @@ async def new_org(
     idp_initiated: bool = False,
     name_app: bool = True,
     public_app: bool = False,
+    slo_url: str | None = None,
 ) -> Org:
     """A tenant with a SAML connection and an app; IdP-initiated logins (when on) land in
-    that app if ``name_app``."""
+    that app if ``name_app``; ``slo_url`` is the IdP's Single Logout endpoint, if any."""
     slug = f"sso-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     await ops.create_tenant(
@@ -68,7 +69,7 @@ async def new_org(
         server.rt,
         ops.CLI,
         slug,
-        IdpSource(sso_url=SSO, idp_entity_id=IDP, certificates=(idp.cert,)),
+        IdpSource(sso_url=SSO, idp_entity_id=IDP, slo_url=slo_url, certificates=(idp.cert,)),
         jit=jit,
         allow_idp_initiated=idp_initiated,
         idp_initiated_app=app.client_id if idp_initiated and name_app else None,
