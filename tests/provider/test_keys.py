@@ -12,7 +12,7 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet
 
-from propylon.cli.apps import rotate_keys
+from propylon.admin.keys import rotate_keys
 from propylon.db.migrate import upgrade
 from propylon.provider import keys
 from propylon.runtime import build_runtime

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from propylon.tenants import operations_saml
-from propylon.tenants.operations import CLI
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin.audited import CLI
 from propylon.tenants.saml_connection_edits import ConnectionChanges
 from tests.conftest import Server
 from tests.provider.helpers import REDIRECT, decode, token_request

@@ -6,21 +6,16 @@ entry in the same transaction; failures are audited after the rollback.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon import errors
+from propylon.admin.audited import audited
 from propylon.audit import (
     Actor,
     AuditRecord,
-    internal_error,
     list_entries,
-    record,
-    record_failure,
-    unexpected_status,
 )
 from propylon.cache.fanout import publish_committed
 from propylon.directory.retention import PurgeCandidate, purge
@@ -28,28 +23,6 @@ from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.sessions.expiry import purge_expired
 from propylon.tenants import api_keys, directories, offboarding, scope_cache, service
 from propylon.tenants.service import get_tenant
-
-T = TypeVar("T")
-CLI = Actor("cli", "cli")
-
-
-async def audited(
-    rt: Runtime, actor: Actor, action: str, op: Callable[[AsyncSession, AuditRecord], Awaitable[T]]
-) -> T:
-    now = rt.clock()
-    rec = AuditRecord(action=action)
-    try:
-        async with rt.db.write() as s:
-            result = await op(s, rec)
-            record(s, actor, rec, now)
-            return result
-    except Exception as exc:  # every failure is audited, the unanticipated ones too
-        if isinstance(exc, errors.PropylonError):
-            rec.reason = exc.detail
-        else:
-            rec.reason, rec.status = internal_error(exc), unexpected_status(exc)
-        await record_failure(rt.db, actor, rec, now)
-        raise
 
 
 def _scope_lifetime(rt: Runtime) -> float:

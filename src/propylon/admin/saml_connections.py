@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
 from propylon.background import Backoff
 from propylon.cache.fanout import publish_committed
@@ -20,7 +21,6 @@ from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import saml_connection_edits as edits
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.metadata_fetch import fetch_metadata
-from propylon.tenants.operations import audited
 from propylon.tenants.service import get_tenant
 
 log = structlog.get_logger("propylon.saml")
