@@ -21,15 +21,15 @@ from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.owner_only import secure_dir
 from propylon.provider.keys import SigningKeyCache
-from propylon.provider.login import LoginRoute
 from propylon.provider.models import Client
 from propylon.sessions.pending_cookie import PendingLoginSeal
-from propylon.sessions.saml_keys_cache import SamlKeyCache
 from propylon.sessions.store import SessionStore
 from propylon.sessions.store_db import DatabaseSessionStore
 from propylon.sessions.store_redis import RedisSessionStore
 from propylon.settings import Settings
+from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
+from propylon.tenants.saml_keys_cache import SamlKeyCache
 from propylon.tenants.scope_cache import ScopeCache
 
 SIGN_IN_CHANNEL = "sign-in-config"

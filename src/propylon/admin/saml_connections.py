@@ -56,7 +56,7 @@ async def create_connection(
     attribute_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
-    IdP-initiated logins land in (see :mod:`propylon.sessions.landing`)."""
+    IdP-initiated logins land in (see :mod:`propylon.signin.landing`)."""
     if source.metadata_url and source.metadata_xml is None:
         source = conns.IdpSource(
             metadata_xml=await _fetch(rt, source.metadata_url),
