@@ -19,6 +19,7 @@ from propylon.crypto.keyfile import load_secret_box
 from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
+from propylon.directory.scope_cache import ScopeCache
 from propylon.owner_only import secure_dir
 from propylon.provider.keys import SigningKeyCache
 from propylon.provider.models import Client
@@ -30,7 +31,6 @@ from propylon.settings import Settings
 from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
 from propylon.tenants.saml_keys_cache import SamlKeyCache
-from propylon.tenants.scope_cache import ScopeCache
 
 SIGN_IN_CHANNEL = "sign-in-config"
 """Published after an app or a SAML connection changed (what is created needs nothing: a

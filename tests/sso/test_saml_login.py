@@ -15,9 +15,10 @@ import httpx
 from lxml import etree
 
 from propylon.admin import apps
+from propylon.admin import directories as operations_directory
+from propylon.admin import saml_connections as operations_saml
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
-from propylon.tenants import operations_directory, operations_saml
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server

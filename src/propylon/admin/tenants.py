@@ -18,10 +18,11 @@ from propylon.audit import (
     list_entries,
 )
 from propylon.cache.fanout import publish_committed
+from propylon.directory import scope_cache
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.sessions.expiry import purge_expired
-from propylon.tenants import api_keys, directories, offboarding, scope_cache, service
+from propylon.tenants import api_keys, directories, offboarding, service
 from propylon.tenants.service import get_tenant
 
 

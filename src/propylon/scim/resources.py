@@ -11,9 +11,9 @@ from typing import Any
 
 from propylon.db.tables import Group, User
 from propylon.directory.groups import GroupDraft, Member
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from propylon.directory.users import UserDraft
 from propylon.scim.errors import InvalidValue
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 SCIM_DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 

@@ -24,11 +24,12 @@ from propylon.audit.log import TABLE as AUDIT_TABLE
 from propylon.audit.log import values as audit_values
 from propylon.directory.errors import InvalidQuery, SeatLimitReached
 from propylon.directory.events import Outbox, Row
+from propylon.directory.scope import DirectoryScope
 from propylon.runtime import Runtime
 from propylon.scim import errors as scim
 from propylon.scim.listing import ListQuery, list_response
 from propylon.scim.resources import etag
-from propylon.tenants.directories import DirectoryScope, authenticate, scim_base_url
+from propylon.tenants.directories import authenticate, scim_base_url
 
 T = TypeVar("T")
 log = structlog.get_logger("propylon.scim")
