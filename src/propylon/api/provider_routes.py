@@ -34,8 +34,8 @@ from propylon.api.oauth_adapter import (
 )
 from propylon.audit.auth_failures import Failure
 from propylon.provider import discovery, keys
+from propylon.provider.claims import identity_claims
 from propylon.provider.exchange import Exchange, load_subject
-from propylon.provider.oidc_core import identity_claims
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.cache.copies import LocalCopies
 from propylon.db.tables import core
 from propylon.db.tables_sso import AuthorizationCode, OAuthClient, RefreshToken
+from propylon.provider import rfc9068
+from propylon.provider.claims import identity_claims
 from propylon.provider.keys import SigningMaterial
 from propylon.provider.models import Client, CodeRecord, RefreshRecord, Subject
 from propylon.sessions.service import ActiveSession
@@ -226,9 +228,6 @@ class Exchange:
 async def load_subject(ex: Exchange, token: str | None) -> None:
     """Pre-load and verify a presented token (refresh token by hash, else JWT access token)
     with its grant and session, for introspection, revocation and userinfo."""
-    from propylon.provider import rfc9068
-    from propylon.provider.oidc_core import identity_claims
-
     if not token or len(token) > 8192:
         return
     row = await ex.read_refresh(token, lock=False)
