@@ -20,8 +20,8 @@ from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
+from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.owner_only import secure_dir
-from propylon.provider.keys import SigningKeyCache
 from propylon.provider.models import Client
 from propylon.sessions.pending_cookie import PendingLoginSeal
 from propylon.sessions.store import SessionStore
@@ -87,7 +87,7 @@ class Runtime:
     """Whether this process's copies are trusted (only while the Redis listener is
     subscribed; ``None`` without Redis, where copies are off)."""
     signing_keys: SigningKeyCache = field(init=False)
-    """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
+    """The parsed token signing key, re-read every few seconds (``oauth_store/signing_keys.py``)."""
     saml_keys: SamlKeyCache = field(init=False)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
     pending_logins: PendingLoginSeal = field(

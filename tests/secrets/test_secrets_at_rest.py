@@ -30,7 +30,7 @@ from propylon.db.migrate import upgrade
 from propylon.db.tables import Tenant
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import SigningKey
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
 from propylon.tenants.saml_connections import IdpSource, load_connection, open_sp_key

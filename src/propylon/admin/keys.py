@@ -9,7 +9,7 @@ from typing import Any
 from propylon.admin.audited import CLI
 from propylon.audit import AuditRecord, record
 from propylon.cache.fanout import publish_committed
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.runtime import Runtime
 
 

@@ -24,7 +24,7 @@ from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import SigningKey
 from propylon.errors import InvalidInput
-from propylon.provider.keys import open_jwk, seal_jwk
+from propylon.oauth_store.signing_keys import open_jwk, seal_jwk
 from propylon.runtime import Runtime
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
 

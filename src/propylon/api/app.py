@@ -33,7 +33,7 @@ from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
 from propylon.directory import scope_cache
 from propylon.logs import configure as configure_logging
-from propylon.provider import keys as signing_keys
+from propylon.oauth_store import signing_keys
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
 

@@ -33,7 +33,8 @@ from propylon.api.oauth_adapter import (
     too_many_failures,
 )
 from propylon.audit.auth_failures import Failure
-from propylon.provider import discovery, keys
+from propylon.oauth_store import signing_keys as keys
+from propylon.provider import discovery
 from propylon.provider.claims import identity_claims
 from propylon.provider.exchange import Exchange, load_subject
 

@@ -28,7 +28,7 @@ from joserfc.errors import JoseError
 from propylon.api.http import FormTooLarge
 from propylon.api.oauth_adapter import open_exchange, read_oauth_form, runtime_of
 from propylon.api.pages import confirm_page, page
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
 from propylon.sessions.cookie import clear_session_cookie
 from propylon.sessions.service import COOKIE_NAME

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.cache.copies import LocalCopies
 from propylon.db.tables import core
 from propylon.db.tables_sso import AuthorizationCode, OAuthClient, RefreshToken
+from propylon.oauth_store.signing_keys import SigningMaterial
 from propylon.provider import rfc9068
 from propylon.provider.claims import identity_claims
-from propylon.provider.keys import SigningMaterial
 from propylon.provider.models import Client, CodeRecord, RefreshRecord, Subject
 from propylon.sessions.service import ActiveSession
 from propylon.sessions.store import SessionStore
@@ -109,7 +109,7 @@ class Exchange:
     key: SigningMaterial | None = None
     """The signing key; loaded only by the endpoints that sign (the token endpoint)."""
     verifier: KeySet | None = None
-    """The published keys (:func:`~propylon.provider.keys.verifier`); loaded only by the
+    """The published keys (:func:`~propylon.oauth_store.signing_keys.verifier`); loaded only by the
     endpoints that verify presented tokens."""
     clients: dict[str, Client] = field(default_factory=dict)
     client_copies: LocalCopies[str, Client] | None = None
