@@ -32,9 +32,6 @@ RUNTIME_USERS = {"api", "cli", "admin", "signin"}
 """The runtime is built by ``api/`` and ``cli/``; the service layers they call take it."""
 
 SQL_EXCEPTIONS = {
-    # Not moved yet: the prebuilt statements of the token endpoint's exchange are still
-    # built in provider/ (they belong in oauth_store/, like the signing keys').
-    ("propylon.provider.exchange", "sqlalchemy"),
     # Only the type of the transaction handed to the SCIM operations.
     ("propylon.scim.service", "sqlalchemy"),
 }
