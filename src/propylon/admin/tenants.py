@@ -1,7 +1,9 @@
-"""Management operations: the one set of functions the CLI and the management API both call.
+"""Management operations on tenants, SCIM directories and their tokens, API keys, the audit
+trail and purges, which the CLI and the management API both call.
 
 Each opens its own transaction, calls the tenant/directory services and records an audit
-entry in the same transaction; failures are audited after the rollback.
+entry in the same transaction; failures are audited after the rollback
+(:mod:`propylon.admin.audited`).
 """
 
 from __future__ import annotations
