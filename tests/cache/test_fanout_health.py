@@ -69,7 +69,7 @@ async def test_the_signing_key_is_read_anew_while_the_listener_is_disconnected(
 ) -> None:
     rt = build_runtime(Settings(data_dir=tmp_path, log_level="warning"))
     listener = RedisAccelerator(redis_server.url, "t:", timeout=1.0, retry_max_seconds=0.5)
-    cache = keys.SigningKeyCache(ttl=3600, health=listener.health)
+    cache = keys.SigningKeyCache(rt.secret_box, ttl=3600, health=listener.health)
     listener.subscribe(keys.CHANNEL, cache.on_message)
     alg = rt.settings.signing_alg
     try:
@@ -83,7 +83,7 @@ async def test_the_signing_key_is_read_anew_while_the_listener_is_disconnected(
         redis_server.stop()  # a rotation published now would be lost
         await until(lambda: not listener.health.trusted)
         async with rt.db.write() as s:
-            rotated = await keys.rotate(s, alg, rt.clock(), timedelta(days=1))
+            rotated = await keys.rotate(s, alg, rt.clock(), timedelta(days=1), rt.secret_box)
         async with rt.db.read() as s:
             assert (await cache.active(s, alg, rt.clock())).kid == rotated["kid"] != kept.kid
     finally:
