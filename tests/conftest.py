@@ -24,11 +24,11 @@ from typing import Any
 import httpx
 import pytest
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
-from propylon.tenants import operations as ops
 from propylon.tenants.directories import scim_base_url
-from propylon.tenants.operations import CLI
 
 PG_ADMIN = os.environ.get("PROPYLON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PROPYLON_TEST_REDIS", "redis://127.0.0.1:6379/0")

@@ -33,11 +33,12 @@ from lxml import etree
 
 from loginbench.idp import Idp, form_b64
 from loginbench.meter import CpuMeter, summary
-from propylon.provider import apps
+from propylon.admin import apps
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
-from propylon.tenants import operations as ops
-from propylon.tenants import operations_saml
 from propylon.tenants.saml_connections import IdpSource
 from tests.saml.idp import make_keypair
 
@@ -195,19 +196,17 @@ class Bench:
         try:
             slug = "bench"
             domain = "bench.example.com"
-            await ops.create_tenant(
-                rt, ops.CLI, slug=slug, name="Bench", domains=[domain], seats=None
-            )
-            d = await ops.create_directory(rt, ops.CLI, slug)
+            await ops.create_tenant(rt, CLI, slug=slug, name="Bench", domains=[domain], seats=None)
+            d = await ops.create_directory(rt, CLI, slug)
             conn = await operations_saml.create_connection(
                 rt,
-                ops.CLI,
+                CLI,
                 slug,
                 IdpSource(sso_url=SSO, idp_entity_id=IDP, certificates=(self.keypair.cert,)),
             )
             app = await apps.create_app(
                 rt,
-                ops.CLI,
+                CLI,
                 name="bench-rp",
                 redirect_uris=[REDIRECT],
                 post_logout_redirect_uris=[],

@@ -1,5 +1,5 @@
 """The servers under test (``propylon serve`` and the ``scim2-server`` peer) and in-process
-tenants, directories and seeding (through ``propylon.tenants.operations``)."""
+tenants, directories and seeding (through ``propylon.admin.tenants``)."""
 
 from __future__ import annotations
 
@@ -122,13 +122,14 @@ class Propylon:
         await upgrade(self.rt.db)
 
     async def new_directory(self, label: str) -> dict[str, str]:
-        from propylon.tenants import operations as ops
+        from propylon.admin import tenants as ops
+        from propylon.admin.audited import CLI
 
         slug = f"{label}-{secrets.token_hex(4)}"
         view = await ops.create_tenant(
-            self.rt, ops.CLI, slug=slug, name=slug.upper(), domains=[], seats=None
+            self.rt, CLI, slug=slug, name=slug.upper(), domains=[], seats=None
         )
-        out = await ops.create_directory(self.rt, ops.CLI, slug)
+        out = await ops.create_directory(self.rt, CLI, slug)
         return {"tenant_id": view.id, "directory_id": out["directory_id"], "token": out["token"]}
 
     async def close(self) -> None:

@@ -19,18 +19,18 @@ from propylon.crypto.keyfile import load_secret_box
 from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
+from propylon.directory.scope_cache import ScopeCache
+from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.owner_only import secure_dir
-from propylon.provider.keys import SigningKeyCache
-from propylon.provider.login import LoginRoute
 from propylon.provider.models import Client
 from propylon.sessions.pending_cookie import PendingLoginSeal
-from propylon.sessions.saml_keys_cache import SamlKeyCache
 from propylon.sessions.store import SessionStore
 from propylon.sessions.store_db import DatabaseSessionStore
 from propylon.sessions.store_redis import RedisSessionStore
 from propylon.settings import Settings
+from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
-from propylon.tenants.scope_cache import ScopeCache
+from propylon.tenants.saml_keys_cache import SamlKeyCache
 
 SIGN_IN_CHANNEL = "sign-in-config"
 """Published after an app or a SAML connection changed (what is created needs nothing: a
@@ -87,7 +87,7 @@ class Runtime:
     """Whether this process's copies are trusted (only while the Redis listener is
     subscribed; ``None`` without Redis, where copies are off)."""
     signing_keys: SigningKeyCache = field(init=False)
-    """The parsed token signing key, re-read every few seconds (``provider/keys.py``)."""
+    """The parsed token signing key, re-read every few seconds (``oauth_store/signing_keys.py``)."""
     saml_keys: SamlKeyCache = field(init=False)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
     pending_logins: PendingLoginSeal = field(

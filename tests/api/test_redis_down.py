@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.runtime import build_runtime
-from propylon.tenants import operations as ops
 from tests.conftest import Server, drop_backend, make_backend, start_server, stop_server
 from tests.http.test_scim_users import user_body
 from tests.own_redis import OwnRedis, own_redis
@@ -69,7 +70,7 @@ async def test_with_redis_down_requests_get_503_and_a_revocation_still_commits(
     org = await new_org(server)
     email = f"ada@{org.domain}"
     assert (await org.scim.post("/Users", json=user_body(email))).status_code == 201
-    api_key = (await ops.create_api_key(server.rt, ops.CLI, "outage"))["key"]
+    api_key = (await ops.create_api_key(server.rt, CLI, "outage"))["key"]
     async with (
         httpx.AsyncClient(base_url=server.url, timeout=30) as client,
         browser(server, person) as signed_in,
@@ -109,7 +110,7 @@ async def test_with_redis_down_requests_get_503_and_a_revocation_still_commits(
                 assert refused[0].headers["content-type"] == "application/problem+json"
 
         # the CLI: the revocation commits; the fan-out's failure is said, not a traceback
-        directory = await ops.create_directory(server.rt, ops.CLI, org.slug)
+        directory = await ops.create_directory(server.rt, CLI, org.slug)
         done = server.cli("scim", "revoke-token", directory["directory_id"], "--json")
         assert "Traceback" not in done.stderr
         out = json.loads(done.stdout)

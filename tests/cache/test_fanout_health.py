@@ -13,7 +13,7 @@ import pytest
 from propylon.cache.copies import LocalCopies
 from propylon.cache.redis import RedisAccelerator
 from propylon.db.migrate import upgrade
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
 from tests.own_redis import OwnRedis, own_redis

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.runtime import build_runtime
-from propylon.tenants import operations as ops
-from propylon.tenants.operations import CLI
 from tests.cli.test_serve_workers import _states_of, _workers
 from tests.conftest import drop_backend, make_backend, start_server, stop_server
 from tests.own_redis import own_redis

@@ -16,10 +16,10 @@ from propylon.audit.log import TABLE as AUDIT_TABLE
 from propylon.db.tables import AuditEntry, Event, Tenant, User
 from propylon.directory.errors import AlreadyExists
 from propylon.directory.events import Outbox, Row
+from propylon.directory.scope import DirectoryScope
 from propylon.directory.users import UserDraft, create_user
 from propylon.ids import Kind, new_id
 from propylon.runtime import utcnow
-from propylon.tenants.directories import DirectoryScope
 from tests.conftest import Directory, Server
 
 

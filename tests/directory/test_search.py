@@ -17,10 +17,10 @@ from propylon.db.migrate import upgrade
 from propylon.db.tables import Group, GroupMember, Tenant, User
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import InvalidQuery
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA
 from propylon.directory.scope import page
 from propylon.directory.search import group_filter, group_sort_key, user_filter, user_sort_key
 from propylon.scim.filter import parse_filter, parse_sort_by
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA
 
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 ENT = ENTERPRISE_USER_SCHEMA

@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.directory.groups import get_group
+from propylon.directory.scope import DirectoryScope
 from propylon.directory.users import get_user
-from propylon.tenants.directories import DirectoryScope
 from tests.conftest import Directory, Server
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -10,8 +10,9 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.db.tables import Event, User
-from propylon.tenants import operations as ops
 from tests.conftest import Server, new_directory
 from tests.http.test_scim_users import PATCH, user_body
 
@@ -152,9 +153,9 @@ async def test_delete_retains_then_purge_removes_after_retention(server: Server)
     original = server.rt.clock
     server.rt.clock = lambda: later
     try:
-        found = await ops.purge_deprovisioned(server.rt, ops.CLI, dry_run=True)
+        found = await ops.purge_deprovisioned(server.rt, CLI, dry_run=True)
         assert uid in {c.id for c in found}
-        await ops.purge_deprovisioned(server.rt, ops.CLI, dry_run=False)
+        await ops.purge_deprovisioned(server.rt, CLI, dry_run=False)
     finally:
         server.rt.clock = original
     async with server.rt.db.read() as s:

@@ -14,9 +14,9 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from propylon.provider import apps
+from propylon.admin import apps
+from propylon.admin.audited import CLI
 from propylon.sessions import COOKIE_NAME, SessionDraft, create_session
-from propylon.tenants.operations import CLI
 from tests.conftest import Server, new_directory
 from tests.http.test_scim_users import user_body
 

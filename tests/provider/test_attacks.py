@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from propylon.provider import apps
-from propylon.tenants.operations import CLI
+from propylon.admin import apps
+from propylon.admin.audited import CLI
 from tests.conftest import Server
 from tests.provider.helpers import (
     REDIRECT,

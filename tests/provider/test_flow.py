@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import update
 
 from propylon.db.tables import User
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from tests.conftest import Server
 from tests.provider.helpers import (
     LOGOUT,

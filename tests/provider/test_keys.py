@@ -12,9 +12,9 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet
 
-from propylon.cli.apps import rotate_keys
+from propylon.admin.keys import rotate_keys
 from propylon.db.migrate import upgrade
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
 from tests.conftest import Server

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import httpx
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.audit.log import list_entries
 from propylon.sessions import SessionDraft, create_session, load_active
-from propylon.tenants import operations as ops
 from tests.conftest import Server
 from tests.provider.helpers import (
     REDIRECT,
@@ -107,11 +108,11 @@ async def test_purge_removes_expired_codes_refresh_tokens_and_sessions(server: S
     original = server.rt.clock
     server.rt.clock = lambda: later
     try:
-        dry = await ops.purge_expired_sign_in_state(server.rt, ops.CLI, dry_run=True)
+        dry = await ops.purge_expired_sign_in_state(server.rt, CLI, dry_run=True)
         assert dry["oauth_codes"] >= 1 and dry["oauth_refresh_tokens"] >= 1
-        done = await ops.purge_expired_sign_in_state(server.rt, ops.CLI, dry_run=False)
+        done = await ops.purge_expired_sign_in_state(server.rt, CLI, dry_run=False)
         assert done == dry
-        again = await ops.purge_expired_sign_in_state(server.rt, ops.CLI, dry_run=True)
+        again = await ops.purge_expired_sign_in_state(server.rt, CLI, dry_run=True)
         assert set(again.values()) == {0}
     finally:
         server.rt.clock = original

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from propylon.directory.query import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from propylon.scim.errors import InvalidFilter
 from propylon.scim.filter import parse_filter, parse_sort_by
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 U = USER_SCHEMA
 

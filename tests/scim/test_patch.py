@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
 from propylon.scim.errors import (
     InvalidFilter,
     InvalidPath,
@@ -17,7 +18,6 @@ from propylon.scim.errors import (
     ScimError,
 )
 from propylon.scim.patch import apply_patch, canonicalize, canonicalize_group
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
 
 ENT = ENTERPRISE_USER_SCHEMA
 

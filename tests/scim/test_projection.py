@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
 from propylon.scim.projection import project, wants_members
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
 
 ENT = ENTERPRISE_USER_SCHEMA
 

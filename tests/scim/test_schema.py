@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from propylon.scim.schema import (
+from propylon.directory.schema import (
     ENTERPRISE_USER_SCHEMA,
     GROUP_SCHEMA,
     USER_SCHEMA,

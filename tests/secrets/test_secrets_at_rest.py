@@ -21,17 +21,18 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, update
 
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.crypto.keyfile import KEY_FILE
 from propylon.crypto.secretbox import SecretBox, SecretBoxError, new_key_text, parse_key
 from propylon.db.migrate import upgrade
 from propylon.db.tables import Tenant
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import SigningKey
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
-from propylon.tenants import operations as ops
-from propylon.tenants import operations_saml
 from propylon.tenants.saml_connections import IdpSource, load_connection, open_sp_key
 from propylon.tenants.saml_keys import generate_sp_keypair
 from tests.conftest import Backend, Server, start_server, stop_server
@@ -44,11 +45,11 @@ IDP = "http://idp.example.test/secrets"
 async def _org_with_connection(rt: Runtime) -> str:
     """A tenant with a SAML connection (so an SP key is stored); the connection id."""
     slug = f"sec-{secrets.token_hex(4)}"
-    await ops.create_tenant(rt, ops.CLI, slug=slug, name="Sec", domains=[], seats=None)
+    await ops.create_tenant(rt, CLI, slug=slug, name="Sec", domains=[], seats=None)
     idp = make_keypair("secrets-idp")
     conn = await operations_saml.create_connection(
         rt,
-        ops.CLI,
+        CLI,
         slug,
         IdpSource(sso_url=f"{IDP}/sso", idp_entity_id=IDP, certificates=(idp.cert,)),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from propylon.tenants import operations_saml
-from propylon.tenants.operations import CLI
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin.audited import CLI
 from propylon.tenants.saml_connection_edits import ConnectionChanges
 from tests.conftest import Server
 from tests.provider.helpers import decode

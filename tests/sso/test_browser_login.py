@@ -27,9 +27,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from propylon.provider import apps
-from propylon.tenants import operations as ops
-from propylon.tenants import operations_saml
+from propylon.admin import apps
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
@@ -113,14 +114,14 @@ async def test_a_person_signs_in_with_a_real_browser(
     domain = f"{slug}.example.com"
     email = f"grace@{domain}"
     await ops.create_tenant(
-        server.rt, ops.CLI, slug=slug, name="Web Corp", domains=[domain], seats=None
+        server.rt, CLI, slug=slug, name="Web Corp", domains=[domain], seats=None
     )
-    directory = await ops.create_directory(server.rt, ops.CLI, slug)
+    directory = await ops.create_directory(server.rt, CLI, slug)
     idp = LoopbackIdp(email)
     try:
         idp.connection = await operations_saml.create_connection(
             server.rt,
-            ops.CLI,
+            CLI,
             slug,
             IdpSource(sso_url=idp.sso_url, idp_entity_id=IDP, certificates=(idp.keys.cert,)),
         )
@@ -138,7 +139,7 @@ async def test_a_person_signs_in_with_a_real_browser(
 
         app_host = LoopbackHttp(at_the_app)
         callback = f"http://127.0.0.1:{app_host.port}/callback"
-        made = await apps.create_app(server.rt, ops.CLI, name="web", redirect_uris=[callback])
+        made = await apps.create_app(server.rt, CLI, name="web", redirect_uris=[callback])
         app = App(made["client_id"], made["client_secret"])
         verifier, challenge = pkce()
         params = {

@@ -7,8 +7,8 @@ import secrets
 
 import httpx
 
-from propylon.tenants import operations_saml
-from propylon.tenants.operations import CLI
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin.audited import CLI
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.provider.helpers import auth_params

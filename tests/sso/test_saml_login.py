@@ -14,9 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from lxml import etree
 
-from propylon.provider import apps
-from propylon.tenants import operations as ops
-from propylon.tenants import operations_directory, operations_saml
+from propylon.admin import apps
+from propylon.admin import directories as operations_directory
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
@@ -60,14 +62,14 @@ async def new_org(
     slug = f"sso-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     await ops.create_tenant(
-        server.rt, ops.CLI, slug=slug, name="SSO Corp", domains=[domain], seats=None
+        server.rt, CLI, slug=slug, name="SSO Corp", domains=[domain], seats=None
     )
-    d = await ops.create_directory(server.rt, ops.CLI, slug)
+    d = await ops.create_directory(server.rt, CLI, slug)
     idp = make_keypair("okta-test")
     app = await new_app(server, public=public_app)
     conn = await operations_saml.create_connection(
         server.rt,
-        ops.CLI,
+        CLI,
         slug,
         IdpSource(sso_url=SSO, idp_entity_id=IDP, slo_url=slo_url, certificates=(idp.cert,)),
         jit=jit,
@@ -273,7 +275,7 @@ async def test_the_acs_answers_the_authorization_request_with_its_own_checks(
     await org.scim.post("/Users", json=user_body(email))
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         request_id, relay, _ = await start(browser, org, email)
-        await apps.revoke_app(server.rt, ops.CLI, org.app.client_id)
+        await apps.revoke_app(server.rt, CLI, org.app.client_id)
         await asyncio.sleep(0.2)  # the fan-out's delivery to the server's copies of apps
         r = await browser.post(
             urlsplit(org.connection["acs_url"]).path,

@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from propylon.tenants import operations as ops
-from propylon.tenants import operations_saml
+from propylon.admin import saml_connections as operations_saml
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server, backend_env_server
 from tests.http.test_scim_users import user_body
@@ -72,11 +73,11 @@ async def org_from_url(server: Server, url: str, idp: KeyPair) -> Org:
     slug = f"md-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     await ops.create_tenant(
-        server.rt, ops.CLI, slug=slug, name="Rotating Corp", domains=[domain], seats=None
+        server.rt, CLI, slug=slug, name="Rotating Corp", domains=[domain], seats=None
     )
-    d = await ops.create_directory(server.rt, ops.CLI, slug)
+    d = await ops.create_directory(server.rt, CLI, slug)
     conn = await operations_saml.create_connection(
-        server.rt, ops.CLI, slug, IdpSource(metadata_url=url)
+        server.rt, CLI, slug, IdpSource(metadata_url=url)
     )
     scim = httpx.AsyncClient(
         base_url=d["base_url"], headers={"Authorization": f"Bearer {d['token']}"}, timeout=30
@@ -111,7 +112,7 @@ async def test_rotation_two_certs_then_old_one_dropped(server: Server, host: Met
 
     host.serve(new.cert)  # the IdP finished its rotation
     cid = org.connection["connection_id"]
-    out = await operations_saml.refresh_metadata(server.rt, ops.CLI, cid)
+    out = await operations_saml.refresh_metadata(server.rt, CLI, cid)
     assert len(out["idp_certificates_expire"]) == 1
     assert await login_status(server, org, email) == 400
     assert await login_status(server, with_new, email) == 303
@@ -180,7 +181,7 @@ async def test_a_refreshed_sso_url_is_used_at_once(server: Server, host: Metadat
         await start(browser, org, email)  # asserts the redirect goes to SSO
         moved = "https://acme.okta.test/app/sso-v2/saml"
         host.serve(idp.cert, sso=moved)
-        await operations_saml.refresh_metadata(server.rt, ops.CLI, org.connection["connection_id"])
+        await operations_saml.refresh_metadata(server.rt, CLI, org.connection["connection_id"])
         await asyncio.sleep(0.2)  # the fan-out's delivery; far below the copies' lifetime
         r = await browser.get(
             f"/saml/{org.connection['connection_id']}/login",

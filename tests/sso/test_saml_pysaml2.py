@@ -20,7 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from propylon.tenants import operations as ops
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import (
@@ -145,9 +146,9 @@ async def new_idp(server: Server, tmp: Path, *connection_args: str) -> Idp:
     slug = f"p2-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     await ops.create_tenant(
-        server.rt, ops.CLI, slug=slug, name="pysaml2 Corp", domains=[domain], seats=None
+        server.rt, CLI, slug=slug, name="pysaml2 Corp", domains=[domain], seats=None
     )
-    d = await ops.create_directory(server.rt, ops.CLI, slug)
+    d = await ops.create_directory(server.rt, CLI, slug)
     entity_id = f"https://idp-{slug}.example.org/saml2/idp/metadata"
     sso = f"https://idp-{slug}.example.org/sso/redirect"
     slo = f"https://idp-{slug}.example.org/slo/redirect"

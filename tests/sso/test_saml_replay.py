@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from propylon.runtime import build_runtime
-from propylon.sessions.saml_replay import remember_assertion
+from propylon.signin.saml_replay import remember_assertion
 from tests.conftest import Server, drop_backend, free_port, make_backend, start_server, stop_server
 from tests.http.test_scim_users import user_body
 from tests.sso.test_saml_idp_initiated import refusals, unsolicited_response

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from propylon import __version__
+from propylon.admin.saml_connections import metadata_refresh_loop
+from propylon.admin.secrets import seal_stored_secrets
 from propylon.api import (
     apps_routes,
     authorize,
@@ -29,13 +31,11 @@ from propylon.api import (
 from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
+from propylon.directory import scope_cache
 from propylon.logs import configure as configure_logging
-from propylon.provider import keys as signing_keys
+from propylon.oauth_store import signing_keys
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
-from propylon.tenants import scope_cache
-from propylon.tenants.operations_saml import metadata_refresh_loop
-from propylon.tenants.operations_secrets import seal_stored_secrets
 
 
 class SchemaNotMigrated(RuntimeError):

@@ -1,7 +1,7 @@
 """Management API for registered apps (OAuth clients): ``/api/v1/apps``, API-key auth.
 
 The same functions as ``propylon app create|list|show|update|revoke``
-(:mod:`propylon.provider.apps`).
+(:mod:`propylon.admin.apps`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from propylon.admin import apps
 from propylon.api.http import StandardInputRoute
 from propylon.api.mgmt_routes import NAME_CHARS, PROBLEMS, STRICT, Caller, Rt
-from propylon.provider import apps
 
 router = APIRouter(
     prefix="/api/v1", tags=["management"], responses=PROBLEMS, route_class=StandardInputRoute

@@ -2,7 +2,7 @@
 
 :func:`answer` decides one authorization request: with a signed-in person Authlib issues the
 code (the one write: a single statement, no transaction needed on PostgreSQL); without one,
-the request is routed by ``login_hint`` or ``organization`` (:mod:`propylon.provider.login`).
+the request is routed by ``login_hint`` or ``organization`` (:mod:`propylon.tenants.login_routes`).
 A route to a SAML connection starts that login at once, writing nothing: the browser goes
 straight to the IdP, and keeps the AuthnRequest and this request (the URL to resume) in a
 sealed cookie that binds the login to it (:mod:`propylon.sessions.pending_cookie`). Starts
@@ -46,12 +46,12 @@ from propylon.api.oauth_adapter import (
 )
 from propylon.api.pages import page
 from propylon.errors import InvalidInput, NotFound
-from propylon.provider.login import LoginRouter
 from propylon.runtime import Runtime
 from propylon.sessions.pending_cookie import CookieTooLarge, set_pending_cookie
-from propylon.sessions.saml_sso import start_login
 from propylon.sessions.service import COOKIE_NAME, ActiveSession, usable_handle
 from propylon.sessions.store import load_active
+from propylon.signin.saml_sso import start_login
+from propylon.tenants.login_routes import LoginRouter
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 login_router = LoginRouter()

@@ -1,6 +1,6 @@
 """Management API for email domains: ``/api/v1/tenants/{tenant}/domains``.
 
-The same functions as ``propylon domain …`` (:mod:`propylon.tenants.operations_domains`).
+The same functions as ``propylon domain …`` (:mod:`propylon.admin.domains`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from propylon.admin import domains as ops
 from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
-from propylon.tenants import operations_domains as ops
 
 router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
 

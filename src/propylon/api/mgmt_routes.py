@@ -1,6 +1,6 @@
 """Management API ``/api/v1`` for the host platform, authenticated by API keys.
 
-Every handler calls one function of :mod:`propylon.tenants.operations`, the same the CLI
+Every handler calls one function of :mod:`propylon.admin.tenants`, the same the CLI
 calls. FastAPI serves the OpenAPI document at ``/openapi.json``.
 """
 
@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from propylon.admin import directories as people
+from propylon.admin import tenants as ops
 from propylon.api.client_address import client_address
 from propylon.api.http import StandardInputRoute
 from propylon.audit import Actor
@@ -20,8 +22,6 @@ from propylon.directory.views import UserFilter
 from propylon.errors import Unauthenticated
 from propylon.runtime import Runtime
 from propylon.scim.errors import TooManyRequests
-from propylon.tenants import operations as ops
-from propylon.tenants import operations_directory as people
 from propylon.tenants.api_keys import authenticate_api_key
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.service import MAX_SEATS, SLUG_RE

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.api.http import FormTooLarge, read_form_pairs
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
 from propylon.provider.models import Client
 from propylon.provider.server import ProviderServer

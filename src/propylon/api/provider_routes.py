@@ -34,9 +34,10 @@ from propylon.api.oauth_adapter import (
     too_many_failures,
 )
 from propylon.audit.auth_failures import Failure
-from propylon.provider import discovery, keys
+from propylon.oauth_store import signing_keys as keys
+from propylon.provider import discovery
+from propylon.provider.claims import identity_claims
 from propylon.provider.exchange import Exchange, load_subject
-from propylon.provider.oidc_core import identity_claims
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 

@@ -9,7 +9,7 @@
 - §3: the person goes on to ``post_logout_redirect_uri`` (with ``state``) only if it is
   registered for the client: the hint's audience, else ``client_id``.
 - A session that came through SAML continues to the IdP's SingleLogoutService
-  (:func:`propylon.sessions.saml_slo.continue_to_idp`), so the IdP's own session ends too;
+  (:func:`propylon.signin.saml_slo.continue_to_idp`), so the IdP's own session ends too;
   the validated ``post_logout_redirect_uri`` is kept with that pending logout and followed
   once the IdP's LogoutResponse arrives.
 """
@@ -28,12 +28,12 @@ from joserfc.errors import JoseError
 from propylon.api.http import FormTooLarge, query_pairs
 from propylon.api.oauth_adapter import open_exchange, read_oauth_form, runtime_of
 from propylon.api.pages import confirm_page, page
-from propylon.provider import keys
+from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
 from propylon.sessions.cookie import clear_session_cookie
-from propylon.sessions.saml_slo import continue_to_idp
 from propylon.sessions.service import COOKIE_NAME
 from propylon.sessions.store import load_active
+from propylon.signin.saml_slo import continue_to_idp
 from propylon.tenants.credentials import hash_secret
 
 CONFIRM_FIELD = "confirm"

@@ -1,6 +1,6 @@
 """Management API for SAML connections: ``/api/v1/tenants/{tenant}/saml-connections``.
 
-The same functions as ``propylon saml …`` (:mod:`propylon.tenants.operations_saml`).
+The same functions as ``propylon saml …`` (:mod:`propylon.admin.saml_connections`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from cryptography import x509
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from propylon.admin import saml_connections as ops
 from propylon.api.http import StandardInputRoute
 from propylon.api.mgmt_routes import NAME_CHARS, PROBLEMS, STRICT, Caller, Rt
 from propylon.errors import InvalidInput
-from propylon.tenants import operations_saml as ops
 from propylon.tenants.attribute_maps import DEFAULT_PRESET, FIELDS, PRESETS
 from propylon.tenants.saml_connection_edits import ConnectionChanges
 from propylon.tenants.saml_connections import MATCH_BY, IdpSource

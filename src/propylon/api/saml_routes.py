@@ -1,6 +1,6 @@
 """SAML 2.0 SP endpoints per connection: metadata, SP-initiated start, ACS, Single Logout.
 
-Handlers read the wire request and call :mod:`propylon.sessions.saml_sso`; a person only ever
+Handlers read the wire request and call :mod:`propylon.signin.saml_sso`; a person only ever
 sees a plain page, the reason an admin needs is in the audit trail.
 """
 
@@ -20,9 +20,9 @@ from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
 from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
 from propylon.sessions.pending_cookie import clear_pending_cookie, cookie_name, cookie_path
-from propylon.sessions.saml_slo import LogoutRefused, handle_slo, start_logout
-from propylon.sessions.saml_sso import LoginRefused, finish_login
 from propylon.sessions.service import COOKIE_NAME, usable_handle
+from propylon.signin.saml_slo import LogoutRefused, handle_slo, start_logout
+from propylon.signin.saml_sso import LoginRefused, finish_login
 from propylon.tenants.saml_connections import load_connection, sp_urls
 from propylon.tenants.saml_keys import load_certificates
 
@@ -75,7 +75,7 @@ async def acs(request: Request, connection_id: str) -> Response:
     with a page otherwise). Responses posted per client address are limited. The person is
     signed in and the authorization request the login
     answers is answered at once (:func:`propylon.api.authorize.resume`): the pending one or,
-    IdP-initiated, one for the app the login lands in (:mod:`propylon.sessions.landing`;
+    IdP-initiated, one for the app the login lands in (:mod:`propylon.signin.landing`;
     refused with 400 if there is none). The browser goes straight back to the app with its
     code."""
     rt = _rt(request)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from propylon.audit import Actor, AuditRecord, record
-from propylon.cache.fanout import publish_committed
+from propylon.admin import apps
+from propylon.admin.audited import CLI
+from propylon.admin.keys import rotate_keys
 from propylon.cli.common import emit, fields, run, table
-from propylon.provider import apps, keys
-from propylon.runtime import Runtime
 
-CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 app = typer.Typer(no_args_is_help=True, help="Apps (OAuth clients) of the host platform.")
@@ -103,21 +100,6 @@ def app_update(
 
 
 keys_app = typer.Typer(no_args_is_help=True, help="Token signing keys.")
-
-
-async def rotate_keys(rt: Runtime) -> dict[str, Any]:
-    now = rt.clock()
-    async with rt.db.write() as s:
-        out = await keys.rotate(
-            s,
-            rt.settings.signing_alg,
-            now,
-            timedelta(seconds=rt.settings.signing_key_retire_seconds),
-            rt.secret_box,
-        )
-        record(s, CLI, AuditRecord("keys.rotate", "signing_key", out["kid"]), now)
-    # after commit: processes re-read now
-    return out | await publish_committed(rt.cache, keys.CHANNEL, out["kid"], keys.KEY_CACHE_SECONDS)
 
 
 @keys_app.command("rotate")

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from propylon.admin import directories as people
 from propylon.cli.common import emit, fields, run, table
 from propylon.directory.views import UserFilter
-from propylon.tenants import operations_directory as people
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TenantArg = Annotated[str, typer.Argument(help="Tenant slug or id.")]

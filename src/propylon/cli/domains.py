@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
+from propylon.admin import domains as ops
+from propylon.admin.audited import CLI
 from propylon.cli.common import emit, fail, run, table
-from propylon.tenants import operations_domains as ops
-from propylon.tenants.operations import CLI
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TenantArg = Annotated[str, typer.Argument(help="Tenant slug or id.")]

@@ -15,6 +15,8 @@ import typer
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
+from propylon.admin import tenants as ops
+from propylon.admin.secrets import seal_stored_secrets
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import directory as directory_cli
@@ -36,8 +38,6 @@ from propylon.db.migrate import head_revision, is_current, upgrade
 from propylon.logs import configure
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
-from propylon.tenants import operations as ops
-from propylon.tenants.operations_secrets import seal_stored_secrets
 
 CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

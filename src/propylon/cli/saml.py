@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from cryptography import x509
 
+from propylon.admin import saml_connections as ops
+from propylon.admin.audited import CLI
 from propylon.cli.common import emit, fail, fields, run, table
 from propylon.errors import InvalidInput
-from propylon.tenants import operations_saml as ops
 from propylon.tenants.attribute_maps import DEFAULT_PRESET, PRESETS, parse_overrides
-from propylon.tenants.operations import CLI
 from propylon.tenants.saml_connection_edits import ConnectionChanges
 from propylon.tenants.saml_connections import IdpSource
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
+from propylon.admin.secrets import rotate_secret_key
 from propylon.audit import Actor
 from propylon.cli.common import emit, run
 from propylon.crypto.secretbox import new_key_text
-from propylon.tenants.operations_secrets import rotate_secret_key
 
 CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

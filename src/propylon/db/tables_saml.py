@@ -38,7 +38,7 @@ class SamlConnection(Base):
     allow_idp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
     idp_initiated_client_id: Mapped[str | None] = mapped_column(String(64))
     """The app (OAuth ``client_id``) IdP-initiated logins land in; ``None``: the only
-    confidential app, if there is exactly one (:mod:`propylon.sessions.landing`). No foreign
+    confidential app, if there is exactly one (:mod:`propylon.signin.landing`). No foreign
     key: apps are revoked, not deleted, so the app is checked when it is used."""
     jit: Mapped[bool] = mapped_column(Boolean, default=False)
     match_by: Mapped[str] = mapped_column(String(16), default="email")
@@ -55,7 +55,7 @@ class SamlConnection(Base):
 
 
 class SamlRequest(Base):
-    """A pending SP-initiated LogoutRequest (``sessions/saml_slo.py``): its ID is checked as
+    """A pending SP-initiated LogoutRequest (``signin/saml_slo.py``): its ID is checked as
     InResponseTo of the IdP's LogoutResponse. Pending AuthnRequests are no longer stored here
     (since issue 12 they live in the starting browser's sealed cookie,
     ``sessions/pending_cookie.py``); rows from before are removed by ``propylon purge``."""

@@ -31,8 +31,8 @@ class OAuthClient(Base):
 
 class SigningKey(Base):
     """An asymmetric signing key: ``private_jwk`` is ``{"sealed": ...}``, the private JWK
-    sealed (``provider/keys.py seal_jwk``; the plain JWK only in a row from before sealing,
-    until the next start seals it). Old keys stay published in JWKS
+    sealed (``oauth_store/signing_keys.py seal_jwk``; the plain JWK only in a row from before
+    sealing, until the next start seals it). Old keys stay published in JWKS
     until ``retire_at`` so tokens they signed keep verifying during rotation."""
 
     __tablename__ = "signing_keys"

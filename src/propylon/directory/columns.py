@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from propylon.db.tables import Group, User
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, core_schema
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, core_schema
 
 Key = tuple[str, str, str | None]
 

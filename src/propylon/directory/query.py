@@ -1,8 +1,9 @@
 """A neutral filter syntax tree, independent of SCIM wire syntax and of SQL.
 
-:mod:`propylon.scim.filter` builds it from RFC 7644 §3.4.2.2 filter text (with attribute names
-validated and canonicalized against :mod:`propylon.scim.schema`); :mod:`propylon.directory.search`
-compiles it to SQL. Inside a :class:`ValuePath` the inner filter's paths are fully qualified:
+:mod:`propylon.scim.filter` builds it from RFC 7644 §3.4.2.2 filter text (with attribute
+names validated and canonicalized against :mod:`propylon.directory.schema`);
+:mod:`propylon.directory.search` compiles it to SQL. Inside a :class:`ValuePath` the inner
+filter's paths are fully qualified:
 ``emails[type eq "work"]`` holds ``Compare(AttrPath(USER_SCHEMA, "emails", "type"), "eq", "work")``.
 """
 

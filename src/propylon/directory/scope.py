@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
@@ -12,7 +13,6 @@ from sqlalchemy.sql.base import ColumnCollection
 from propylon.db.tables import Group, Tenant, User
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import NotFound, SeatLimitReached
-from propylon.tenants.directories import DirectoryScope
 
 __all__ = [
     "DirectoryScope",
@@ -24,6 +24,18 @@ __all__ = [
     "scope_params",
     "scoped",
 ]
+
+
+@dataclass(frozen=True)
+class DirectoryScope:
+    """Where a directory change happens: one directory of one tenant (a SCIM token's scope),
+    or ``directory_id=None`` for users created at sign-in (JIT), who belong to no directory."""
+
+    tenant_id: str
+    directory_id: str | None
+    token_id: str | None
+    seats: int | None = None
+    """The tenant's seat limit as read at authentication (``None``: unlimited)."""
 
 
 async def lock_tenant(session: AsyncSession, tenant_id: str) -> Tenant:

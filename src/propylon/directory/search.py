@@ -70,7 +70,7 @@ from propylon.directory.query import (
     ValuePath,
     parse_datetime,
 )
-from propylon.scim.schema import AttrDef, ResourceType, core_schema, lookup
+from propylon.directory.schema import AttrDef, ResourceType, core_schema, lookup
 
 Bool = ColumnElement[bool]
 

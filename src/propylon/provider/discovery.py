@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from propylon.provider.keys import SUPPORTED_ALGS
+from propylon.oauth_store.signing_keys import SUPPORTED_ALGS
 from propylon.provider.models import CONFIDENTIAL_AUTH, SCOPES
 
 CLAIMS = [

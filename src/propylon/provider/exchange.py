@@ -12,9 +12,9 @@ token marked used, a grant revoked), with no I/O. The route then calls
 transaction, and commits: an error response and its side effects (e.g. a family revoked on
 refresh-token reuse) land together, and no hook ever blocks the event loop.
 
-Reads and writes are prebuilt Core statements (no ORM identity map or unit of work on the
-sign-in path). Also here: the Authlib model adapters (RFC 6749 client, code and token
-models).
+Reads and writes are prebuilt Core statements (``oauth_store/grants.py``; no ORM identity
+map or unit of work on the sign-in path). The Authlib model adapters (RFC 6749 client, code
+and token models) are in ``provider/models.py``.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from datetime import datetime
 from typing import Any
 
 from joserfc.jwk import KeySet
-from sqlalchemy import Executable, bindparam, exists, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.cache.copies import LocalCopies
-from propylon.db.tables import core
-from propylon.db.tables_sso import AuthorizationCode, OAuthClient, RefreshToken
-from propylon.provider.keys import SigningMaterial
+from propylon.oauth_store import grants
+from propylon.oauth_store.grants import Transaction, Write
+from propylon.oauth_store.signing_keys import SigningMaterial
+from propylon.provider import rfc9068
+from propylon.provider.claims import identity_claims
 from propylon.provider.models import Client, CodeRecord, RefreshRecord, Subject
 from propylon.sessions.service import ActiveSession
 from propylon.sessions.store import SessionStore
@@ -44,70 +44,19 @@ def family_for_code(code_hash: str) -> str:
     return hash_secret("family:" + code_hash)
 
 
-_CLIENTS, _CODES, _REFRESH = core(OAuthClient), core(AuthorizationCode), core(RefreshToken)
-_CLIENT = select(
-    _CLIENTS.c.id,
-    _CLIENTS.c.secret_hash,
-    _CLIENTS.c.redirect_uris,
-    _CLIENTS.c.post_logout_redirect_uris,
-).where(_CLIENTS.c.id == bindparam("id"), _CLIENTS.c.revoked_at.is_(None))
-_CODE_COLUMNS = (
-    _CODES.c.code_hash,
-    _CODES.c.client_id,
-    _CODES.c.session_id,
-    _CODES.c.redirect_uri,
-    _CODES.c.scope,
-    _CODES.c.nonce,
-    _CODES.c.code_challenge,
-    _CODES.c.code_challenge_method,
-    _CODES.c.expires_at,
-    _CODES.c.used_at,
-)
-_CODE = select(*_CODE_COLUMNS).where(_CODES.c.code_hash == bindparam("h")).with_for_update()
-_REFRESH_COLUMNS = (
-    _REFRESH.c.token_hash,
-    _REFRESH.c.family_id,
-    _REFRESH.c.client_id,
-    _REFRESH.c.session_id,
-    _REFRESH.c.scope,
-    _REFRESH.c.generation,
-    _REFRESH.c.expires_at,
-    _REFRESH.c.used_at,
-    _REFRESH.c.revoked_at,
-)
-_REFRESH_BY_HASH = select(*_REFRESH_COLUMNS).where(_REFRESH.c.token_hash == bindparam("h"))
-_REFRESH_FOR_UPDATE = _REFRESH_BY_HASH.with_for_update()
-_FAMILY_REVOKED = select(
-    exists().where(_REFRESH.c.family_id == bindparam("f"), _REFRESH.c.revoked_at.is_not(None))
-)
-_INSERT_CODE = insert(_CODES)
-_INSERT_REFRESH = insert(_REFRESH)
-_USE_CODE = (
-    update(_CODES).where(_CODES.c.code_hash == bindparam("h")).values(used_at=bindparam("now"))
-)
-_USE_REFRESH = (
-    update(_REFRESH).where(_REFRESH.c.token_hash == bindparam("h")).values(used_at=bindparam("now"))
-)
-_REVOKE_FAMILY = (
-    update(_REFRESH)
-    .where(_REFRESH.c.family_id == bindparam("f"), _REFRESH.c.revoked_at.is_(None))
-    .values(revoked_at=bindparam("now"))
-)
-
-
 @dataclass
 class Exchange:
     """What one Authlib call may read (pre-loaded), and the writes it records for the route
     to execute (:meth:`write_through`) in the same transaction."""
 
-    session: AsyncSession
+    session: Transaction
     settings: Settings
     sessions: SessionStore
     now: datetime
     key: SigningMaterial | None = None
     """The signing key; loaded only by the endpoints that sign (the token endpoint)."""
     verifier: KeySet | None = None
-    """The published keys (:func:`~propylon.provider.keys.verifier`); loaded only by the
+    """The published keys (:func:`~propylon.oauth_store.signing_keys.verifier`); loaded only by the
     endpoints that verify presented tokens."""
     clients: dict[str, Client] = field(default_factory=dict)
     client_copies: LocalCopies[str, Client] | None = None
@@ -118,7 +67,7 @@ class Exchange:
     refresh: RefreshRecord | None = None
     family_id: str | None = None
     subject: Subject | None = None
-    writes: list[tuple[Executable, dict[str, Any]]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
 
     @property
     def signer(self) -> SigningMaterial:
@@ -133,30 +82,28 @@ class Exchange:
     # --- writes, recorded by the synchronous hooks ----------------------------------------
 
     def insert_code(self, values: dict[str, Any]) -> None:
-        self.writes.append((_INSERT_CODE, values))
+        self.writes.append(grants.insert_code(values))
 
     def insert_refresh(self, values: dict[str, Any]) -> None:
-        self.writes.append((_INSERT_REFRESH, values))
+        self.writes.append(grants.insert_refresh(values))
 
     def use_code(self, code_hash: str) -> None:
-        self.writes.append((_USE_CODE, {"h": code_hash, "now": self.now}))
+        self.writes.append(grants.use_code(code_hash, self.now))
 
     def use_refresh(self, token_hash: str) -> None:
-        self.writes.append((_USE_REFRESH, {"h": token_hash, "now": self.now}))
+        self.writes.append(grants.use_refresh(token_hash, self.now))
 
     def revoke_family(self) -> None:
         """Revoke every refresh token of the grant (and so its access tokens)."""
         if self.family_id is not None:
-            self.writes.append((_REVOKE_FAMILY, {"f": self.family_id, "now": self.now}))
+            self.writes.append(grants.revoke_family(self.family_id, self.now))
 
     async def write_through(self) -> None:
         """Execute the recorded writes, in order, in the exchange's transaction."""
         if not self.writes:
             return
-        conn = await self.session.connection()
         writes, self.writes = self.writes, []
-        for statement, params in writes:
-            await conn.execute(statement, params)
+        await grants.execute(self.session, writes)
 
     # --- pre-loading ----------------------------------------------------------------------
 
@@ -167,8 +114,7 @@ class Exchange:
                 continue
             client = copies.get(cid) if copies is not None else None
             if client is None:
-                conn = await self.session.connection()
-                row = (await conn.execute(_CLIENT, {"id": cid})).first()
+                row = await grants.read_client(self.session, cid)
                 if row is None:
                     continue
                 uris, logout_uris = row[2].get("uris", []), row[3].get("uris", [])
@@ -179,14 +125,11 @@ class Exchange:
 
     async def read_refresh(self, token: str, *, lock: bool) -> RefreshRecord | None:
         """The refresh token by hash (``lock``: ``FOR UPDATE``, where it will be used)."""
-        conn = await self.session.connection()
-        statement = _REFRESH_FOR_UPDATE if lock else _REFRESH_BY_HASH
-        row = (await conn.execute(statement, {"h": hash_secret(token)})).first()
-        return RefreshRecord(*tuple(row)) if row is not None else None
+        row = await grants.read_refresh(self.session, hash_secret(token), lock=lock)
+        return RefreshRecord(*row) if row is not None else None
 
     async def family_revoked(self, family_id: str) -> bool:
-        conn = await self.session.connection()
-        return bool((await conn.execute(_FAMILY_REVOKED, {"f": family_id})).scalar())
+        return await grants.family_revoked(self.session, family_id)
 
     async def load_code(self, code: str | None) -> None:
         """Pre-load an authorization code; a replayed code revokes its grant (RFC 6749
@@ -195,12 +138,11 @@ class Exchange:
         if not code or len(code) > 512:
             return
         code_hash = hash_secret(code)
-        conn = await self.session.connection()
-        row = (await conn.execute(_CODE, {"h": code_hash})).first()
+        row = await grants.read_code(self.session, code_hash)
         if row is None:
             return
         self.family_id = family_for_code(code_hash)
-        record = CodeRecord(*tuple(row))
+        record = CodeRecord(*row)
         if record.used_at is not None:
             self.revoke_family()
             return
@@ -226,9 +168,6 @@ class Exchange:
 async def load_subject(ex: Exchange, token: str | None) -> None:
     """Pre-load and verify a presented token (refresh token by hash, else JWT access token)
     with its grant and session, for introspection, revocation and userinfo."""
-    from propylon.provider import rfc9068
-    from propylon.provider.oidc_core import identity_claims
-
     if not token or len(token) > 8192:
         return
     row = await ex.read_refresh(token, lock=False)

@@ -3,7 +3,8 @@
 - §2 / §3.1.3.6: the ID token (``iss``, ``sub``, ``aud`` = client_id, ``exp``, ``iat``,
   ``auth_time``, ``nonce``, ``at_hash``, ``sid``) signed with the provider's key (``kid`` in
   the JWS header).
-- §5.1 / §5.3: the identity claims shared by ID token, access token and userinfo.
+- §5.1 / §5.3: the identity claims shared by ID token, access token and userinfo
+  (``provider/claims.py``).
 - §12.2: a refresh also returns a new ID token (no nonce).
 """
 
@@ -14,30 +15,10 @@ from typing import Any
 from authlib.oidc.core import OpenIDCode, OpenIDToken
 from joserfc.jwk import ECKey, RSAKey
 
+from propylon.provider.claims import identity_claims
 from propylon.provider.exchange import Exchange
 from propylon.provider.models import Client
 from propylon.sessions.service import ActiveSession
-
-
-def identity_claims(login: ActiveSession) -> dict[str, Any]:
-    """Claims about the signed-in person and how they signed in. A claim without a value is
-    left out, never sent as ``null`` or empty (OpenID Connect Core §5.3.2)."""
-    user, tenant, row = login.user, login.tenant, login.record
-    name = user.display_name or " ".join(p for p in (user.given_name, user.family_name) if p)
-    claims: dict[str, Any] = {
-        "sub": user.id,
-        "org_id": tenant.id,
-        "org_slug": tenant.slug,
-        "email": user.email,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "name": name,
-        "amr": [row.auth_method],
-        "auth_method": row.auth_method,
-        "idp": row.connection_id,
-        "sid": row.id,
-    }
-    return {k: v for k, v in claims.items() if v not in (None, "", [])}
 
 
 class _IdTokenMixin:

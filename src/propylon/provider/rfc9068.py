@@ -13,8 +13,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from propylon.provider.keys import SigningMaterial
-from propylon.provider.oidc_core import identity_claims
+from propylon.oauth_store.signing_keys import SigningMaterial
+from propylon.provider.claims import identity_claims
 from propylon.sessions.service import ActiveSession
 
 

@@ -3,7 +3,7 @@
 Syntax comes from scim2-models' RFC 7644 grammar (errata applied; case-insensitive operators;
 JSON string literals; ``and`` binding tighter than ``or``; Entra's
 ``emails[type eq "work"].value eq "x"``). This module adds the semantics: every attribute is
-resolved against :mod:`propylon.scim.schema`, names are canonicalized, and operator/value
+resolved against :mod:`propylon.directory.schema`, names are canonicalized, and operator/value
 combinations the attribute type cannot take are refused with :class:`InvalidFilter`.
 """
 
@@ -37,8 +37,8 @@ from propylon.directory.query import (
     ValuePath,
     parse_datetime,
 )
+from propylon.directory.schema import AttrDef, ResourceType, lookup
 from propylon.scim.errors import InvalidFilter, ScimError
-from propylon.scim.schema import AttrDef, ResourceType, lookup
 from propylon.settings import Settings
 from propylon.text import UNSTORABLE
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from propylon.directory.query import And, Compare, Filter, Or
+from propylon.directory.schema import AttrDef, ResourceType, canonical_schema, core_schema
 from propylon.scim.errors import InvalidSyntax, InvalidValue, Mutability, NoTarget
 from propylon.scim.filter import DEFAULT_LIMITS, FilterLimits
 from propylon.scim.paths import (
@@ -26,7 +27,6 @@ from propylon.scim.paths import (
     parse_path,
     sync_schemas,
 )
-from propylon.scim.schema import AttrDef, ResourceType, canonical_schema, core_schema
 
 __all__ = [
     "MemberChanges",

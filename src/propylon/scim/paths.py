@@ -1,7 +1,7 @@
 """PATCH paths (RFC 7644 §3.5.2), in-memory value filters, and value coercion.
 
 ``parse_path`` resolves ``attr``, ``attr.sub``, ``URN:attr[.sub]``, a bare extension URN and
-``attr[filter][.sub]`` against :mod:`propylon.scim.schema`. Attributes the schema does not know
+``attr[filter][.sub]`` against :mod:`propylon.directory.schema`. Attributes the schema does not know
 (an IdP's custom extension) resolve with ``attr=None`` so they can still be written as given.
 """
 
@@ -26,9 +26,7 @@ from propylon.directory.query import (
     ValuePath,
     parse_datetime,
 )
-from propylon.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue
-from propylon.scim.filter import DEFAULT_LIMITS, FilterLimits, convert, measure
-from propylon.scim.schema import (
+from propylon.directory.schema import (
     ENTERPRISE_USER_SCHEMA,
     AttrDef,
     ResourceType,
@@ -37,6 +35,8 @@ from propylon.scim.schema import (
     extension_schemas,
     lookup,
 )
+from propylon.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue
+from propylon.scim.filter import DEFAULT_LIMITS, FilterLimits, convert, measure
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """``attributes`` / ``excludedAttributes`` projection (RFC 7644 §3.4.2.5, §3.9).
 
-``returned`` characteristics come from :mod:`propylon.scim.schema` (RFC 7643 §7): ``always``
+``returned`` characteristics come from :mod:`propylon.directory.schema` (RFC 7643 §7): ``always``
 attributes (``id``, and ``schemas``) are always kept, ``never`` ones (``password``) never,
 ``request`` ones only when named in ``attributes``. Names are matched case-insensitively, may be
 URN-qualified (``urn:...:enterprise:2.0:User:department``), may name a sub-attribute
@@ -19,7 +19,7 @@ from typing import Any
 from scim2_models import Path, SCIMException
 from scim2_models.path import AttrPath as SAttrPath
 
-from propylon.scim.schema import AttrDef, ResourceType, canonical_schema, core_schema, lookup
+from propylon.directory.schema import AttrDef, ResourceType, canonical_schema, core_schema, lookup
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from sqlalchemy import String
 
 from propylon.db.tables import Base, Group, User, core
 from propylon.directory.groups import GroupDraft, Member
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from propylon.directory.users import UserDraft
 from propylon.scim.errors import InvalidValue
-from propylon.scim.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 SCIM_DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 

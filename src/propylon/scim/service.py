@@ -24,12 +24,13 @@ from propylon.audit.log import TABLE as AUDIT_TABLE
 from propylon.audit.log import values as audit_values
 from propylon.directory.errors import InvalidQuery, SeatLimitReached
 from propylon.directory.events import Outbox, Row
-from propylon.runtime import Runtime
+from propylon.directory.scope import DirectoryScope
 from propylon.scim import errors as scim
 from propylon.scim.filter import FilterLimits
 from propylon.scim.listing import ListQuery, list_response
+from propylon.scim.ports import ScimRuntime
 from propylon.scim.resources import etag
-from propylon.tenants.directories import DirectoryScope, authenticate, scim_base_url
+from propylon.tenants.directories import authenticate, scim_base_url
 
 T = TypeVar("T")
 log = structlog.get_logger("propylon.scim")
@@ -45,7 +46,7 @@ class SeatLimit(scim.ScimError):
 class ScimRequest:
     """What the HTTP edge hands the SCIM layer: no framework objects."""
 
-    rt: Runtime
+    rt: ScimRuntime
     directory_id: str
     token: str | None
     request_id: str | None = None
@@ -185,7 +186,7 @@ async def run(
     return result
 
 
-async def _record_failure(rt: Runtime, actor: Actor, audit: AuditRecord, now: datetime) -> None:
+async def _record_failure(rt: ScimRuntime, actor: Actor, audit: AuditRecord, now: datetime) -> None:
     """Audit a failure in its own transaction; should that fail too (the database is what
     failed), hand the entry to the batched writer, which retries, rather than lose it."""
     try:

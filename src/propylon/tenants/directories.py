@@ -15,13 +15,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import ScimDirectory, ScimToken, Tenant
+from propylon.directory.scope import DirectoryScope
 from propylon.errors import NotFound, Unauthenticated
 from propylon.ids import Kind, new_id
 from propylon.tenants.credentials import hash_secret, mint
 from propylon.tenants.service import get_tenant
 
 if TYPE_CHECKING:
-    from propylon.tenants.scope_cache import ScopeCache
+    from propylon.directory.scope_cache import ScopeCache
 
 TOKEN_PREFIX = "scim"
 
@@ -31,18 +32,6 @@ class IssuedToken:
     directory_id: str
     token_id: str
     token: str
-
-
-@dataclass(frozen=True)
-class DirectoryScope:
-    """Where a directory change happens: one directory of one tenant (a SCIM token's scope),
-    or ``directory_id=None`` for users created at sign-in (JIT), who belong to no directory."""
-
-    tenant_id: str
-    directory_id: str | None
-    token_id: str | None
-    seats: int | None = None
-    """The tenant's seat limit as read at authentication (``None``: unlimited)."""
 
 
 def scim_base_url(public_url: str, directory_id: str) -> str:

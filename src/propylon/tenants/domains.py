@@ -2,7 +2,7 @@
 
 A domain belongs to at most one tenant (``tenant_domains.domain`` is unique). Binding it to a
 connection decides where a login for ``someone@domain`` goes when the tenant has several
-connections (``provider/login.py``); a connection must belong to the domain's tenant.
+connections (``tenants/login_routes.py``); a connection must belong to the domain's tenant.
 """
 
 from __future__ import annotations

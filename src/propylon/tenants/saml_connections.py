@@ -1,6 +1,6 @@
 """SAML connections of a tenant: created from IdP metadata (file or URL) or by hand, with an
 attribute mapping (:mod:`propylon.tenants.attribute_maps`). The CLI and the management API
-both call :mod:`propylon.tenants.operations_saml`, which calls these. A disabled connection
+both call :mod:`propylon.admin.saml_connections`, which calls these. A disabled connection
 is invisible to sign-in and logout (:func:`load_connection` does not find it)."""
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User, core
 from propylon.directory.events import Outbox
+from propylon.directory.scope import DirectoryScope
 from propylon.directory.users import UserDraft, create_user
 from propylon.saml import Assertion
 from propylon.sessions.service import IDENTITY_COLUMNS, SessionTenant, SessionUser, identity_of
 from propylon.tenants.attribute_maps import values_of
-from propylon.tenants.directories import DirectoryScope
 from propylon.tenants.saml_connections import ConnectionRecord
 
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"

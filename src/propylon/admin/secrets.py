@@ -17,15 +17,15 @@ import structlog
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
 from propylon.crypto.secretbox import SecretBox, SecretBoxError, is_sealed, key_id_of
 from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import SigningKey
 from propylon.errors import InvalidInput
-from propylon.provider.keys import open_jwk, seal_jwk
+from propylon.oauth_store.signing_keys import open_jwk, seal_jwk
 from propylon.runtime import Runtime
-from propylon.tenants.operations import audited
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
 
 SYSTEM = Actor("system", "startup")

@@ -1,55 +1,31 @@
-"""Management operations: the one set of functions the CLI and the management API both call.
+"""Management operations on tenants, SCIM directories and their tokens, API keys, the audit
+trail and purges, which the CLI and the management API both call.
 
 Each opens its own transaction, calls the tenant/directory services and records an audit
-entry in the same transaction; failures are audited after the rollback.
+entry in the same transaction; failures are audited after the rollback
+(:mod:`propylon.admin.audited`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon import errors
+from propylon.admin.audited import audited
 from propylon.audit import (
     Actor,
     AuditRecord,
-    internal_error,
     list_entries,
-    record,
-    record_failure,
-    unexpected_status,
 )
 from propylon.cache.fanout import publish_committed
+from propylon.directory import scope_cache
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.sessions.expiry import purge_expired
-from propylon.tenants import api_keys, directories, offboarding, scope_cache, service
+from propylon.tenants import api_keys, directories, offboarding, service
 from propylon.tenants.service import get_tenant
-
-T = TypeVar("T")
-CLI = Actor("cli", "cli")
-
-
-async def audited(
-    rt: Runtime, actor: Actor, action: str, op: Callable[[AsyncSession, AuditRecord], Awaitable[T]]
-) -> T:
-    now = rt.clock()
-    rec = AuditRecord(action=action)
-    try:
-        async with rt.db.write() as s:
-            result = await op(s, rec)
-            record(s, actor, rec, now)
-            return result
-    except Exception as exc:  # every failure is audited, the unanticipated ones too
-        if isinstance(exc, errors.PropylonError):
-            rec.reason = exc.detail
-        else:
-            rec.reason, rec.status = internal_error(exc), unexpected_status(exc)
-        await record_failure(rt.db, actor, rec, now)
-        raise
 
 
 def _scope_lifetime(rt: Runtime) -> float:

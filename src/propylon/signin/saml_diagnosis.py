@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from propylon.saml import Assertion
 from propylon.saml.errors import bounded
-from propylon.sessions.saml_users import attribute
+from propylon.signin.saml_users import attribute
 from propylon.tenants.saml_connections import ConnectionRecord
 
 __all__ = ["login_diagnosis"]

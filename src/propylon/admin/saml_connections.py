@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
 from propylon.background import Backoff
 from propylon.cache.fanout import publish_committed
@@ -20,7 +21,6 @@ from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import saml_connection_edits as edits
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.metadata_fetch import fetch_metadata
-from propylon.tenants.operations import audited
 from propylon.tenants.service import get_tenant
 
 log = structlog.get_logger("propylon.saml")
@@ -56,7 +56,7 @@ async def create_connection(
     attribute_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
-    IdP-initiated logins land in (see :mod:`propylon.sessions.landing`)."""
+    IdP-initiated logins land in (see :mod:`propylon.signin.landing`)."""
     if source.metadata_url and source.metadata_xml is None:
         source = conns.IdpSource(
             metadata_xml=await _fetch(rt, source.metadata_url),

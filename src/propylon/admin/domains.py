@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
 from propylon.cache.fanout import publish_committed
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import domains
 from propylon.tenants.domains import DomainView
-from propylon.tenants.operations import audited
 
 
 async def _published(rt: Runtime, domain: str) -> None:

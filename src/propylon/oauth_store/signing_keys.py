@@ -21,7 +21,7 @@ cached, by ``kid`` (the RFC 7638 thumbprint, so one ``kid`` is always the same k
 The private JWK is stored sealed (:mod:`propylon.crypto.secretbox`, purpose
 :data:`~propylon.crypto.secretbox.SIGNING_KEY`, bound to its ``kid``) as ``{"sealed": ...}``;
 a row from before sealing holds the plain JWK, is still read, and is sealed when the runtime
-starts (:func:`propylon.tenants.operations_secrets.seal_stored_secrets`).
+starts (:func:`propylon.admin.secrets.seal_stored_secrets`).
 """
 
 from __future__ import annotations

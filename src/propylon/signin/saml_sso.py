@@ -8,11 +8,11 @@ cookie of the starting browser, named after the RelayState
 pending login only with that cookie, so only in the browser that started it (no login CSRF),
 only the answer to that very AuthnRequest (InResponseTo) and only before it expires;
 :func:`propylon.saml.validate_response` is pure, a replayed assertion id is refused through
-the database (:mod:`propylon.sessions.saml_replay`). Then it finds the tenant's directory
+the database (:mod:`propylon.signin.saml_replay`). Then it finds the tenant's directory
 user (or provisions one just-in-time where the connection allows:
-:mod:`propylon.sessions.saml_users`), refuses deactivated and
+:mod:`propylon.signin.saml_users`), refuses deactivated and
 deprovisioned users, decides where an IdP-initiated login lands
-(:mod:`propylon.sessions.landing`), and starts a session.
+(:mod:`propylon.signin.landing`), and starts a session.
 Every outcome of the ACS goes to the audit trail, a successful login's entry saying which
 AuthnRequest it answered and when that was sent; the person sees only a plain page.
 
@@ -44,7 +44,6 @@ from propylon.saml import (
 )
 from propylon.saml.messages import build_authn_request, new_id
 from propylon.saml.redirect import encode_redirect_url
-from propylon.sessions.landing import NoLandingApp, idp_initiated_landing
 from propylon.sessions.pending_cookie import (
     COOKIE_PREFIX,
     PendingLogin,
@@ -52,15 +51,16 @@ from propylon.sessions.pending_cookie import (
     cookie_path,
     new_relay_state,
 )
-from propylon.sessions.saml_diagnosis import login_diagnosis
-from propylon.sessions.saml_replay import remember_assertion
-from propylon.sessions.saml_users import find_user, provision_just_in_time
 from propylon.sessions.service import (
     ActiveSession,
     IssuedSession,
     SessionDraft,
     SessionUser,
 )
+from propylon.signin.landing import NoLandingApp, idp_initiated_landing
+from propylon.signin.saml_diagnosis import login_diagnosis
+from propylon.signin.saml_replay import remember_assertion
+from propylon.signin.saml_users import find_user, provision_just_in_time
 from propylon.tenants.saml_connections import ConnectionRecord, load_connection, sp_urls
 
 
@@ -73,7 +73,7 @@ class LoginRefused(PropylonError):
         super().__init__(detail)
         self.reason = reason
         self.status = status
-        self.details = dict(details or {})  # for the audit entry (sessions/saml_diagnosis.py)
+        self.details = dict(details or {})  # for the audit entry (signin/saml_diagnosis.py)
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ async def _remember(
     s: AsyncSession, conn: ConnectionRecord, assertion: Assertion, now: datetime
 ) -> None:
     """SAML Profiles §4.1.4.5: an assertion id is accepted once while it could be valid,
-    recorded in the sign-in's transaction (:mod:`propylon.sessions.saml_replay`)."""
+    recorded in the sign-in's transaction (:mod:`propylon.signin.saml_replay`)."""
     until = assertion.replay_cache_until
     if not await remember_assertion(s, conn.id, assertion.assertion_id, until, now):
         raise LoginRefused("assertion_replayed", "This sign-in response was already used.", 400)

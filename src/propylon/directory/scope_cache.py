@@ -13,7 +13,7 @@ from datetime import datetime
 
 from propylon.cache.copies import LocalCopies
 from propylon.cache.fanout import FanoutHealth
-from propylon.tenants.directories import DirectoryScope
+from propylon.directory.scope import DirectoryScope
 
 CHANNEL = "scim-scopes"
 

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon import errors
+from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord, record, record_failure
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_sso import OAuthClient
 from propylon.ids import new_secret
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants.credentials import mint
-from propylon.tenants.operations import audited
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
