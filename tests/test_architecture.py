@@ -21,6 +21,7 @@ SHARED = {
     "propylon",
     "errors",
     "ids",
+    "text",
     "settings",
     "logs",
     "background",

@@ -261,3 +261,12 @@ class ReplayEntry(Base):
 def core(model: type[Base]) -> Table:
     """The Core ``Table`` of a mapped class, for prebuilt statements on hot paths."""
     return Base.metadata.tables[model.__tablename__]
+
+
+def column_chars(model: type[Base], column: str) -> int:
+    """The length of a ``String`` column: the most characters a value stored there may have
+    (checked before the write, so an overlong value is refused, never a database error)."""
+    kind = core(model).c[column].type
+    if not isinstance(kind, String) or kind.length is None:
+        raise TypeError(f"{model.__tablename__}.{column} is not a bounded string column")
+    return kind.length

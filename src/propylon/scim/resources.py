@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String
-
-from propylon.db.tables import Base, Group, User, core
+from propylon.db.tables import Group, User, column_chars
 from propylon.directory.groups import GroupDraft, Member
 from propylon.directory.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from propylon.directory.users import UserDraft
@@ -39,14 +37,8 @@ def _primary_email(doc: dict[str, Any]) -> str | None:
     return str(chosen["value"])
 
 
-def _column_chars(model: type[Base], column: str) -> int:
-    kind = core(model).c[column].type
-    assert isinstance(kind, String) and kind.length is not None
-    return kind.length
-
-
 _USER_CHARS = {
-    c: _column_chars(User, c)
+    c: column_chars(User, c)
     for c in (
         "user_name",
         "user_name_ci",
@@ -59,7 +51,7 @@ _USER_CHARS = {
     )
 }
 _GROUP_CHARS = {
-    c: _column_chars(Group, c) for c in ("display_name", "display_name_ci", "external_id")
+    c: column_chars(Group, c) for c in ("display_name", "display_name_ci", "external_id")
 }
 
 
