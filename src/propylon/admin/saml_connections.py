@@ -31,6 +31,14 @@ async def _fetch(rt: Runtime, url: str) -> bytes:
     return await fetch_metadata(url, allow_private=rt.settings.saml_metadata_allow_private_hosts)
 
 
+async def _with_metadata(rt: Runtime, source: conns.IdpSource) -> conns.IdpSource:
+    """A source naming a metadata URL, with the document fetched (through the guard)."""
+    if source.metadata_url and source.metadata_xml is None:
+        fetched = await _fetch(rt, source.metadata_url)
+        return conns.IdpSource(metadata_xml=fetched, metadata_url=source.metadata_url)
+    return source
+
+
 def _view(rt: Runtime, conn: SamlConnection) -> dict[str, Any]:
     return conns.view(
         conn,
@@ -57,11 +65,7 @@ async def create_connection(
 ) -> dict[str, Any]:
     """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
     IdP-initiated logins land in (see :mod:`propylon.signin.landing`)."""
-    if source.metadata_url and source.metadata_xml is None:
-        source = conns.IdpSource(
-            metadata_xml=await _fetch(rt, source.metadata_url),
-            metadata_url=source.metadata_url,
-        )
+    source = await _with_metadata(rt, source)
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn = await conns.create_connection(
@@ -107,11 +111,8 @@ async def update_connection(
     rt: Runtime, actor: Actor, connection_id: str, changes: edits.ConnectionChanges
 ) -> dict[str, Any]:
     """Change settings, IdP (new metadata or values by hand), mapping; disable or enable."""
-    source = changes.source
-    if source is not None and source.metadata_url and source.metadata_xml is None:
-        fetched = await _fetch(rt, source.metadata_url)
-        source = conns.IdpSource(metadata_xml=fetched, metadata_url=source.metadata_url)
-        changes = replace(changes, source=source)
+    if changes.source is not None:
+        changes = replace(changes, source=await _with_metadata(rt, changes.source))
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn, rec.diff = await edits.update_connection(s, connection_id, changes, rt.clock())
