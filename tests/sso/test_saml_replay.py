@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from propylon.signin.saml_replay import remember_assertion
 from tests.conftest import Server, drop_backend, free_port, make_backend, start_server, stop_server
 from tests.http.test_scim_users import user_body
 from tests.sso.test_saml_idp_initiated import refusals, unsolicited_response
-from tests.sso.test_saml_pysaml2 import Idp, new_idp
+from tests.sso.test_saml_pysaml2 import RSA_SHA256, Idp, login, new_idp
 
 pytestmark = pytest.mark.skipif(
     shutil.which("xmlsec1") is None or shutil.which("redis-server") is None,
@@ -118,3 +119,38 @@ async def test_assertion_id_is_accepted_once_and_purged_after_expiry(
         assert await remember_assertion(s, idp.cid, "_old", later, now)  # it was purged
         assert not await remember_assertion(s, idp.cid, "_old", later, now)  # live: a replay
     assert (await _login(server, idp, response)).status_code == 400  # the live one stayed
+
+
+async def test_logout_request_replayed_after_a_redis_restart_is_refused(
+    with_own_redis: tuple[Server, int, list[subprocess.Popen[bytes]]], tmp_path: Path
+) -> None:
+    """SAML Core §3.7.3.2: an IdP's LogoutRequest is processed once, remembered in the
+    database like an assertion id, so a Redis restart does not make it new again."""
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+
+    server, port, redis = with_own_redis
+    idp = await new_idp(server, tmp_path)
+    email = f"slo@{idp.domain}"
+    await idp.scim.post("/Users", json=user_body(email))
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        await login(server, browser, idp, email, sign_assertion=True)
+        slo_url = idp.connection["slo_url"]
+        _id, request = idp.server.create_logout_request(
+            destination=slo_url,
+            issuer_entity_id=idp.connection["sp_entity_id"],
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+            sign=False,
+        )
+        signed = idp.server.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), slo_url, "rs1", sign=True, sigalg=RSA_SHA256
+        )
+        location = urlsplit(dict(signed["headers"])["Location"])
+        path = location.path + "?" + location.query
+        assert (await browser.get(path)).status_code == 302
+        stop_redis(redis.pop())  # every key is gone: nothing was persisted
+        redis.append(start_redis(port))
+        again = await browser.get(path)
+        assert again.status_code == 400, again.text
+    rows = server.cli_json("audit", "list", idp.slug, "--action", "sso.saml.logout")
+    assert ("failure", "logout_request_replayed") in {(r["outcome"], r["reason"]) for r in rows}

@@ -48,6 +48,7 @@ from propylon.saml.redirect import (
 )
 from propylon.saml.xml import secure_fromstring
 from propylon.sessions.service import SessionRecord, session_id_for, usable_handle
+from propylon.signin.saml_replay import remember_assertion
 from propylon.tenants.credentials import hash_secret
 from propylon.tenants.saml_connections import (
     ConnectionRecord,
@@ -259,11 +260,12 @@ async def _idp_initiated(
     destination = slo_response_url(conn)
     if destination is None:
         raise LogoutRefused("no_idp_slo_endpoint", "Single sign-out is not set up.")
-    # SAML Core §3.7.3.2: a LogoutRequest is processed once.
-    ttl = int(LOGOUT_REQUEST_LIFETIME.total_seconds())
-    if not await rt.cache.remember_once(f"saml-slo:{conn.id}:{message.request_id}", ttl):
-        raise LogoutRefused("logout_request_replayed", "This sign-out was already done.")
     async with rt.db.write() as s:
+        # SAML Core §3.7.3.2: a LogoutRequest is processed once; remembered in the database
+        # with the accepted assertion ids (durable across a Redis restart), in this transaction
+        seen = "logout-request:" + message.request_id
+        if not await remember_assertion(s, conn.id, seen, now + LOGOUT_REQUEST_LIFETIME, now):
+            raise LogoutRefused("logout_request_replayed", "This sign-out was already done.")
         ended = 0
         for index in message.session_indexes or (None,):
             ended += await rt.sessions.end_for(s, conn.id, message.name_id, index, now)
