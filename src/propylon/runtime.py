@@ -104,7 +104,6 @@ class Runtime:
             self.cache,
             self.audit_buffer or AuditBuffer(self.db),
             limit=self.settings.auth_failure_rate_limit_per_minute,
-            ipv6_prefix=self.settings.auth_failure_ipv6_prefix,
             max_addresses=self.settings.auth_failure_audit_max_addresses,
         )
 

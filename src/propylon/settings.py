@@ -87,8 +87,10 @@ class Settings(BaseSettings):
     introspection and revocation endpoints) per client address over the current and the
     previous minute; past it the address gets 429 with ``Retry-After`` until the minute ends,
     before any database work (``audit/auth_failures.py``)."""
-    auth_failure_ipv6_prefix: int = Field(default=64, ge=0, le=128)
-    """IPv6 clients are limited per network of this many bits (one host usually has a /64)."""
+    client_ipv6_prefix: int = Field(default=64, ge=0, le=128)
+    """Every per-address limit (failed authentication, sign-in starts, ACS posts) counts an
+    IPv6 client by its network of this many bits (one host usually has a whole /64):
+    ``api/client_address.py client_key``."""
     auth_failure_audit_max_addresses: int = Field(default=1000, ge=1)
     """Addresses per minute and process whose failed authentications get audit entries of
     their own (the first failure, then a summary); the rest share one entry."""

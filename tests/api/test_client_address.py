@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from propylon.api.client_address import client_address
-from propylon.settings import parse_networks
+from propylon.api.client_address import client_address, client_key, limit_unit
+from propylon.settings import Settings, parse_networks
 
 
 def scope(peer: str, xff: str | None = None) -> dict[str, Any]:
@@ -43,3 +43,16 @@ def test_a_chain_of_trusted_proxies_is_walked_from_the_right() -> None:
 def test_garbage_in_the_header_stops_at_the_last_good_hop() -> None:
     trusted = parse_networks("10.0.0.1")
     assert client_address(scope("10.0.0.1", "not-an-ip"), trusted) == "10.0.0.1"
+
+
+def test_limits_count_an_ipv6_client_by_its_network_and_a_mapped_address_as_ipv4() -> None:
+    assert limit_unit("2001:db8:1:2:aaaa::1", 64) == "2001:db8:1:2::/64"
+    assert limit_unit("2001:db8:1:2:bbbb::9", 64) == "2001:db8:1:2::/64"
+    assert limit_unit("::ffff:198.51.100.7", 64) == "198.51.100.7"
+    assert limit_unit("198.51.100.7", 64) == "198.51.100.7"
+
+
+def test_the_limit_key_follows_trusted_proxies_and_the_configured_prefix() -> None:
+    settings = Settings(trusted_proxies="10.0.0.1", client_ipv6_prefix=48)
+    key = client_key(scope("10.0.0.1", "2001:db8:1:2::5"), settings)
+    assert key == "2001:db8:1::/48"

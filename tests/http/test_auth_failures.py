@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from propylon.api.client_address import limit_unit
 from propylon.audit.auth_failures import AuthFailures, Failure
 from propylon.audit.buffer import AuditBuffer
 from propylon.cache.local import LocalAccelerator
@@ -186,7 +187,7 @@ async def test_failures_of_a_minute_become_one_entry_and_one_summary_per_address
 ) -> None:
     """The aggregation itself, on the backend's database with the in-process accelerator and
     a clock the test moves: per address and minute, the first failure and then a summary of
-    how many failed and were refused; an IPv6 client counts by its /64."""
+    how many failed and were refused; two hosts of one IPv6 /64 count as one client."""
     now = [1_800_000_000.0]
     buffer = AuditBuffer(server.rt.db)
     guard = AuthFailures(
@@ -203,9 +204,11 @@ async def test_failures_of_a_minute_become_one_entry_and_one_summary_per_address
             await guard.failed(Failure("scim", v4, "unknown token", f"req-{i}"))
         for _ in range(4):
             assert guard.refused(v4, None, "scim") == 60
-        await guard.failed(Failure("management_api", f"{net}::a", "unknown API key"))
-        await guard.failed(Failure("management_api", f"{net}::b", "unknown API key"))
-        assert guard.refused(f"{net}::c", None, "management_api") is None  # 2 of 3
+        # the edge hands the guard each client's limit unit (api/client_address.py)
+        a, b, c = (limit_unit(f"{net}::{h}", 64) for h in "abc")
+        await guard.failed(Failure("management_api", a, "unknown API key"))
+        await guard.failed(Failure("management_api", b, "unknown API key"))
+        assert guard.refused(c, None, "management_api") is None  # 2 of 3
         await buffer.flush()
         assert [r.action for r in await audit_rows(server, v4)] == ["auth.failure"]
         now[0] += 60  # the minute is over: the writer's next flush takes its summaries

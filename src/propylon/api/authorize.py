@@ -33,7 +33,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.api.client_address import client_address
+from propylon.api.client_address import client_key
 from propylon.api.http import FormTooLarge, query_pairs
 from propylon.api.oauth_adapter import (
     NO_STORE,
@@ -107,7 +107,7 @@ async def too_many_sign_ins(
     the trusted proxies say: :mod:`propylon.api.client_address`) in the accelerator, which
     writes nothing to the database; past ``limit`` a minute, a page with 429 and
     ``Retry-After`` (RFC 6585 §4)."""
-    client = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    client = client_key(request.scope, rt.settings)
     decision = await rt.cache.rate_hit(f"sign-in-{step}:{client}", limit, 60)
     if decision.allowed:
         return None

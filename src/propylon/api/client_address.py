@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from starlette.types import Scope
 
-from propylon.settings import Network
+from propylon.settings import Network, Settings
 
 UNKNOWN = "unknown"
 
@@ -53,3 +53,25 @@ def client_address(scope: Scope, trusted: Sequence[Network]) -> str:
         if not _trusted(current, trusted):
             return current
     return current
+
+
+def limit_unit(address: str, ipv6_prefix: int) -> str:
+    """The unit a per-address limit applies to: an IPv4 address, an IPv6 network (one host
+    usually holds a whole /64; an IPv4-mapped IPv6 address is its IPv4 address); anything
+    unparsable as given, bounded."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
+    return str(ip)
+
+
+def client_key(scope: Scope, settings: Settings) -> str:
+    """What every per-address limit counts this request against: the client address (as
+    far as trusted proxies tell) grouped into its :func:`limit_unit`."""
+    address = client_address(scope, settings.trusted_proxy_networks())
+    return limit_unit(address, settings.client_ipv6_prefix)

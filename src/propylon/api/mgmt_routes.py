@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from propylon.admin import directories as people
 from propylon.admin import tenants as ops
-from propylon.api.client_address import client_address
+from propylon.api.client_address import client_key
 from propylon.api.http import StandardInputRoute
 from propylon.audit import Actor
 from propylon.audit.auth_failures import Failure
@@ -44,7 +44,7 @@ async def api_actor(
     in aggregate (``audit/auth_failures.py``); the per-key limit counts every request."""
     rt = runtime(request)
     guard = rt.auth_failures
-    address = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    address = client_key(request.scope, rt.settings)
     credential = "api:" + hash_secret(creds.credentials)[:32] if creds is not None else None
     wait = guard.refused(address, credential, "management_api")
     if wait is not None:

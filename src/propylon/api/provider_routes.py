@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from propylon.api import rp_logout
-from propylon.api.client_address import client_address
+from propylon.api.client_address import client_key
 from propylon.api.http import FormTooLarge, bearer_token
 from propylon.api.oauth_adapter import (
     NO_STORE,
@@ -82,7 +82,7 @@ async def _client_endpoint(
         form = await read_oauth_form(request)
     except FormTooLarge:
         return oauth_error("invalid_request", "request body too large")
-    address = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    address = client_key(request.scope, rt.settings)
     credential = client_credential(request, form)
     wait = rt.auth_failures.refused(address, credential, "oauth_client")
     if wait is not None:

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from propylon import ids
-from propylon.api.client_address import client_address
+from propylon.api.client_address import client_key
 from propylon.api.http import bearer_token, read_json_object
 from propylon.cooperative import SLICE, slices
 from propylon.runtime import Runtime
@@ -119,7 +119,7 @@ def _req(request: Request) -> ScimRequest:
     directory_id: str = request.path_params["directory_id"]
     if not ids.plausible(directory_id):
         raise NotFound("no such SCIM directory")
-    address = client_address(request.scope, rt.settings.trusted_proxy_networks())
+    address = client_key(request.scope, rt.settings)
     return ScimRequest(rt, directory_id, bearer_token(request), request.state.request_id, address)
 
 

@@ -32,7 +32,6 @@ A known-good credential that fails (revoked since) stops being one.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -92,20 +91,6 @@ class _Tally:
     refused: int = 0
 
 
-def address_key(address: str, ipv6_prefix: int) -> str:
-    """The unit a limit applies to: an IPv4 address, an IPv6 network (an IPv4-mapped IPv6
-    address is its IPv4 address); anything unparsable as given."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
-    return str(ip)
-
-
 def _clean(text: str) -> str:
     """Caller-supplied text fit for the audit trail: printable characters only (no NUL, which
     PostgreSQL refuses, nor lone surrogates), at most 64. One entry the database refuses
@@ -126,14 +111,12 @@ class AuthFailures:
         buffer: AuditBuffer,
         *,
         limit: int,
-        ipv6_prefix: int = 64,
         max_addresses: int = 1000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._cache = cache
         self._buffer = buffer
         self._limit = limit
-        self._ipv6_prefix = ipv6_prefix
         self._max_addresses = max_addresses
         self._clock = clock
         self._refused: dict[str, float] = {}
@@ -150,7 +133,7 @@ class AuthFailures:
         None. In-process only: no I/O, and a dictionary test while nobody is refused."""
         if not self._refused:
             return None
-        key = address_key(address, self._ipv6_prefix)
+        key = address
         until = self._refused.get(key)
         if until is None:
             return None
@@ -174,7 +157,7 @@ class AuthFailures:
         """Count one failed authentication against its address (refusing the address once
         over the limit) and tally it for the audit trail."""
         now = self._clock()
-        key = address_key(failure.address, self._ipv6_prefix)
+        key = failure.address
         if failure.credential is not None:
             self._known.discard(failure.credential)
         tally = self._tally(key, failure.surface, now)
