@@ -91,7 +91,7 @@ class Runtime:
     saml_keys: SamlKeyCache = field(init=False)
     """Parsed SP keys and pinned IdP certificates, by stored value."""
     pending_logins: PendingLoginSeal = field(
-        default_factory=lambda: PendingLoginSeal(lambda: secrets.token_bytes(32))
+        default_factory=lambda: PendingLoginSeal(lambda: [secrets.token_bytes(32)])
     )
     """Seals the cookie a pending SAML login is kept in, under a subkey of ``secret_box``."""
     auth_failures: AuthFailures = field(init=False)
@@ -150,5 +150,5 @@ def build_runtime(settings: Settings) -> Runtime:
         audit_buffer=AuditBuffer(db, retry_max_seconds=settings.background_retry_max_seconds),
         fanout_health=health,
         # the pending sign-in cookie's key: a subkey of the key sealing secrets at rest
-        pending_logins=PendingLoginSeal(lambda: box.subkey("pending-sign-in-cookie")),
+        pending_logins=PendingLoginSeal(lambda: box.subkeys("pending-sign-in-cookie")),
     )

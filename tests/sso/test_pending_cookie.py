@@ -36,13 +36,13 @@ LOGIN = PendingLogin(
 
 def test_a_sealed_login_opens_only_unchanged_for_its_relay_state_and_secret() -> None:
     secret = secrets.token_bytes(32)
-    seal = PendingLoginSeal(lambda: secret)
+    seal = PendingLoginSeal(lambda: [secret])
     relay = new_relay_state()
     value = seal.seal(relay, LOGIN)
     assert seal.open(relay, value) == LOGIN
     assert LOGIN.return_to.encode() not in value.encode()  # encrypted, not only signed
     assert seal.open(new_relay_state(), value) is None  # moved to another login
-    assert PendingLoginSeal(lambda: secrets.token_bytes(32)).open(relay, value) is None
+    assert PendingLoginSeal(lambda: [secrets.token_bytes(32)]).open(relay, value) is None
     raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     for i in (0, len(raw) // 2, len(raw) - 1):  # the nonce, the ciphertext, the tag
         flipped = raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1 :]
@@ -58,8 +58,17 @@ def test_only_relay_states_of_ours_name_a_cookie() -> None:
         assert cookie_name(foreign) is None
 
 
+def test_a_login_sealed_before_a_secret_key_rotation_still_opens() -> None:
+    old, new = secrets.token_bytes(32), secrets.token_bytes(32)
+    relay = new_relay_state()
+    value = PendingLoginSeal(lambda: [old]).seal(relay, LOGIN)
+    rotated = PendingLoginSeal(lambda: [new, old])  # the new key seals, both open
+    assert rotated.open(relay, value) == LOGIN
+    assert PendingLoginSeal(lambda: [old]).open(relay, rotated.seal(relay, LOGIN)) is None
+
+
 def test_a_login_too_long_for_a_cookie_is_refused() -> None:
-    seal = PendingLoginSeal(lambda: b"k" * 32)
+    seal = PendingLoginSeal(lambda: [b"k" * 32])
     huge = LOGIN.return_to + "&x=" + secrets.token_urlsafe(4000)
     with pytest.raises(CookieTooLarge):
         seal.seal(new_relay_state(), PendingLogin(**{**LOGIN.__dict__, "return_to": huge}))

@@ -3,13 +3,14 @@
 Starting a login writes nothing on the server (an anonymous request must be cheap): the
 AuthnRequest's ID, the authorization request to resume, the connection, the ``ForceAuthn``
 flag and when it was sent travel in a cookie, sealed with AES-256-GCM (NIST SP 800-38D) under
-a key derived with HKDF-SHA256 (RFC 5869) from the server secret, so the browser can neither
-read nor change it. The cookie is named after the login's RelayState (SAML Bindings §3.4.3:
-at most 80 bytes, carried through the IdP and posted back with the Response) and the
-RelayState is the sealed value's associated data: the ACS accepts the answer to a pending
-login only from the browser holding that login's cookie, so a Response (with its RelayState)
-posted from any other browser is refused (login CSRF). One cookie per login: several tabs may
-sign in at once.
+the secret box's subkey for this purpose (HKDF-SHA256, ``crypto/secretbox.py``), so the
+browser can neither read nor change it; during a rotation of ``PROPYLON_SECRET_KEY`` a
+cookie sealed under the previous key still opens. The cookie is named after the login's
+RelayState (SAML Bindings §3.4.3: at most 80 bytes, carried through the IdP and posted back
+with the Response) and the RelayState is the sealed value's associated data: the ACS accepts
+the answer to a pending login only from the browser holding that login's cookie, so a
+Response (with its RelayState) posted from any other browser is refused (login CSRF). One
+cookie per login: several tabs may sign in at once.
 
 The cookie crosses the IdP's cross-site POST back to the ACS, so it is ``SameSite=None`` and
 ``Secure`` (browsers keep ``Secure`` cookies of ``http://localhost`` and ``127.0.0.1`` too),
@@ -30,9 +31,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.responses import Response
 
 COOKIE_PREFIX = "propylon_login_"
@@ -91,19 +90,18 @@ def _aad(relay_state: str) -> bytes:
 
 
 class PendingLoginSeal:
-    """Seals and opens pending-login cookies under a key derived from the server secret.
-    ``secret`` is called once, on first use (so processes that never start a login, such as
-    the CLI, never need it)."""
+    """Seals pending-login cookies under the first of ``keys`` (32-byte keys for this purpose
+    only, the current one first) and opens them under any. ``keys`` is called once, on first
+    use (so processes that never start a login, such as the CLI, never need them)."""
 
-    def __init__(self, secret: Callable[[], bytes]) -> None:
-        self._secret = secret
-        self._aead: AESGCM | None = None
+    def __init__(self, keys: Callable[[], list[bytes]]) -> None:
+        self._keys = keys
+        self._aeads: list[AESGCM] | None = None
 
-    def _cipher(self) -> AESGCM:
-        if self._aead is None:
-            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
-            self._aead = AESGCM(hkdf.derive(self._secret()))
-        return self._aead
+    def _ciphers(self) -> list[AESGCM]:
+        if self._aeads is None:
+            self._aeads = [AESGCM(key) for key in self._keys()]
+        return self._aeads
 
     def seal(self, relay_state: str, login: PendingLogin) -> str:
         """The cookie value for ``login``; :class:`CookieTooLarge` if it cannot be kept."""
@@ -117,7 +115,7 @@ class PendingLoginSeal:
         }
         plain = zlib.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"))
         nonce = secrets.token_bytes(_NONCE_BYTES)
-        value = _b64(nonce + self._cipher().encrypt(nonce, plain, _aad(relay_state)))
+        value = _b64(nonce + self._ciphers()[0].encrypt(nonce, plain, _aad(relay_state)))
         if len(COOKIE_PREFIX) + len(relay_state) + len(value) > MAX_COOKIE_BYTES:
             raise CookieTooLarge("the sign-in request is too long to keep")
         return value
@@ -129,20 +127,31 @@ class PendingLoginSeal:
             return None
         try:
             raw = _unb64(value)
-            plain = self._cipher().decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(relay_state)
-            )
-            doc = json.loads(zlib.decompress(plain))
-            return PendingLogin(
-                request_id=str(doc["r"]),
-                connection_id=str(doc["c"]),
-                return_to=str(doc["u"]),
-                force_authn=bool(doc["f"]),
-                created_at=datetime.fromtimestamp(float(doc["t"]), UTC),
-                expires_at=datetime.fromtimestamp(float(doc["e"]), UTC),
-            )
-        except (InvalidTag, ValueError, binascii.Error, zlib.error, KeyError, TypeError):
+        except (ValueError, binascii.Error):
             return None
+        for cipher in self._ciphers():
+            try:
+                plain = cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(relay_state))
+            except (InvalidTag, ValueError):
+                continue
+            return _login(plain)
+        return None
+
+
+def _login(plain: bytes) -> PendingLogin | None:
+    """The login a decrypted cookie holds (None if malformed, which a sealed value never is)."""
+    try:
+        doc = json.loads(zlib.decompress(plain))
+        return PendingLogin(
+            request_id=str(doc["r"]),
+            connection_id=str(doc["c"]),
+            return_to=str(doc["u"]),
+            force_authn=bool(doc["f"]),
+            created_at=datetime.fromtimestamp(float(doc["t"]), UTC),
+            expires_at=datetime.fromtimestamp(float(doc["e"]), UTC),
+        )
+    except (ValueError, zlib.error, KeyError, TypeError):
+        return None
 
 
 def _secure(public_url: str) -> bool:
