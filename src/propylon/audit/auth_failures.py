@@ -176,9 +176,7 @@ class AuthFailures:
             return
         until = now + WINDOW_SECONDS
         self._refuse(key, until)
-        log.warning(
-            "auth_failures_limited", address=key, surface=failure.surface, failures=recent
-        )
+        log.warning("auth_failures_limited", address=key, surface=failure.surface, failures=recent)
         if self._cache.fanout:
             with contextlib.suppress(*UNAVAILABLE):
                 await self._cache.publish(CHANNEL, f"{key} {until}")
