@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -54,6 +55,13 @@ def confirm_token(handle: str) -> str:
     only a page served to that browser has it (the ``sid``, which ID tokens publish, is a
     different hash of the handle and does not yield it)."""
     return hash_secret("logout-confirm:" + handle)
+
+
+def confirmed(handle: str, posted: Mapping[str, str]) -> bool:
+    """Whether a POSTed form carries the confirmation page's token for this session cookie
+    (compared in constant time)."""
+    token = posted.get(CONFIRM_FIELD, "")
+    return hmac.compare_digest(token.encode(), confirm_token(handle).encode())
 
 
 def read_hint(ex: Exchange, hint: str) -> Hint | None:
@@ -112,13 +120,11 @@ async def logout(request: Request) -> Response:
         login = await load_active(rt.sessions, s, handle, now)
         if login is not None and handle is not None:
             hinted = hint is not None and hint.sid == login.id
-            token = posted.get(CONFIRM_FIELD, "")
-            expected = confirm_token(handle)
-            if not hinted and not hmac.compare_digest(token.encode(), expected.encode()):
+            if not hinted and not confirmed(handle, posted):
                 carried = [(k, data[k]) for k in _CARRIED if data.get(k)]
                 if client_id:
                     carried.append(("client_id", client_id))
-                hidden = [(CONFIRM_FIELD, expected), *carried]
+                hidden = [(CONFIRM_FIELD, confirm_token(handle)), *carried]
                 return confirm_page(
                     "Sign out?",
                     "Do you want to sign out? You will need to sign in again to continue.",

@@ -6,15 +6,13 @@ sees a plain page, the reason an admin needs is in the audit trail.
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from propylon.api import authorize
 from propylon.api.http import read_form
 from propylon.api.pages import confirm_page, page
-from propylon.api.rp_logout import CONFIRM_FIELD, confirm_token
+from propylon.api.rp_logout import CONFIRM_FIELD, confirm_token, confirmed
 from propylon.errors import NotFound
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
@@ -141,18 +139,15 @@ async def logout(request: Request, connection_id: str, return_to: str = "") -> R
     (as ``/oauth2/logout`` does without an ``id_token_hint``)."""
     rt = _rt(request)
     handle = request.cookies.get(COOKIE_NAME)
-    confirmed = False
+    agreed = False
     if request.method == "POST":
         try:
             form = await read_form(request, _LOGOUT_FORM_BYTES)
         except ValueError:  # FormTooLarge included
             form = {}
         return_to = form.get("return_to", return_to)
-        token = form.get(CONFIRM_FIELD, "")
-        confirmed = usable_handle(handle) and hmac.compare_digest(
-            token.encode(), confirm_token(handle).encode()
-        )
-    if usable_handle(handle) and not confirmed:
+        agreed = usable_handle(handle) and confirmed(handle, form)
+    if usable_handle(handle) and not agreed:
         return confirm_page(
             "Sign out?",
             "Do you want to sign out? Your identity provider's session ends too.",
