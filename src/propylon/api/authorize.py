@@ -34,14 +34,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.api.client_address import client_key
-from propylon.api.http import FormTooLarge, query_pairs
 from propylon.api.oauth_adapter import (
     NO_STORE,
     HttpProviderServer,
     HttpRequest,
+    browser_parameters,
     open_exchange,
     public_uri,
-    read_oauth_form,
     runtime_of,
 )
 from propylon.api.pages import page
@@ -82,14 +81,10 @@ class StartSaml:
 @router.post("/oauth2/authorize", operation_id="authorize_post")
 async def authorize(request: Request) -> Response:
     rt = runtime_of(request)
-    try:
-        form = await read_oauth_form(request)
-    except FormTooLarge:
-        return page(413, "Request too large", "The sign-in request is too large.")
-    try:
-        query = query_pairs(request)
-    except ValueError:
-        return page(400, "Invalid sign-in request", "The sign-in request could not be read.")
+    params = await browser_parameters(request, "sign-in")
+    if isinstance(params, Response):
+        return params
+    query, form = params
     outcome = await answer(
         rt,
         Asked(request.method, public_uri(rt, request), request.headers, query, form),

@@ -17,7 +17,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.api.http import FormTooLarge, read_form_pairs
+from propylon.api.http import FormTooLarge, query_pairs, read_form_pairs
+from propylon.api.pages import page
 from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
 from propylon.provider.models import Client
@@ -128,6 +129,23 @@ async def read_oauth_form(request: Request) -> list[tuple[str, str]]:
         raise
     except ValueError:
         return []
+
+
+Pairs = list[tuple[str, str]]
+
+
+async def browser_parameters(request: Request, what: str) -> tuple[Pairs, Pairs] | Response:
+    """The query and form pairs of an endpoint a browser reaches (``what``: "sign-in",
+    "sign-out"), or the page to answer instead: 413 for a form over the bound, 400 for a
+    parameter holding NUL (nothing stored could match it)."""
+    try:
+        form = await read_oauth_form(request)
+    except FormTooLarge:
+        return page(413, "Request too large", f"The {what} request is too large.")
+    try:
+        return query_pairs(request), form
+    except ValueError:
+        return page(400, f"Invalid {what} request", f"The {what} request could not be read.")
 
 
 def public_uri(rt: Runtime, request: Request) -> str:

@@ -26,8 +26,7 @@ from fastapi.responses import RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from propylon.api.http import FormTooLarge, query_pairs
-from propylon.api.oauth_adapter import open_exchange, read_oauth_form, runtime_of
+from propylon.api.oauth_adapter import browser_parameters, open_exchange, runtime_of
 from propylon.api.pages import confirm_page, page
 from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
@@ -85,14 +84,11 @@ def _with_state(uri: str, state: str | None) -> str:
 
 async def logout(request: Request) -> Response:
     rt = runtime_of(request)
-    try:
-        form = await read_oauth_form(request)
-    except FormTooLarge:
-        return page(413, "Request too large", "The sign-out request is too large.")
-    try:
-        data = dict(reversed(query_pairs(request) + form))
-    except ValueError:  # NUL in a parameter: nothing stored could match it
-        return page(400, "Invalid sign-out request", "The sign-out request could not be read.")
+    params = await browser_parameters(request, "sign-out")
+    if isinstance(params, Response):
+        return params
+    query, form = params
+    data = dict(reversed(query + form))
     posted = dict(reversed(form)) if request.method == "POST" else {}
     handle = request.cookies.get(COOKIE_NAME)
     now = rt.clock()
