@@ -7,6 +7,7 @@ imported as a global.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+@functools.lru_cache(maxsize=16)
 def parse_networks(spec: str) -> tuple[Network, ...]:
     """``"10.0.0.0/8, 127.0.0.1"`` → networks; a bare address is a /32 or /128."""
     return tuple(
@@ -123,6 +125,8 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        """:attr:`trusted_proxies`, parsed (once per value: every per-address limit reads it
+        on every request)."""
         return parse_networks(self.trusted_proxies)
 
     def resolved_database_url(self) -> str:
