@@ -208,6 +208,21 @@ async def revoke_sign_ins(session: AsyncSession, user: User, now: datetime) -> N
     await session.execute(_END_SESSIONS, {"uid": user.id, "now": now})
 
 
+async def revoke_sign_ins_where(
+    session: AsyncSession, users: ColumnElement[bool], now: datetime
+) -> None:
+    """:func:`revoke_sign_ins` for every user ``users`` selects at once (deleting a tenant or
+    a directory), as two set-based statements."""
+    ids = select(User.id).where(users).scalar_subquery()
+    await session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id.in_(ids), LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    epoch = User.revocation_epoch + 1
+    await session.execute(update(User).where(users).values(revocation_epoch=epoch))
+
+
 async def replace_user(
     session: AsyncSession,
     scope: DirectoryScope,

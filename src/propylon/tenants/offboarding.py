@@ -11,24 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Group, ScimToken, Tenant, User
 from propylon.db.tables_saml import SamlConnection
-from propylon.db.tables_sso import LoginSession
+from propylon.directory.users import revoke_sign_ins_where
 from propylon.tenants.directories import get_directory
 from propylon.tenants.service import get_tenant
-
-
-async def _end_sign_ins(s: AsyncSession, users: ColumnElement[bool], now: datetime) -> None:
-    ids = select(User.id).where(users).scalar_subquery()
-    await s.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id.in_(ids), LoginSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
-    await s.execute(update(User).where(users).values(revocation_epoch=User.revocation_epoch + 1))
 
 
 async def delete_tenant(s: AsyncSession, ref: str, now: datetime) -> Tenant:
@@ -44,7 +34,7 @@ async def delete_tenant(s: AsyncSession, ref: str, now: datetime) -> Tenant:
         .where(SamlConnection.tenant_id == tenant.id, SamlConnection.disabled_at.is_(None))
         .values(disabled_at=now)
     )
-    await _end_sign_ins(s, User.tenant_id == tenant.id, now)
+    await revoke_sign_ins_where(s, User.tenant_id == tenant.id, now)
     await s.flush()
     return tenant
 
@@ -61,7 +51,7 @@ async def delete_directory(s: AsyncSession, directory_id: str, now: datetime) ->
         .values(revoked_at=now)
     )
     live = (User.directory_id == directory.id) & User.deleted_at.is_(None)
-    await _end_sign_ins(s, live, now)
+    await revoke_sign_ins_where(s, live, now)
     done = await s.execute(update(User).where(live).values(deleted_at=now, active=False))
     await s.execute(
         update(Group)
