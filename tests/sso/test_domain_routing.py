@@ -95,3 +95,24 @@ async def test_a_domain_cannot_be_bound_to_another_tenants_connection(server: Se
         assert [d["domain"] for d in listed.json()["data"]] == [org.domain]
     actions = {r["action"] for r in server.cli_json("audit", "list", org.slug)}
     assert {"domain.add", "domain.bind", "domain.remove"} <= actions
+
+
+async def test_hostile_domain_requests_get_a_4xx_and_store_nothing(server: Server) -> None:
+    org = await new_org(server)
+    base = f"/api/v1/tenants/{org.slug}/domains"
+    async with server.api() as api:
+        nan = await api.post(
+            base,
+            content=b'{"domain": "x.example.com", "connection_id": NaN}',
+            headers={"content-type": "application/json"},
+        )
+        assert nan.status_code == 400
+        assert (
+            await api.patch(f"{base}/a%00b.example.com", json={"connection_id": None})
+        ).status_code == 400
+        assert (await api.delete(f"{base}/{'a' * 300}.com")).status_code == 404
+        long_ok = ".".join(["a" * 60] * 3) + ".example.com"  # a valid 195-character name
+        assert (await api.post(base, json={"domain": long_ok})).status_code == 201
+        assert (await api.delete(f"{base}/{long_ok}")).status_code == 204
+        listed = (await api.get(base)).json()["data"]
+    assert [d["domain"] for d in listed] == [org.domain]

@@ -32,8 +32,11 @@ async def add_domain(
 ) -> DomainView:
     async def op(s: AsyncSession, rec: AuditRecord) -> DomainView:
         tenant, view = await domains.add_domain(s, tenant_ref, domain, connection_id, rt.clock())
-        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", view.domain
-        rec.diff = {"connection_id": {"before": None, "after": connection_id}}
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", view.id
+        rec.diff = {
+            "domain": {"before": None, "after": view.domain},
+            "connection_id": {"before": None, "after": connection_id},
+        }
         return view
 
     view = await audited(rt, actor, "domain.add", op)
@@ -46,7 +49,7 @@ async def bind_domain(
 ) -> DomainView:
     async def op(s: AsyncSession, rec: AuditRecord) -> DomainView:
         tenant, view, before = await domains.bind_domain(s, tenant_ref, domain, connection_id)
-        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", view.domain
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", view.id
         rec.diff = {"connection_id": {"before": before, "after": connection_id}}
         return view
 
@@ -57,9 +60,10 @@ async def bind_domain(
 
 async def remove_domain(rt: Runtime, actor: Actor, tenant_ref: str, domain: str) -> str:
     async def op(s: AsyncSession, rec: AuditRecord) -> str:
-        tenant, removed = await domains.remove_domain(s, tenant_ref, domain)
-        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", removed
-        return removed
+        tenant, gone = await domains.remove_domain(s, tenant_ref, domain)
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "domain", gone.id
+        rec.diff = {"domain": {"before": gone.domain, "after": None}}
+        return gone.domain
 
     removed = await audited(rt, actor, "domain.remove", op)
     await _published(rt, removed)

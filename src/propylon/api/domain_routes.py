@@ -11,9 +11,12 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from propylon.admin import domains as ops
+from propylon.api.http import StandardInputRoute
 from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
 
-router = APIRouter(prefix="/api/v1", tags=["management"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1", tags=["management"], responses=PROBLEMS, route_class=StandardInputRoute
+)
 
 
 class DomainIn(BaseModel):

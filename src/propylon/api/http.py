@@ -153,18 +153,22 @@ class StandardJsonRequest(Request):
         return self._json
 
 
+LONG_PATH_PARAMS = {"domain": 253}
+"""Path parameters that are no id or slug, with their own bound (a DNS name: RFC 1035)."""
+
+
 class StandardInputRoute(APIRoute):
     """The route class of the management API: JSON bodies as :class:`StandardJsonRequest`
-    reads them; a path parameter longer than any id or slug column (:data:`ids.MAX_CHARS`)
-    is 404, and path and query parameters holding NUL (which PostgreSQL text cannot hold)
-    are 400, before any handler runs."""
+    reads them; a path parameter longer than any id or slug column (:data:`ids.MAX_CHARS`,
+    or its bound in :data:`LONG_PATH_PARAMS`) is 404, and path and query parameters holding
+    NUL (which PostgreSQL text cannot hold) are 400, before any handler runs."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def standard(request: Request) -> Response:
             for name, value in request.path_params.items():
-                if len(str(value)) > ids.MAX_CHARS:
+                if len(str(value)) > LONG_PATH_PARAMS.get(name, ids.MAX_CHARS):
                     raise NotFound(f"no such {name}")
             for name, value in (*request.path_params.items(), *request.query_params.items()):
                 try:

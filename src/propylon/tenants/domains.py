@@ -23,6 +23,7 @@ from propylon.tenants.service import get_tenant, normalize_domain
 
 @dataclass(frozen=True)
 class DomainView:
+    id: str
     domain: str
     tenant_id: str
     connection_id: str | None
@@ -38,7 +39,7 @@ class DomainView:
 
 
 def _view(row: TenantDomain) -> DomainView:
-    return DomainView(row.domain, row.tenant_id, row.connection_id, row.created_at)
+    return DomainView(row.id, row.domain, row.tenant_id, row.connection_id, row.created_at)
 
 
 async def _check_connection(s: AsyncSession, tenant: Tenant, connection_id: str | None) -> None:
@@ -107,9 +108,12 @@ async def bind_domain(
     return tenant, _view(row), before
 
 
-async def remove_domain(s: AsyncSession, tenant_ref: str, domain: str) -> tuple[Tenant, str]:
+async def remove_domain(
+    s: AsyncSession, tenant_ref: str, domain: str
+) -> tuple[Tenant, DomainView]:
     tenant = await get_tenant(s, tenant_ref)
     row = await _get(s, tenant, domain)
+    view = _view(row)
     await s.delete(row)
     await s.flush()
-    return tenant, row.domain
+    return tenant, view
