@@ -49,6 +49,9 @@ SAML_SP_KEY = "saml-sp-key"
 CLIENT_SECRET = "client-secret"
 """A client secret Propylon must present to someone else (an upstream IdP); the row is the
 record that holds it."""
+OIDC_CLIENT_KEY = "oidc-client-key"
+"""The private key (PEM) an OIDC connection signs ``private_key_jwt`` client assertions
+with; the row is the connection id."""
 
 
 class SecretBoxError(Exception):

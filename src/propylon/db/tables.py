@@ -19,7 +19,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -55,6 +57,12 @@ class Tenant(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     """Set: the tenant is gone for every caller (sign-ins ended, tokens revoked) and its data
     is kept until ``propylon purge`` removes it after the retention period."""
+    enforce_sso: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Set: people of the tenant's domains sign in only through its SSO connections."""
+    allow_password: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    allow_google: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    hostname: Mapped[str | None] = mapped_column(String(253), unique=True, default=None)
+    """A vanity host name (matched on ``Host``) whose sign-in goes straight to the SSO."""
 
 
 class TenantDomain(Base):
@@ -63,9 +71,18 @@ class TenantDomain(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(String(255), unique=True)
     connection_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    """The tenant's connection this domain's people sign in through; none: the tenant's only
-    connection (with several, a login from an unbound domain is refused)."""
+    """The tenant's connection (SAML or OIDC) this domain's people sign in through; none: the
+    tenant's only connection (with several, a login from an unbound domain is refused)."""
     created_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16), default="operator", server_default="operator")
+    """``operator`` (CLI/API: trusted at once) or ``self_service`` (routes only once proved
+    in DNS)."""
+    verification_token: Mapped[str | None] = mapped_column(String(128), default=None)
+    """The value of the DNS TXT record that proves control of the domain."""
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    lapsed_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set when a re-check no longer finds the proof: the domain stops routing."""
 
 
 class ScimDirectory(Base):
