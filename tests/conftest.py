@@ -90,6 +90,9 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
         # every test connects from 127.0.0.1 and many send bad credentials on purpose:
         # tests/http/test_auth_failures.py tries the limit on a server of its own
         "PROPYLON_AUTH_FAILURE_RATE_LIMIT_PER_MINUTE": "1000000",
+        # likewise wrong passwords and sign-ups: tests/password/test_throttling.py tries them
+        "PROPYLON_PASSWORD_ADDRESS_FREE_FAILURES": "1000000",
+        "PROPYLON_PASSWORD_SIGN_UP_RATE_LIMIT_PER_MINUTE": "1000000",
         **(extra or {}),
     }
     if name == "postgres":

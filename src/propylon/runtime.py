@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from propylon.audit.auth_failures import AuthFailures
 from propylon.audit.buffer import AuditBuffer
-from propylon.cache.base import Accelerator
+from propylon.cache.base import Accelerator, BackoffPolicy
 from propylon.cache.copies import LocalCopies
 from propylon.cache.fanout import FanoutHealth
 from propylon.cache.local import LocalAccelerator
@@ -20,8 +20,11 @@ from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
+from propylon.mail import Mailer, mailer_from
 from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.owner_only import secure_dir
+from propylon.passwords.argon2id import PasswordHashing
+from propylon.passwords.throttle import Throttle
 from propylon.provider.models import Client
 from propylon.sessions.pending_cookie import PendingLoginSeal
 from propylon.sessions.store import SessionStore
@@ -96,6 +99,12 @@ class Runtime:
     """Seals the cookie a pending SAML login is kept in, under a subkey of ``secret_box``."""
     auth_failures: AuthFailures = field(init=False)
     """Failed authentication per client address: the limit and its aggregated audit."""
+    mailer: Mailer = field(init=False)
+    """Outgoing mail: files under ``<data_dir>/mail``, or SMTP (``mail/``)."""
+    password_hashing: PasswordHashing = field(init=False)
+    """argon2id at the configured parameters (``passwords/argon2id.py``)."""
+    password_throttle: Throttle = field(init=False)
+    """Growing delays on wrong passwords per account and address (``passwords/throttle.py``)."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
@@ -105,6 +114,23 @@ class Runtime:
             self.audit_buffer or AuditBuffer(self.db),
             limit=self.settings.auth_failure_rate_limit_per_minute,
             max_addresses=self.settings.auth_failure_audit_max_addresses,
+        )
+        st = self.settings
+        self.mailer = mailer_from(st)
+        self.password_hashing = PasswordHashing(
+            st.password_argon2_memory_kib,
+            st.password_argon2_time_cost,
+            st.password_argon2_parallelism,
+        )
+        backoff = {
+            "base": st.password_backoff_base_seconds,
+            "cap": st.password_backoff_max_seconds,
+            "memory": st.password_failure_memory_seconds,
+        }
+        self.password_throttle = Throttle(
+            self.cache,
+            account=BackoffPolicy(free=st.password_free_failures, **backoff),
+            address=BackoffPolicy(free=st.password_address_free_failures, **backoff),
         )
 
     async def close(self) -> None:

@@ -110,6 +110,45 @@ class Settings(BaseSettings):
     file ``<data_dir>/secret.key`` made on first start (owner-only), which every process and
     host using the database must share: set this instead when several hosts do."""
 
+    # Password accounts (NIST SP 800-63B §5.1.1.2; argon2id per RFC 9106 and OWASP)
+    password_argon2_memory_kib: int = Field(default=19_456, ge=19_456)
+    """argon2id memory per hash in KiB (OWASP's minimum: 19 MiB); raising it rehashes each
+    password at its next sign-in."""
+    password_argon2_time_cost: int = Field(default=2, ge=2)
+    password_argon2_parallelism: int = Field(default=1, ge=1)
+    password_min_length: int = Field(default=8, ge=8)
+    """Shortest password accepted, in characters after NFKC normalisation."""
+    password_max_length: int = Field(default=256, ge=64)
+    """Longest password accepted (a bound on hashing work, never below 64)."""
+    password_verify_link_lifetime_seconds: int = Field(default=86_400, ge=60)
+    password_reset_link_lifetime_seconds: int = Field(default=3_600, ge=60)
+    password_free_failures: int = Field(default=5, ge=1)
+    """Wrong passwords per account before each further failure imposes a delay."""
+    password_address_free_failures: int = Field(default=20, ge=1)
+    """Wrong passwords per client address before each further failure imposes a delay."""
+    password_backoff_base_seconds: int = Field(default=2, ge=1)
+    """The first delay; each further failure doubles it, up to the cap."""
+    password_backoff_max_seconds: int = Field(default=900, ge=1)
+    """Cap of the delay: no one can keep an account locked for longer than this at once."""
+    password_failure_memory_seconds: int = Field(default=3_600, ge=60)
+    """Failures are forgotten this long after the last one (and at a successful sign-in)."""
+    password_mails_per_address_per_hour: int = Field(default=5, ge=1)
+    """Sign-up and reset mails sent to one email address per hour."""
+    password_sign_up_rate_limit_per_minute: int = Field(default=10, ge=1)
+    """Sign-ups and reset requests per client address per minute (429 past it)."""
+
+    # Mail
+    smtp_host: str = ""
+    """Empty: mail is written to ``<data_dir>/mail/*.eml`` and logged (recipient and subject
+    only). Set: sent through this SMTP server."""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    """Upgrade to TLS (RFC 3207) before authenticating; refused if the server cannot."""
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "Propylon <no-reply@localhost>"
+
     # Lifecycle
     retention_days: int = 30
     """Deprovisioned (DELETEd) users are kept this long, then removed by ``propylon purge``."""

@@ -22,6 +22,8 @@ from propylon.api import (
     home,
     mgmt_routes,
     observability,
+    password_reset_routes,
+    password_routes,
     provider_routes,
     saml_mgmt_routes,
     saml_routes,
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(authorize.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
+    app.include_router(password_routes.router)
+    app.include_router(password_reset_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)

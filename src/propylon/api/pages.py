@@ -27,9 +27,10 @@ def page(
     form: dict[str, Any] | None = None,
     *,
     request_id: str | None = None,
+    links: list[tuple[str, str]] | None = None,
 ) -> HTMLResponse:
     """``request_id``: shown so a person can quote it and an administrator find the audit
-    entry that says why (its ``request_id``)."""
+    entry that says why (its ``request_id``); ``links``: (href, text) ways on."""
     return render(
         "page.html",
         status,
@@ -38,6 +39,7 @@ def page(
         detail=detail,
         form=form,
         request_id=request_id,
+        links=links,
     )
 
 

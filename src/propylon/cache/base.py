@@ -29,6 +29,34 @@ class WindowCount:
         return self.current + self.previous
 
 
+@dataclass(frozen=True)
+class Delay:
+    """Failures recorded on a key and how long it is refused for (see
+    :meth:`Accelerator.add_failure`)."""
+
+    failures: int
+    retry_after: int
+    """Seconds until the key may be tried again (0: now)."""
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """``free`` failures cost nothing; the next waits ``base`` seconds, each further one
+    twice the one before, never more than ``cap``; failures are forgotten ``memory``
+    seconds after the last one."""
+
+    free: int
+    base: int
+    cap: int
+    memory: int
+
+    def delay(self, failures: int) -> int:
+        over = failures - self.free
+        if over <= 0:
+            return 0
+        return min(self.cap, self.base * (1 << min(over - 1, 40)))
+
+
 class Accelerator(Protocol):
     fanout: bool
     """True when :meth:`publish` reaches every Propylon process (Redis); the in-process
@@ -46,6 +74,17 @@ class Accelerator(Protocol):
     async def remember_once(self, key: str, ttl_seconds: int) -> bool:
         """True the first time ``key`` is seen while it lives; False on a replay."""
         ...
+
+    async def backoff(self, key: str) -> Delay:
+        """The failures on ``key`` and how long it is still refused for; writes nothing."""
+        ...
+
+    async def add_failure(self, key: str, policy: BackoffPolicy) -> Delay:
+        """Record one failure on ``key`` (atomically across processes with Redis): refused
+        from now for ``policy.delay(failures)`` seconds."""
+        ...
+
+    async def clear_failures(self, key: str) -> None: ...
 
     async def publish(self, channel: str, message: str) -> None:
         """Fan a message out to every Propylon process (revocations)."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from propylon.cache.base import RateDecision, WindowCount
+from propylon.cache.base import BackoffPolicy, Delay, RateDecision, WindowCount
 from propylon.db.engine import Database
 from propylon.db.tables import ReplayEntry
 
@@ -30,6 +30,8 @@ class LocalAccelerator:
         self._counts: dict[str, tuple[int, int, int]] = {}
         """key → (window, hits in it, hits in the window before)"""
         self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
+        self._failures: dict[str, tuple[int, float, float]] = {}
+        """key → (failures, refused until, forgotten at)"""
 
     async def rate_hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         now = self._clock()
@@ -69,6 +71,25 @@ class LocalAccelerator:
         except IntegrityError:
             return False
         return True
+
+    async def backoff(self, key: str) -> Delay:
+        now = self._clock()
+        failures, until, forget = self._failures.get(key, (0, 0.0, 0.0))
+        if forget <= now:
+            return Delay(0, 0)
+        return Delay(failures, max(0, math.ceil(until - now)))
+
+    async def add_failure(self, key: str, policy: BackoffPolicy) -> Delay:
+        now = self._clock()
+        failures = (await self.backoff(key)).failures + 1
+        delay = policy.delay(failures)
+        if len(self._failures) > _MAX_WINDOWS:
+            self._failures = {k: v for k, v in self._failures.items() if v[2] > now}
+        self._failures[key] = (failures, now + delay, now + max(policy.memory, delay))
+        return Delay(failures, delay)
+
+    async def clear_failures(self, key: str) -> None:
+        self._failures.pop(key, None)
 
     async def publish(self, channel: str, message: str) -> None:
         for handler in self._handlers.get(channel, []):

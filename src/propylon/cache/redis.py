@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from propylon.background import Backoff, watch
-from propylon.cache.base import RateDecision, WindowCount
+from propylon.cache.base import BackoffPolicy, Delay, RateDecision, WindowCount
 from propylon.cache.fanout import FanoutHealth
 
 log = structlog.get_logger("propylon.cache")
@@ -62,6 +63,20 @@ local previous = redis.call('GET', KEYS[2])
 return {n, tonumber(previous or '0')}
 """
 
+# One failure more on a key: the delay doubles past the free ones, up to the cap; the key
+# is forgotten ``memory`` seconds after its last failure (ARGV: now, free, base, cap, memory).
+_FAIL_SCRIPT = """
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local over = n - tonumber(ARGV[2])
+local delay = 0
+if over > 0 then
+  delay = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ math.min(over - 1, 40))
+end
+redis.call('HSET', KEYS[1], 'until', tonumber(ARGV[1]) + delay)
+redis.call('EXPIRE', KEYS[1], math.max(tonumber(ARGV[5]), math.ceil(delay)))
+return {n, tostring(delay)}
+"""
+
 
 class RedisAccelerator:
     """Rate limits count locally and settle with Redis in batches: a process asks Redis once
@@ -90,6 +105,7 @@ class RedisAccelerator:
         self._timeout = timeout
         self._rate = self._redis.register_script(_RATE_SCRIPT)
         self._count = self._redis.register_script(_COUNT_SCRIPT)
+        self._fail = self._redis.register_script(_FAIL_SCRIPT)
         self._handlers: dict[str, list[Callable[[str], Awaitable[None]]]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._backoff = Backoff(retry_max_seconds)
@@ -137,6 +153,21 @@ class RedisAccelerator:
     async def remember_once(self, key: str, ttl_seconds: int) -> bool:
         created = await self._redis.set(self._k("once:" + key), "1", ex=ttl_seconds, nx=True)
         return bool(created)
+
+    async def backoff(self, key: str) -> Delay:
+        failures, until = await self._redis.hmget(self._k(f"bo:{key}"), ["n", "until"])
+        if failures is None:
+            return Delay(0, 0)
+        wait = math.ceil(float(until or 0) - time.time())  # wall clock: processes agree
+        return Delay(int(failures), max(0, wait))
+
+    async def add_failure(self, key: str, policy: BackoffPolicy) -> Delay:
+        args = [time.time(), policy.free, policy.base, policy.cap, policy.memory]
+        failures, delay = await self._fail(keys=[self._k(f"bo:{key}")], args=args)
+        return Delay(int(failures), math.ceil(float(delay)))
+
+    async def clear_failures(self, key: str) -> None:
+        await self._redis.delete(self._k(f"bo:{key}"))
 
     async def publish(self, channel: str, message: str) -> None:
         await self._redis.publish(self._k("ch:" + channel), message)

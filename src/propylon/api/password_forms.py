@@ -1,0 +1,129 @@
+"""What the password pages share: the form page (``templates/form.html``: labelled inputs,
+an error summary first whose entries link to their fields, ``autocomplete`` values from
+WCAG 2.2 SC 1.3.5 / HTML's autofill tokens), reading a bounded form with its CSRF check
+(:mod:`propylon.api.csrf`), and the pages that refuse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from propylon.api.csrf import CSRF_FIELD, csrf_of, set_csrf_cookie
+from propylon.api.http import FormTooLarge, read_form
+from propylon.api.oauth_adapter import runtime_of
+from propylon.api.pages import page, render
+from propylon.signin.saml_sso import is_local_authorize
+
+MAX_FORM_BYTES = 16_384
+SIGN_IN = "/password/sign-in"
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    type: str
+    autocomplete: str
+    value: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    field: str | None = None
+
+
+def form_page(
+    request: Request,
+    *,
+    title: str,
+    action: str,
+    fields: Sequence[Field],
+    button: str,
+    message: str | None = None,
+    problems: Sequence[Problem] = (),
+    hidden: Sequence[tuple[str, str]] = (),
+    links: Sequence[tuple[str, str]] = (),
+    status: int = 200,
+) -> Response:
+    rt = runtime_of(request)
+    token, fresh = csrf_of(rt.secret_box.subkeys).issue(request)
+    errors = [*problems, *(Problem(f.error, f.id) for f in fields if f.error)]
+    response = render(
+        "form.html",
+        status,
+        title=title,
+        action=action,
+        fields=fields,
+        button=button,
+        message=message,
+        errors=errors,
+        hidden=[(k, v) for k, v in hidden if v],
+        links=links,
+        csrf=token,
+        max_length=rt.settings.password_max_length,
+    )
+    set_csrf_cookie(response, fresh, rt.settings.public_url)
+    return response
+
+
+async def checked_form(request: Request) -> dict[str, str] | Response:
+    """The POSTed form, or the page refusing it: too large (413), unreadable (400), or
+    without this browser's CSRF token (403, with a way back to a fresh form)."""
+    rt = runtime_of(request)
+    try:
+        form = await read_form(request, MAX_FORM_BYTES)
+    except FormTooLarge:
+        return page(413, "Request too large", "The form sent was too large.")
+    except ValueError:
+        return page(400, "Form not understood", "The form sent could not be read.")
+    if not csrf_of(rt.secret_box.subkeys).check(request, form.get(CSRF_FIELD)):
+        return page(
+            403,
+            "Form expired",
+            "This form was not sent from this site's page, or it expired.",
+            "Open the form again and send it from there.",
+            links=[(request.url.path, "Open the form again")],
+        )
+    return form
+
+
+def local_return_to(value: str | None) -> str | None:
+    """``return_to`` only if it resumes a local authorization request (no open redirect)."""
+    return value if value and len(value) <= 8192 and is_local_authorize(value) else None
+
+
+def throttled_page(retry_after: int) -> Response:
+    """RFC 6585 §4: 429 with ``Retry-After``."""
+    refused = page(
+        429,
+        "Too many attempts",
+        "There were too many wrong passwords for this account or from your network.",
+        f"Wait {retry_after} seconds, then try again.",
+        links=[(SIGN_IN, "Back to sign-in")],
+    )
+    refused.headers["Retry-After"] = str(max(1, retry_after))
+    return refused
+
+
+def sso_required_page() -> Response:
+    return page(
+        403,
+        "Sign in with your organisation",
+        "Your organisation signs its people in through single sign-on, not with a password.",
+        "Go back to your application and sign in with your work email.",
+        links=[("/", "Home")],
+    )
+
+
+def link_invalid_page(again: str, what: str) -> Response:
+    return page(
+        400,
+        "Link not valid",
+        "This link has expired or was used already.",
+        links=[(again, what), (SIGN_IN, "Sign in")],
+    )
