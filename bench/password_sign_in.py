@@ -26,7 +26,6 @@ import asyncio
 import email
 import email.policy
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -44,7 +43,7 @@ import httpx
 from argon2 import PasswordHasher, Type
 from benchkit.http import Connection
 from benchkit.infra import Infra, drop_infra, make_infra, run_main, stop
-from benchkit.measure import code_version, lat_summary, log, python_speed
+from benchkit.measure import code_version, lat_summary, log, machine_at_start
 from scimbench.servers import start_propylon
 
 from propylon.settings import Settings
@@ -174,15 +173,8 @@ async def run_backend(backend: str, rounds: int, seconds: float, clients: int) -
     )
     try:
         app = _cli_json(infra, url, "app", "create", "bench", "--redirect-uri", REDIRECT)
-        params = {
-            "response_type": "code",
-            "client_id": app["client_id"],
-            "redirect_uri": REDIRECT,
-            "scope": "openid email",
-            "state": "s",
-            "nonce": "n",
-        }
-        return_to = "/oauth2/authorize?" + urlencode(params)
+        query = f"response_type=code&client_id={app['client_id']}&scope=openid&state=s&nonce=n"
+        return_to = f"/oauth2/authorize?{query}&{urlencode({'redirect_uri': REDIRECT})}"
         addresses = [f"bench-{i}@individuals.example" for i in range(clients)]
         for address in addresses:
             await _account(url, Path(infra.data_dir), address)
@@ -227,12 +219,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "benchmark": "propylon password_sign_in",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "nproc": os.cpu_count(),
-            "python": platform.python_version(),
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-            "python_loop_3M_seconds_at_start": python_speed(),
-        },
+        "machine": machine_at_start(),
         "config": {
             "server": "propylon serve, 1 worker, loopback",
             "clients": clients,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import socket
 import statistics
 import subprocess
@@ -158,3 +159,13 @@ def python_speed() -> float:
     for i in range(3_000_000):
         acc += i * i
     return round(time.perf_counter() - t0, 3)
+
+
+def machine_at_start() -> dict[str, Any]:
+    """What a result says of the machine: cores, Python, load and speed gauge at start."""
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python_loop_3M_seconds_at_start": python_speed(),
+    }

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import Response
 
+from propylon.api.authorize import too_many_sign_ins
+from propylon.api.client_address import client_key
 from propylon.api.csrf import CSRF_FIELD, csrf_of, set_csrf_cookie
 from propylon.api.http import FormTooLarge, read_form
 from propylon.api.oauth_adapter import runtime_of
 from propylon.api.pages import page, render
+from propylon.passwords.store import normalise_email
 from propylon.signin.saml_sso import is_local_authorize
 
 MAX_FORM_BYTES = 16_384
@@ -90,6 +93,30 @@ async def checked_form(request: Request) -> dict[str, str] | Response:
             links=[(request.url.path, "Open the form again")],
         )
     return form
+
+
+def caller(request: Request) -> tuple[str, str | None]:
+    """Who asks: the client address key per-address limits count (``client_key``), and the
+    request id the audit entry keeps."""
+    rt = runtime_of(request)
+    return client_key(request.scope, rt.settings), getattr(request.state, "request_id", None)
+
+
+BAD_EMAIL = "Enter an email address like name@example.com."
+
+
+async def mailing_form(request: Request) -> tuple[dict[str, str], str, str | None] | Response:
+    """A form that sends mail (sign-up, reset request): :func:`checked_form`, limited per
+    client address; with the email as typed and normalised (``None``: not an address)."""
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    rt = runtime_of(request)
+    limit = rt.settings.password_sign_up_rate_limit_per_minute
+    if refused := await too_many_sign_ins(rt, request, "password-mail", limit):
+        return refused
+    raw = form.get("email", "")[:320]
+    return form, raw, normalise_email(raw)
 
 
 def local_return_to(value: str | None) -> str | None:

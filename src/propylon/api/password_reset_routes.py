@@ -8,21 +8,22 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
-from propylon.api import authorize
-from propylon.api.client_address import client_key
 from propylon.api.oauth_adapter import runtime_of
 from propylon.api.pages import page
 from propylon.api.password_forms import (
+    BAD_EMAIL,
     SIGN_IN,
     Field,
+    caller,
     checked_form,
     form_page,
     link_invalid_page,
+    mailing_form,
     throttled_page,
 )
 from propylon.passwords.sp800_63b import PasswordRefused as Weak
 from propylon.passwords.sp800_63b import check_new_password
-from propylon.passwords.store import normalise_email, peek_token
+from propylon.passwords.store import peek_token
 from propylon.runtime import Runtime
 from propylon.sessions.cookie import set_session_cookie
 from propylon.sessions.service import COOKIE_NAME, ActiveSession
@@ -66,18 +67,13 @@ async def reset_form(request: Request) -> Response:
 
 @router.post(RESET)
 async def reset_post(request: Request, background: BackgroundTasks) -> Response:
-    rt = runtime_of(request)
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    limit = rt.settings.password_sign_up_rate_limit_per_minute
-    if refused := await authorize.too_many_sign_ins(rt, request, "password-mail", limit):
-        return refused
-    raw = form.get("email", "")[:320]
-    email = normalise_email(raw)
+    read = await mailing_form(request)
+    if isinstance(read, Response):
+        return read
+    _, raw, email = read
     if email is None:
-        return _reset_form(request, raw, "Enter an email address like name@example.com.")
-    background.add_task(request_reset, rt, email)
+        return _reset_form(request, raw, BAD_EMAIL)
+    background.add_task(request_reset, runtime_of(request), email)
     return page(
         200,
         "Check your email",
@@ -195,8 +191,7 @@ async def change_post(request: Request) -> Response:
             login,
             form.get("current_password", ""),
             new,
-            client_key(request.scope, rt.settings),
-            getattr(request.state, "request_id", None),
+            *caller(request),
         )
     except PasswordRefused as refused:
         if refused.reason == "throttled":

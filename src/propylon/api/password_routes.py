@@ -14,23 +14,25 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
 from propylon.api import authorize
-from propylon.api.client_address import client_key
 from propylon.api.oauth_adapter import runtime_of
 from propylon.api.pages import page
 from propylon.api.password_forms import (
+    BAD_EMAIL,
     SIGN_IN,
     Field,
     Problem,
+    caller,
     checked_form,
     form_page,
     link_invalid_page,
     local_return_to,
+    mailing_form,
     sso_required_page,
     throttled_page,
 )
 from propylon.passwords.sp800_63b import PasswordRefused as Weak
 from propylon.passwords.sp800_63b import check_new_password
-from propylon.passwords.store import normalise_email, tenant_for
+from propylon.passwords.store import tenant_for
 from propylon.runtime import Runtime
 from propylon.sessions.cookie import set_session_cookie
 from propylon.signin.password_accounts import LinkInvalid, sign_up, verify_sign_up
@@ -98,8 +100,7 @@ async def sign_in_post(request: Request) -> Response:
             rt,
             email,
             form.get("password", ""),
-            client_key(request.scope, rt.settings),
-            getattr(request.state, "request_id", None),
+            *caller(request),
         )
     except PasswordRefused as refused:
         if refused.reason == "throttled":
@@ -145,18 +146,13 @@ async def sign_up_form(request: Request) -> Response:
 @router.post("/password/sign-up")
 async def sign_up_post(request: Request, background: BackgroundTasks) -> Response:
     rt = runtime_of(request)
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    limit = rt.settings.password_sign_up_rate_limit_per_minute
-    if refused := await authorize.too_many_sign_ins(rt, request, "password-mail", limit):
-        return refused
-    raw, return_to = form.get("email", "")[:320], local_return_to(form.get("return_to"))
-    email = normalise_email(raw)
+    read = await mailing_form(request)
+    if isinstance(read, Response):
+        return read
+    form, raw, email = read
+    return_to = local_return_to(form.get("return_to"))
     if email is None:
-        return _sign_up_form(
-            request, raw, return_to, email_error="Enter an email address like name@example.com."
-        )
+        return _sign_up_form(request, raw, return_to, email_error=BAD_EMAIL)
     st = rt.settings
     try:
         password = check_new_password(
@@ -211,15 +207,10 @@ def _verify_form(request: Request, token: str, status: int = 200, problem: str =
 
 async def _verify(request: Request, token: str, password: str | None) -> Response:
     rt = runtime_of(request)
+    client, request_id = caller(request)
+    browser = request.cookies.get(SIGN_UP_COOKIE)
     try:
-        done = await verify_sign_up(
-            rt,
-            token,
-            browser=request.cookies.get(SIGN_UP_COOKIE),
-            password=password,
-            client=client_key(request.scope, rt.settings),
-            request_id=getattr(request.state, "request_id", None),
-        )
+        done = await verify_sign_up(rt, token, browser, password, client, request_id)
     except LinkInvalid:
         return link_invalid_page("/password/sign-up", "Sign up again")
     except PasswordRefused as refused:

@@ -170,7 +170,6 @@ async def _user_for(s: AsyncSession, tenant_id: str, email: str, now: datetime) 
 async def verify_sign_up(
     rt: Runtime,
     token: str,
-    *,
     browser: str | None,
     password: str | None,
     client: str,
