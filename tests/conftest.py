@@ -92,6 +92,7 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
         "PROPYLON_AUTH_FAILURE_RATE_LIMIT_PER_MINUTE": "1000000",
         # likewise wrong passwords and sign-ups: tests/password/test_throttling.py tries them
         "PROPYLON_PASSWORD_ADDRESS_FREE_FAILURES": "1000000",
+        "PROPYLON_PASSWORD_SIGN_IN_RATE_LIMIT_PER_MINUTE": "1000000",
         "PROPYLON_PASSWORD_SIGN_UP_RATE_LIMIT_PER_MINUTE": "1000000",
         **(extra or {}),
     }

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     """Failures are forgotten this long after the last one (and at a successful sign-in)."""
     password_mails_per_address_per_hour: int = Field(default=5, ge=1)
     """Sign-up and reset mails sent to one email address per hour."""
+    password_sign_in_rate_limit_per_minute: int = Field(default=60, ge=1)
+    """Password attempts (sign-in, change, a sign-up link opened elsewhere) per client address
+    per minute, counted before any is verified: a burst of parallel guesses cannot slip past
+    the delays, nor make the server hash without end (429 past it)."""
     password_sign_up_rate_limit_per_minute: int = Field(default=10, ge=1)
     """Sign-ups and reset requests per client address per minute (429 past it)."""
 

@@ -80,3 +80,12 @@ async def test_an_address_is_slowed_across_accounts(server: Server) -> None:
         assert refused.status_code == 429
         assert 25 <= int(refused.headers["retry-after"]) <= 30
         assert "propylon_session" not in refused.cookies
+
+
+async def test_parallel_guesses_are_counted_before_any_is_verified(server: Server) -> None:
+    env = {"PROPYLON_PASSWORD_SIGN_IN_RATE_LIMIT_PER_MINUTE": "3"}
+    async with throttled_server(server, env) as url:
+        answers = await asyncio.gather(*(_attempt(url, new_email(), WRONG) for _ in range(5)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [400, 400, 400, 429, 429]
+    assert all(int(r.headers["retry-after"]) >= 1 for r in answers if r.status_code == 429)

@@ -105,16 +105,30 @@ def caller(request: Request) -> tuple[str, str | None]:
 BAD_EMAIL = "Enter an email address like name@example.com."
 
 
-async def mailing_form(request: Request) -> tuple[dict[str, str], str, str | None] | Response:
-    """A form that sends mail (sign-up, reset request): :func:`checked_form`, limited per
-    client address; with the email as typed and normalised (``None``: not an address)."""
+async def limited_form(request: Request, kind: str) -> dict[str, str] | Response:
+    """:func:`checked_form`, counted per client address before anything else is done:
+    ``password`` (an attempt at a password) or ``mail`` (a form that sends mail)."""
     form = await checked_form(request)
     if isinstance(form, Response):
         return form
     rt = runtime_of(request)
-    limit = rt.settings.password_sign_up_rate_limit_per_minute
-    if refused := await too_many_sign_ins(rt, request, "password-mail", limit):
+    st = rt.settings
+    limit = (
+        st.password_sign_in_rate_limit_per_minute
+        if kind == "password"
+        else st.password_sign_up_rate_limit_per_minute
+    )
+    if refused := await too_many_sign_ins(rt, request, f"password-{kind}", limit):
         return refused
+    return form
+
+
+async def mailing_form(request: Request) -> tuple[dict[str, str], str, str | None] | Response:
+    """A form that sends mail (sign-up, reset request), limited per client address; with the
+    email as typed and normalised (``None``: not an address)."""
+    form = await limited_form(request, "mail")
+    if isinstance(form, Response):
+        return form
     raw = form.get("email", "")[:320]
     return form, raw, normalise_email(raw)
 

@@ -17,6 +17,7 @@ from propylon.api.password_forms import (
     caller,
     checked_form,
     form_page,
+    limited_form,
     link_invalid_page,
     mailing_form,
     throttled_page,
@@ -175,7 +176,7 @@ async def change_form(request: Request) -> Response:
 @router.post(CHANGE)
 async def change_post(request: Request) -> Response:
     rt = runtime_of(request)
-    form = await checked_form(request)
+    form = await limited_form(request, "password")
     if isinstance(form, Response):
         return form
     login = await _signed_in(request)

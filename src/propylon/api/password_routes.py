@@ -22,8 +22,8 @@ from propylon.api.password_forms import (
     Field,
     Problem,
     caller,
-    checked_form,
     form_page,
+    limited_form,
     link_invalid_page,
     local_return_to,
     mailing_form,
@@ -91,7 +91,7 @@ async def sign_in_form(request: Request) -> Response:
 @router.post(SIGN_IN)
 async def sign_in_post(request: Request) -> Response:
     rt = runtime_of(request)
-    form = await checked_form(request)
+    form = await limited_form(request, "password")
     if isinstance(form, Response):
         return form
     email, return_to = form.get("email", "")[:320], local_return_to(form.get("return_to"))
@@ -236,7 +236,7 @@ async def verify_get(request: Request) -> Response:
 
 @router.post("/password/verify")
 async def verify_post(request: Request) -> Response:
-    form = await checked_form(request)
+    form = await limited_form(request, "password")
     if isinstance(form, Response):
         return form
     return await _verify(request, form.get("token", ""), form.get("password", ""))
