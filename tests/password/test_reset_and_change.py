@@ -3,8 +3,12 @@ every session the person had."""
 
 from __future__ import annotations
 
-import httpx
+from datetime import timedelta
 
+import httpx
+from sqlalchemy import update
+
+from propylon.db.tables_password import PasswordToken
 from tests.conftest import Server
 from tests.password.helpers import (
     PASSWORD,
@@ -112,3 +116,26 @@ async def test_change_without_a_session_is_refused(server: Server) -> None:
         r = await b.get("/password/change")
         assert r.status_code == 401
         assert 'href="/password/sign-in"' in r.text
+
+
+async def test_an_expired_reset_link_is_refused(server: Server) -> None:
+    address = new_email()
+    await new_account(server, address)
+    async with browser(server.url) as b:
+        assert (await post_form(b, "/password/reset", {"email": address})).status_code == 200
+        link = link_in(await wait_mail(mail_dir(server), address, "Reset your password"))
+        gone = server.rt.clock() - timedelta(seconds=1)
+        async with server.rt.db.write() as s:
+            await s.execute(
+                update(PasswordToken)
+                .where(PasswordToken.email == address, PasswordToken.purpose == "reset")
+                .values(expires_at=gone)
+            )
+        assert (await b.get(link)).status_code == 400
+        token = link.split("token=", 1)[1]
+        r = await post_form(
+            b, "/password/reset/confirm", {"token": token, "password": NEW}, "/password/reset"
+        )
+        assert r.status_code == 400 and "expired or was used" in r.text
+    async with browser(server.url) as b:
+        assert (await sign_in(b, address, PASSWORD)).status_code == 200

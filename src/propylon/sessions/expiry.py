@@ -1,7 +1,7 @@
 """Expired sign-in state is removed by ``propylon purge``.
 
 Authorization codes, refresh tokens, pending SAML AuthnRequests, remembered SAML assertion
-ids and (embedded mode) database sessions are useless once expired: a code or a request can
+ids, emailed password links and (embedded mode) database sessions are useless once expired: a code or a request can
 no longer be redeemed, a refresh token or session no longer authenticates, an expired
 assertion is refused before its id is looked up. Keeping them only grows the tables. Redis
 sessions expire on their own (key TTL); the database replay cache is swept by the
@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from propylon.db.tables_password import PasswordToken
 from propylon.db.tables_saml import SamlAssertionId, SamlRequest
 from propylon.db.tables_sso import AuthorizationCode, LoginSession, RefreshToken
 
@@ -25,6 +26,7 @@ EXPIRING: dict[str, InstrumentedAttribute[datetime]] = {
     "saml_requests": SamlRequest.expires_at,
     "saml_assertion_ids": SamlAssertionId.expires_at,
     "login_sessions": LoginSession.expires_at,
+    "password_tokens": PasswordToken.expires_at,
 }
 """Each table's expiry column."""
 
