@@ -140,3 +140,18 @@ async def test_sign_up_of_a_taken_address_answers_the_same_and_mails_its_owner(
         assert "Check your email" in r.text
     msg = await wait_mail(mail_dir(server), address, "You already have an account")
     assert "token=" not in msg.get_content()  # type: ignore[attr-defined]
+
+
+async def test_a_tenant_without_a_free_seat_creates_no_account(server: Server) -> None:
+    d = await new_directory(server, seats=1)
+    domain = f"{d.tenant_slug}.example"
+    await domains.add_domain(server.rt, CLI, d.tenant_slug, domain, None)
+    async with d.client() as scim:
+        assert (await scim.post("/Users", json=user_body(f"first@{domain}"))).status_code == 201
+    address = f"second@{domain}"
+    async with browser(server.url) as b:
+        link = await sign_up(server, b, address)
+        r = await b.get(link)
+        assert r.status_code == 409 and "Account not created" in r.text
+        assert "propylon_session" not in r.cookies
+        assert (await sign_in(b, address, PASSWORD)).status_code == 400

@@ -35,7 +35,12 @@ from propylon.passwords.sp800_63b import check_new_password
 from propylon.passwords.store import tenant_for
 from propylon.runtime import Runtime
 from propylon.sessions.cookie import set_session_cookie
-from propylon.signin.password_accounts import LinkInvalid, sign_up, verify_sign_up
+from propylon.signin.password_accounts import (
+    AccountNotCreated,
+    LinkInvalid,
+    sign_up,
+    verify_sign_up,
+)
 from propylon.signin.password_sign_in import PasswordLogin, PasswordRefused, sign_in
 
 router = APIRouter(tags=["password accounts"], include_in_schema=False)
@@ -213,6 +218,14 @@ async def _verify(request: Request, token: str, password: str | None) -> Respons
         done = await verify_sign_up(rt, token, browser, password, client, request_id)
     except LinkInvalid:
         return link_invalid_page("/password/sign-up", "Sign up again")
+    except AccountNotCreated:
+        return page(
+            409,
+            "Account not created",
+            "Your organisation cannot take a new account for this address right now.",
+            "Ask your IT administrator (the organisation may have no seat left).",
+            links=[(SIGN_IN, "Sign in")],
+        )
     except PasswordRefused as refused:
         if refused.reason == "throttled":
             return throttled_page(refused.retry_after)

@@ -1,9 +1,10 @@
 """Expired sign-in state is removed by ``propylon purge``.
 
 Authorization codes, refresh tokens, pending SAML AuthnRequests, remembered SAML assertion
-ids, emailed password links and (embedded mode) database sessions are useless once expired: a code or a request can
-no longer be redeemed, a refresh token or session no longer authenticates, an expired
-assertion is refused before its id is looked up. Keeping them only grows the tables. Redis
+ids, emailed password links and (embedded mode) database sessions are useless once expired:
+a code, a request or a link can no longer be redeemed, a refresh token or session no longer
+authenticates, an expired assertion is refused before its id is looked up. Keeping them only
+grows the tables. Redis
 sessions expire on their own (key TTL); the database replay cache is swept by the
 accelerator (:mod:`propylon.cache.local`).
 """

@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit.log import Actor, AuditRecord, insert_success
 from propylon.db.tables import Tenant, User
+from propylon.directory.errors import SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.directory.scope import DirectoryScope
 from propylon.directory.users import UserDraft, create_user, revoke_sign_ins
+from propylon.errors import AlreadyExists
 from propylon.mail import OutgoingMail, build_message
 from propylon.passwords.sp800_63b import normalise
 from propylon.passwords.store import (
@@ -57,6 +59,11 @@ from propylon.tenants.individuals import individuals_tenant, is_individuals
 
 class LinkInvalid(Exception):
     """A link unknown, used, expired, or (verification) whose password was not proved."""
+
+
+class AccountNotCreated(Exception):
+    """The tenant cannot take the new user: no seat left, or its user name is taken by
+    another user. Nothing changed; the link stays usable until it expires."""
 
 
 def browser_hash(value: str) -> str:
@@ -194,20 +201,23 @@ async def verify_sign_up(
         if not (await rt.password_hashing.verify(pending.password_hash, value)).ok:
             await rt.password_throttle.failed(pending.email, client)
             raise PasswordRefused("invalid")
-    async with rt.db.write() as s:
-        row = await use_token(s, token, "verify", now)
-        if row is None or row.password_hash is None:
-            raise LinkInvalid()
-        if await has_credential(s, row.tenant_id, row.email):
-            return Verified(None, row.return_to)  # verified twice over: sign in with it
-        user = await _user_for(s, row.tenant_id, row.email, now)
-        await save_credential(s, user, row.email, row.password_hash, now)
-        found, tenant = await _identity(s, user)
-        rec = AuditRecord(
-            "password.sign_up", "user", user.id, user.tenant_id, request_id=request_id
-        )
-        rec.diff = {"email_verified": {"before": None, "after": row.email}}
-        await insert_success(s, Actor(AUTH_METHOD, user.id, user.tenant_id), rec, now)
+    try:
+        async with rt.db.write() as s:
+            row = await use_token(s, token, "verify", now)
+            if row is None or row.password_hash is None:
+                raise LinkInvalid()
+            if await has_credential(s, row.tenant_id, row.email):
+                return Verified(None, row.return_to)  # verified twice over: sign in with it
+            user = await _user_for(s, row.tenant_id, row.email, now)
+            await save_credential(s, user, row.email, row.password_hash, now)
+            found, tenant = await _identity(s, user)
+            rec = AuditRecord(
+                "password.sign_up", "user", user.id, user.tenant_id, request_id=request_id
+            )
+            rec.diff = {"email_verified": {"before": None, "after": row.email}}
+            await insert_success(s, Actor(AUTH_METHOD, user.id, user.tenant_id), rec, now)
+    except (AlreadyExists, SeatLimitReached) as exc:
+        raise AccountNotCreated(str(exc)) from exc
     try:
         login = await start_session(
             rt, Account(found, tenant, row.password_hash), "password.sign_in"
