@@ -18,6 +18,7 @@ account mails its owner instead. Mails to one address are limited per hour."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -84,15 +85,22 @@ def _link(rt: Runtime, path: str, token: str) -> str:
     return f"{rt.settings.public_url.rstrip('/')}{path}?token={token}"
 
 
+def _lasting(seconds: int) -> str:
+    """How long a link works, in words."""
+    if seconds < 7200:
+        return f"{max(1, seconds // 60)} minutes"
+    return f"{seconds // 3600} hours"
+
+
 async def sign_up(
     rt: Runtime, email: str, password: str, browser: str, return_to: str | None
 ) -> None:
     """Mail ``email`` a verification link carrying the pending account (the password's
     hash), or, when the address has an account already, a note saying so. ``password`` is
     normalised and checked already; the tenant allows passwords (checked by the caller)."""
-    hashed = await rt.password_hashing.hash(password)
     if not await _may_mail(rt, email):
         return
+    hashed = await rt.password_hashing.hash(password)
     now = rt.clock()
     async with rt.db.write() as s:
         choice = await tenant_for(s, email)
@@ -122,11 +130,11 @@ async def sign_up(
         )
         await _send(rt, OutgoingMail(email, "You already have an account", body))
         return
-    hours = rt.settings.password_verify_link_lifetime_seconds // 3600
+    lasting = _lasting(rt.settings.password_verify_link_lifetime_seconds)
     body = (
         "Follow this link to confirm your address and finish creating your account:\n\n"
         f"{_link(rt, '/password/verify', token)}\n\n"
-        f"The link works once, for {hours} hours. If you did not sign up, ignore this message: "
+        f"The link works once, for {lasting}. If you did not sign up, ignore this message: "
         "no account is created."
     )
     await _send(rt, OutgoingMail(email, "Confirm your email address", body))
@@ -191,7 +199,8 @@ async def verify_sign_up(
         pending = await peek_token(s, token, "verify", now)
     if pending is None or pending.password_hash is None:
         raise LinkInvalid()
-    if not (browser and pending.browser_hash == browser_hash(browser)):
+    same = bool(browser and pending.browser_hash)
+    if not (same and hmac.compare_digest(pending.browser_hash or "", browser_hash(browser or ""))):
         if password is None:
             raise PasswordRefused("password_needed")
         wait = await rt.password_throttle.wait(pending.email, client)
@@ -249,7 +258,7 @@ async def request_reset(rt: Runtime, email: str) -> None:
     body = (
         "Follow this link to choose a new password:\n\n"
         f"{_link(rt, '/password/reset/confirm', token)}\n\n"
-        f"The link works once, for {max(1, lifetime // 60)} minutes. Setting a new password "
+        f"The link works once, for {_lasting(lifetime)}. Setting a new password "
         "signs you out everywhere. If you did not ask for this, ignore this message: your "
         "password stays as it is."
     )
