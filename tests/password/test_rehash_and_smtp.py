@@ -104,3 +104,25 @@ async def test_sign_up_mail_is_delivered_over_smtp(server: Server) -> None:
     finally:
         stop_server(proc)
         smtp.stop()
+
+
+async def test_a_server_without_starttls_gets_no_mail_when_starttls_is_required(
+    server: Server,
+) -> None:
+    inbox = _Inbox()
+    port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    env = {"PROPYLON_SMTP_HOST": "127.0.0.1", "PROPYLON_SMTP_PORT": str(port)}
+    url, proc = start_server(server.backend, env)
+    try:
+        async with browser(url) as b:
+            form = {"email": new_email(), "password": PASSWORD}
+            r = await post_form(b, "/password/sign-up", form)
+            assert r.status_code == 200 and "Check your email" in r.text  # the same answer
+            await asyncio.sleep(1.5)
+            assert inbox.messages == []  # nothing sent in clear text
+            assert (await b.get("/healthz")).status_code == 200
+    finally:
+        stop_server(proc)
+        smtp.stop()

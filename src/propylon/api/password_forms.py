@@ -5,9 +5,11 @@ WCAG 2.2 SC 1.3.5 / HTML's autofill tokens), reading a bounded form with its CSR
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import structlog
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -20,6 +22,7 @@ from propylon.api.pages import page, render
 from propylon.passwords.store import normalise_email
 from propylon.signin.saml_sso import is_local_authorize
 
+log = structlog.get_logger("propylon.password")
 MAX_FORM_BYTES = 16_384
 SIGN_IN = "/password/sign-in"
 
@@ -100,6 +103,21 @@ def caller(request: Request) -> tuple[str, str | None]:
     request id the audit entry keeps."""
     rt = runtime_of(request)
     return client_key(request.scope, rt.settings), getattr(request.state, "request_id", None)
+
+
+async def after_answer(work: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Run ``work`` once the answer is sent (a background task), so how long it takes, and
+    whether it fails, tells the person nothing; a failure is logged (its type and text,
+    never a link) rather than lost."""
+    try:
+        await work(*args)
+    except Exception as exc:
+        log.error(
+            "password mail work failed",
+            work=work.__name__,
+            error=type(exc).__name__,
+            detail=str(exc)[:200],
+        )
 
 
 BAD_EMAIL = "Enter an email address like name@example.com."

@@ -14,6 +14,7 @@ from propylon.api.password_forms import (
     BAD_EMAIL,
     SIGN_IN,
     Field,
+    after_answer,
     caller,
     checked_form,
     form_page,
@@ -74,7 +75,7 @@ async def reset_post(request: Request, background: BackgroundTasks) -> Response:
     _, raw, email = read
     if email is None:
         return _reset_form(request, raw, BAD_EMAIL)
-    background.add_task(request_reset, runtime_of(request), email)
+    background.add_task(after_answer, request_reset, runtime_of(request), email)
     return page(
         200,
         "Check your email",

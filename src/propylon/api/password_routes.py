@@ -21,6 +21,7 @@ from propylon.api.password_forms import (
     SIGN_IN,
     Field,
     Problem,
+    after_answer,
     caller,
     form_page,
     limited_form,
@@ -175,7 +176,7 @@ async def sign_up_post(request: Request, background: BackgroundTasks) -> Respons
     if not 20 <= len(browser) <= 64:
         browser = secrets.token_urlsafe(32)
     # The rest depends on whether the address has an account: after the answer (no timing).
-    background.add_task(sign_up, rt, email, password, browser, return_to)
+    background.add_task(after_answer, sign_up, rt, email, password, browser, return_to)
     response = page(
         200,
         "Check your email",

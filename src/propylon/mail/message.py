@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Protocol
 
 
@@ -32,6 +32,6 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
     msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = make_msgid(domain="propylon.invalid")
+    msg["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     msg.set_content(mail.body)
     return msg
