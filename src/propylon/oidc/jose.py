@@ -6,7 +6,9 @@ asymmetric (never ``none``, never HMAC: RFC 8725 §3.1, §2.1), ``crit`` is refu
 extension is understood (RFC 7515 §4.1.11), and the key comes only from the issuer's JWK Set
 through the ``KeyResolver``, chosen by ``kid`` and ``alg``. The ``jwk``, ``jku``, ``x5u``
 and ``x5c`` headers are never read (RFC 8725 §3.10: a token must not name its own key).
-joserfc then checks the signature with that one key and that one algorithm. Headers and
+The signature is then checked over the signing input (RFC 7515 §5.2) by joserfc's
+implementation of that one algorithm with that one key, and nothing else of joserfc's
+header handling is used. Headers and
 payload are JSON objects without repeated member names (RFC 7515 §5.2, RFC 7519 §7.2 step 10
 allow refusing them; a parser keeping the last one would read what a verifier did not).
 """
@@ -21,8 +23,8 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc import jws
-from joserfc.errors import BadSignatureError, JoseError
+from joserfc.errors import JoseError
+from joserfc.jws import JWSRegistry
 
 from propylon.oidc.errors import OidcError
 from propylon.oidc.jwks import ALGORITHMS, Key, fits_key
@@ -77,22 +79,32 @@ async def verify_jws(
         )
     if not fits_key(key, alg):
         raise OidcError("key_mismatch", "the key does not fit the algorithm", stage)
+    claims = _json_object(parts[1], "payload", stage)
+    signature = _decode(parts[2], "signature", stage)
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     try:
-        jws.deserialize_compact(token, key, algorithms=[alg])
-    except BadSignatureError:
-        raise OidcError("signature_invalid", "the signature does not verify", stage) from None
+        valid = JWSRegistry.algorithms[alg].verify(signing_input, signature, key)
     except (JoseError, ValueError, TypeError):
-        raise OidcError("malformed", "the token is not a valid JWS", stage) from None
-    return VerifiedJws(header, _json_object(parts[1], "payload", stage))
+        valid = False
+    if not valid:
+        raise OidcError("signature_invalid", "the signature does not verify", stage)
+    return VerifiedJws(header, claims)
 
 
-def _json_object(segment: str, what: str, stage: str) -> dict[str, Any]:
+def _decode(segment: str, what: str, stage: str) -> bytes:
     if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
         raise OidcError("malformed", f"the {what} is not base64url", stage)
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except binascii.Error:
+        raise OidcError("malformed", f"the {what} is not base64url", stage) from None
+
+
+def _json_object(segment: str, what: str, stage: str) -> dict[str, Any]:
+    raw = _decode(segment, what, stage)
+    try:
         value = json.loads(raw, object_pairs_hook=_unique)
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise OidcError("malformed", f"the {what} is not a JSON object", stage) from None
     if not isinstance(value, dict):
         raise OidcError("malformed", f"the {what} is not a JSON object", stage)
