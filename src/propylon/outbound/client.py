@@ -50,8 +50,8 @@ async def request(
 ) -> OutboundResponse:
     """GET or POST ``url`` (``form``: an ``application/x-www-form-urlencoded`` body) under
     ``policy``. Raises :class:`OutboundError`; any HTTP status is an answer, not an error."""
-    if method not in ("GET", "POST"):
-        raise ValueError(f"unsupported method {method}")
+    if method not in ("GET", "POST") or (form is not None and method != "POST"):
+        raise ValueError(f"unsupported: {method} {'with' if form is not None else 'without'} form")
     try:
         async with asyncio.timeout(policy.timeout_seconds):
             return await _exchange(policy, method, url, dict(headers or {}), form, follow_redirects)
