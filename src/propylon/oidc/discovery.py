@@ -7,8 +7,8 @@ it again. A ``kid`` the cached set does not have is what a key rotation looks li
 set be read once more at once, but at most once per ``jwks_refetch_min_interval_seconds``
 per issuer: a stream of tokens naming made-up ``kid`` values cannot turn into a stream of
 requests to the provider. A failed read is not repeated within that interval either (the
-failure is, or the JWK Set read before serves until the next attempt), so requests anyone
-can send (a login start, a back-channel logout) never make one outbound request each.
+document read before serves meanwhile, or with none the failure is repeated), so requests
+anyone can send (a login start, a back-channel logout) never make one outbound request each.
 Fetches of one issuer are serialised, so a burst of sign-ins after the cache lapsed reads
 each document once.
 """
@@ -101,14 +101,15 @@ class ProviderCache:
             if state.metadata is not None and self._fresh(state.metadata_at, now):
                 return state.metadata
             if state.failure is not None and not self._may_retry(state.failure_at, now):
-                raise state.failure  # the provider just failed: not asked again at once
+                # the provider just failed: not asked again at once
+                return _or_raise(state.metadata, state.failure)
             try:
                 url = discovery_url(issuer)
                 body = await _get(self._fetch, url, "discovery", "discovery_failed")
                 state.metadata = parse_metadata(body, issuer, require_https=self._require_https)
             except OidcError as exc:
                 state.failure, state.failure_at = exc, now
-                raise
+                return _or_raise(state.metadata, exc)  # the document read before serves
             state.metadata_at, state.failure = now, None
             return state.metadata
 
@@ -174,6 +175,12 @@ class ProviderCache:
             raise OidcError("jwks_failed", f"the JWKS is not a JWK Set: {exc}", "jwks") from None
         state.jwks = _Jwks(entries, now)
         return state.jwks
+
+
+def _or_raise(metadata: ProviderMetadata | None, failure: OidcError) -> ProviderMetadata:
+    if metadata is None:
+        raise failure
+    return metadata
 
 
 async def _get(fetch: Fetcher, url: str, stage: str, reason: str) -> bytes:
