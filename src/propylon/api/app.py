@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from propylon import __version__
+from propylon.admin.domains import recheck_loop
 from propylon.admin.saml_connections import metadata_refresh_loop
 from propylon.admin.secrets import seal_stored_secrets
 from propylon.api import (
@@ -73,21 +74,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # GC's generations so full collections stay short on the request path.
         gc.collect()
         gc.freeze()
-        refresher: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         if settings.saml_metadata_refresh_enabled and settings.saml_metadata_refresh_seconds > 0:
-            refresher = watch(
-                asyncio.create_task(
-                    metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds),
-                    name="saml-metadata-refresh",
-                )
-            )
+            refresh = metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds)
+            tasks.append(watch(asyncio.create_task(refresh, name="saml-metadata-refresh")))
+        if settings.domain_recheck_seconds > 0:
+            recheck = recheck_loop(rt, settings.domain_recheck_seconds)
+            tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
         try:
             yield
         finally:
-            if refresher is not None:
-                refresher.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+                    await task
             if runtime is None:
                 await rt.close()
 

@@ -62,3 +62,17 @@ async def remove_domain(tenant: str, domain: str, rt: Rt, actor: Caller) -> Resp
     """Remove the domain: logins for it no longer find the tenant."""
     await ops.remove_domain(rt, actor, tenant, domain)
     return Response(status_code=204)
+
+
+@router.post("/tenants/{tenant}/domains/{domain}/verification", status_code=201)
+async def start_verification(tenant: str, domain: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    """The DNS TXT record (``record_name``, ``record_value``) that proves the tenant controls
+    the domain; the domain is created unverified (routing no one) if the tenant lacks it."""
+    return await ops.start_verification(rt, actor, tenant, domain)
+
+
+@router.post("/tenants/{tenant}/domains/{domain}/verify")
+async def verify_domain(tenant: str, domain: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    """Look the TXT record up now: ``outcome`` is ``verified`` (the domain routes),
+    ``record_missing``, ``value_mismatch`` or ``dns_error``."""
+    return await ops.verify(rt, actor, tenant, domain)
