@@ -18,11 +18,13 @@ from propylon.api import (
     apps_routes,
     authorize,
     domain_routes,
+    email_first,
     errors,
     health,
     home,
     mgmt_routes,
     observability,
+    pages,
     provider_routes,
     saml_mgmt_routes,
     saml_routes,
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the app. With ``runtime`` given the caller owns it; otherwise the app builds one
     from ``settings`` at startup, migrates (or refuses) and closes it at shutdown."""
     settings = settings or (runtime.settings if runtime else Settings())
+    pages.use_brand(pages.Brand.of(settings))
     if runtime is None:
         # `serve --workers N` starts each worker in a fresh interpreter that imports this
         # factory, never the CLI: configure logging here, or workers log with defaults.
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(home.router)
     app.include_router(authorize.router)
+    app.include_router(email_first.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
     app.include_router(mgmt_routes.router)

@@ -7,9 +7,10 @@ published as the ``sid`` claim (OpenID Connect Front/Back-Channel Logout §2).
 A session lasts ``min(lifetime, the IdP's SessionNotOnOrAfter)`` (SAML Core §2.7.2: the IdP
 asks the SP to end the session by then). It is *active* only while it is not ended, not
 expired, its user is neither deactivated (``users.active`` false) nor deprovisioned
-(``deleted_at`` set), and it was created in the user's current *revocation epoch*; a password or Google session
-must also be younger than its tenant's ``non_sso_sessions_before`` (set when the tenant
-starts enforcing SSO, never moved back: those sessions stay dead if enforcement ends).
+(``deleted_at`` set), and it was created in the user's current *revocation epoch*; a
+password or Google session must also be younger than its tenant's
+``non_sso_sessions_before`` (set when the tenant starts enforcing SSO, never moved back:
+those sessions stay dead if enforcement ends).
 
 The epoch is the durable record of a revocation: deactivating or deprovisioning a user
 raises ``users.revocation_epoch`` in the same transaction (:func:`propylon.directory.users.

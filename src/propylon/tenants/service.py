@@ -209,8 +209,7 @@ async def set_sign_in_policy(
     tenant = await get_tenant(session, ref)
     if policy.enforce_sso and not await has_live_sso(session, tenant.id):
         raise InvalidInput(
-            f"tenant {tenant.slug!r} has no enabled SAML or OIDC connection: "
-            "SSO cannot be enforced"
+            f"tenant {tenant.slug!r} has no enabled SAML or OIDC connection: SSO cannot be enforced"
         )
     if policy.enforce_sso and not tenant.enforce_sso:
         previous = tenant.non_sso_sessions_before
@@ -224,12 +223,16 @@ async def set_sign_in_policy(
         if tenant.hostname and await session.scalar(
             select(Tenant.id).where(Tenant.hostname == tenant.hostname, Tenant.id != tenant.id)
         ):
-            raise AlreadyExists(f"host name {tenant.hostname} belongs to another tenant", "hostname")
+            raise AlreadyExists(
+                f"host name {tenant.hostname} belongs to another tenant", "hostname"
+            )
     tenant.updated_at = now
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent update took the host name
-        raise AlreadyExists(f"host name {tenant.hostname} belongs to another tenant", "hostname") from exc
+        raise AlreadyExists(
+            f"host name {tenant.hostname} belongs to another tenant", "hostname"
+        ) from exc
     return await _view(session, tenant)
 
 
