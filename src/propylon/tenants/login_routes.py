@@ -37,6 +37,7 @@ from propylon.db.tables import Tenant, TenantDomain, core
 from propylon.db.tables_oidc import OidcConnection
 from propylon.db.tables_saml import SamlConnection
 from propylon.tenants.domains import ROUTABLE
+from propylon.tenants.individuals import INDIVIDUALS_SLUG
 
 _TENANTS, _DOMAINS = core(Tenant), core(TenantDomain)
 _SAML, _OIDC = core(SamlConnection), core(OidcConnection)
@@ -129,16 +130,23 @@ class LoginRouter:
         copies: Copies | None = None,
     ) -> LoginRoute:
         """``organization`` first, then the vanity ``host``, then the email's domain."""
+        domain = email_domain(login_hint) if login_hint else None
+        if organization == INDIVIDUALS_SLUG:
+            return self.individuals(domain)
         for by, value in (("slug", organization), ("host", host)):
             if not value:
                 continue
             found = await self._tenant(s, by, value.lower(), copies)
             if found is not None and found.kind == "unbound_domain":
-                # several connections: the email's domain decides which
-                found = LoginRoute("ask_email", tenant_name=found.tenant_name)
+                # several connections: the email's domain decides which, if it is the tenant's
+                by_domain = await self._tenant(s, "domain", domain, copies) if domain else None
+                if by_domain is not None and by_domain.tenant_id == found.tenant_id:
+                    return by_domain
+                found = LoginRoute(
+                    "ask_email", tenant_name=found.tenant_name, tenant_id=found.tenant_id
+                )
             if found is not None or by == "slug":
                 return found or LoginRoute("unknown_org")
-        domain = email_domain(login_hint) if login_hint else None
         if domain is not None:
             found = await self._tenant(s, "domain", domain, copies)
             return found or self.individuals(domain)
