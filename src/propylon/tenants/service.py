@@ -211,6 +211,14 @@ async def set_sign_in_policy(
         raise InvalidInput(
             f"tenant {tenant.slug!r} has no enabled SAML or OIDC connection: SSO cannot be enforced"
         )
+    host = tenant.hostname
+    if policy.hostname is not None:
+        host = normalize_hostname(policy.hostname) if policy.hostname else None
+    # checked before the row changes: a query would flush the change first
+    if host and await session.scalar(
+        select(Tenant.id).where(Tenant.hostname == host, Tenant.id != tenant.id)
+    ):
+        raise AlreadyExists(f"host name {host} belongs to another tenant", "hostname")
     if policy.enforce_sso and not tenant.enforce_sso:
         previous = tenant.non_sso_sessions_before
         tenant.non_sso_sessions_before = now if previous is None else max(previous, now)
@@ -218,14 +226,7 @@ async def set_sign_in_policy(
         value = getattr(policy, field)
         if value is not None:
             setattr(tenant, field, value)
-    if policy.hostname is not None:
-        tenant.hostname = normalize_hostname(policy.hostname) if policy.hostname else None
-        if tenant.hostname and await session.scalar(
-            select(Tenant.id).where(Tenant.hostname == tenant.hostname, Tenant.id != tenant.id)
-        ):
-            raise AlreadyExists(
-                f"host name {tenant.hostname} belongs to another tenant", "hostname"
-            )
+    tenant.hostname = host
     tenant.updated_at = now
     try:
         await session.flush()
