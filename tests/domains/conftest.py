@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from propylon.runtime import build_runtime
-from tests.conftest import Server, drop_backend, make_backend, start_server, stop_server
+from tests.conftest import Server, make_backend, running_server
 from tests.domains.dns_server import DnsServer
 
 GOOGLE_CLIENT_ID = "test-client.apps.googleusercontent.com"
@@ -36,12 +35,5 @@ async def site(
         "PROPYLON_BRAND_HOME_URL": "https://cloud.example.com/",
     }
     backend = make_backend(request.param, tmp_path_factory.mktemp(f"domains-{request.param}"), env)
-    url, proc = start_server(backend)
-    settings = backend.settings().model_copy(update={"public_url": url})
-    rt = build_runtime(settings)
-    try:
-        yield Server(backend, url, proc, rt)
-    finally:
-        await rt.close()
-        stop_server(proc)
-        drop_backend(backend)
+    async with running_server(backend) as server:
+        yield server

@@ -11,8 +11,6 @@ process drops the login routes it keeps (``Runtime.sign_in``) and routes by the 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
-from propylon.background import Backoff
+from propylon.background import every
 from propylon.cache.fanout import publish_committed
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import domains
@@ -163,21 +161,16 @@ async def recheck_due(rt: Runtime) -> dict[str, str]:
 
 
 async def recheck_loop(rt: Runtime, interval_seconds: float) -> None:
-    """Background task of the app lifespan: re-check due domains every ``interval_seconds``
-    (at most hourly, so a domain is seen soon after it falls due), one process per slot."""
-    interval = max(min(interval_seconds, 3600.0), 0.05)
-    backoff = Backoff(min(rt.settings.background_retry_max_seconds, interval))
-    delay = interval
-    while True:
-        await asyncio.sleep(delay)
-        try:
-            slot = int(time.time() // interval)
-            if await rt.cache.remember_once(f"domains:recheck:{slot}", int(interval) + 1):
-                await recheck_due(rt)
-            backoff.reset()
-            delay = interval
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a background task must not die
-            log.exception("domain_recheck_loop_error")
-            delay = backoff.next_delay()
+    """Background task of the app lifespan: re-check the domains that fell due, at least
+    hourly (so a domain is seen soon after it falls due), one process of those sharing the
+    accelerator per round (:func:`every`)."""
+    interval = min(interval_seconds, 3600.0)
+    await every(
+        interval,
+        lambda: recheck_due(rt),
+        once=rt.cache.remember_once,
+        key="domains:recheck",
+        retry_cap_seconds=rt.settings.background_retry_max_seconds,
+        timeout_seconds=max(interval, RECHECK_BATCH * rt.settings.dns_timeout_seconds + 60),
+        event="domain_recheck_loop_error",
+    )

@@ -98,12 +98,13 @@ async def _check_connection(s: AsyncSession, tenant: Tenant, connection_id: str 
         raise InvalidInput(f"tenant {tenant.slug!r} has no connection {connection_id!r}")
 
 
+async def _find(s: AsyncSession, tenant_id: str, clean: str) -> TenantDomain | None:
+    of_tenant = (TenantDomain.tenant_id == tenant_id) & (TenantDomain.domain == clean)
+    return await s.scalar(select(TenantDomain).where(of_tenant))
+
+
 async def _get(s: AsyncSession, tenant: Tenant, domain: str) -> TenantDomain:
-    row = await s.scalar(
-        select(TenantDomain).where(
-            TenantDomain.tenant_id == tenant.id, TenantDomain.domain == normalize_domain(domain)
-        )
-    )
+    row = await _find(s, tenant.id, normalize_domain(domain))
     if row is None:
         raise NotFound(f"tenant {tenant.slug!r} has no domain {domain!r}")
     return row
@@ -119,14 +120,39 @@ async def list_domains(s: AsyncSession, tenant_ref: str) -> list[DomainView]:
     return [_view(r) for r in rows]
 
 
-async def _insert(s: AsyncSession, row: TenantDomain) -> None:
-    if await s.scalar(select(TenantDomain.id).where(TenantDomain.domain == row.domain)):
-        raise AlreadyExists(f"domain {row.domain} already belongs to a tenant", "domain")
+def _needs_no_proof(domain: str) -> InvalidInput:
+    return InvalidInput(f"domain {domain} was added by the operator and needs no DNS proof")
+
+
+async def _insert(
+    s: AsyncSession,
+    tenant_id: str,
+    clean: str,
+    now: datetime,
+    source: str,
+    *,
+    connection_id: str | None = None,
+    token: str | None = None,
+) -> TenantDomain:
+    """A new domain of the tenant; :class:`AlreadyExists` if any tenant has it."""
+    taken = AlreadyExists(f"domain {clean} already belongs to a tenant", "domain")
+    if await s.scalar(select(TenantDomain.id).where(TenantDomain.domain == clean)):
+        raise taken
+    row = TenantDomain(
+        id=new_id(Kind.DOMAIN),
+        tenant_id=tenant_id,
+        domain=clean,
+        connection_id=connection_id,
+        created_at=now,
+        source=source,
+        verification_token=token,
+    )
     s.add(row)
     try:
         await s.flush()
     except IntegrityError as exc:  # a concurrent add of the same domain
-        raise AlreadyExists(f"domain {row.domain} already belongs to a tenant", "domain") from exc
+        raise taken from exc
+    return row
 
 
 async def add_domain(
@@ -137,15 +163,7 @@ async def add_domain(
     clean = normalize_domain(domain)
     refuse_consumer_domain(clean)
     await _check_connection(s, tenant, connection_id)
-    row = TenantDomain(
-        id=new_id(Kind.DOMAIN),
-        tenant_id=tenant.id,
-        domain=clean,
-        connection_id=connection_id,
-        created_at=now,
-        source=OPERATOR,
-    )
-    await _insert(s, row)
+    row = await _insert(s, tenant.id, clean, now, OPERATOR, connection_id=connection_id)
     return tenant, _view(row)
 
 
@@ -159,24 +177,13 @@ async def start_verification(
     tenant = await get_tenant(s, tenant_ref)
     clean = normalize_domain(domain)
     refuse_consumer_domain(clean)
-    row = await s.scalar(
-        select(TenantDomain).where(
-            TenantDomain.tenant_id == tenant.id, TenantDomain.domain == clean
-        )
-    )
+    row = await _find(s, tenant.id, clean)
     created = row is None
     if row is None:
-        row = TenantDomain(
-            id=new_id(Kind.DOMAIN),
-            tenant_id=tenant.id,
-            domain=clean,
-            created_at=now,
-            source=SELF_SERVICE,
-            verification_token=new_verification_value(),
-        )
-        await _insert(s, row)
+        token = new_verification_value()
+        row = await _insert(s, tenant.id, clean, now, SELF_SERVICE, token=token)
     elif row.source == OPERATOR:
-        raise InvalidInput(f"domain {clean} was added by the operator and needs no DNS proof")
+        raise _needs_no_proof(clean)
     elif row.verification_token is None:
         row.verification_token = new_verification_value()
         await s.flush()
@@ -189,7 +196,7 @@ async def proof_to_check(s: AsyncSession, tenant_ref: str, domain: str) -> tuple
     tenant = await get_tenant(s, tenant_ref)
     row = await _get(s, tenant, domain)
     if row.source == OPERATOR:
-        raise InvalidInput(f"domain {row.domain} was added by the operator and needs no DNS proof")
+        raise _needs_no_proof(row.domain)
     if row.verification_token is None:
         raise InvalidInput(f"no verification was started for {row.domain}: run verify-start")
     return tenant, challenge_for(row.domain, row.verification_token)
