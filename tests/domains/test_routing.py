@@ -165,3 +165,22 @@ async def test_error_pages_carry_the_brand_and_a_way_back(site: Server) -> None:
     assert '<html lang="en">' in html and html.count("<h1") == 1
     assert "· Acme Cloud</title>" in html and 'role="alert"' in html
     assert 'id="back-link" href="https://cloud.example.com/"' in html
+
+
+async def test_hostile_sign_in_input_gets_no_server_error(site: Server) -> None:
+    app = await new_app(site)
+    for hint in ("a@\x00b.test", "a@" + "x" * 5000 + ".test", "@", "a@."):
+        r = await arrive(site, app, login_hint=hint)
+        assert r.status_code < 500, (hint[:20], r.status_code)
+    query = urlencode(auth_params(app)) + "&login_hint=a%40%ED%A0%80.test"  # a lone surrogate
+    async with httpx.AsyncClient(base_url=site.url, timeout=30) as browser:
+        assert (await browser.get("/oauth2/authorize?" + query)).status_code < 500
+    for host in ("h" * 300 + ".test", "[::1]:80", "a..b", "xn--zz.test:99999"):
+        r = await arrive(site, app, headers={"Host": host})
+        assert r.status_code < 500, host[:20]
+    async with httpx.AsyncClient(base_url=site.url, timeout=30) as browser:
+        for path in ("/login/%00", "/login/" + "s" * 300, "/login/x?return_to=%00"):
+            assert (await browser.get(path)).status_code < 500, path[:20]
+    async with site.api("/api/v1") as api:
+        for email in ("a@\x00.test", "a@" + "d" * 400):
+            assert (await api.get("/discovery", params={"email": email})).status_code < 500
