@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,7 +36,7 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROPYLON_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PROPYLON_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str = ""
@@ -52,6 +52,46 @@ class Settings(BaseSettings):
     fan-out listener reconnecting to Redis, the audit flusher and the metadata refresher."""
     public_url: str = "http://127.0.0.1:8000"
     """Externally visible base URL; SCIM base URLs, ACS URLs and issuer derive from it."""
+
+    # Outbound requests (``outbound/``: OIDC discovery, JWKS, token, userinfo, SAML metadata)
+    outbound_allow_private_hosts: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS", "PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS"
+        ),
+    )
+    """Let outbound requests reach loopback, private and link-local addresses, and plain http
+    (an IdP on your own network). Off: such a URL is refused, so it cannot be used to read
+    inside the network. ``PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS`` is an older name."""
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Bound on one outbound request, redirects and name resolution included."""
+    outbound_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
+    """Bound on an outbound response's body."""
+
+    # OpenID Connect relying party (``oidc/``)
+    oidc_metadata_cache_seconds: int = Field(default=3600, ge=0)
+    """How long an IdP's discovery document and JWK Set are kept before they are read again."""
+    oidc_jwks_refetch_min_interval_seconds: int = Field(default=60, ge=0)
+    """A token naming an unknown ``kid`` makes the JWK Set be read again at once, at most
+    this often per issuer."""
+    oidc_allowed_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+    """Comma-separated JWS algorithms accepted on ID and logout tokens: asymmetric only."""
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    """Tolerance on ``exp``, ``iat`` and ``nbf`` of ID and logout tokens."""
+    oidc_max_token_bytes: int = Field(default=65_536, ge=1024)
+    """Larger ID or logout tokens are refused before anything is decoded."""
+
+    @field_validator("oidc_allowed_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        weak = [a for a in names if a.lower() == "none" or a.upper().startswith("HS")]
+        if weak or not names:
+            raise ValueError(f"only asymmetric JWS algorithms may be allowed, not {weak}")
+        return ",".join(names)
+
+    def oidc_algorithms(self) -> frozenset[str]:
+        return frozenset(self.oidc_allowed_algorithms.split(","))
 
     # SCIM
     scim_max_body_bytes: int = 1_048_576
@@ -163,9 +203,6 @@ class Settings(BaseSettings):
     """How often connections created from a metadata URL re-read it."""
     saml_metadata_refresh_enabled: bool = True
     """Run the background task re-reading metadata URLs (one per server process)."""
-    saml_metadata_allow_private_hosts: bool = False
-    """Fetch metadata URLs whose host is loopback, private or link-local (an IdP on your own
-    network). Off: such a URL is refused, so it cannot be used to read inside the network."""
     saml_cert_expiry_warning_days: int = 30
     """A connection view says ``expiring_soon`` when an IdP certificate ends within this."""
 
