@@ -11,6 +11,9 @@ import httpx
 
 from propylon.admin import apps
 from propylon.admin.audited import CLI
+from propylon.cache.fanout import publish_committed
+from propylon.db.tables_oidc import OidcConnection
+from propylon.runtime import SIGN_IN_CHANNEL
 from propylon.tenants.service import get_tenant
 from tests.conftest import Server
 from tests.domains.helpers import add_oidc_connection, arrive, location, new_tenant
@@ -40,6 +43,14 @@ async def test_an_oidc_tenant_sends_the_person_to_its_oidc_login(site: Server) -
     # by organisation too
     path, _ = location(await arrive(site, app, organization=tenant.slug))
     assert path == f"/oidc/{connection}/login"
+    # disabled, it routes no one (as its commands do, the change is published to every process)
+    async with site.rt.db.write() as s:
+        row = await s.get(OidcConnection, connection)
+        assert row is not None
+        row.disabled_at = site.rt.clock()
+    await publish_committed(site.rt.cache, SIGN_IN_CHANNEL, connection, 30)
+    r = await arrive(site, app, login_hint=email)
+    assert r.status_code == 200 and 'action="/password/sign-in"' in r.text
 
 
 async def test_a_domain_bound_to_an_oidc_connection_goes_there_beside_saml(site: Server) -> None:
