@@ -215,9 +215,9 @@ class Settings(BaseSettings):
     domain_recheck_seconds: int = Field(default=86_400, ge=0)
     """How often verified self-service domains are re-proved in DNS; a domain whose record
     is gone lapses and stops routing. 0: no re-check."""
-    google_client_id: str | None = None
-    """The platform's Google OAuth client: set, people may sign in with Google (where their
-    tenant allows it)."""
+    google_client_id: str = ""
+    """Google sign-in's OAuth client id; empty: Google sign-in off (the sign-in page offers
+    it only when set, and where the tenant allows it)."""
     brand_name: str = "Propylon"
     """The host platform's name, in the title and heading of sign-in and error pages."""
     brand_logo_url: str | None = None

@@ -195,3 +195,10 @@ async def test_hostile_sign_in_input_gets_no_server_error(site: Server) -> None:
     async with site.api("/api/v1") as api:
         for email in ("a@\x00.test", "a@" + "d" * 400):
             assert (await api.get("/discovery", params={"email": email})).status_code < 500
+
+
+async def test_google_is_offered_only_where_the_platform_configured_it(server: Server) -> None:
+    app = await new_app(server)  # the shared server has no PROPYLON_GOOGLE_CLIENT_ID
+    r = await arrive(server, app, login_hint=f"ivy@home-{secrets.token_hex(3)}.example")
+    assert r.status_code == 200 and 'action="/password/sign-in"' in r.text
+    assert "google-link" not in r.text and "/google/login" not in r.text

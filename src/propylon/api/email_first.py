@@ -50,7 +50,7 @@ class StartSaml:
 
 
 def login_router(rt: Runtime) -> LoginRouter:
-    return LoginRouter(google_enabled=rt.settings.google_client_id is not None)
+    return LoginRouter(google_enabled=bool(rt.settings.google_client_id))
 
 
 def vanity_host(rt: Runtime, headers: Mapping[str, str]) -> str | None:
