@@ -44,8 +44,9 @@ async def test_an_individual_reaches_password_and_google_by_keyboard(
     await page.keyboard.press("Tab")
     assert (await focused(page))["id"] == "login_hint"
     await page.keyboard.type(email)
-    await page.keyboard.press("Enter")
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await page.wait_for_selector("#email")
 
     assert "No organisation uses the domain" in await page.inner_text("main")
     assert await page.input_value("#email") == email
