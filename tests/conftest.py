@@ -197,6 +197,14 @@ async def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Server]:
     backend = make_backend(request.param, tmp_path_factory.mktemp(request.param))
+    async with running_server(backend) as server:
+        yield server
+
+
+@asynccontextmanager
+async def running_server(backend: Backend) -> AsyncIterator[Server]:
+    """``propylon serve`` on ``backend`` with a runtime of the same settings for the test;
+    stopped, and the backend dropped, at the end."""
     url, proc = start_server(backend)
     settings = backend.settings().model_copy(update={"public_url": url})
     rt = build_runtime(settings)

@@ -248,3 +248,23 @@ class Settings(BaseSettings):
     """Run the background task re-reading metadata URLs (one per server process)."""
     saml_cert_expiry_warning_days: int = 30
     """A connection view says ``expiring_soon`` when an IdP certificate ends within this."""
+
+    # Domains, sign-in routing, pages
+    dns_nameservers: str = ""
+    """Nameservers DNS proofs of domains are asked of (``host[:port]``, comma-separated;
+    IPv6 as ``[addr]:port``). Empty: the system's resolvers."""
+    dns_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    """Bound on one DNS proof lookup (all retries and nameservers together)."""
+    domain_recheck_seconds: int = Field(default=86_400, ge=0)
+    """How often verified self-service domains are re-proved in DNS; a domain whose record
+    is gone lapses and stops routing. 0: no re-check."""
+    google_client_id: str = ""
+    """Google sign-in's OAuth client id; empty: Google sign-in off (the sign-in page offers
+    it only when set, and where the tenant allows it)."""
+    brand_name: str = "Propylon"
+    """The host platform's name, in the title and heading of sign-in and error pages."""
+    brand_logo_url: str | None = None
+    """A logo shown on those pages (an https URL, or a path on this server)."""
+    brand_home_url: str | None = None
+    """Where "back" goes from an error page (the platform's home); unset: the start of
+    sign-in."""

@@ -37,7 +37,8 @@ def _run(
 @pytest.mark.parametrize("backend_name", ["sqlite", "postgres"])
 async def test_no_generated_request_gets_a_server_error(backend_name: str, tmp_path: Path) -> None:
     backend = make_backend(backend_name, tmp_path)
-    url, proc = start_server(backend)
+    # a generated domain proof asks a closed port on loopback, never the system's resolvers
+    url, proc = start_server(backend, {"PROPYLON_DNS_NAMESERVERS": "127.0.0.1:9"})
     try:
         env = {**os.environ, **backend.env, "PROPYLON_PUBLIC_URL": url}
         cli = [sys.executable, "-m", "propylon.cli"]

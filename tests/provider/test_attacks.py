@@ -99,7 +99,8 @@ async def test_no_session_routes_to_sign_in(server: Server) -> None:
         r = await b.get(
             "/oauth2/authorize", params=auth_params(app, organization=person.tenant_slug)
         )
-        assert "no SSO connection configured yet" in r.text
+        # no SSO connection: the methods the tenant allows
+        assert 'action="/password/sign-in"' in r.text
         q = await authorize(b, auth_params(app, prompt="none"))
         assert q["error"] == "login_required"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
-from propylon.background import Backoff
+from propylon.background import every
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_saml import SamlConnection
 from propylon.errors import InvalidInput, PropylonError
@@ -193,23 +191,14 @@ async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, 
 
 
 async def metadata_refresh_loop(rt: Runtime, interval_seconds: float) -> None:
-    """Background task of the app lifespan: refresh, sleep, repeat until cancelled. A round
-    that fails (the accelerator or the database unreachable) is tried again after a capped
-    exponential backoff rather than a whole interval later."""
-    interval = max(interval_seconds, 0.05)
-    backoff = Backoff(min(rt.settings.background_retry_max_seconds, interval))
-    delay = interval
-    while True:
-        await asyncio.sleep(delay)
-        try:
-            # several processes share one accelerator: one of them refreshes per interval
-            slot = int(time.time() // interval)
-            if await rt.cache.remember_once(f"saml:metadata-refresh:{slot}", int(interval) + 1):
-                await asyncio.wait_for(refresh_all_metadata(rt), timeout=max(interval, 60.0))
-            backoff.reset()
-            delay = interval
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a background task must not die
-            log.exception("saml_metadata_refresh_loop_error")
-            delay = backoff.next_delay()
+    """Background task of the app lifespan: refresh every ``interval_seconds`` (one process
+    of those sharing the accelerator per interval) until cancelled (:func:`every`)."""
+    await every(
+        interval_seconds,
+        lambda: refresh_all_metadata(rt),
+        once=rt.cache.remember_once,
+        key="saml:metadata-refresh",
+        retry_cap_seconds=rt.settings.background_retry_max_seconds,
+        timeout_seconds=max(interval_seconds, 60.0),
+        event="saml_metadata_refresh_loop_error",
+    )

@@ -69,6 +69,29 @@ async def update_tenant(
     return view
 
 
+async def set_sign_in_policy(
+    rt: Runtime, actor: Actor, ref: str, policy: service.SignInPolicy
+) -> service.TenantView:
+    """Enforce SSO (which ends the tenant's password and Google sessions), allow or refuse
+    password and Google sign-in, set or remove the vanity host name; audited, and published
+    so every process drops the login routes it keeps."""
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> service.TenantView:
+        before = await service.describe_tenant(s, ref)
+        view = await service.set_sign_in_policy(s, ref, policy, rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = view.id, "tenant", view.id
+        rec.diff = {
+            k: {"before": getattr(before, k), "after": getattr(view, k)}
+            for k in ("enforce_sso", "allow_password", "allow_google", "hostname")
+            if getattr(before, k) != getattr(view, k)
+        }
+        return view
+
+    view = await audited(rt, actor, "tenant.sign_in_policy", op)
+    await publish_committed(rt.cache, SIGN_IN_CHANNEL, view.id, rt.settings.sign_in_cache_seconds)
+    return view
+
+
 async def delete_tenant(rt: Runtime, actor: Actor, ref: str) -> dict[str, Any]:
     """The tenant is gone at once (sign-ins and tokens revoked, connections disabled); its
     data stays until ``purge`` after the retention period."""

@@ -11,17 +11,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from propylon import __version__
+from propylon.admin.domains import recheck_loop
 from propylon.admin.saml_connections import metadata_refresh_loop
 from propylon.admin.secrets import seal_stored_secrets
 from propylon.api import (
     apps_routes,
     authorize,
     domain_routes,
+    email_first,
     errors,
     health,
     home,
     mgmt_routes,
     observability,
+    pages,
     password_reset_routes,
     password_routes,
     provider_routes,
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the app. With ``runtime`` given the caller owns it; otherwise the app builds one
     from ``settings`` at startup, migrates (or refuses) and closes it at shutdown."""
     settings = settings or (runtime.settings if runtime else Settings())
+    pages.use_brand(pages.Brand.of(settings))
     if runtime is None:
         # `serve --workers N` starts each worker in a fresh interpreter that imports this
         # factory, never the CLI: configure logging here, or workers log with defaults.
@@ -75,21 +79,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # GC's generations so full collections stay short on the request path.
         gc.collect()
         gc.freeze()
-        refresher: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         if settings.saml_metadata_refresh_enabled and settings.saml_metadata_refresh_seconds > 0:
-            refresher = watch(
-                asyncio.create_task(
-                    metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds),
-                    name="saml-metadata-refresh",
-                )
-            )
+            refresh = metadata_refresh_loop(rt, settings.saml_metadata_refresh_seconds)
+            tasks.append(watch(asyncio.create_task(refresh, name="saml-metadata-refresh")))
+        if settings.domain_recheck_seconds > 0:
+            recheck = recheck_loop(rt, settings.domain_recheck_seconds)
+            tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
         try:
             yield
         finally:
-            if refresher is not None:
-                refresher.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+                    await task
             if runtime is None:
                 await rt.close()
 
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(home.router)
     app.include_router(authorize.router)
+    app.include_router(email_first.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
     app.include_router(password_routes.router)

@@ -2,7 +2,8 @@
 
 :func:`answer` decides one authorization request: with a signed-in person Authlib issues the
 code (the one write: a single statement, no transaction needed on PostgreSQL); without one,
-the request is routed by ``login_hint`` or ``organization`` (:mod:`propylon.tenants.login_routes`).
+the request is routed by ``organization``, the vanity host name or ``login_hint``
+(:mod:`propylon.api.email_first`, :mod:`propylon.tenants.login_routes`).
 A route to a SAML connection starts that login at once, writing nothing: the browser goes
 straight to the IdP, and keeps the AuthnRequest and this request (the URL to resume) in a
 sealed cookie that binds the login to it (:mod:`propylon.sessions.pending_cookie`). Starts
@@ -26,14 +27,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.api.client_address import client_key
+from propylon.api.email_first import StartSaml, sign_in, vanity_host
 from propylon.api.oauth_adapter import (
     NO_STORE,
     HttpProviderServer,
@@ -50,10 +51,8 @@ from propylon.sessions.pending_cookie import CookieTooLarge, set_pending_cookie
 from propylon.sessions.service import COOKIE_NAME, ActiveSession, usable_handle
 from propylon.sessions.store import load_active
 from propylon.signin.saml_sso import start_login
-from propylon.tenants.login_routes import LoginRouter
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
-login_router = LoginRouter()
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,6 @@ class Asked:
     headers: Mapping[str, str]
     query: list[tuple[str, str]]
     form: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class StartSaml:
-    """No one is signed in and the request routes to a SAML connection: start that login,
-    resuming the authorization request at ``resume`` once the person is back."""
-
-    connection_id: str
-    resume: str
-    force_authn: bool
 
 
 @router.get("/oauth2/authorize", operation_id="authorize_get")
@@ -209,7 +198,9 @@ async def answer(
             response: Response = server.handle_error_response(req, err)
             return response
         if ex.login is None:
-            return await _sign_in(s, rt, values, previous)
+            host = vanity_host(rt, asked.headers)
+            fresh = _fresh_login_asked(values)
+            return await sign_in(s, rt, values, previous, host=host, fresh=fresh)
         response = server.create_authorization_response(req, grant_user=ex.login, grant=grant)
         if len(ex.writes) > 1:
             raise RuntimeError("an authorization writes one statement (its code)")
@@ -236,52 +227,3 @@ def _stale(values: Mapping[str, list[str]], login: ActiveSession, now: datetime)
         return False
     max_age = int(raw) if raw.isdigit() and len(raw) <= 10 else 0
     return (now - login.record.auth_time).total_seconds() > max_age
-
-
-async def _sign_in(
-    s: AsyncSession,
-    rt: Runtime,
-    values: Mapping[str, list[str]],
-    previous: ActiveSession | None,
-) -> Response | StartSaml:
-    """Where a person without a (fresh enough) session goes: the IdP that ``login_hint`` or
-    ``organization`` names, else the IdP of the session they have, else a page."""
-    pairs = [(k, v) for k, vs in values.items() for v in vs]
-    resume = "/oauth2/authorize?" + urlencode(pairs)
-    fresh = _fresh_login_asked(values)
-    hint, org = _first(values, "login_hint"), _first(values, "organization")
-    route = await login_router.route(s, login_hint=hint, organization=org, copies=rt.sign_in.routes)
-    if route.kind == "saml" and route.connection_id:
-        return StartSaml(route.connection_id, resume, force_authn=fresh)
-    if route.kind == "ask_email" and previous is not None and previous.record.connection_id:
-        return StartSaml(previous.record.connection_id, resume, force_authn=fresh)
-    keep = [
-        (k, v) for k, vs in values.items() if k not in ("login_hint", "organization") for v in vs
-    ]
-    ask = {"action": "/oauth2/authorize", "hidden": keep}
-    if route.kind == "no_connection" and route.tenant_name is not None:
-        return page(
-            200,
-            "Single sign-on not set up",
-            f"{route.tenant_name} has no SSO connection configured yet.",
-            "Ask your IT administrator to connect your company's identity provider.",
-        )
-    if route.kind == "unbound_domain":
-        return page(
-            200,
-            "Sign-in not set up for this address",
-            f"{route.tenant_name} signs people in through several identity providers, and "
-            f"none is assigned to {route.domain}.",
-            "Ask your IT administrator to assign your email domain to a connection.",
-        )
-    if route.kind == "unknown_domain":
-        return page(
-            200,
-            "Organisation not found",
-            f"No organisation uses the domain {route.domain}.",
-            "Check the address, or use your work email.",
-            form=ask,
-        )
-    if route.kind == "unknown_org":
-        return page(200, "Organisation not found", "No organisation has that name.", form=ask)
-    return page(200, "Sign in", "Enter your work email to continue to single sign-on.", form=ask)

@@ -24,7 +24,7 @@ from propylon.runtime import Runtime
 from propylon.scim.errors import TooManyRequests
 from propylon.tenants.api_keys import authenticate_api_key
 from propylon.tenants.credentials import hash_secret
-from propylon.tenants.service import MAX_SEATS, SLUG_RE
+from propylon.tenants.service import MAX_SEATS, SLUG_RE, SignInPolicy
 
 _bearer = HTTPBearer(
     auto_error=False, description="A management API key (`propylon api-key create`)."
@@ -120,6 +120,18 @@ class TenantPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=NAME_CHARS)
     seats: int | None = Field(default=None, ge=0, le=MAX_SEATS)
     unlimited_seats: bool = False
+    enforce_sso: bool | None = Field(
+        default=None,
+        description="Only SSO for the tenant's domains (needs an enabled SAML or OIDC "
+        "connection); starting it ends their password and Google sessions.",
+    )
+    allow_password: bool | None = None
+    allow_google: bool | None = None
+    hostname: str | None = Field(
+        default=None,
+        max_length=253,
+        description="Vanity host name whose sign-in goes straight to the SSO; null removes it.",
+    )
 
 
 class DirectoryIn(BaseModel):
@@ -150,7 +162,19 @@ async def update_tenant(tenant: str, body: TenantPatch, rt: Rt, actor: Caller) -
     seats: int | bool | None = (
         None if body.unlimited_seats else (body.seats if body.seats is not None else False)
     )
-    return (await ops.update_tenant(rt, actor, tenant, name=body.name, seats=seats)).as_dict()
+    policy = SignInPolicy(
+        body.enforce_sso,
+        body.allow_password,
+        body.allow_google,
+        (body.hostname or "") if "hostname" in body.model_fields_set else None,
+    )
+    view = None
+    if policy == SignInPolicy() or body.name is not None or seats is not False:
+        view = await ops.update_tenant(rt, actor, tenant, name=body.name, seats=seats)
+    if policy != SignInPolicy():
+        view = await ops.set_sign_in_policy(rt, actor, tenant, policy)
+    assert view is not None
+    return view.as_dict()
 
 
 @router.delete("/tenants/{tenant}")

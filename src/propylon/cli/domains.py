@@ -1,4 +1,5 @@
-"""``propylon domain add|list|bind|remove``: a tenant's email domains and their connections."""
+"""``propylon domain add|list|bind|remove|verify-start|verify``: a tenant's email domains,
+their connections, and the DNS proof of a claimed one."""
 
 from __future__ import annotations
 
@@ -65,3 +66,28 @@ def remove(tenant: TenantArg, domain: DomainArg, as_json: JsonOpt = False) -> No
     """Remove a domain from a tenant."""
     gone = run(lambda rt: ops.remove_domain(rt, CLI, tenant, domain))
     emit({"domain": gone, "removed": True}, as_json, lambda: typer.echo(f"removed {gone}"))
+
+
+@domain_app.command("verify-start")
+def verify_start(tenant: TenantArg, domain: DomainArg, as_json: JsonOpt = False) -> None:
+    """The DNS TXT record that proves the tenant controls DOMAIN (claimed, unverified, it
+    routes no one until `verify` finds the record)."""
+    out = run(lambda rt: ops.start_verification(rt, CLI, tenant, domain))
+    emit(
+        out,
+        as_json,
+        lambda: typer.echo(
+            f"publish at {out['record_name']}:\n  TXT {out['record_value']}\n"
+            f"then run: propylon domain verify {tenant} {out['domain']}"
+        ),
+    )
+
+
+@domain_app.command("verify")
+def verify(tenant: TenantArg, domain: DomainArg, as_json: JsonOpt = False) -> None:
+    """Look the TXT record up: found, the domain routes its people to the tenant (exit 0);
+    otherwise exit 1 with the outcome (record_missing, value_mismatch, dns_error)."""
+    out = run(lambda rt: ops.verify(rt, CLI, tenant, domain))
+    emit(out, as_json, lambda: typer.echo(f"{out['domain']}: {out['outcome']}"))
+    if out["outcome"] != "verified":
+        raise typer.Exit(1)

@@ -23,6 +23,7 @@ from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
+from propylon.cli import tenant_policy as tenant_policy_cli
 from propylon.cli import workers as serve_workers
 from propylon.cli.common import (
     describe_database,
@@ -206,15 +207,7 @@ def tenant_set_seats(
     emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {limit} seats"))
 
 
-@tenant_app.command("update")
-def tenant_update(
-    tenant: TenantArg,
-    name: Annotated[str, typer.Option(help="New display name.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Rename a tenant (seats: set-seats)."""
-    view = run(lambda rt: ops.update_tenant(rt, CLI, tenant, name=name, seats=False)).as_dict()
-    emit(view, as_json, lambda: typer.echo(f"{view['slug']}: {view['name']}"))
+tenant_app.command("update")(tenant_policy_cli.tenant_update)
 
 
 @tenant_app.command("delete")

@@ -63,6 +63,10 @@ class Tenant(Base):
     allow_google: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     hostname: Mapped[str | None] = mapped_column(String(253), unique=True, default=None)
     """A vanity host name (matched on ``Host``) whose sign-in goes straight to the SSO."""
+    non_sso_sessions_before: Mapped[datetime | None] = mapped_column(default=None)
+    """Password and Google sessions of the tenant created at or before this instant are dead
+    (:func:`propylon.sessions.service.check_active`): set when the tenant starts enforcing
+    SSO, only ever moved forward."""
 
 
 class TenantDomain(Base):

@@ -7,7 +7,10 @@ published as the ``sid`` claim (OpenID Connect Front/Back-Channel Logout §2).
 A session lasts ``min(lifetime, the IdP's SessionNotOnOrAfter)`` (SAML Core §2.7.2: the IdP
 asks the SP to end the session by then). It is *active* only while it is not ended, not
 expired, its user is neither deactivated (``users.active`` false) nor deprovisioned
-(``deleted_at`` set), and it was created in the user's current *revocation epoch*.
+(``deleted_at`` set), and it was created in the user's current *revocation epoch*; a
+password or Google session must also be younger than its tenant's
+``non_sso_sessions_before`` (set when the tenant starts enforcing SSO, never moved back:
+those sessions stay dead if enforcement ends).
 
 The epoch is the durable record of a revocation: deactivating or deprovisioning a user
 raises ``users.revocation_epoch`` in the same transaction (:func:`propylon.directory.users.
@@ -37,6 +40,8 @@ from propylon.tenants.credentials import hash_secret
 
 COOKIE_NAME = "propylon_session"
 AUTH_METHODS = frozenset({"saml", "oidc", "password", "google"})
+NON_SSO_METHODS = frozenset({"password", "google"})
+"""Methods a tenant that enforces SSO refuses (and whose sessions of before it ends)."""
 DEFAULT_LIFETIME = timedelta(hours=8)
 MAX_HANDLE_LENGTH = 256
 
@@ -140,6 +145,9 @@ class SessionTenant:
     id: str
     slug: str
     name: str
+    non_sso_sessions_before: datetime | None = None
+    """Password and Google sessions created at or before it are dead (the tenant enforces
+    SSO, or did)."""
 
 
 @dataclass(frozen=True)
@@ -194,18 +202,33 @@ def issued(pending: PendingSession) -> IssuedSession:
     return IssuedSession(pending.record.id, pending.handle, pending.record.expires_at)
 
 
-def check_active(record: SessionRecord | None, user: SessionUser | None, now: datetime) -> bool:
+def check_active(
+    record: SessionRecord | None,
+    user: SessionUser | None,
+    tenant: SessionTenant | None,
+    now: datetime,
+) -> bool:
     """The one validity rule (see the module docstring)."""
     return (
         record is not None
         and user is not None
+        and tenant is not None
         and user.id == record.user_id
         and user.tenant_id == record.tenant_id
+        and tenant.id == record.tenant_id
         and record.ended_at is None
         and record.expires_at > now
         and user.active
         and user.deleted_at is None
         and record.user_epoch == user.revocation_epoch
+        and not _ended_by_enforcement(record, tenant)
+    )
+
+
+def _ended_by_enforcement(record: SessionRecord, tenant: SessionTenant) -> bool:
+    cutoff = tenant.non_sso_sessions_before
+    return (
+        cutoff is not None and record.auth_method in NON_SSO_METHODS and record.created_at <= cutoff
     )
 
 
@@ -222,6 +245,7 @@ IDENTITY_COLUMNS = (
     _USERS.c.revocation_epoch,
     _TENANTS.c.slug,
     _TENANTS.c.name,
+    _TENANTS.c.non_sso_sessions_before,
 )
 """What a session needs of its user and tenant, read with one prebuilt Core statement (the
 last :data:`IDENTITY_COLUMNS` columns of a row, see :func:`identity_of`)."""
@@ -236,11 +260,11 @@ _IDENTITY = (
 
 def identity_of(row: Sequence[Any]) -> tuple[SessionUser, SessionTenant]:
     """The user and tenant in the last ``len(IDENTITY_COLUMNS)`` columns of ``row``."""
-    uid, tid, email, display, given, family, active, deleted, epoch, slug, name = row[
+    uid, tid, email, display, given, family, active, deleted, epoch, slug, name, cutoff = row[
         -len(IDENTITY_COLUMNS) :
     ]
     user = SessionUser(uid, tid, email, display, given, family, bool(active), deleted, epoch)
-    return user, SessionTenant(tid, slug, name)
+    return user, SessionTenant(tid, slug, name, cutoff)
 
 
 async def with_identity(
@@ -254,7 +278,7 @@ async def with_identity(
     if found is None:
         return None
     user, tenant = identity_of(found)
-    if not check_active(record, user, now):
+    if not check_active(record, user, tenant, now):
         return None
     return ActiveSession(record, user, tenant)
 

@@ -111,7 +111,7 @@ class DatabaseSessionStore:
             return None
         record = _record(found)
         user, tenant = identity_of(found)
-        if not check_active(record, user, now):
+        if not check_active(record, user, tenant, now):
             return None
         return ActiveSession(record, user, tenant)
 

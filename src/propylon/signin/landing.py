@@ -50,6 +50,12 @@ async def landing_app(s: AsyncSession, conn: ConnectionRecord) -> OAuthClient:
         if client is None or landing_problem(client) is not None:
             raise NoLandingApp("idp_initiated_app_unavailable")
         return client
+    return await default_app(s)
+
+
+async def default_app(s: AsyncSession) -> OAuthClient:
+    """The platform's only confidential app (a sign-in that names no app lands there), or
+    :class:`NoLandingApp` when there is none or several."""
     confidential = list(
         await s.scalars(
             select(OAuthClient)

@@ -94,7 +94,7 @@ async def start_session(
     )
     async with rt.db.write() as s:
         staged = await rt.sessions.stage(s, draft, now)
-        if not check_active(staged.record, user, now):
+        if not check_active(staged.record, user, tenant, now):
             raise PasswordRefused("invalid")
         rec = AuditRecord(action, "user", user.id, user.tenant_id, request_id=request_id)
         rec.diff = {"session": {"before": None, "after": staged.id}}
