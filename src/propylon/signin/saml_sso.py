@@ -175,7 +175,7 @@ def _pending(
             400,
         )
     pending = rt.pending_logins.open(relay_state, sealed)
-    if pending is None or pending.connection_id != conn.id:
+    if pending is None or pending.connection_id != conn.id or pending.kind != "saml":
         raise LoginRefused(
             "pending_login_invalid", "This sign-in could not be checked. Sign in again.", 400
         )
