@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from propylon.api import authorize
 from propylon.api.http import query_pairs, read_form_pairs
+from propylon.api.oauth_adapter import NO_STORE
 from propylon.api.pages import page
 from propylon.errors import NotFound
 from propylon.runtime import Runtime
@@ -107,7 +108,7 @@ async def callback(request: Request, connection_id: str) -> Response:
         return page(exc.status, "Sign-in failed", exc.detail, why, request_id=request_id)
     response: Response
     if isinstance(outcome, SendToSso):
-        response = RedirectResponse(outcome.redirect_to, 302, headers=authorize.NO_STORE)
+        response = RedirectResponse(outcome.redirect_to, 302, headers=NO_STORE)
     else:
         response = await authorize.resume(rt, outcome.redirect_to, outcome.login)
         set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
@@ -128,7 +129,7 @@ async def signed_out(request: Request, connection_id: str, state: str = "") -> R
     target = after_op(rt, connection_id, state, sealed, rt.clock())
     response: Response
     if target:
-        response = RedirectResponse(target, 302, headers=authorize.NO_STORE)
+        response = RedirectResponse(target, 302, headers=NO_STORE)
     else:
         response = page(200, "Signed out", "You are signed out.")
     if name and sealed:

@@ -60,7 +60,7 @@ async def backchannel_logout(
             client_id=conn.client_id,
             now=now,
             skew=timedelta(seconds=s_.oidc_clock_skew_seconds),
-            allowed_algs=s_.oidc_allowed_algs,
+            allowed_algs=s_.oidc_algorithms(),
         )
     except (OidcError, OutboundError) as exc:
         reason = exc.reason if isinstance(exc, OidcError) else "keys_unreachable"

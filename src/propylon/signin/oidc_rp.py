@@ -8,9 +8,9 @@ key opened from the secret box, or for Google read from the environment."""
 from __future__ import annotations
 
 from propylon.errors import NotFound
-from propylon.oidc.discovery import ProviderMetadata
-from propylon.oidc.id_token import KeyResolver
-from propylon.oidc.token_client import ClientAuth
+from propylon.oidc.jose import KeyResolver
+from propylon.oidc.metadata import ProviderMetadata
+from propylon.oidc.token_client import AuthMethod, ClientAuth
 from propylon.outbound import Fetcher, GuardedFetcher
 from propylon.runtime import Runtime
 from propylon.tenants.oidc_connections import (
@@ -61,13 +61,21 @@ async def load_rp(rt: Runtime, connection_id: str) -> OidcConnectionRecord:
         return await load_oidc_connection(s, connection_id)
 
 
+def _method(conn: OidcConnectionRecord) -> AuthMethod:
+    if conn.auth_method == "client_secret_post":
+        return "client_secret_post"
+    if conn.auth_method == "private_key_jwt":
+        return "private_key_jwt"
+    return "client_secret_basic"
+
+
 def client_auth(rt: Runtime, conn: OidcConnectionRecord) -> ClientAuth:
     """How the connection authenticates at the token endpoint, its secret opened."""
     if conn.id == GOOGLE:
         secret: str | None = rt.settings.google_client_secret.get_secret_value()
-        return ClientAuth(conn.auth_method, conn.client_id, secret, None)
+        return ClientAuth(_method(conn), conn.client_id, secret, None)
     return ClientAuth(
-        conn.auth_method,
+        _method(conn),
         conn.client_id,
         open_client_secret(rt.secret_box, conn),
         open_client_key(rt.secret_box, conn),
@@ -81,11 +89,7 @@ async def metadata(rt: Runtime, conn: OidcConnectionRecord) -> ProviderMetadata:
 def keys_of(rt: Runtime, issuer: str) -> KeyResolver:
     """The issuer's signing keys by ``kid`` and ``alg`` (an unknown kid refetches the JWKS
     once, rate-limited by the cache)."""
-
-    async def resolve(kid: str | None, alg: str):  # type: ignore[no-untyped-def]
-        return await rt.oidc_providers.key(issuer, kid, alg)
-
-    return resolve
+    return rt.oidc_providers.resolver(issuer)
 
 
 def fetcher(rt: Runtime) -> Fetcher:

@@ -70,6 +70,9 @@ from propylon.tenants.oidc_connections import OidcConnectionRecord, rp_urls
 
 MAX_PARAM_CHARS = 4096
 """Longest callback parameter read (a code, a state, an error description)."""
+MAX_SUB_CHARS = 255
+"""Core §2: ``sub`` is at most 255 ASCII characters; a ``sid`` is kept with the session
+(to find it at a back-channel logout) only up to the same length, longer ones are refused."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ async def _tokens(
         nonce=pending.nonce or "",
         now=now,
         skew=timedelta(seconds=s.oidc_clock_skew_seconds),
-        allowed_algs=s.oidc_allowed_algs,
+        allowed_algs=s.oidc_algorithms(),
     )
     claims = dict(validated.claims)
     if conn.use_userinfo and tokens.access_token:
@@ -262,7 +265,9 @@ async def finish_login(
         if not code:
             raise _fail("code_missing")
         token, claims = await _tokens(rt, conn, pending, code, now)
-        sub = str(claims["sub"])
+        sub, sid = str(claims["sub"]), claims.get("sid")
+        if len(sub) > MAX_SUB_CHARS or (isinstance(sid, str) and len(sid) > MAX_SUB_CHARS):
+            raise _fail("subject_too_long")  # Core §2: sub at most 255 ASCII characters
         attributes = claims_as_attributes(claims)
         try:
             email = verified_email(
@@ -297,7 +302,6 @@ async def finish_login(
             user, tenant = found
             rec.target_type, rec.target_id = "user", user.id
             _refuse_inactive(user)
-            sid = claims.get("sid")
             staged = await rt.sessions.stage(
                 s,
                 SessionDraft(
