@@ -49,12 +49,12 @@ from lxml import etree  # noqa: E402
 
 from propylon.runtime import build_runtime  # noqa: E402
 from propylon.settings import Settings  # noqa: E402
-from tests.oidc_signin.op import TestOp  # noqa: E402
+from tests.oidc_signin.op import LoopbackOp  # noqa: E402
 
 CLIENT_SECRET = "bench-oidc-secret"
 
 
-async def add_oidc_connection(bench: Bench, op: TestOp) -> tuple[str, str]:
+async def add_oidc_connection(bench: Bench, op: LoopbackOp) -> tuple[str, str]:
     """An OIDC connection of the bench tenant to ``op``; its id and client id."""
     from sqlalchemy import select
 
@@ -97,7 +97,7 @@ async def add_oidc_connection(bench: Bench, op: TestOp) -> tuple[str, str]:
 
 
 async def prepare_oidc(
-    bench: Bench, op: TestOp, conn_id: str, email: str
+    bench: Bench, op: LoopbackOp, conn_id: str, email: str
 ) -> tuple[httpx.AsyncClient, str]:
     """A browser holding a started OIDC login and the callback URL the OP sent it to."""
     browser = httpx.AsyncClient(base_url=bench.url, timeout=30)
@@ -132,7 +132,7 @@ def _done(r: httpx.Response, what: str) -> None:
 
 
 async def measure_round(
-    bench: Bench, op: TestOp, conn_id: str, batch: int
+    bench: Bench, op: LoopbackOp, conn_id: str, batch: int
 ) -> dict[str, tuple[float, float]]:
     """Server CPU seconds and wall seconds of ``batch`` callbacks of each protocol."""
     assert bench.proc is not None
@@ -160,7 +160,7 @@ async def measure_round(
 
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
-    op = TestOp()
+    op = LoopbackOp()
     bench = Bench(argparse.Namespace(workers=1), backend="sqlite", workers=1)
     bench.env["PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS"] = "true"
     bench.env["PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE"] = "100000000"

@@ -1,4 +1,4 @@
-"""A tenant with an OIDC connection to a :class:`~tests.oidc_signin.op.TestOp`, an app, and a
+"""A tenant with an OIDC connection to a :class:`~tests.oidc_signin.op.LoopbackOp`, an app, and a
 browser that signs in through the real start and callback endpoints."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from propylon.tenants.attribute_maps import build_map
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.oidc_connections import seal_client_secret
 from tests.conftest import Server
-from tests.oidc_signin.op import TestOp
+from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import REDIRECT, App, auth_params, new_app, pkce, token_request
 
 
@@ -33,7 +33,7 @@ class Tenant:
 
 async def new_tenant(
     server: Server,
-    op: TestOp,
+    op: LoopbackOp,
     *,
     jit: bool = True,
     match_by: str = "email",

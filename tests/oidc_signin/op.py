@@ -46,11 +46,11 @@ class Authorized:
     used: bool = False
 
 
-Minter = Callable[["TestOp", Authorized], str]
+Minter = Callable[["LoopbackOp", Authorized], str]
 
 
 @dataclass
-class TestOp:
+class LoopbackOp:
     """One OP on loopback. ``claims`` are the default ID token claims (besides ``iss``,
     ``aud``, ``nonce`` and times); ``mint`` replaces the whole ID token when set."""
 
@@ -220,7 +220,7 @@ def unsigned(claims: dict[str, Any], header: dict[str, Any] | None = None) -> st
     return b64json({"alg": "none", **(header or {})}) + "." + b64json(claims) + "."
 
 
-def hmac_with_public_key(op: TestOp, claims: dict[str, Any]) -> str:
+def hmac_with_public_key(op: LoopbackOp, claims: dict[str, Any]) -> str:
     """HS256 keyed with the OP's public key: the algorithm-confusion attack."""
     secret = op.key.as_pem(private=False)
     head = b64json({"alg": "HS256", "kid": op.kid}) + "." + b64json(claims)

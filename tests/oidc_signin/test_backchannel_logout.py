@@ -12,21 +12,21 @@ import pytest
 
 from tests.conftest import Server
 from tests.oidc_signin.helpers import Tenant, finish, new_tenant, start, tokens_for
-from tests.oidc_signin.op import TestOp, attacker_key, unsigned
+from tests.oidc_signin.op import LoopbackOp, attacker_key, unsigned
 from tests.provider.helpers import token_request
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 @pytest.fixture
-def op() -> Iterator[TestOp]:
-    provider = TestOp()
+def op() -> Iterator[LoopbackOp]:
+    provider = LoopbackOp()
     yield provider
     provider.close()
 
 
 async def _signed_in(
-    server: Server, op: TestOp, tenant: Tenant, sub: str, sid: str
+    server: Server, op: LoopbackOp, tenant: Tenant, sub: str, sid: str
 ) -> tuple[httpx.AsyncClient, dict[str, Any]]:
     op.claims = {"sub": sub, "sid": sid, "email": f"{sub}@{tenant.domain}"}
     browser = httpx.AsyncClient(base_url=server.url, timeout=30)
@@ -53,7 +53,7 @@ async def _refresh_works(
 
 @pytest.mark.parametrize("names", ["sub_and_sid", "sid_only", "sub_only"])
 async def test_logout_token_ends_the_session_and_its_refresh_tokens(
-    server: Server, op: TestOp, names: str
+    server: Server, op: LoopbackOp, names: str
 ) -> None:
     tenant = await new_tenant(server, op, jit=True)
     browser, tokens = await _signed_in(server, op, tenant, "bcl-user", "op-session-1")
@@ -78,7 +78,7 @@ async def test_logout_token_ends_the_session_and_its_refresh_tokens(
     assert [r["diff"]["sessions_ended"]["after"] for r in rows if r["outcome"] == "success"] == [1]
 
 
-def _hostile(op: TestOp, client_id: str) -> dict[str, str]:
+def _hostile(op: LoopbackOp, client_id: str) -> dict[str, str]:
     def token(**over: Any) -> str:
         return op.logout_token(client_id, sub="bcl-user", **over)
 
@@ -114,7 +114,7 @@ def _hostile(op: TestOp, client_id: str) -> dict[str, str]:
     }
 
 
-async def test_hostile_logout_tokens_get_400_and_end_nothing(server: Server, op: TestOp) -> None:
+async def test_hostile_logout_tokens_get_400_and_end_nothing(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op, jit=True)
     browser, tokens = await _signed_in(server, op, tenant, "bcl-user", "op-session-9")
     try:

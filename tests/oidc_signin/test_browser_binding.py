@@ -18,12 +18,12 @@ from tests.oidc_signin.helpers import (
     refused_without_session,
     start,
 )
-from tests.oidc_signin.op import Authorized, TestOp
+from tests.oidc_signin.op import Authorized, LoopbackOp
 
 
 @pytest.fixture
-def op() -> Iterator[TestOp]:
-    provider = TestOp()
+def op() -> Iterator[LoopbackOp]:
+    provider = LoopbackOp()
     yield provider
     provider.close()
 
@@ -43,7 +43,7 @@ def _kept_cookies(browser: httpx.AsyncClient) -> dict[str, str]:
     return {c.name: c.value for c in browser.cookies.jar if c.value}
 
 
-async def test_a_login_from_another_browser_is_refused(server: Server, op: TestOp) -> None:
+async def test_a_login_from_another_browser_is_refused(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as victim:
         started = await start(victim, tenant)
@@ -54,7 +54,7 @@ async def test_a_login_from_another_browser_is_refused(server: Server, op: TestO
     assert "not_started_in_this_browser" in audit_reasons(server, tenant.slug)
 
 
-async def test_state_mismatch_is_refused(server: Server, op: TestOp) -> None:
+async def test_state_mismatch_is_refused(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         first = await start(browser, tenant)
@@ -71,7 +71,7 @@ async def test_state_mismatch_is_refused(server: Server, op: TestOp) -> None:
 
 
 async def test_a_code_is_used_once_and_an_id_token_accepted_once(
-    server: Server, op: TestOp
+    server: Server, op: LoopbackOp
 ) -> None:
     tenant = await new_tenant(server, op, jit=True)
     op.claims = {"sub": "op-once", "email": f"once@{tenant.domain}"}
@@ -89,7 +89,7 @@ async def test_a_code_is_used_once_and_an_id_token_accepted_once(
     # an OP that (wrongly) answers a code twice with the same ID token: accepted once only
     issued: dict[str, str] = {}
 
-    def same_token(op_: TestOp, auth: Authorized) -> str:
+    def same_token(op_: LoopbackOp, auth: Authorized) -> str:
         issued.setdefault("t", op_.sign(op_.id_claims(auth, jti="fixed-jti")))
         return issued["t"]
 
@@ -108,7 +108,7 @@ async def test_a_code_is_used_once_and_an_id_token_accepted_once(
 async def test_a_response_of_another_tenants_op_is_refused(server: Server) -> None:
     """Mix-up: tenant A's login answered by tenant B's OP (its code and its ``iss``) at A's
     callback, or A's answer taken to B's callback."""
-    op_a, op_b = TestOp(), TestOp()
+    op_a, op_b = LoopbackOp(), LoopbackOp()
     try:
         a = await new_tenant(server, op_a, jit=True)
         b = await new_tenant(server, op_b, jit=True)
@@ -132,7 +132,7 @@ async def test_a_response_of_another_tenants_op_is_refused(server: Server) -> No
         op_b.close()
 
 
-async def test_malformed_callbacks_get_a_page_never_a_5xx(server: Server, op: TestOp) -> None:
+async def test_malformed_callbacks_get_a_page_never_a_5xx(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op)
     path = f"/oidc/{tenant.connection_id}/callback"
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:

@@ -22,7 +22,7 @@ from tests.oidc_signin.helpers import (
 )
 from tests.oidc_signin.op import (
     Authorized,
-    TestOp,
+    LoopbackOp,
     attacker_key,
     b64,
     b64json,
@@ -30,10 +30,10 @@ from tests.oidc_signin.op import (
     unsigned,
 )
 
-Mint = Callable[[TestOp, Authorized], str]
+Mint = Callable[[LoopbackOp, Authorized], str]
 
 
-def _claims(op: TestOp, auth: Authorized, **over: Any) -> dict[str, Any]:
+def _claims(op: LoopbackOp, auth: Authorized, **over: Any) -> dict[str, Any]:
     return op.id_claims(auth, sub="victim", email="victim@example.com", **over)
 
 
@@ -48,7 +48,7 @@ def _now() -> int:
 def _attacker_signed(header: str) -> Mint:
     """Signed with the attacker's own key, which the header points at or embeds."""
 
-    def mint(op: TestOp, auth: Authorized) -> str:
+    def mint(op: LoopbackOp, auth: Authorized) -> str:
         key = attacker_key()
         public = key.as_dict(private=False)
         where = {
@@ -62,17 +62,17 @@ def _attacker_signed(header: str) -> Mint:
     return mint
 
 
-def _stripped(op: TestOp, auth: Authorized) -> str:
+def _stripped(op: LoopbackOp, auth: Authorized) -> str:
     head, payload, _ = op.sign(_claims(op, auth)).split(".")
     return f"{head}.{payload}."
 
 
-def _tampered(op: TestOp, auth: Authorized) -> str:
+def _tampered(op: LoopbackOp, auth: Authorized) -> str:
     head, _, signature = op.sign(_claims(op, auth)).split(".")
     return f"{head}.{b64json(_claims(op, auth, sub='admin'))}.{signature}"
 
 
-def _unknown_kid(op: TestOp, auth: Authorized) -> str:
+def _unknown_kid(op: LoopbackOp, auth: Authorized) -> str:
     other = RSAKey.generate_key(2048, private=True)
     return op.sign(_claims(op, auth), header={"kid": "rotated-away"}, key=other)
 
@@ -110,15 +110,15 @@ ATTACKS: dict[str, Mint] = {
 
 
 @pytest.fixture
-def op() -> Iterator[TestOp]:
-    provider = TestOp()
+def op() -> Iterator[LoopbackOp]:
+    provider = LoopbackOp()
     yield provider
     provider.close()
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 async def test_hostile_id_token_is_refused_at_the_callback(
-    server: Server, op: TestOp, attack: str
+    server: Server, op: LoopbackOp, attack: str
 ) -> None:
     tenant = await new_tenant(server, op, jit=True)
     op.mint = ATTACKS[attack]
@@ -132,10 +132,10 @@ async def test_hostile_id_token_is_refused_at_the_callback(
         assert op.jwks_hits <= 2
 
 
-async def test_a_trusted_extra_audience_is_accepted(server: Server, op: TestOp) -> None:
+async def test_a_trusted_extra_audience_is_accepted(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op, jit=True, trusted_audiences=("api://shared",))
 
-    def mint(op_: TestOp, auth: Authorized) -> str:
+    def mint(op_: LoopbackOp, auth: Authorized) -> str:
         claims = op_.id_claims(auth, sub="aud-ok", email=f"aud@{tenant.domain}")
         return op_.sign({**claims, "aud": [auth.client_id, "api://shared"], "azp": auth.client_id})
 

@@ -19,21 +19,21 @@ from propylon.db.tables import Tenant
 from propylon.tenants.individuals import INDIVIDUALS_SLUG
 from tests.conftest import Server, start_server, stop_server
 from tests.oidc_signin.helpers import refused_without_session
-from tests.oidc_signin.op import TestOp
+from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import REDIRECT, App, auth_params, decode, new_app, pkce, token_request
 
 
 @dataclass
 class Google:
     url: str
-    op: TestOp
+    op: LoopbackOp
     app: App
 
 
 @pytest.fixture
 async def google(server: Server) -> AsyncIterator[Google]:
     """A second server on the same backend with Google sign-in pointed at a test OP."""
-    op = TestOp()
+    op = LoopbackOp()
     env = {
         "PROPYLON_GOOGLE_CLIENT_ID": "google-client-" + secrets.token_hex(4),
         "PROPYLON_GOOGLE_CLIENT_SECRET": "google-secret-" + secrets.token_hex(8),

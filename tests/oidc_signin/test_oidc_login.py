@@ -19,18 +19,18 @@ from tests.oidc_signin.helpers import (
     start,
     tokens_for,
 )
-from tests.oidc_signin.op import TestOp
+from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import decode
 
 
 @pytest.fixture
-def op() -> Iterator[TestOp]:
-    provider = TestOp()
+def op() -> Iterator[LoopbackOp]:
+    provider = LoopbackOp()
     yield provider
     provider.close()
 
 
-async def test_login_reaches_the_app_with_a_session_saying_oidc(server: Server, op: TestOp) -> None:
+async def test_login_reaches_the_app_with_a_session_saying_oidc(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op, jit=False)
     email = f"ada@{tenant.domain}"
     uid = await scim_user(server, tenant, email)
@@ -57,14 +57,14 @@ async def test_login_reaches_the_app_with_a_session_saying_oidc(server: Server, 
     assert ok["target_id"] == uid and ok["diff"]["session"]["after"] == claims["sid"]
 
 
-async def test_force_authn_asks_the_op_for_a_fresh_login(server: Server, op: TestOp) -> None:
+async def test_force_authn_asks_the_op_for_a_fresh_login(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         started = await start(browser, tenant, force_authn="1")
     assert started.authorize_query["prompt"] == "login"
 
 
-async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: TestOp) -> None:
+async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op, jit=True)
     email = f"grace@{tenant.domain}"
     op.claims = {"sub": "op-grace", "email": email, "given_name": "Grace", "family_name": "Hopper"}
@@ -76,7 +76,7 @@ async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: Tes
     assert claims["family_name"] == "Hopper" and claims["org_slug"] == tenant.slug
 
 
-async def test_unverified_email_is_not_linked_nor_provisioned(server: Server, op: TestOp) -> None:
+async def test_unverified_email_is_not_linked_nor_provisioned(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op, jit=True)
     email = f"mallory@{tenant.domain}"
     await scim_user(server, tenant, email)
@@ -86,7 +86,7 @@ async def test_unverified_email_is_not_linked_nor_provisioned(server: Server, op
     assert "email_not_verified" in audit_reasons(server, tenant.slug)
 
 
-async def test_unknown_user_without_jit_is_refused(server: Server, op: TestOp) -> None:
+async def test_unknown_user_without_jit_is_refused(server: Server, op: LoopbackOp) -> None:
     tenant = await new_tenant(server, op, jit=False)
     op.claims = {"sub": "op-nobody", "email": f"nobody@{tenant.domain}", "email_verified": True}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
@@ -97,7 +97,7 @@ async def test_unknown_user_without_jit_is_refused(server: Server, op: TestOp) -
 
 
 async def test_an_op_error_response_is_shown_plainly_and_audited(
-    server: Server, op: TestOp
+    server: Server, op: LoopbackOp
 ) -> None:
     tenant = await new_tenant(server, op)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:

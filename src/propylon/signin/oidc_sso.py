@@ -84,8 +84,8 @@ class SendToSso:
     redirect_to: str
 
 
-def _fail(reason: str, status: int = 400, **details: Any) -> LoginRefused:
-    return LoginRefused(reason, "The sign-in response was not accepted.", status, details)
+def _fail(reason: str) -> LoginRefused:
+    return LoginRefused(reason, "The sign-in response was not accepted.", 400)
 
 
 def redirect_uri(rt: Runtime, conn: OidcConnectionRecord) -> str:
@@ -319,7 +319,8 @@ async def finish_login(
             rec.diff["session"] = {"before": None, "after": staged.id}
             await insert_success(s, actor, rec, now)
     except OidcError as exc:
-        refused = _fail(exc.reason, 400, stage=exc.stage, **exc.details)
+        details = {"stage": exc.stage, **exc.details}
+        refused = LoginRefused(exc.reason, "The sign-in response was not accepted.", 400, details)
         await _audit_refusal(rt, actor, rec, refused, now)
         raise refused from exc
     except OutboundError as exc:
