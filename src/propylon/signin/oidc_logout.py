@@ -4,7 +4,7 @@ here by POSTing a logout token to ``/oidc/{id}/backchannel-logout`` (§2.5).
 The token is validated by :func:`propylon.oidc.logout_token.validate_logout_token` (§2.6: the
 connection's issuer and client as audience, a signature by the OP's keys with an allowed
 algorithm, ``iat``/``exp``, the back-channel logout event, ``sub`` or ``sid``, no ``nonce``)
-and accepted once: its ``jti`` (or, without one, the whole token) is remembered in
+and accepted once: its ``jti`` (which the library requires) is remembered in
 ``oidc_token_uses`` until it expires, in the same transaction that ends the sessions, so a
 replayed token is refused (§2.6 point 9 allows it). The sessions the connection started for
 the token's ``sub`` (the session's ``name_id``), narrowed to its ``sid`` (``session_index``)
@@ -16,7 +16,6 @@ store; their codes' and refresh tokens' next use then finds no active session an
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from propylon.audit import Actor, AuditRecord, record_failure
@@ -67,10 +66,9 @@ async def backchannel_logout(
         rec.reason, rec.status = reason, 400
         await record_failure(rt.db, actor, rec, now)
         raise BackchannelRefused(reason) from exc
-    key = claims.jti or hashlib.sha256(token.encode()).hexdigest()
-    until = max(claims.exp, now) + timedelta(seconds=s_.oidc_clock_skew_seconds)
+    key = "logout\x00" + claims.issuer + "\x00" + claims.jti  # §2.6 step 8
     async with rt.db.write() as s:
-        if not await remember_once(s, OIDC_TOKENS, conn.id, "logout\x00" + key, until, now):
+        if not await remember_once(s, OIDC_TOKENS, conn.id, key, claims.replay_until, now):
             ended = -1
         elif claims.sub is not None:
             ended = await rt.sessions.end_for(s, conn.id, claims.sub, claims.sid, now)

@@ -32,7 +32,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -41,7 +41,7 @@ from propylon.audit.log import insert_success
 from propylon.errors import InvalidInput, PropylonError
 from propylon.oidc.authorization import authorization_url, check_iss_parameter
 from propylon.oidc.errors import OidcError
-from propylon.oidc.id_token import validate_id_token
+from propylon.oidc.id_token import IdTokenClaims, validate_id_token
 from propylon.oidc.rfc7636 import new_verifier, s256_challenge
 from propylon.oidc.token_client import exchange_code
 from propylon.oidc.userinfo import fetch_userinfo
@@ -161,10 +161,11 @@ def _pending(
     return pending
 
 
-def _replay_key(issuer: str, token: str, claims: Mapping[str, Any]) -> str:
-    jti = claims.get("jti")
-    if isinstance(jti, str) and jti:
-        return "id_token\x00" + issuer + "\x00" + jti
+def _replay_key(issuer: str, token: str, validated: IdTokenClaims) -> str:
+    """What makes an ID token the same one again: its issuer and ``jti``, or without a
+    ``jti`` the whole token."""
+    if validated.jti:
+        return "id_token\x00" + issuer + "\x00" + validated.jti
     return "id_token\x00" + issuer + "\x00" + hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -177,7 +178,7 @@ def _refuse_inactive(user: SessionUser) -> None:
 
 async def _tokens(
     rt: Runtime, conn: OidcConnectionRecord, pending: PendingLogin, code: str, now: datetime
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, IdTokenClaims, dict[str, Any]]:
     """The code exchanged and the ID token validated: the token and its claims (with
     UserInfo's, when the connection reads it)."""
     meta = await metadata(rt, conn)
@@ -206,21 +207,7 @@ async def _tokens(
     if conn.use_userinfo and tokens.access_token:
         extra = await fetch_userinfo(meta, tokens.access_token, validated.sub, fetch)
         claims = {**extra, **claims}  # the signed ID token's claims win
-    return tokens.id_token, claims
-
-
-def _auth_time(claims: Mapping[str, Any], now: datetime) -> datetime | None:
-    value = claims.get("auth_time")
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e11:
-        return min(datetime.fromtimestamp(value, UTC), now)
-    return None
-
-
-def _expiry(claims: Mapping[str, Any], now: datetime) -> datetime:
-    exp = claims.get("exp")
-    if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 < exp < 1e11:
-        return max(datetime.fromtimestamp(exp, UTC), now) + timedelta(minutes=5)
-    return now + timedelta(hours=1)
+    return tokens.id_token, validated, claims
 
 
 def hinted(return_to: str, email: str) -> str:
@@ -264,9 +251,9 @@ async def finish_login(
         code = params.get("code")
         if not code:
             raise _fail("code_missing")
-        token, claims = await _tokens(rt, conn, pending, code, now)
-        sub, sid = str(claims["sub"]), claims.get("sid")
-        if len(sub) > MAX_SUB_CHARS or (isinstance(sid, str) and len(sid) > MAX_SUB_CHARS):
+        token, validated, claims = await _tokens(rt, conn, pending, code, now)
+        sub, sid = validated.sub, validated.sid
+        if len(sub) > MAX_SUB_CHARS or (sid is not None and len(sid) > MAX_SUB_CHARS):
             raise _fail("subject_too_long")  # Core §2: sub at most 255 ASCII characters
         attributes = claims_as_attributes(claims)
         try:
@@ -288,8 +275,9 @@ async def finish_login(
         async with rt.db.write() as s:
             tenant_id = conn.tenant_id if routed is None else await google.tenant_of(s, routed, now)
             rec.tenant_id = tenant_id
-            key = _replay_key(conn.issuer, token, claims)
-            if not await remember_once(s, OIDC_TOKENS, conn.id, key, _expiry(claims, now), now):
+            key = _replay_key(conn.issuer, token, validated)
+            until = validated.expires_at + timedelta(seconds=rt.settings.oidc_clock_skew_seconds)
+            if not await remember_once(s, OIDC_TOKENS, conn.id, key, until, now):
                 raise _fail("id_token_replayed")
             found: Identity | None = await find_oidc_user(s, tenant_id, conn.match_by, sub, email)
             if found is None:
@@ -310,8 +298,8 @@ async def finish_login(
                     auth_method="google" if google_sign_in else "oidc",
                     connection_id=conn.id,
                     name_id=sub,
-                    session_index=sid if isinstance(sid, str) and sid else None,
-                    authenticated_at=_auth_time(claims, now),
+                    session_index=sid or None,
+                    authenticated_at=min(validated.auth_time, now) if validated.auth_time else None,
                     user_epoch=user.revocation_epoch,
                 ),
                 now,
