@@ -114,7 +114,9 @@ def _hostile(op: LoopbackOp, client_id: str) -> dict[str, str]:
     }
 
 
-async def test_hostile_logout_tokens_get_400_and_end_nothing(server: Server, op: LoopbackOp) -> None:
+async def test_hostile_logout_tokens_get_400_and_end_nothing(
+    server: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(server, op, jit=True)
     browser, tokens = await _signed_in(server, op, tenant, "bcl-user", "op-session-9")
     try:

@@ -30,7 +30,9 @@ def op() -> Iterator[LoopbackOp]:
     provider.close()
 
 
-async def test_login_reaches_the_app_with_a_session_saying_oidc(server: Server, op: LoopbackOp) -> None:
+async def test_login_reaches_the_app_with_a_session_saying_oidc(
+    server: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(server, op, jit=False)
     email = f"ada@{tenant.domain}"
     uid = await scim_user(server, tenant, email)
@@ -76,7 +78,9 @@ async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: Loo
     assert claims["family_name"] == "Hopper" and claims["org_slug"] == tenant.slug
 
 
-async def test_unverified_email_is_not_linked_nor_provisioned(server: Server, op: LoopbackOp) -> None:
+async def test_unverified_email_is_not_linked_nor_provisioned(
+    server: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(server, op, jit=True)
     email = f"mallory@{tenant.domain}"
     await scim_user(server, tenant, email)
