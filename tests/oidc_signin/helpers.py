@@ -134,7 +134,7 @@ async def finish(browser: httpx.AsyncClient, started: Started) -> httpx.Response
 
 
 async def tokens_for(
-    browser: httpx.AsyncClient, tenant: Tenant, r: httpx.Response, verifier: str
+    browser: httpx.AsyncClient, app: App, r: httpx.Response, verifier: str
 ) -> dict[str, Any]:
     """The app's tokens for the code the callback's redirect carries."""
     assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT), r.text
@@ -146,7 +146,7 @@ async def tokens_for(
         "redirect_uri": REDIRECT,
         "code_verifier": verifier,
     }
-    t = await token_request(browser, tenant.app, data)
+    t = await token_request(browser, app, data)
     assert t.status_code == 200, t.text
     out: dict[str, Any] = t.json()
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -107,13 +107,6 @@ ATTACKS: dict[str, Mint] = {
         (b64json({"alg": "RS256", "kid": op.kid}), b64(json.dumps([1, 2]).encode()), b64(b"s"))
     ),
 }
-
-
-@pytest.fixture
-def op() -> Iterator[LoopbackOp]:
-    provider = LoopbackOp()
-    yield provider
-    provider.close()
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))

@@ -6,23 +6,14 @@ own browser."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
 from tests.conftest import Server
 from tests.oidc_signin.helpers import finish, new_tenant, start, tokens_for
 from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import LOGOUT
-
-
-@pytest.fixture
-def op() -> Iterator[LoopbackOp]:
-    provider = LoopbackOp()
-    yield provider
-    provider.close()
 
 
 async def test_logout_continues_to_the_op_and_back_to_the_app(
@@ -32,7 +23,9 @@ async def test_logout_continues_to_the_op_and_back_to_the_app(
     op.claims = {"sub": "op-bye", "email": f"bye@{tenant.domain}"}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         started = await start(browser, tenant)
-        tokens = await tokens_for(browser, tenant, await finish(browser, started), started.verifier)
+        tokens = await tokens_for(
+            browser, tenant.app, await finish(browser, started), started.verifier
+        )
         hint = {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGOUT}
         r = await browser.get("/oauth2/logout", params={**hint, "state": "bye"})
         assert r.status_code == 302 and 'propylon_session=""' in r.headers["set-cookie"]
@@ -60,6 +53,8 @@ async def test_an_op_without_end_session_signs_out_here_only(
     op.claims = {"sub": "op-here", "email": f"here@{tenant.domain}"}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         started = await start(browser, tenant)
-        tokens = await tokens_for(browser, tenant, await finish(browser, started), started.verifier)
+        tokens = await tokens_for(
+            browser, tenant.app, await finish(browser, started), started.verifier
+        )
         r = await browser.get("/oauth2/logout", params={"id_token_hint": tokens["id_token"]})
         assert r.status_code == 200 and "Signed out" in r.text
