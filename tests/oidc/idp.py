@@ -76,6 +76,8 @@ class Idp:
     extra_metadata: dict[str, Any] = field(default_factory=dict)
     token_answer: tuple[int, dict[str, Any]] = (200, {})
     userinfo_answer: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
+    failing: set[str] = field(default_factory=set)
+    """Paths that answer 503."""
 
     def __post_init__(self) -> None:
         self.server = LoopbackHttp(self._answer)
@@ -112,6 +114,8 @@ class Idp:
 
     def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
         as_json = {"Content-Type": "application/json"}
+        if path in self.failing:
+            return 503, {}, b""
         if path == "/.well-known/openid-configuration":
             return 200, as_json, json.dumps(self.metadata()).encode()
         if path == "/jwks":

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 import pytest
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from propylon.oidc.discovery import ProviderCache
+from propylon.oidc.discovery import ProviderCache, fetch_provider_metadata
 from propylon.oidc.errors import OidcError
 from propylon.oidc.jwks import parse_jwks, select_key
 from propylon.oidc.metadata import discovery_url
@@ -87,6 +87,68 @@ async def test_a_provider_that_answers_an_error_is_a_failed_discovery(clock: Clo
         await _refused("discovery_failed", missing.cache(clock).metadata(missing.issuer + "/x"))
     finally:
         missing.close()
+
+
+async def test_a_failed_discovery_is_not_repeated_at_once(idp: Idp, clock: Clock) -> None:
+    cache = idp.cache(clock, jwks_refetch_min_interval_seconds=60)
+    idp.failing.add("/.well-known/openid-configuration")
+    for _ in range(3):
+        error = await _refused("discovery_failed", cache.metadata(idp.issuer))
+        assert error.details == {"status": 503}
+    assert idp.hits("/.well-known/openid-configuration") == 1
+    idp.failing.clear()
+    clock.advance(60)
+    assert (await cache.metadata(idp.issuer)).issuer == idp.issuer
+    assert idp.hits("/.well-known/openid-configuration") == 2
+
+
+async def test_a_failed_jwks_read_is_not_repeated_at_once(idp: Idp, clock: Clock) -> None:
+    cache = idp.cache(clock, metadata_ttl_seconds=600, jwks_refetch_min_interval_seconds=60)
+    idp.failing.add("/jwks")
+    for _ in range(3):
+        await _refused("jwks_failed", cache.key(idp.issuer, "rsa-1", "RS256"))
+    assert idp.hits("/jwks") == 1
+    idp.failing.clear()
+    clock.advance(60)
+    assert await cache.key(idp.issuer, "rsa-1", "RS256") is not None
+    # past its lifetime the set is read again; when that fails, the set read before serves
+    # and the next attempt waits for the interval
+    clock.advance(600)
+    idp.failing |= {"/.well-known/openid-configuration", "/jwks"}
+    for _ in range(2):
+        assert await cache.key(idp.issuer, "rsa-1", "RS256") is not None  # both read before
+    assert (idp.hits("/jwks"), idp.hits("/.well-known/openid-configuration")) == (3, 2)
+    clock.advance(60)
+    assert await cache.key(idp.issuer, "rsa-1", "RS256") is not None
+    assert (idp.hits("/jwks"), idp.hits("/.well-known/openid-configuration")) == (4, 3)
+    clock.advance(60)
+    idp.failing.clear()
+    del idp.keys["rsa-1"]
+    assert await cache.key(idp.issuer, "rsa-1", "RS256") is None  # read again: key gone
+    assert idp.hits("/jwks") == 5
+
+
+async def test_an_issuer_is_checked_without_the_cache(idp: Idp) -> None:
+    meta = await fetch_provider_metadata(OutboundPolicy(allow_private=True), idp.issuer)
+    assert meta.jwks_uri == f"{idp.issuer}/jwks"
+    strict = OutboundPolicy(allow_private=True, allow_http=False)
+    await _refused("discovery_failed", fetch_provider_metadata(strict, idp.issuer))
+    idp.extra_metadata["issuer"] = "https://other.example"
+    await _refused("issuer_mismatch", fetch_provider_metadata(OutboundPolicy(True), idp.issuer))
+
+
+async def test_metadata_read_before_serves_while_the_provider_fails(idp: Idp, clock: Clock) -> None:
+    cache = idp.cache(clock, metadata_ttl_seconds=100, jwks_refetch_min_interval_seconds=60)
+    meta = await cache.metadata(idp.issuer)
+    idp.failing.add("/.well-known/openid-configuration")
+    clock.advance(100)
+    assert await cache.metadata(idp.issuer) is meta
+    assert await cache.metadata(idp.issuer) is meta
+    assert idp.hits("/.well-known/openid-configuration") == 2
+    idp.failing.clear()
+    clock.advance(60)
+    assert await cache.metadata(idp.issuer) is not meta
+    assert idp.hits("/.well-known/openid-configuration") == 3
 
 
 async def test_a_known_kid_is_served_from_the_cached_jwks(idp: Idp, clock: Clock) -> None:

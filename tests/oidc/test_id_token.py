@@ -359,3 +359,14 @@ async def test_max_age_needs_a_recent_auth_time(idp: Idp, clock: Clock) -> None:
     fresh = sign(id_claims(idp, clock, auth_time=now - 10), PROVIDER_KEY, RSA)
     got = await check_id_token(idp, clock, fresh, max_age=0)
     assert got.auth_time is not None and got.auth_time.timestamp() == now - 10
+
+
+@pytest.mark.parametrize("spec", ["RS256,HS256", "none", "RS256, hs512", " , "])
+def test_the_allow_list_setting_takes_asymmetric_algorithms_only(spec: str) -> None:
+    from pydantic import ValidationError
+
+    from propylon.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(oidc_allowed_algorithms=spec)
+    assert Settings(oidc_allowed_algorithms=" ES256 ,EdDSA").oidc_algorithms() == {"ES256", "EdDSA"}

@@ -40,6 +40,14 @@ async def test_a_good_logout_token_gives_sub_sid_and_jti(
     assert got.exp is not None and got.replay_until.timestamp() == got.exp.timestamp() + 60
 
 
+async def test_a_trusted_extra_audience_needs_no_azp(idp: Idp, clock: Clock) -> None:
+    claims = logout_claims(idp, clock, aud=["propylon-client", "trusted-api"])
+    got = await check_logout_token(
+        idp, clock, sign(claims, PROVIDER_KEY, TYPED), trusted_audiences={"trusted-api"}
+    )
+    assert got.jti == "logout-1"
+
+
 @pytest.mark.parametrize("changes", [{"sub": None}, {"sid": None}])
 async def test_sub_or_sid_alone_is_enough(idp: Idp, clock: Clock, changes: dict[str, Any]) -> None:
     got = await check_logout_token(

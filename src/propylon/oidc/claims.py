@@ -32,11 +32,17 @@ def check_issuer(claims: Mapping[str, Any], issuer: str, stage: str) -> None:
 
 
 def check_audience(
-    claims: Mapping[str, Any], client_id: str, trusted: Collection[str], stage: str
+    claims: Mapping[str, Any],
+    client_id: str,
+    trusted: Collection[str],
+    stage: str,
+    *,
+    with_azp: bool = True,
 ) -> tuple[str, ...]:
-    """Steps 3-5: ``aud`` (a string or an array of strings) holds the client, and every
-    other audience is one the connection trusts; with several audiences ``azp`` is
-    required; ``azp``, when present, is the client."""
+    """Step 3: ``aud`` (a string or an array of strings) holds the client, and every other
+    audience is one the connection trusts; ``with_azp``, steps 4-5: with several audiences
+    ``azp`` is required, and ``azp``, when present, is the client (a logout token is
+    checked for ``aud`` only: Back-Channel Logout §2.6 step 3)."""
     aud = claims.get("aud")
     audiences = (aud,) if isinstance(aud, str) else aud
     if not isinstance(audiences, list | tuple) or not all(isinstance(a, str) for a in audiences):
@@ -51,6 +57,8 @@ def check_audience(
             stage,
             {"audience": untrusted[0][:200]},
         )
+    if not with_azp:
+        return tuple(audiences)
     azp = claims.get("azp")
     if azp is None and len(set(audiences)) > 1:
         raise OidcError("azp_missing", "a token for several audiences must name azp", stage)

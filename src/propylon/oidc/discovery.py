@@ -6,8 +6,11 @@ it again. A ``kid`` the cached set does not have is what a key rotation looks li
 §10.1.1: the provider adds the new key to its JWKS before signing with it), so it makes the
 set be read once more at once, but at most once per ``jwks_refetch_min_interval_seconds``
 per issuer: a stream of tokens naming made-up ``kid`` values cannot turn into a stream of
-requests to the provider. Fetches of one issuer are serialised, so a burst of sign-ins
-after the cache lapsed reads each document once.
+requests to the provider. A failed read is not repeated within that interval either (the
+document read before serves meanwhile, or with none the failure is repeated), so requests
+anyone can send (a login start, a back-channel logout) never make one outbound request each.
+Fetches of one issuer are serialised, so a burst of sign-ins after the cache lapsed reads
+each document once.
 """
 
 from __future__ import annotations
@@ -23,10 +26,19 @@ from propylon.oidc.errors import OidcError
 from propylon.oidc.jose import KeyResolver
 from propylon.oidc.jwks import JwkEntry, Key, parse_jwks, select_key
 from propylon.oidc.metadata import ProviderMetadata, discovery_url, parse_metadata
-from propylon.outbound import Fetcher, OutboundError, OutboundResponse
+from propylon.outbound import Fetcher, GuardedFetcher, OutboundError, OutboundPolicy
 from propylon.settings import Settings
 
-__all__ = ["ProviderCache", "ProviderMetadata"]
+__all__ = ["Key", "ProviderCache", "ProviderMetadata", "fetch_provider_metadata"]
+
+
+async def fetch_provider_metadata(policy: OutboundPolicy, issuer: str) -> ProviderMetadata:
+    """The issuer's metadata read now, nothing cached (checking an issuer an operator
+    typed); endpoints must be https unless the policy allows plain http."""
+    body = await _get(
+        GuardedFetcher(policy), discovery_url(issuer), "discovery", "discovery_failed"
+    )
+    return parse_metadata(body, issuer, require_https=not policy.http_allowed)
 
 
 @dataclass
@@ -40,6 +52,9 @@ class _Issuer:
     lock: asyncio.Lock
     metadata: ProviderMetadata | None = None
     metadata_at: datetime | None = None
+    failure: OidcError | None = None
+    """The last discovery failure, repeated without a request for a while."""
+    failure_at: datetime | None = None
     jwks: _Jwks | None = None
     jwks_attempt_at: datetime | None = None
 
@@ -83,10 +98,19 @@ class ProviderCache:
         state = self._state(issuer)
         async with state.lock:
             now = self._clock()
-            if state.metadata is None or not self._fresh(state.metadata_at, now):
-                body = await self._get(discovery_url(issuer), "discovery", "discovery_failed")
+            if state.metadata is not None and self._fresh(state.metadata_at, now):
+                return state.metadata
+            if state.failure is not None and not self._may_retry(state.failure_at, now):
+                # the provider just failed: not asked again at once
+                return _or_raise(state.metadata, state.failure)
+            try:
+                url = discovery_url(issuer)
+                body = await _get(self._fetch, url, "discovery", "discovery_failed")
                 state.metadata = parse_metadata(body, issuer, require_https=self._require_https)
-                state.metadata_at = now
+            except OidcError as exc:
+                state.failure, state.failure_at = exc, now
+                return _or_raise(state.metadata, exc)  # the document read before serves
+            state.metadata_at, state.failure = now, None
             return state.metadata
 
     async def key(self, issuer: str, kid: str | None, alg: str) -> Key | None:
@@ -96,14 +120,22 @@ class ProviderCache:
         state = self._state(issuer)
         async with state.lock:
             now = self._clock()
-            if state.jwks is None or not self._fresh(state.jwks.fetched_at, now):
-                await self._load_jwks(state, meta, now)
-            assert state.jwks is not None
-            found = select_key(state.jwks.entries, kid, alg)
-            if found is None and self._may_refetch(state, now):
-                await self._load_jwks(state, meta, now)
+            may_fetch = self._may_retry(state.jwks_attempt_at, now)
+            if state.jwks is not None and self._fresh(state.jwks.fetched_at, now):
                 found = select_key(state.jwks.entries, kid, alg)
-            return found
+                if found is not None or not may_fetch:
+                    return found
+                return select_key((await self._load_jwks(state, meta, now)).entries, kid, alg)
+            if may_fetch:
+                try:
+                    return select_key((await self._load_jwks(state, meta, now)).entries, kid, alg)
+                except OidcError:
+                    if state.jwks is None:
+                        raise
+                    # the set read before serves until the next attempt is due
+            elif state.jwks is None:
+                raise OidcError("jwks_failed", "the JWKS could not be read just now", "jwks")
+            return select_key(state.jwks.entries, kid, alg)
 
     def resolver(self, issuer: str) -> KeyResolver:
         """:meth:`key` for one issuer, as the validators take it."""
@@ -129,28 +161,36 @@ class ProviderCache:
     def _fresh(self, at: datetime | None, now: datetime) -> bool:
         return at is not None and 0 <= (now - at).total_seconds() < self._ttl
 
-    def _may_refetch(self, state: _Issuer, now: datetime) -> bool:
-        last = state.jwks_attempt_at
+    def _may_retry(self, last: datetime | None, now: datetime) -> bool:
+        """At most one request per ``jwks_refetch_min_interval_seconds`` for an unknown
+        ``kid`` or after a failure."""
         return last is None or not 0 <= (now - last).total_seconds() < self._refetch_interval
 
-    async def _load_jwks(self, state: _Issuer, meta: ProviderMetadata, now: datetime) -> None:
+    async def _load_jwks(self, state: _Issuer, meta: ProviderMetadata, now: datetime) -> _Jwks:
         state.jwks_attempt_at = now  # a failing JWKS endpoint is not asked again at once
-        body = await self._get(meta.jwks_uri, "jwks", "jwks_failed")
+        body = await _get(self._fetch, meta.jwks_uri, "jwks", "jwks_failed")
         try:
             entries = parse_jwks(json.loads(body))
         except (ValueError, UnicodeDecodeError) as exc:
             raise OidcError("jwks_failed", f"the JWKS is not a JWK Set: {exc}", "jwks") from None
         state.jwks = _Jwks(entries, now)
+        return state.jwks
 
-    async def _get(self, url: str, stage: str, reason: str) -> bytes:
-        try:
-            response: OutboundResponse = await self._fetch(
-                "GET", url, headers={"Accept": "application/json"}
-            )
-        except OutboundError as exc:
-            raise OidcError(reason, exc.detail, stage, {"url": url, "cause": exc.reason}) from None
-        if response.status != 200:
-            raise OidcError(
-                reason, f"{url} answered {response.status}", stage, {"status": response.status}
-            )
-        return response.body
+
+def _or_raise(metadata: ProviderMetadata | None, failure: OidcError) -> ProviderMetadata:
+    if metadata is None:
+        raise failure
+    return metadata
+
+
+async def _get(fetch: Fetcher, url: str, stage: str, reason: str) -> bytes:
+    """A 200 answer's body; anything else is an :class:`OidcError` of ``reason``."""
+    try:
+        response = await fetch("GET", url, headers={"Accept": "application/json"})
+    except OutboundError as exc:
+        raise OidcError(reason, exc.detail, stage, {"url": url, "cause": exc.reason}) from None
+    if response.status != 200:
+        raise OidcError(
+            reason, f"{url} answered {response.status}", stage, {"status": response.status}
+        )
+    return response.body

@@ -73,7 +73,7 @@ async def validate_logout_token(
         raise OidcError("typ_mismatch", "the token is not typed logout+jwt", _STAGE)
     claims = verified.claims
     c.check_issuer(claims, issuer, _STAGE)
-    c.check_audience(claims, client_id, trusted_audiences, _STAGE)
+    c.check_audience(claims, client_id, trusted_audiences, _STAGE, with_azp=False)
     iat, exp = c.check_times(claims, now, skew, _STAGE, require_exp=False)
     tolerance = timedelta(seconds=c.seconds(skew))
     ends = exp if exp is not None else iat + timedelta(seconds=max_age_without_exp)
