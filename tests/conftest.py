@@ -82,8 +82,8 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
     env = {
         "PROPYLON_DATA_DIR": str(tmp),
         "PROPYLON_LOG_LEVEL": "warning",
-        # the tests' IdPs serve their metadata on loopback
-        "PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS": "true",
+        # the tests' IdPs serve their metadata, discovery and JWKS on loopback
+        "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS": "true",
         # every test signs in from 127.0.0.1; the per-address limit has tests of its own
         "PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "1000000",
         "PROPYLON_SIGN_IN_FINISH_RATE_LIMIT_PER_MINUTE": "1000000",

@@ -21,6 +21,7 @@ from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
 from propylon.oauth_store.signing_keys import SigningKeyCache
+from propylon.outbound import OutboundPolicy
 from propylon.owner_only import secure_dir
 from propylon.provider.models import Client
 from propylon.sessions.pending_cookie import PendingLoginSeal
@@ -96,10 +97,13 @@ class Runtime:
     """Seals the cookie a pending SAML login is kept in, under a subkey of ``secret_box``."""
     auth_failures: AuthFailures = field(init=False)
     """Failed authentication per client address: the limit and its aggregated audit."""
+    outbound: OutboundPolicy = field(init=False)
+    """What every outbound request may reach (``outbound/``), from the settings."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
         self.saml_keys = SamlKeyCache(self.secret_box)
+        self.outbound = OutboundPolicy.from_settings(self.settings)
         self.auth_failures = AuthFailures(
             self.cache,
             self.audit_buffer or AuditBuffer(self.db),

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,7 +36,7 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROPYLON_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PROPYLON_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str = ""
@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     fan-out listener reconnecting to Redis, the audit flusher and the metadata refresher."""
     public_url: str = "http://127.0.0.1:8000"
     """Externally visible base URL; SCIM base URLs, ACS URLs and issuer derive from it."""
+
+    # Outbound requests (``outbound/``: OIDC discovery, JWKS, token, userinfo, SAML metadata)
+    outbound_allow_private_hosts: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS", "PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS"
+        ),
+    )
+    """Let outbound requests reach loopback, private and link-local addresses, and plain http
+    (an IdP on your own network). Off: such a URL is refused, so it cannot be used to read
+    inside the network. ``PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS`` is an older name."""
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Bound on one outbound request, redirects and name resolution included."""
+    outbound_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
+    """Bound on an outbound response's body."""
 
     # SCIM
     scim_max_body_bytes: int = 1_048_576
@@ -163,8 +178,5 @@ class Settings(BaseSettings):
     """How often connections created from a metadata URL re-read it."""
     saml_metadata_refresh_enabled: bool = True
     """Run the background task re-reading metadata URLs (one per server process)."""
-    saml_metadata_allow_private_hosts: bool = False
-    """Fetch metadata URLs whose host is loopback, private or link-local (an IdP on your own
-    network). Off: such a URL is refused, so it cannot be used to read inside the network."""
     saml_cert_expiry_warning_days: int = 30
     """A connection view says ``expiring_soon`` when an IdP certificate ends within this."""

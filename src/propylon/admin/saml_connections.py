@@ -28,7 +28,7 @@ SYSTEM = Actor("system", "metadata-refresh")
 
 
 async def _fetch(rt: Runtime, url: str) -> bytes:
-    return await fetch_metadata(url, allow_private=rt.settings.saml_metadata_allow_private_hosts)
+    return await fetch_metadata(url, rt.outbound)
 
 
 async def _with_metadata(rt: Runtime, source: conns.IdpSource) -> conns.IdpSource:
