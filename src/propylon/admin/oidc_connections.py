@@ -9,22 +9,28 @@ committed so each process drops the copies it keeps.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.admin.audited import audited
-from propylon.audit import Actor, AuditRecord
+from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_oidc import OidcConnection
 from propylon.errors import InvalidInput
-from propylon.oidc.discovery import ProviderMetadata, fetch_provider_metadata
+from propylon.oidc.discovery import ProviderCache, ProviderMetadata
 from propylon.oidc.errors import OidcError
+from propylon.outbound import GuardedFetcher, OutboundPolicy
+from propylon.outbound.addresses import is_public
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import oidc_client_rules as rules
 from propylon.tenants import oidc_connection_edits as edits
 from propylon.tenants import oidc_connections as conns
+from propylon.tenants.service import get_tenant
 
 TARGET = "oidc_connection"
 
@@ -34,11 +40,52 @@ async def check_issuer(rt: Runtime, issuer: str) -> ProviderMetadata:
     not an https URL (plain http only for private hosts when the outbound guard allows
     them), unreachable, not a discovery document, or naming another issuer."""
     parsed = rules.issuer_url(issuer)
-    await rules.check_plain_http(parsed, rt.outbound.allow_private)
+    if parsed.plain_http:
+        await _check_plain_http(rt.outbound, parsed.host)
+    # a cache of its own: what is checked is the document as it is now
+    fresh = ProviderCache.from_settings(GuardedFetcher(rt.outbound), rt.clock, rt.settings)
     try:
-        return await fetch_provider_metadata(rt.outbound, parsed.issuer)
+        return await fresh.metadata(parsed.issuer)
     except OidcError as exc:
         raise InvalidInput(f"the issuer's discovery failed: {exc.detail}") from None
+
+
+async def _check_plain_http(policy: OutboundPolicy, host: str) -> None:
+    """A plain ``http`` issuer only where the outbound guard lets plain http through (an IdP
+    on the operator's own network, and tests), and only for a host whose every address is
+    loopback, private or link-local: plain http across a public network would let anyone on
+    the path forge sign-ins."""
+    if not policy.http_allowed:
+        raise InvalidInput(
+            "the issuer must be an https URL (plain http only for a private host, with "
+            "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS=true)"
+        )
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM),
+                policy.timeout_seconds,
+            )
+        except (OSError, UnicodeError, TimeoutError):
+            raise InvalidInput(f"the issuer host {host!r} does not resolve") from None
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses or any(is_public(a) for a in addresses):
+        raise InvalidInput("a plain http issuer must be on a loopback or private address")
+
+
+async def _checked_issuer(
+    rt: Runtime, actor: Actor, action: str, issuer: str, tenant_id: str
+) -> ProviderMetadata:
+    """:func:`check_issuer`, a refusal audited like any failed operation (the discovery is
+    fetched before the operation's transaction, never inside it)."""
+    try:
+        return await check_issuer(rt, issuer)
+    except InvalidInput as exc:
+        rec = AuditRecord(action, TARGET, tenant_id=tenant_id, reason=exc.detail)
+        await record_failure(rt.db, actor, rec, rt.clock())
+        raise
 
 
 def _view(rt: Runtime, conn: OidcConnection) -> dict[str, Any]:
@@ -53,9 +100,12 @@ async def create_connection(
     rt: Runtime, actor: Actor, tenant_ref: str, draft: conns.OidcConnectionDraft
 ) -> dict[str, Any]:
     """Connect a tenant's OpenID Provider; the view names the URLs to register there."""
-    meta = await check_issuer(rt, draft.issuer)
+    async with rt.db.read() as s:  # an unknown tenant costs no request to the issuer
+        tenant_id = (await get_tenant(s, tenant_ref)).id
+    meta = await _checked_issuer(rt, actor, "oidc.connection.create", draft.issuer, tenant_id)
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        rec.tenant_id, rec.target_type = tenant_id, TARGET
         conn = await conns.create_connection(
             s, tenant_ref, draft, now=rt.clock(), box=rt.secret_box
         )
@@ -86,9 +136,14 @@ async def update_connection(
     """Change settings, the issuer (checked like a new one), credential, scopes or claim map;
     disable or enable."""
     if changes.issuer is not None:
-        changes = replace(changes, issuer=(await check_issuer(rt, changes.issuer)).issuer)
+        async with rt.db.read() as s:
+            tenant_id = (await conns.get_connection(s, connection_id)).tenant_id
+        action = "oidc.connection.update"
+        meta = await _checked_issuer(rt, actor, action, changes.issuer, tenant_id)
+        changes = replace(changes, issuer=meta.issuer)
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        _target(rec, await conns.get_connection(s, connection_id))  # a refusal names it too
         conn, rec.diff = await edits.update_connection(
             s, connection_id, changes, rt.clock(), rt.secret_box
         )

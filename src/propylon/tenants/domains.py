@@ -110,9 +110,7 @@ async def bind_domain(
     return tenant, _view(row), before
 
 
-async def remove_domain(
-    s: AsyncSession, tenant_ref: str, domain: str
-) -> tuple[Tenant, DomainView]:
+async def remove_domain(s: AsyncSession, tenant_ref: str, domain: str) -> tuple[Tenant, DomainView]:
     tenant = await get_tenant(s, tenant_ref)
     row = await _get(s, tenant, domain)
     view = _view(row)

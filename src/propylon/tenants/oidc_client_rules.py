@@ -7,10 +7,7 @@ so the sign-in only ever reads settings it can use.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import re
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +32,6 @@ MAX_SCOPE = 128
 MAX_AUDIENCES = 16
 MAX_AUDIENCE = 255
 MIN_RSA_BITS = 2048
-RESOLVE_TIMEOUT = 5.0
 
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 """RFC 6749 §3.3: ``scope-token = 1*( %x21 / %x23-5B / %x5D-7E )``."""
@@ -63,7 +59,7 @@ class IssuerUrl:
 def issuer_url(value: str) -> IssuerUrl:
     """The issuer identifier as given (compared exactly, never normalised: Discovery §4.3):
     an ``https`` URL with a host and no user info, query or fragment (Core §2, ``iss``), or
-    ``http`` (see :func:`check_plain_http`)."""
+    ``http`` (only for a private host: ``admin/oidc_connections.py check_issuer``)."""
     printable(value, "the issuer", MAX_ISSUER)
     if any(c in value for c in " ?#\\"):
         raise InvalidInput("the issuer is a URL with no query, fragment or spaces")
@@ -77,32 +73,6 @@ def issuer_url(value: str) -> IssuerUrl:
     if "@" in parts.netloc or port == 0:
         raise InvalidInput("the issuer URL must not carry user info or port 0")
     return IssuerUrl(value, parts.hostname, parts.scheme == "http")
-
-
-async def check_plain_http(issuer: IssuerUrl, allow_private: bool) -> None:
-    """An ``http`` issuer only with ``outbound_allow_private_hosts`` (an IdP on the operator's
-    own network, and tests), and only for a host whose every address is loopback, private or
-    link-local: plain http to a public address would let any network path forge sign-ins."""
-    if not issuer.plain_http:
-        return
-    if not allow_private:
-        raise InvalidInput(
-            "the issuer must be an https URL (plain http only for private hosts, "
-            "with PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS=true)"
-        )
-    try:
-        addresses = [ipaddress.ip_address(issuer.host)]
-    except ValueError:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(issuer.host, None, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT
-            )
-        except (OSError, TimeoutError):
-            raise InvalidInput(f"the issuer host {issuer.host!r} does not resolve") from None
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not addresses or any(a.is_global or a.is_multicast for a in addresses):
-        raise InvalidInput("a plain http issuer must be on a loopback or private address")
 
 
 def client_id(value: str) -> str:

@@ -1,7 +1,7 @@
 """Changing, disabling and deleting a tenant's OIDC connection.
 
 A change names only what it changes (``None``: unchanged) and returns the before/after of each
-field for the audit trail; a new client secret or key is recorded as replaced, never shown. The
+field for the audit trail; a new client secret or key is recorded as new, never shown. The
 credential always matches the authentication method: switching to ``private_key_jwt`` needs a
 key and drops the secret, switching to a secret method needs a secret and drops the key.
 Deleting a connection unbinds the domains bound to it and forgets the tokens it accepted; the
@@ -71,8 +71,7 @@ _AUDITED = (
 def _snapshot(conn: OidcConnection) -> dict[str, Any]:
     snap = {f: getattr(conn, f) for f in _AUDITED}
     snap["disabled"] = conn.disabled_at is not None
-    snap["client_secret"] = "set" if conn.client_secret is not None else None
-    snap["private_key"] = "set" if conn.private_key_pem is not None else None
+    snap["credential"] = "private_key" if conn.private_key_pem is not None else "client_secret"
     return snap
 
 
@@ -147,9 +146,8 @@ async def update_connection(
     await s.flush()
     after = _snapshot(conn)
     diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
-    if replaced:
-        kind = "private_key" if conn.auth_method == "private_key_jwt" else "client_secret"
-        diff[kind] = {"before": before[kind], "after": "replaced"}
+    if replaced:  # what it is, never its value
+        diff["credential"] = {"before": before["credential"], "after": f"new {after['credential']}"}
     return conn, diff
 
 

@@ -84,7 +84,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("tenant_domains") as batch:
-        for column in ("lapsed_at", "last_checked_at", "verified_at", "verification_token", "source"):
+        for column in (
+            "lapsed_at",
+            "last_checked_at",
+            "verified_at",
+            "verification_token",
+            "source",
+        ):
             batch.drop_column(column)
     with op.batch_alter_table("tenants") as batch:
         batch.drop_constraint(op.f("uq_tenants_hostname"), type_="unique")
