@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "propylon"
 DOC = ROOT / "docs" / "architecture.md"
 
-PROTOCOL_PACKAGES = ("saml", "scim", "provider")
+PROTOCOL_PACKAGES = ("saml", "scim", "provider", "oidc")
 FRAMEWORKS = ("fastapi", "starlette", "sqlalchemy")
 SHARED = {
     "propylon",

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -67,6 +67,31 @@ class Settings(BaseSettings):
     """Bound on one outbound request, redirects and name resolution included."""
     outbound_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
     """Bound on an outbound response's body."""
+
+    # OpenID Connect relying party (``oidc/``)
+    oidc_metadata_cache_seconds: int = Field(default=3600, ge=0)
+    """How long an IdP's discovery document and JWK Set are kept before they are read again."""
+    oidc_jwks_refetch_min_interval_seconds: int = Field(default=60, ge=0)
+    """A token naming an unknown ``kid`` makes the JWK Set be read again at once, at most
+    this often per issuer."""
+    oidc_allowed_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+    """Comma-separated JWS algorithms accepted on ID and logout tokens: asymmetric only."""
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    """Tolerance on ``exp``, ``iat`` and ``nbf`` of ID and logout tokens."""
+    oidc_max_token_bytes: int = Field(default=65_536, ge=1024)
+    """Larger ID or logout tokens are refused before anything is decoded."""
+
+    @field_validator("oidc_allowed_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        weak = [a for a in names if a.lower() == "none" or a.upper().startswith("HS")]
+        if weak or not names:
+            raise ValueError(f"only asymmetric JWS algorithms may be allowed, not {weak}")
+        return ",".join(names)
+
+    def oidc_algorithms(self) -> frozenset[str]:
+        return frozenset(self.oidc_allowed_algorithms.split(","))
 
     # SCIM
     scim_max_body_bytes: int = 1_048_576

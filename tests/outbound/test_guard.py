@@ -8,10 +8,12 @@ import gzip
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from propylon.outbound import OutboundError, OutboundPolicy, addresses, request
+from propylon.runtime import build_runtime
 from propylon.settings import Settings
 from tests.loopback_http import LoopbackHttp
 
@@ -206,7 +208,21 @@ async def test_the_policy_comes_from_the_settings(monkeypatch: pytest.MonkeyPatc
     assert OutboundPolicy.from_settings(Settings()) == OutboundPolicy(False, 3.5, 1024, 3)
     monkeypatch.setenv("PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS", "true")
     assert OutboundPolicy.from_settings(Settings()).allow_private is True
-    assert Settings(outbound_allow_private_hosts=False).outbound_allow_private_hosts is False
+
+
+def test_the_setting_is_also_taken_by_its_field_name() -> None:
+    """As ``tests/conftest.py`` builds settings from the server's environment."""
+    assert Settings(outbound_allow_private_hosts="true").outbound_allow_private_hosts is True
+
+
+async def test_the_runtime_holds_the_policy_from_the_settings(tmp_path: Path) -> None:
+    rt = build_runtime(
+        Settings(data_dir=tmp_path, outbound_allow_private_hosts=True, outbound_max_bytes=99)
+    )
+    try:
+        assert rt.outbound == OutboundPolicy(True, 10.0, 99, 3)
+    finally:
+        await rt.close()
 
 
 def test_the_older_setting_name_is_an_alias(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,8 +50,8 @@ async def request(
 ) -> OutboundResponse:
     """GET or POST ``url`` (``form``: an ``application/x-www-form-urlencoded`` body) under
     ``policy``. Raises :class:`OutboundError`; any HTTP status is an answer, not an error."""
-    if method not in ("GET", "POST"):
-        raise ValueError(f"unsupported method {method}")
+    if method not in ("GET", "POST") or (form is not None and method != "POST"):
+        raise ValueError(f"unsupported: {method} {'with' if form is not None else 'without'} form")
     try:
         async with asyncio.timeout(policy.timeout_seconds):
             return await _exchange(policy, method, url, dict(headers or {}), form, follow_redirects)
@@ -121,6 +121,8 @@ async def _hop(
                     url=str(url),
                 )
         except httpx.ConnectError as exc:
+            if _tls_failure(exc):
+                raise OutboundError("tls", f"TLS with {url.host!r} failed") from None
             unreachable = exc
         except httpx.TimeoutException:
             raise
@@ -140,6 +142,18 @@ def parse_url(url: str) -> httpx.URL:
     if parsed.userinfo:
         raise OutboundError("invalid_url", "the URL must not carry credentials")
     return parsed
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether a connect error is TLS refusing the peer (its certificate, for the name)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx → httpcore → the socket's error
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

@@ -8,7 +8,8 @@ from propylon.errors import InvalidInput
 class OutboundError(InvalidInput):
     """A request the guard refused or could not complete. ``reason`` is stable, for audits:
     ``invalid_url``, ``scheme_not_allowed``, ``private_address``, ``unresolvable``,
-    ``too_many_redirects``, ``too_large``, ``timeout``, ``unreachable``, ``transport``.
+    ``too_many_redirects``, ``too_large``, ``timeout``, ``unreachable``, ``tls`` (the
+    certificate does not verify for the host's name), ``transport``.
 
     It is an :class:`~propylon.errors.InvalidInput` because every URL the guard fetches came
     from configuration someone typed (a metadata URL, an issuer) or from a document such a URL

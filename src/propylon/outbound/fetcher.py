@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from propylon.outbound.client import OutboundResponse, request
 from propylon.outbound.policy import OutboundPolicy
 
 
+class RequestOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`request` after the URL."""
+
+    headers: Mapping[str, str] | None
+    form: Mapping[str, str] | None
+    follow_redirects: bool
+
+
 class Fetcher(Protocol):
     async def __call__(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
-        follow_redirects: bool = True,
+        self, method: str, url: str, **options: Unpack[RequestOptions]
     ) -> OutboundResponse: ...
 
 
@@ -30,14 +32,6 @@ class GuardedFetcher:
     policy: OutboundPolicy
 
     async def __call__(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
-        follow_redirects: bool = True,
+        self, method: str, url: str, **options: Unpack[RequestOptions]
     ) -> OutboundResponse:
-        return await request(
-            self.policy, method, url, headers=headers, form=form, follow_redirects=follow_redirects
-        )
+        return await request(self.policy, method, url, **options)
