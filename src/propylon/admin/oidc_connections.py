@@ -22,9 +22,9 @@ from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_oidc import OidcConnection
 from propylon.errors import InvalidInput
-from propylon.oidc.discovery import ProviderCache, ProviderMetadata
+from propylon.oidc.discovery import ProviderMetadata, fetch_provider_metadata
 from propylon.oidc.errors import OidcError
-from propylon.outbound import GuardedFetcher, OutboundPolicy
+from propylon.outbound import OutboundPolicy
 from propylon.outbound.addresses import is_public
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import oidc_client_rules as rules
@@ -42,10 +42,8 @@ async def check_issuer(rt: Runtime, issuer: str) -> ProviderMetadata:
     parsed = rules.issuer_url(issuer)
     if parsed.plain_http:
         await _check_plain_http(rt.outbound, parsed.host)
-    # a cache of its own: what is checked is the document as it is now
-    fresh = ProviderCache.from_settings(GuardedFetcher(rt.outbound), rt.clock, rt.settings)
-    try:
-        return await fresh.metadata(parsed.issuer)
+    try:  # read now, not from a cache: what is checked is the document as it is
+        return await fetch_provider_metadata(rt.outbound, parsed.issuer)
     except OidcError as exc:
         raise InvalidInput(f"the issuer's discovery failed: {exc.detail}") from None
 
