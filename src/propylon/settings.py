@@ -205,3 +205,15 @@ class Settings(BaseSettings):
     """Run the background task re-reading metadata URLs (one per server process)."""
     saml_cert_expiry_warning_days: int = 30
     """A connection view says ``expiring_soon`` when an IdP certificate ends within this."""
+
+    # OpenID Connect relying party (a tenant's OpenID Provider, and Google)
+    oidc_login_lifetime_seconds: int = Field(default=600, ge=30, le=3600)
+    """How long a person may take at the OpenID Provider: the callback is accepted this long
+    after the login started (the pending sign-in's cookie lives as long)."""
+    google_client_id: str = ""
+    """Google sign-in's OAuth client id (Google Cloud console); empty: Google sign-in off."""
+    google_client_secret: SecretStr = SecretStr("")
+    """Google sign-in's client secret: from the environment only, never logged or stored."""
+    google_issuer: str = "https://accounts.google.com"
+    """Google's issuer identifier (its discovery document is read from it); tests point it
+    at a local OpenID Provider."""

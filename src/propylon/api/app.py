@@ -23,6 +23,7 @@ from propylon.api import (
     mgmt_routes,
     observability,
     oidc_mgmt_routes,
+    oidc_routes,
     provider_routes,
     saml_mgmt_routes,
     saml_routes,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(authorize.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
+    app.include_router(oidc_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)

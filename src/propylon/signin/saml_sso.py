@@ -47,6 +47,7 @@ from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.pending_cookie import (
     COOKIE_PREFIX,
     PendingLogin,
+    SameSite,
     cookie_name,
     cookie_path,
     new_relay_state,
@@ -78,14 +79,16 @@ class LoginRefused(PropylonError):
 
 @dataclass(frozen=True)
 class StartedLogin:
-    """Where the browser goes (the IdP, with the AuthnRequest) and the cookie it keeps the
-    pending login in until it comes back (:mod:`propylon.sessions.pending_cookie`)."""
+    """Where the browser goes (the IdP, with the AuthnRequest or OpenID Connect
+    authentication request) and the cookie it keeps the pending login in until it comes
+    back (:mod:`propylon.sessions.pending_cookie`)."""
 
     url: str
     cookie_name: str
     cookie_value: str
     cookie_path: str
     max_age: int
+    same_site: SameSite = "none"
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ def _pending(
             400,
         )
     pending = rt.pending_logins.open(relay_state, sealed)
-    if pending is None or pending.connection_id != conn.id:
+    if pending is None or pending.connection_id != conn.id or pending.kind != "saml":
         raise LoginRefused(
             "pending_login_invalid", "This sign-in could not be checked. Sign in again.", 400
         )
