@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from propylon.admin import oidc_connections as ops
 from propylon.admin.audited import CLI
@@ -66,6 +67,7 @@ async def test_the_credential_must_fit_the_authentication_method(
     good = OidcConnectionDraft(issuer=op.url, client_id="rp", client_secret=SECRET)
     pem = key_file(tmp_path, ec_key()).read_text()
     weak = key_file(tmp_path, rsa_key(1024), "weak.pem").read_text()
+    p384 = key_file(tmp_path, ec.generate_private_key(ec.SECP384R1()), "p384.pem").read_text()
     cases = [
         (replace(good, auth_method="private_key_jwt"), "needs a private key"),
         (
@@ -77,6 +79,7 @@ async def test_the_credential_must_fit_the_authentication_method(
         (replace(good, private_key_pem=pem), "not both"),
         (replace(good, auth_method="client_secret_jwt"), "auth_method must be one of"),
         (replace(good, client_secret=None, private_key_pem=weak), "at least 2048"),
+        (replace(good, client_secret=None, private_key_pem=p384), "or EC P-256"),
         (replace(good, client_secret=None, private_key_pem="-----BEGIN CERTIFICATE-----"), "PEM"),
         (replace(good, client_secret="line\nbreak"), "control characters"),
         (replace(good, client_secret=""), "1 to 2048"),

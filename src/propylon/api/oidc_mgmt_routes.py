@@ -37,7 +37,7 @@ def _key() -> Any:
     return Field(
         None,
         max_length=rules.MAX_KEY_PEM,
-        description="PEM private key (RSA of at least 2048 bits, or EC P-256/384/521) signing "
+        description="PEM private key (RSA of at least 2048 bits, or EC P-256) signing "
         "private_key_jwt client assertions; stored sealed, never returned.",
     )
 

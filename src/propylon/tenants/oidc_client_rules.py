@@ -36,7 +36,8 @@ MIN_RSA_BITS = 2048
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 """RFC 6749 §3.3: ``scope-token = 1*( %x21 / %x23-5B / %x5D-7E )``."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-_CURVES = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+_CURVES = {"secp256r1": "ES256"}
+"""EC keys the client assertion signer takes (``oidc/token_client.py``: ES256 only)."""
 
 
 def printable(value: str, what: str, limit: int) -> str:
@@ -95,8 +96,8 @@ class ClientKey:
 
 
 def client_key(pem: str) -> ClientKey:
-    """An unencrypted RSA (at least 2048 bits: RS256) or EC P-256/P-384/P-521 (ES256/384/512)
-    private key in PEM; anything else is refused."""
+    """An unencrypted RSA (at least 2048 bits: RS256) or EC P-256 (ES256) private key in PEM;
+    anything else is refused."""
     if not 0 < len(pem) <= MAX_KEY_PEM:
         raise InvalidInput(f"the private key must be a PEM file under {MAX_KEY_PEM} characters")
     try:
@@ -109,7 +110,7 @@ def client_key(pem: str) -> ClientKey:
         alg = _CURVES[key.curve.name]
     else:
         raise InvalidInput(
-            f"the private key must be RSA of at least {MIN_RSA_BITS} bits or EC P-256/384/521"
+            f"the private key must be RSA of at least {MIN_RSA_BITS} bits or EC P-256"
         )
     normalised = key.private_bytes(
         serialization.Encoding.PEM,

@@ -89,6 +89,12 @@ const provider = new Provider(issuer, {
     };
   },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  // Propylon listens on loopback too: without oidc-provider's dispatcher refusing special-use
+  // addresses (its SSRF protection), so back-channel logout tokens reach it
+  fetch(url, options) {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   async renderError(ctx, out) {
     ctx.type = 'json';
     ctx.body = out;
