@@ -22,6 +22,7 @@ from propylon.api import (
     home,
     mgmt_routes,
     observability,
+    oidc_mgmt_routes,
     oidc_routes,
     provider_routes,
     saml_mgmt_routes,
@@ -120,5 +121,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
+    app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
     return app

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, TenantDomain
+from propylon.db.tables_oidc import OidcConnection
 from propylon.db.tables_saml import SamlConnection
 from propylon.errors import AlreadyExists, InvalidInput, NotFound
 from propylon.ids import Kind, new_id
@@ -45,10 +46,11 @@ def _view(row: TenantDomain) -> DomainView:
 async def _check_connection(s: AsyncSession, tenant: Tenant, connection_id: str | None) -> None:
     if connection_id is None:
         return
-    owner = await s.scalar(
-        select(SamlConnection.tenant_id).where(SamlConnection.id == connection_id)
-    )
-    if owner != tenant.id:
+    owners = {
+        await s.scalar(select(SamlConnection.tenant_id).where(SamlConnection.id == connection_id)),
+        await s.scalar(select(OidcConnection.tenant_id).where(OidcConnection.id == connection_id)),
+    }
+    if tenant.id not in owners:
         raise InvalidInput(f"tenant {tenant.slug!r} has no connection {connection_id!r}")
 
 
