@@ -138,6 +138,12 @@ async def tokens_for(
     return out
 
 
+async def sign_in(browser: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
+    """A whole login in ``browser``: the app's tokens."""
+    started = await start(browser, tenant)
+    return await tokens_for(browser, tenant.app, await finish(browser, started), started.verifier)
+
+
 def refused_without_session(r: httpx.Response) -> None:
     """A refusal: a 4xx page, no session cookie, never a 5xx."""
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:500])

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.oidc_signin.helpers import Tenant, finish, new_tenant, start, tokens_for
+from tests.oidc_signin.helpers import Tenant, new_tenant, sign_in
 from tests.oidc_signin.op import LoopbackOp, attacker_key, unsigned
 from tests.provider.helpers import token_request
 
@@ -22,8 +22,7 @@ async def _signed_in(
 ) -> tuple[httpx.AsyncClient, dict[str, Any]]:
     op.claims = {"sub": sub, "sid": sid, "email": f"{sub}@{tenant.domain}"}
     browser = httpx.AsyncClient(base_url=server.url, timeout=30)
-    started = await start(browser, tenant)
-    tokens = await tokens_for(browser, tenant.app, await finish(browser, started), started.verifier)
+    tokens = await sign_in(browser, tenant)
     return browser, tokens
 
 

@@ -15,6 +15,7 @@ from tests.oidc_signin.helpers import (
     new_tenant,
     refused_without_session,
     scim_user,
+    sign_in,
     start,
     tokens_for,
 )
@@ -63,10 +64,7 @@ async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: Loo
     email = f"grace@{tenant.domain}"
     op.claims = {"sub": "op-grace", "email": email, "given_name": "Grace", "family_name": "Hopper"}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        started = await start(browser, tenant)
-        tokens = await tokens_for(
-            browser, tenant.app, await finish(browser, started), started.verifier
-        )
+        tokens = await sign_in(browser, tenant)
     _, claims = await decode(server, tokens["id_token"])
     assert claims["email"] == email and claims["given_name"] == "Grace"
     assert claims["family_name"] == "Hopper" and claims["org_slug"] == tenant.slug

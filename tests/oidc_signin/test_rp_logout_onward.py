@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.conftest import Server
-from tests.oidc_signin.helpers import finish, new_tenant, start, tokens_for
+from tests.oidc_signin.helpers import new_tenant, sign_in
 from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import LOGOUT
 
@@ -22,10 +22,7 @@ async def test_logout_continues_to_the_op_and_back_to_the_app(
     tenant = await new_tenant(server, op, jit=True)
     op.claims = {"sub": "op-bye", "email": f"bye@{tenant.domain}"}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        started = await start(browser, tenant)
-        tokens = await tokens_for(
-            browser, tenant.app, await finish(browser, started), started.verifier
-        )
+        tokens = await sign_in(browser, tenant)
         hint = {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGOUT}
         r = await browser.get("/oauth2/logout", params={**hint, "state": "bye"})
         assert r.status_code == 302 and 'propylon_session=""' in r.headers["set-cookie"]
@@ -52,9 +49,6 @@ async def test_an_op_without_end_session_signs_out_here_only(
     tenant = await new_tenant(server, op, jit=True)
     op.claims = {"sub": "op-here", "email": f"here@{tenant.domain}"}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
-        started = await start(browser, tenant)
-        tokens = await tokens_for(
-            browser, tenant.app, await finish(browser, started), started.verifier
-        )
+        tokens = await sign_in(browser, tenant)
         r = await browser.get("/oauth2/logout", params={"id_token_hint": tokens["id_token"]})
         assert r.status_code == 200 and "Signed out" in r.text
