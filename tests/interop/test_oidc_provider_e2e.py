@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
+from propylon.tenants.individuals import INDIVIDUALS_SLUG
 from tests.conftest import Server, start_server, stop_server
 from tests.interop.oidc_op import Op, has_oidc_provider, signing_jwks, start_op
 from tests.provider.helpers import (
@@ -305,3 +306,70 @@ async def test_rp_initiated_logout_sends_the_person_on_to_the_op(server: Server,
         final = await follow(browser, urljoin(end, done.headers["location"]), LOGOUT)
         assert final.headers.get("location", "").startswith(LOGOUT), (final.status_code, final.text)
         assert parse_qs(urlsplit(final.headers["location"]).query)["state"] == ["bye"]
+
+
+async def google_sign_in(url: str, app: App, email: str) -> str:
+    """Google sign-in at the server ``url``: through ``/google/login`` and the OP standing in
+    for Google to the app's code; the ID token Propylon issued."""
+    verifier, challenge = pkce()
+    params = auth_params(app, code_challenge=challenge, code_challenge_method="S256")
+    return_to = "/oauth2/authorize?" + urlencode(params)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as browser:
+        r = await follow(
+            browser,
+            f"{url}/google/login",
+            REDIRECT,
+            params={"return_to": return_to, "login_hint": email},
+        )
+        assert r.headers.get("location", "").startswith(REDIRECT), (r.status_code, r.text[:500])
+        q = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
+        data = {
+            "grant_type": "authorization_code",
+            "code": q["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        }
+        t = await token_request(browser, app, data)
+        assert t.status_code == 200, t.text
+        id_token: str = t.json()["id_token"]
+    return id_token
+
+
+async def test_google_sign_in_routes_by_the_workspace_hd_claim(
+    server: Server, tmp_path: Path
+) -> None:
+    """A second oidc-provider is the platform's Google (``PROPYLON_GOOGLE_*``): a Workspace
+    account whose address is at a domain nobody owns signs in to the tenant owning its ``hd``
+    domain; the same kind of account without ``hd`` is an individual user."""
+    slug = f"ws-{secrets.token_hex(4)}"
+    workspace = f"{slug}.example.com"
+    await tenant_ops.create_tenant(
+        server.rt, CLI, slug=slug, name="Workspace Corp", domains=[workspace], seats=None
+    )
+    alias = f"alias-{secrets.token_hex(3)}.test"
+    member = person(alias, "ada", hd=workspace)
+    solo = person(alias, "bo")
+    google = start_op(tmp_path, clients=[], users=[member, solo], name="google")
+    client_id, secret = "google-" + secrets.token_hex(4), "google-secret-" + secrets.token_hex(8)
+    env = {
+        "PROPYLON_GOOGLE_CLIENT_ID": client_id,
+        "PROPYLON_GOOGLE_CLIENT_SECRET": secret,
+        "PROPYLON_GOOGLE_ISSUER": google.url,
+    }
+    url, proc = start_server(server.backend, env)
+    try:
+        registered = {
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [f"{url}/oidc/google/callback"],
+        }
+        google.restart(clients=[registered])
+        app = await new_app(server)
+        _, claims = await decode(server, await google_sign_in(url, app, member["email"]))
+        assert claims["org_slug"] == slug and claims["email"] == member["email"]
+        assert claims["auth_method"] == "google" and claims["idp"] == "google"
+        _, alone = await decode(server, await google_sign_in(url, app, solo["email"]))
+        assert alone["org_slug"] == INDIVIDUALS_SLUG and alone["auth_method"] == "google"
+    finally:
+        stop_server(proc)
+        google.stop()
