@@ -3,7 +3,7 @@ in the same run against the same embedded server (SQLite, one worker).
 
 Prints ONE JSON document on stdout (progress on stderr). Run::
 
-    python3 bench/oidc_callback.py               # 6 rounds of 40 sign-ins per protocol
+    python3 bench/oidc_callback.py               # 6 rounds of 60 sign-ins per protocol
     python3 bench/oidc_callback.py --rounds 2 --batch 20
 
 What is measured is the Propylon process tree's CPU time (``/proc/<pid>/stat`` user+system,
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import http.cookiejar
 import json
 import statistics
 import sys
@@ -52,6 +53,17 @@ from propylon.settings import Settings  # noqa: E402
 from tests.oidc_signin.op import LoopbackOp  # noqa: E402
 
 CLIENT_SECRET = "bench-oidc-secret"
+
+
+def _loopback_is_secure(policy: Any, cookie: Any, request: Any) -> bool:
+    """Browsers send ``Secure`` cookies to ``http://127.0.0.1`` (W3C Secure Contexts §3.1);
+    the stdlib cookie jar httpx uses does not (as ``tests/conftest.py`` patches it)."""
+    if not cookie.secure or request.type in policy.secure_protocols:
+        return True
+    return (request.host or "").rsplit(":", 1)[0] in ("127.0.0.1", "localhost")
+
+
+http.cookiejar.DefaultCookiePolicy.return_ok_secure = _loopback_is_secure  # type: ignore[method-assign]
 
 
 async def add_oidc_connection(bench: Bench, op: LoopbackOp) -> tuple[str, str]:
@@ -128,7 +140,7 @@ async def prepare_saml(bench: Bench, email: str) -> tuple[httpx.AsyncClient, byt
 
 def _done(r: httpx.Response, what: str) -> None:
     if r.status_code not in (302, 303) or not r.headers.get("location", "").startswith(REDIRECT):
-        raise RuntimeError(f"{what} did not sign in: {r.status_code} {r.text[:300]}")
+        raise RuntimeError(f"{what} did not sign in: {r.status_code} {r.text[-600:]}")
 
 
 async def measure_round(
@@ -207,7 +219,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=60)
     args = parser.parse_args()
     print(json.dumps(asyncio.run(amain(args)), indent=2))
 

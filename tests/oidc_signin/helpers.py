@@ -10,12 +10,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from propylon.admin import oidc_connections as ops_oidc
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
-from propylon.db.tables_oidc import OidcConnection
-from propylon.tenants.attribute_maps import build_map
 from propylon.tenants.directories import scim_base_url
-from propylon.tenants.oidc_connections import seal_client_secret
+from propylon.tenants.oidc_connections import OidcConnectionDraft
 from tests.conftest import Server
 from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import REDIRECT, App, auth_params, new_app, pkce, token_request
@@ -40,38 +39,25 @@ async def new_tenant(
     trusted_audiences: tuple[str, ...] = (),
     use_userinfo: bool = False,
 ) -> Tenant:
-    """A tenant owning a fresh domain, with an OIDC connection to ``op`` (inserted through
-    the ORM: the connection CLI is another helper's) and an app."""
+    """A tenant owning a fresh domain, with an OIDC connection to ``op`` (made as the
+    operator makes one: :mod:`propylon.admin.oidc_connections`) and an app."""
     slug = f"oidc-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     view = await ops.create_tenant(
         server.rt, CLI, slug=slug, name="OIDC Corp", domains=[domain], seats=None
     )
-    conn_id = "oidc_" + secrets.token_hex(6)
     client_id = "client-" + secrets.token_hex(4)
-    now = server.rt.clock()
-    async with server.rt.db.write() as s:
-        s.add(
-            OidcConnection(
-                id=conn_id,
-                tenant_id=view.id,
-                name="Test OP",
-                issuer=op.issuer,
-                client_id=client_id,
-                client_secret=seal_client_secret(server.rt.secret_box, conn_id, "s3cret-" + slug),
-                private_key_pem=None,
-                auth_method="client_secret_basic",
-                scopes=["openid", "email", "profile"],
-                trusted_audiences=list(trusted_audiences),
-                preset="generic",
-                claim_map=build_map("generic"),
-                use_userinfo=use_userinfo,
-                jit=jit,
-                match_by=match_by,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    draft = OidcConnectionDraft(
+        issuer=op.issuer,
+        client_id=client_id,
+        client_secret="s3cret-" + slug,
+        trusted_audiences=trusted_audiences,
+        jit=jit,
+        match_by=match_by,
+        use_userinfo=use_userinfo,
+    )
+    made = await ops_oidc.create_connection(server.rt, CLI, slug, draft)
+    conn_id = made["connection_id"]
     return Tenant(view.id, slug, domain, conn_id, client_id, await new_app(server))
 
 
@@ -134,7 +120,7 @@ async def finish(browser: httpx.AsyncClient, started: Started) -> httpx.Response
 
 
 async def tokens_for(
-    browser: httpx.AsyncClient, tenant: Tenant, r: httpx.Response, verifier: str
+    browser: httpx.AsyncClient, app: App, r: httpx.Response, verifier: str
 ) -> dict[str, Any]:
     """The app's tokens for the code the callback's redirect carries."""
     assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT), r.text
@@ -146,7 +132,7 @@ async def tokens_for(
         "redirect_uri": REDIRECT,
         "code_verifier": verifier,
     }
-    t = await token_request(browser, tenant.app, data)
+    t = await token_request(browser, app, data)
     assert t.status_code == 200, t.text
     out: dict[str, Any] = t.json()
     return out

@@ -65,6 +65,9 @@ class LoopbackOp:
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
     jwks_hits: int = 0
     extra_keys: list[dict[str, Any]] = field(default_factory=list)
+    userinfo: dict[str, Any] = field(default_factory=dict)
+    """What the UserInfo endpoint answers to an access token this OP issued."""
+    access_tokens: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         op = self
@@ -167,6 +170,13 @@ class LoopbackOp:
             )
         elif parts.path == "/authorize":
             status, headers, out = self._authorize(parse_qs(parts.query))
+        elif parts.path == "/userinfo":
+            bearer = (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+            if bearer in self.access_tokens:
+                status, out = 200, json.dumps(self.userinfo).encode()
+                headers = {"Content-Type": "application/json"}
+            else:
+                status, out = 401, b""
         elif parts.path == "/token":
             status, headers, out = self._token(
                 parse_qs(body.decode()), h.headers.get("Authorization")
@@ -211,6 +221,7 @@ class LoopbackOp:
             return 401, json_headers, json.dumps({"error": "invalid_client"}).encode()
         id_token = self.mint(self, auth) if self.mint else self.sign(self.id_claims(auth))
         doc = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer"}
+        self.access_tokens.add(doc["access_token"])
         doc |= {"id_token": id_token, "expires_in": 300}
         return 200, json_headers, json.dumps(doc).encode()
 

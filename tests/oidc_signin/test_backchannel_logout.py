@@ -4,7 +4,6 @@ error (§2.8) and end nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,20 +17,13 @@ from tests.provider.helpers import token_request
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
-@pytest.fixture
-def op() -> Iterator[LoopbackOp]:
-    provider = LoopbackOp()
-    yield provider
-    provider.close()
-
-
 async def _signed_in(
     server: Server, op: LoopbackOp, tenant: Tenant, sub: str, sid: str
 ) -> tuple[httpx.AsyncClient, dict[str, Any]]:
     op.claims = {"sub": sub, "sid": sid, "email": f"{sub}@{tenant.domain}"}
     browser = httpx.AsyncClient(base_url=server.url, timeout=30)
     started = await start(browser, tenant)
-    tokens = await tokens_for(browser, tenant, await finish(browser, started), started.verifier)
+    tokens = await tokens_for(browser, tenant.app, await finish(browser, started), started.verifier)
     return browser, tokens
 
 
@@ -114,7 +106,9 @@ def _hostile(op: LoopbackOp, client_id: str) -> dict[str, str]:
     }
 
 
-async def test_hostile_logout_tokens_get_400_and_end_nothing(server: Server, op: LoopbackOp) -> None:
+async def test_hostile_logout_tokens_get_400_and_end_nothing(
+    server: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(server, op, jit=True)
     browser, tokens = await _signed_in(server, op, tenant, "bcl-user", "op-session-9")
     try:

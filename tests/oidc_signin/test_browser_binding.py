@@ -4,11 +4,9 @@ tenant's OP (mix-up, RFC 9207) are refused at the real callback, with no session
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-import pytest
 
 from tests.conftest import Server
 from tests.oidc_signin.helpers import (
@@ -19,13 +17,6 @@ from tests.oidc_signin.helpers import (
     start,
 )
 from tests.oidc_signin.op import Authorized, LoopbackOp
-
-
-@pytest.fixture
-def op() -> Iterator[LoopbackOp]:
-    provider = LoopbackOp()
-    yield provider
-    provider.close()
 
 
 def _with(callback: str, **changes: str | None) -> str:

@@ -18,9 +18,9 @@ from propylon.admin.audited import CLI
 from propylon.db.tables import Tenant
 from propylon.tenants.individuals import INDIVIDUALS_SLUG
 from tests.conftest import Server, start_server, stop_server
-from tests.oidc_signin.helpers import refused_without_session
+from tests.oidc_signin.helpers import refused_without_session, tokens_for
 from tests.oidc_signin.op import LoopbackOp
-from tests.provider.helpers import REDIRECT, App, auth_params, decode, new_app, pkce, token_request
+from tests.provider.helpers import REDIRECT, App, auth_params, decode, new_app, pkce
 
 
 @dataclass
@@ -63,16 +63,7 @@ async def _sign_in(g: Google, claims: dict[str, object]) -> tuple[httpx.Response
         assert loc.path == "/oidc/google/callback"
         done = await browser.get(loc.path + "?" + loc.query)
         if done.status_code == 302 and done.headers["location"].startswith(REDIRECT):
-            q = {k: v[0] for k, v in parse_qs(urlsplit(done.headers["location"]).query).items()}
-            data = {
-                "grant_type": "authorization_code",
-                "code": q["code"],
-                "redirect_uri": REDIRECT,
-                "code_verifier": verifier,
-            }
-            t = await token_request(browser, g.app, data)
-            assert t.status_code == 200, t.text
-            return done, t.json()["id_token"]
+            return done, (await tokens_for(browser, g.app, done, verifier))["id_token"]
     return done, ""
 
 

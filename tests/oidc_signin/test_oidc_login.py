@@ -4,11 +4,10 @@ authorization request → ``/oidc/{id}/login`` → the OP → the real callback 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
+from sqlalchemy import update
 
+from propylon.db.tables import User
 from tests.conftest import Server
 from tests.oidc_signin.helpers import (
     audit_reasons,
@@ -23,14 +22,9 @@ from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import decode
 
 
-@pytest.fixture
-def op() -> Iterator[LoopbackOp]:
-    provider = LoopbackOp()
-    yield provider
-    provider.close()
-
-
-async def test_login_reaches_the_app_with_a_session_saying_oidc(server: Server, op: LoopbackOp) -> None:
+async def test_login_reaches_the_app_with_a_session_saying_oidc(
+    server: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(server, op, jit=False)
     email = f"ada@{tenant.domain}"
     uid = await scim_user(server, tenant, email)
@@ -45,7 +39,7 @@ async def test_login_reaches_the_app_with_a_session_saying_oidc(server: Server, 
         assert sent["redirect_uri"] == f"{server.url}/oidc/{tenant.connection_id}/callback"
         r = await finish(browser, started)
         assert "propylon_session" in r.headers["set-cookie"]
-        tokens = await tokens_for(browser, tenant, r, started.verifier)
+        tokens = await tokens_for(browser, tenant.app, r, started.verifier)
     # the OP saw the code with our PKCE verifier and our client authentication
     (exchange,) = op.token_requests
     assert exchange["grant_type"] == ["authorization_code"] and exchange["code_verifier"]
@@ -70,13 +64,17 @@ async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: Loo
     op.claims = {"sub": "op-grace", "email": email, "given_name": "Grace", "family_name": "Hopper"}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         started = await start(browser, tenant)
-        tokens = await tokens_for(browser, tenant, await finish(browser, started), started.verifier)
+        tokens = await tokens_for(
+            browser, tenant.app, await finish(browser, started), started.verifier
+        )
     _, claims = await decode(server, tokens["id_token"])
     assert claims["email"] == email and claims["given_name"] == "Grace"
     assert claims["family_name"] == "Hopper" and claims["org_slug"] == tenant.slug
 
 
-async def test_unverified_email_is_not_linked_nor_provisioned(server: Server, op: LoopbackOp) -> None:
+async def test_unverified_email_is_not_linked_nor_provisioned(
+    server: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(server, op, jit=True)
     email = f"mallory@{tenant.domain}"
     await scim_user(server, tenant, email)
@@ -109,3 +107,35 @@ async def test_an_op_error_response_is_shown_plainly_and_audited(
         refused_without_session(r)
         assert "access_denied" in r.text and "User said no" in r.text
     assert "idp_error" in audit_reasons(server, tenant.slug)
+
+
+async def test_userinfo_adds_claims_and_must_name_the_same_subject(
+    server: Server, op: LoopbackOp
+) -> None:
+    tenant = await new_tenant(server, op, jit=True, use_userinfo=True)
+    email = f"info@{tenant.domain}"
+    op.claims = {"sub": "op-info"}  # the ID token carries no email: UserInfo does
+    op.userinfo = {"sub": "op-info", "email": email, "given_name": "Info"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        started = await start(browser, tenant)
+        r = await finish(browser, started)
+        tokens = await tokens_for(browser, tenant.app, r, started.verifier)
+    _, claims = await decode(server, tokens["id_token"])
+    assert claims["email"] == email and claims["given_name"] == "Info"
+    op.userinfo = {"sub": "someone-else", "email": f"other@{tenant.domain}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        refused_without_session(await finish(browser, await start(browser, tenant)))
+    assert "subject_mismatch" in audit_reasons(server, tenant.slug)
+
+
+async def test_a_deactivated_user_is_refused(server: Server, op: LoopbackOp) -> None:
+    tenant = await new_tenant(server, op, jit=False)
+    email = f"gone@{tenant.domain}"
+    uid = await scim_user(server, tenant, email)
+    async with server.rt.db.write() as s:
+        await s.execute(update(User).where(User.id == uid).values(active=False))
+    op.claims = {"sub": "op-gone", "email": email, "email_verified": True}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        r = await finish(browser, await start(browser, tenant))
+        refused_without_session(r)
+    assert "user_deactivated" in audit_reasons(server, tenant.slug)

@@ -13,8 +13,8 @@ Keys (all under the runtime's ``PROPYLON_REDIS_PREFIX``, like the accelerator's)
   Core §3.7.1). Its expiry is stretched to the longest-lived member's; members whose session
   key is gone are dropped when it is read.
 - ``{prefix}session-sid:{connection_id}:{sha256(sid)}``: likewise, the sessions an OpenID
-  Provider's session ``sid`` started (a logout token naming only the ``sid``,
-  Back-Channel Logout 1.0 §2.4).
+  Provider's session ``sid`` started (OIDC and Google sessions only), for a logout token
+  naming only the ``sid`` (Back-Channel Logout 1.0 §2.4).
 
 The user and tenant always come from the database (:func:`~propylon.sessions.service.
 with_identity`), so deactivation and deprovisioning take effect at once; the session's
@@ -158,7 +158,8 @@ class RedisSessionStore:
             keys = [self.session_key(r.id)]
             if r.connection_id is not None and r.name_id is not None:
                 keys.append(self.slo_key(r.connection_id, r.name_id))
-            if r.connection_id is not None and r.idp_session_index is not None:
+            oidc = r.auth_method in ("oidc", "google")  # SAML ends by NameID: no sid set
+            if oidc and r.connection_id is not None and r.idp_session_index is not None:
                 keys.append(self.sid_key(r.connection_id, r.idp_session_index))
             args: list[Any] = [ttl_ms, r.id]
             for name, value in _fields(r).items():

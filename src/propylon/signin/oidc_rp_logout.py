@@ -33,13 +33,14 @@ from propylon.sessions.pending_cookie import (
 )
 from propylon.sessions.service import SessionRecord
 from propylon.signin.oidc_rp import load_rp, metadata
+from propylon.tenants.oidc_connections import rp_urls
 
 LOGOUT_LIFETIME = timedelta(minutes=10)
 
 
 def signed_out_url(public_url: str, connection_id: str) -> str:
     """The ``post_logout_redirect_uri`` an OP admin registers for the connection."""
-    return f"{public_url.rstrip('/')}/oidc/{connection_id}/signed-out"
+    return rp_urls(public_url, connection_id)["post_logout_redirect_uri"]
 
 
 @dataclass(frozen=True)

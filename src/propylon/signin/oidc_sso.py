@@ -64,7 +64,13 @@ from propylon.signin.oidc_users import (
     verified_email,
 )
 from propylon.signin.replay import OIDC_TOKENS, remember_once
-from propylon.signin.saml_sso import LoginOutcome, LoginRefused, StartedLogin, is_local_authorize
+from propylon.signin.saml_sso import (
+    LoginOutcome,
+    LoginRefused,
+    StartedLogin,
+    is_local_authorize,
+    open_pending,
+)
 from propylon.signin.user_match import Identity, provision
 from propylon.tenants.oidc_connections import OidcConnectionRecord, rp_urls
 
@@ -144,21 +150,11 @@ def _pending(
 ) -> PendingLogin:
     """The pending login the ``state`` names, from this browser's cookie (Core §3.1.2.7: the
     ``state`` binds the response to the browser that sent the request)."""
-    if cookie_name(state) is None or state is None:
-        raise LoginRefused("state_invalid", "This sign-in could not be checked. Sign in again.")
-    if sealed is None:
+    if state is None or cookie_name(state) is None:
         raise LoginRefused(
-            "not_started_in_this_browser",
-            "This sign-in was started in another browser, or is already finished. "
-            "Sign in again from your application, in this browser.",
-            400,
+            "state_invalid", "This sign-in could not be checked. Sign in again.", 400
         )
-    pending = rt.pending_logins.open(state, sealed)
-    if pending is None or pending.kind != "oidc" or pending.connection_id != conn.id:
-        raise LoginRefused("pending_login_invalid", "This sign-in could not be checked.", 400)
-    if pending.expires_at <= now:
-        raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
-    return pending
+    return open_pending(rt, state, sealed, conn.id, "oidc", now)
 
 
 def _replay_key(issuer: str, token: str, validated: IdTokenClaims) -> str:

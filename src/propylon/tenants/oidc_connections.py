@@ -42,6 +42,7 @@ def rp_urls(public_url: str, connection_id: str) -> dict[str, str]:
         "redirect_uri": f"{base}/callback",
         "backchannel_logout_uri": f"{base}/backchannel-logout",
         "login_url": f"{base}/login",
+        "post_logout_redirect_uri": f"{base}/signed-out",
     }
 
 
