@@ -85,7 +85,7 @@ def person(domain: str, name: str = "ada", **extra: Any) -> dict[str, Any]:
     }
 
 
-def op_client(org: Org, server: Server, **extra: Any) -> dict[str, Any]:
+def op_client(org: Org, **extra: Any) -> dict[str, Any]:
     """The OP's registration of Propylon, from what ``create-connection`` printed."""
     conn = org.connection
     return {
@@ -93,7 +93,7 @@ def op_client(org: Org, server: Server, **extra: Any) -> dict[str, Any]:
         "redirect_uris": [conn["redirect_uri"]],
         "backchannel_logout_uri": conn["backchannel_logout_uri"],
         "backchannel_logout_session_required": True,
-        "post_logout_redirect_uris": [f"{server.url}/oidc/{org.connection_id}/signed-out"],
+        "post_logout_redirect_uris": [conn["post_logout_redirect_uri"]],
         **extra,
     }
 
@@ -174,7 +174,7 @@ async def test_client_secret_basic_sign_in_provisions_the_person_and_says_oidc(
     org = await new_org(server, op, "--client-secret", secret)
     assert org.connection["auth_method"] == "client_secret_basic"
     ada = person(org.domain)
-    op.restart(clients=[op_client(org, server, client_secret=secret)], users=[ada])
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await sign_in(server, org, browser, ada["email"])
     _, claims = await decode(server, tokens["id_token"])
@@ -203,7 +203,6 @@ async def test_private_key_jwt_sign_in_with_the_key_the_cli_printed(
     assert org.connection["auth_method"] == "private_key_jwt"
     client = op_client(
         org,
-        server,
         token_endpoint_auth_method="private_key_jwt",
         jwks=org.connection["client_jwks"],
     )
@@ -226,7 +225,7 @@ async def test_a_key_rotation_at_the_op_needs_no_action(server: Server, tmp_path
         secret = "rotation-secret-" + secrets.token_hex(16)
         org = await new_org(server, rotating, "--client-secret", secret)
         ada = person(org.domain)
-        client = op_client(org, server, client_secret=secret)
+        client = op_client(org, client_secret=secret)
         client["redirect_uris"] = [client["redirect_uris"][0].replace(server.url, url)]
         rotating.restart(clients=[client], users=[ada])
         at_url = replace(server, url=url)
@@ -266,7 +265,7 @@ async def test_signing_out_at_the_op_ends_the_propylon_session_by_back_channel(
     secret = "bcl-secret-" + secrets.token_hex(16)
     org = await new_org(server, op, "--client-secret", secret)
     ada = person(org.domain)
-    op.restart(clients=[op_client(org, server, client_secret=secret)], users=[ada])
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
     logged = len(op.log())
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await sign_in(server, org, browser, ada["email"])
@@ -284,7 +283,7 @@ async def test_rp_initiated_logout_sends_the_person_on_to_the_op(server: Server,
     secret = "rpl-secret-" + secrets.token_hex(16)
     org = await new_org(server, op, "--client-secret", secret)
     ada = person(org.domain)
-    op.restart(clients=[op_client(org, server, client_secret=secret)], users=[ada])
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await sign_in(server, org, browser, ada["email"])
         params = {
@@ -299,7 +298,7 @@ async def test_rp_initiated_logout_sends_the_person_on_to_the_op(server: Server,
         assert onward.startswith(end), onward
         sent = {k: v[0] for k, v in parse_qs(urlsplit(onward).query).items()}
         assert sent["client_id"] == org.connection["client_id"]
-        assert sent["post_logout_redirect_uri"].endswith(f"/oidc/{org.connection_id}/signed-out")
+        assert sent["post_logout_redirect_uri"] == org.connection["post_logout_redirect_uri"]
         assert await userinfo_status(server, tokens["access_token"]) == 401
         # at the OP: its confirmation, then back through Propylon to the app's address
         done = await op_end_session(browser, op, sent)
