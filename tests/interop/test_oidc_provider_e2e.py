@@ -181,10 +181,12 @@ async def test_client_secret_basic_sign_in_provisions_the_person_and_says_oidc(
     assert claims["auth_method"] == "oidc" and claims["idp"] == org.connection_id
     assert claims["email"] == ada["email"] and claims["org_slug"] == org.slug
     assert claims["given_name"] == "Ada" and claims["family_name"] == "Lovelace"
-    # provisioned just in time, in the tenant's directory
-    users = server.cli_json("audit", "list", org.slug, "--action", "sso.oidc.login")
-    assert any(u["outcome"] == "success" for u in users)
-    assert claims["sub"].startswith("user_")
+    # nobody was there before: provisioned just in time, in the tenant, named by the claims
+    async with server.api() as api:
+        r = await api.get(f"/api/v1/tenants/{org.slug}/users", params={"email": ada["email"]})
+    (user,) = r.json()["data"]
+    assert user["id"] == claims["sub"]
+    assert (user["given_name"], user["family_name"]) == ("Ada", "Lovelace")
 
 
 async def test_private_key_jwt_sign_in_with_the_key_the_cli_printed(
