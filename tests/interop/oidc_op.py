@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -63,7 +64,7 @@ class Op:
 
     url: str
     port: int
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     config_path: Path
     jwks_path: Path
     log_path: Path
@@ -92,6 +93,8 @@ class Op:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
     def restart_with_keys(self, jwks: dict[str, Any]) -> None:
         """Stop, and start again on the same port with ``jwks`` as the signing key set: the
@@ -121,29 +124,32 @@ class Op:
         assert url == self.url, (url, self.url)
 
 
-def _launch(config_path: Path, log_path: Path) -> tuple[subprocess.Popen[str], str, int]:
-    log = log_path.open("a")
-    proc = subprocess.Popen(
-        ["node", str(SERVER_JS), str(config_path)],
-        cwd=HERE,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, "NODE_ENV": "test"},
-    )
-    log.close()
+def _launch(config_path: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Start ``server.js`` and wait (bounded) for the line saying where it listens."""
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            ["node", str(SERVER_JS), str(config_path)],
+            cwd=HERE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**os.environ, "NODE_ENV": "test"},
+        )
     assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
     deadline = time.monotonic() + START_TIMEOUT
-    line = ""
-    while time.monotonic() < deadline:
-        line += proc.stdout.readline()
-        if line.endswith("\n"):
-            ready = json.loads(line)
-            return proc, str(ready["issuer"]), int(ready["port"])
-        if proc.poll() is not None:
+    line = b""
+    while not line.endswith(b"\n") and proc.poll() is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
             break
-        time.sleep(0.05)
+        ready, _, _ = select.select([proc.stdout], [], [], min(left, 0.5))
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    if line.endswith(b"\n"):
+        announced = json.loads(line)
+        return proc, str(announced["issuer"]), int(announced["port"])
     if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=5)

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
+from propylon.tenants.individuals import INDIVIDUALS_SLUG
 from tests.conftest import Server, start_server, stop_server
 from tests.interop.oidc_op import Op, has_oidc_provider, signing_jwks, start_op
 from tests.provider.helpers import (
@@ -84,7 +85,7 @@ def person(domain: str, name: str = "ada", **extra: Any) -> dict[str, Any]:
     }
 
 
-def op_client(org: Org, server: Server, **extra: Any) -> dict[str, Any]:
+def op_client(org: Org, **extra: Any) -> dict[str, Any]:
     """The OP's registration of Propylon, from what ``create-connection`` printed."""
     conn = org.connection
     return {
@@ -92,7 +93,7 @@ def op_client(org: Org, server: Server, **extra: Any) -> dict[str, Any]:
         "redirect_uris": [conn["redirect_uri"]],
         "backchannel_logout_uri": conn["backchannel_logout_uri"],
         "backchannel_logout_session_required": True,
-        "post_logout_redirect_uris": [f"{server.url}/oidc/{org.connection_id}/signed-out"],
+        "post_logout_redirect_uris": [conn["post_logout_redirect_uri"]],
         **extra,
     }
 
@@ -173,17 +174,19 @@ async def test_client_secret_basic_sign_in_provisions_the_person_and_says_oidc(
     org = await new_org(server, op, "--client-secret", secret)
     assert org.connection["auth_method"] == "client_secret_basic"
     ada = person(org.domain)
-    op.restart(clients=[op_client(org, server, client_secret=secret)], users=[ada])
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await sign_in(server, org, browser, ada["email"])
     _, claims = await decode(server, tokens["id_token"])
     assert claims["auth_method"] == "oidc" and claims["idp"] == org.connection_id
     assert claims["email"] == ada["email"] and claims["org_slug"] == org.slug
     assert claims["given_name"] == "Ada" and claims["family_name"] == "Lovelace"
-    # provisioned just in time, in the tenant's directory
-    users = server.cli_json("audit", "list", org.slug, "--action", "sso.oidc.login")
-    assert any(u["outcome"] == "success" for u in users)
-    assert claims["sub"].startswith("user_")
+    # nobody was there before: provisioned just in time, in the tenant, named by the claims
+    async with server.api() as api:
+        r = await api.get(f"/api/v1/tenants/{org.slug}/users", params={"email": ada["email"]})
+    (user,) = r.json()["data"]
+    assert user["id"] == claims["sub"]
+    assert (user["given_name"], user["family_name"]) == ("Ada", "Lovelace")
 
 
 async def test_private_key_jwt_sign_in_with_the_key_the_cli_printed(
@@ -202,7 +205,6 @@ async def test_private_key_jwt_sign_in_with_the_key_the_cli_printed(
     assert org.connection["auth_method"] == "private_key_jwt"
     client = op_client(
         org,
-        server,
         token_endpoint_auth_method="private_key_jwt",
         jwks=org.connection["client_jwks"],
     )
@@ -225,7 +227,7 @@ async def test_a_key_rotation_at_the_op_needs_no_action(server: Server, tmp_path
         secret = "rotation-secret-" + secrets.token_hex(16)
         org = await new_org(server, rotating, "--client-secret", secret)
         ada = person(org.domain)
-        client = op_client(org, server, client_secret=secret)
+        client = op_client(org, client_secret=secret)
         client["redirect_uris"] = [client["redirect_uris"][0].replace(server.url, url)]
         rotating.restart(clients=[client], users=[ada])
         at_url = replace(server, url=url)
@@ -265,7 +267,7 @@ async def test_signing_out_at_the_op_ends_the_propylon_session_by_back_channel(
     secret = "bcl-secret-" + secrets.token_hex(16)
     org = await new_org(server, op, "--client-secret", secret)
     ada = person(org.domain)
-    op.restart(clients=[op_client(org, server, client_secret=secret)], users=[ada])
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
     logged = len(op.log())
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await sign_in(server, org, browser, ada["email"])
@@ -283,7 +285,7 @@ async def test_rp_initiated_logout_sends_the_person_on_to_the_op(server: Server,
     secret = "rpl-secret-" + secrets.token_hex(16)
     org = await new_org(server, op, "--client-secret", secret)
     ada = person(org.domain)
-    op.restart(clients=[op_client(org, server, client_secret=secret)], users=[ada])
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
         tokens = await sign_in(server, org, browser, ada["email"])
         params = {
@@ -298,10 +300,77 @@ async def test_rp_initiated_logout_sends_the_person_on_to_the_op(server: Server,
         assert onward.startswith(end), onward
         sent = {k: v[0] for k, v in parse_qs(urlsplit(onward).query).items()}
         assert sent["client_id"] == org.connection["client_id"]
-        assert sent["post_logout_redirect_uri"].endswith(f"/oidc/{org.connection_id}/signed-out")
+        assert sent["post_logout_redirect_uri"] == org.connection["post_logout_redirect_uri"]
         assert await userinfo_status(server, tokens["access_token"]) == 401
         # at the OP: its confirmation, then back through Propylon to the app's address
         done = await op_end_session(browser, op, sent)
         final = await follow(browser, urljoin(end, done.headers["location"]), LOGOUT)
         assert final.headers.get("location", "").startswith(LOGOUT), (final.status_code, final.text)
         assert parse_qs(urlsplit(final.headers["location"]).query)["state"] == ["bye"]
+
+
+async def google_sign_in(url: str, app: App, email: str) -> str:
+    """Google sign-in at the server ``url``: through ``/google/login`` and the OP standing in
+    for Google to the app's code; the ID token Propylon issued."""
+    verifier, challenge = pkce()
+    params = auth_params(app, code_challenge=challenge, code_challenge_method="S256")
+    return_to = "/oauth2/authorize?" + urlencode(params)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as browser:
+        r = await follow(
+            browser,
+            f"{url}/google/login",
+            REDIRECT,
+            params={"return_to": return_to, "login_hint": email},
+        )
+        assert r.headers.get("location", "").startswith(REDIRECT), (r.status_code, r.text[:500])
+        q = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
+        data = {
+            "grant_type": "authorization_code",
+            "code": q["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        }
+        t = await token_request(browser, app, data)
+        assert t.status_code == 200, t.text
+        id_token: str = t.json()["id_token"]
+    return id_token
+
+
+async def test_google_sign_in_routes_by_the_workspace_hd_claim(
+    server: Server, tmp_path: Path
+) -> None:
+    """A second oidc-provider is the platform's Google (``PROPYLON_GOOGLE_*``): a Workspace
+    account whose address is at a domain nobody owns signs in to the tenant owning its ``hd``
+    domain; the same kind of account without ``hd`` is an individual user."""
+    slug = f"ws-{secrets.token_hex(4)}"
+    workspace = f"{slug}.example.com"
+    await tenant_ops.create_tenant(
+        server.rt, CLI, slug=slug, name="Workspace Corp", domains=[workspace], seats=None
+    )
+    alias = f"alias-{secrets.token_hex(3)}.test"
+    member = person(alias, "ada", hd=workspace)
+    solo = person(alias, "bo")
+    google = start_op(tmp_path, clients=[], users=[member, solo], name="google")
+    client_id, secret = "google-" + secrets.token_hex(4), "google-secret-" + secrets.token_hex(8)
+    env = {
+        "PROPYLON_GOOGLE_CLIENT_ID": client_id,
+        "PROPYLON_GOOGLE_CLIENT_SECRET": secret,
+        "PROPYLON_GOOGLE_ISSUER": google.url,
+    }
+    url, proc = start_server(server.backend, env)
+    try:
+        registered = {
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [f"{url}/oidc/google/callback"],
+        }
+        google.restart(clients=[registered])
+        app = await new_app(server)
+        _, claims = await decode(server, await google_sign_in(url, app, member["email"]))
+        assert claims["org_slug"] == slug and claims["email"] == member["email"]
+        assert claims["auth_method"] == "google" and claims["idp"] == "google"
+        _, alone = await decode(server, await google_sign_in(url, app, solo["email"]))
+        assert alone["org_slug"] == INDIVIDUALS_SLUG and alone["auth_method"] == "google"
+    finally:
+        stop_server(proc)
+        google.stop()

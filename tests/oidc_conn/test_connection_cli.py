@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -206,11 +207,16 @@ async def test_a_disabled_connection_is_hidden_from_sign_in_until_enabled(
     async with server.rt.db.read() as s:
         with pytest.raises(NotFound):
             await load_oidc_connection(s, cid)
+    login = f"{server.url}/oidc/{cid}/login"
+    params = {"return_to": "/oauth2/authorize?client_id=x"}
+    assert httpx.get(login, params=params).status_code == 404  # no way to start a sign-in
     assert server.cli_json("oidc", "show", cid)["disabled"] is True
     assert server.cli_json("oidc", "update", cid, "--enable")["disabled"] is False
     async with server.rt.db.read() as s:
         record = await load_oidc_connection(s, cid)
     assert record.issuer == op.url and record.client_id == "rp"
+    started = httpx.get(login, params=params)
+    assert started.status_code == 302 and started.headers["location"].startswith(op.url)
 
 
 async def test_a_domain_binds_to_an_oidc_connection_of_its_own_tenant_only(

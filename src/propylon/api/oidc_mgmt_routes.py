@@ -72,6 +72,14 @@ _PRESETS: dict[str, Any] = {"enum": list(PRESETS)}
 _MATCH_BY: dict[str, Any] = {"enum": list(MATCH_BY)}
 
 
+_RENAMED = {"claim_map": "claim_overrides", "userinfo": "use_userinfo"}
+
+
+def _renamed(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields under the names the service takes."""
+    return {_RENAMED.get(name, name): value for name, value in body.items()}
+
+
 class OidcConnectionIn(BaseModel):
     """Give ``client_secret`` or ``private_key_pem``, not both."""
 
@@ -91,21 +99,7 @@ class OidcConnectionIn(BaseModel):
     userinfo: bool = Field(default=False, description="Also read the userinfo endpoint.")
 
     def draft(self) -> OidcConnectionDraft:
-        return OidcConnectionDraft(
-            issuer=self.issuer,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            private_key_pem=self.private_key_pem,
-            auth_method=self.auth_method,
-            scopes=self.scopes,
-            trusted_audiences=self.trusted_audiences,
-            preset=self.preset,
-            claim_overrides=self.claim_map,
-            jit=self.jit,
-            name=self.name,
-            match_by=self.match_by,
-            use_userinfo=self.userinfo,
-        )
+        return OidcConnectionDraft(**_renamed(self.model_dump()))
 
 
 class OidcConnectionPatch(BaseModel):
@@ -128,22 +122,7 @@ class OidcConnectionPatch(BaseModel):
     disabled: bool | None = Field(default=None, description="true: no sign-in through it.")
 
     def changes(self) -> OidcConnectionChanges:
-        return OidcConnectionChanges(
-            name=self.name,
-            issuer=self.issuer,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            private_key_pem=self.private_key_pem,
-            auth_method=self.auth_method,
-            scopes=self.scopes,
-            trusted_audiences=self.trusted_audiences,
-            preset=self.preset,
-            claim_overrides=self.claim_map,
-            jit=self.jit,
-            match_by=self.match_by,
-            use_userinfo=self.userinfo,
-            disabled=self.disabled,
-        )
+        return OidcConnectionChanges(**_renamed(self.model_dump()))
 
 
 @router.post("/tenants/{tenant}/oidc-connections", status_code=201)
