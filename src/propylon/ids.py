@@ -35,6 +35,7 @@ class Kind(StrEnum):
     AUDIT = "aud"
     SAML_CONNECTION = "conn"
     SAML_REQUEST = "req"
+    OIDC_CONNECTION = "oidc"
 
 
 def new_id(kind: Kind) -> str:

@@ -22,7 +22,8 @@ from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
 from propylon.mail import Mailer, mailer_from
 from propylon.oauth_store.signing_keys import SigningKeyCache
-from propylon.outbound import OutboundPolicy
+from propylon.oidc.discovery import ProviderCache
+from propylon.outbound import GuardedFetcher, OutboundPolicy
 from propylon.owner_only import secure_dir
 from propylon.passwords.argon2id import PasswordHashing
 from propylon.passwords.throttle import Throttle
@@ -108,11 +109,18 @@ class Runtime:
     """Growing delays on wrong passwords per account and address (``passwords/throttle.py``)."""
     outbound: OutboundPolicy = field(init=False)
     """What every outbound request may reach (``outbound/``), from the settings."""
+    oidc_providers: ProviderCache = field(init=False)
+    """OpenID Providers' metadata and JWK Sets (``oidc/discovery.py``), fetched through
+    ``outbound``."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
         self.saml_keys = SamlKeyCache(self.secret_box)
         self.outbound = OutboundPolicy.from_settings(self.settings)
+        fetch = GuardedFetcher(self.outbound)
+        self.oidc_providers = ProviderCache.from_settings(
+            fetch, lambda: self.clock(), self.settings
+        )
         self.auth_failures = AuthFailures(
             self.cache,
             self.audit_buffer or AuditBuffer(self.db),

@@ -258,9 +258,6 @@ class Settings(BaseSettings):
     domain_recheck_seconds: int = Field(default=86_400, ge=0)
     """How often verified self-service domains are re-proved in DNS; a domain whose record
     is gone lapses and stops routing. 0: no re-check."""
-    google_client_id: str = ""
-    """Google sign-in's OAuth client id; empty: Google sign-in off (the sign-in page offers
-    it only when set, and where the tenant allows it)."""
     brand_name: str = "Propylon"
     """The host platform's name, in the title and heading of sign-in and error pages."""
     brand_logo_url: str | None = None
@@ -268,3 +265,15 @@ class Settings(BaseSettings):
     brand_home_url: str | None = None
     """Where "back" goes from an error page (the platform's home); unset: the start of
     sign-in."""
+    # OpenID Connect relying party (a tenant's OpenID Provider, and Google)
+    oidc_login_lifetime_seconds: int = Field(default=600, ge=30, le=3600)
+    """How long a person may take at the OpenID Provider: the callback is accepted this long
+    after the login started (the pending sign-in's cookie lives as long)."""
+    google_client_id: str = ""
+    """Google sign-in's OAuth client id (Google Cloud console); empty: Google sign-in off (the
+    sign-in page offers it only when set, and where the tenant allows it)."""
+    google_client_secret: SecretStr = SecretStr("")
+    """Google sign-in's client secret: from the environment only, never logged or stored."""
+    google_issuer: str = "https://accounts.google.com"
+    """Google's issuer identifier (its discovery document is read from it); tests point it
+    at a local OpenID Provider."""

@@ -21,11 +21,13 @@ from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
 from propylon.crypto.secretbox import SecretBox, SecretBoxError, is_sealed, key_id_of
 from propylon.db.tables import core
+from propylon.db.tables_oidc import OidcConnection
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import SigningKey
 from propylon.errors import InvalidInput
 from propylon.oauth_store.signing_keys import open_jwk, seal_jwk
 from propylon.runtime import Runtime
+from propylon.tenants.oidc_connections import reseal_client_key, reseal_client_secret
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
 
 SYSTEM = Actor("system", "startup")
@@ -63,6 +65,23 @@ _COLUMNS = (
         lambda stored: stored if is_sealed(stored) else None,
         lambda box, cid, stored: seal_sp_key(box, cid, open_sp_key(box, cid, stored)),
     ),
+    # OIDC credentials were sealed from the first row (a connection holds one of the two)
+    _Column(
+        "oidc_client_secrets",
+        core(OidcConnection),
+        "id",
+        "client_secret",
+        lambda stored: stored,
+        reseal_client_secret,
+    ),
+    _Column(
+        "oidc_client_keys",
+        core(OidcConnection),
+        "id",
+        "private_key_pem",
+        lambda stored: stored,
+        reseal_client_key,
+    ),
 )
 
 
@@ -73,7 +92,8 @@ async def _reseal(
     other than the first."""
     row_id: Column[Any] = column.table.c[column.row_id]
     value: Column[Any] = column.table.c[column.value]
-    rows = (await s.execute(select(row_id, value).order_by(row_id).with_for_update())).all()
+    live = select(row_id, value).where(value.is_not(None))  # a nullable column: only values
+    rows = (await s.execute(live.order_by(row_id).with_for_update())).all()
     changed = 0
     for rid, stored in rows:
         sealed = column.sealed(stored)
@@ -110,7 +130,10 @@ async def seal_stored_secrets(rt: Runtime) -> dict[str, Any]:
     known = set(rt.secret_box.key_ids)
     async with rt.db.read() as s:
         for column in _COLUMNS:
-            for stored in (await s.execute(select(column.table.c[column.value]))).scalars():
+            stored_values = select(column.table.c[column.value])
+            for stored in (await s.execute(stored_values)).scalars():
+                if stored is None:  # a nullable column (OIDC: the other credential)
+                    continue
                 sealed = column.sealed(stored)
                 if sealed is None:
                     plain += 1

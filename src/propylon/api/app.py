@@ -24,6 +24,8 @@ from propylon.api import (
     home,
     mgmt_routes,
     observability,
+    oidc_mgmt_routes,
+    oidc_routes,
     pages,
     password_reset_routes,
     password_routes,
@@ -123,8 +125,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(saml_routes.router)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
+    app.include_router(oidc_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
+    app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
     return app

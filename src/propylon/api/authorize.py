@@ -34,7 +34,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from propylon.api.client_address import client_key
-from propylon.api.email_first import StartSaml, sign_in, vanity_host
+from propylon.api.email_first import StartSso, sign_in, vanity_host
 from propylon.api.oauth_adapter import (
     NO_STORE,
     HttpProviderServer,
@@ -46,10 +46,13 @@ from propylon.api.oauth_adapter import (
 )
 from propylon.api.pages import page
 from propylon.errors import InvalidInput, NotFound
+from propylon.oidc.errors import OidcError
+from propylon.outbound import OutboundError
 from propylon.runtime import Runtime
 from propylon.sessions.pending_cookie import CookieTooLarge, set_pending_cookie
 from propylon.sessions.service import COOKIE_NAME, ActiveSession, usable_handle
 from propylon.sessions.store import load_active
+from propylon.signin import oidc_sso
 from propylon.signin.saml_sso import start_login
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
@@ -81,7 +84,15 @@ async def authorize(request: Request) -> Response:
     )
     if isinstance(outcome, Response):
         return outcome
-    return await to_idp(rt, request, outcome.connection_id, outcome.resume, outcome.force_authn)
+    return await to_idp(
+        rt,
+        request,
+        outcome.connection_id,
+        outcome.resume,
+        outcome.force_authn,
+        protocol=outcome.protocol,
+        login_hint=outcome.login_hint,
+    )
 
 
 async def too_many_sign_ins(
@@ -106,23 +117,39 @@ async def too_many_sign_ins(
 
 
 async def to_idp(
-    rt: Runtime, request: Request, connection_id: str, resume: str, force_authn: bool
+    rt: Runtime,
+    request: Request,
+    connection_id: str,
+    resume: str,
+    force_authn: bool,
+    *,
+    protocol: str = "saml",
+    login_hint: str | None = None,
 ) -> Response:
-    """The browser sent to the connection's IdP with a new AuthnRequest that resumes the
-    authorization request ``resume``, the pending login kept in a cookie of this browser
-    (nothing is written on the server); a page if there is no such connection, or if this
-    client address started too many sign-ins this minute (429 with ``Retry-After``)."""
+    """The browser sent to the connection's IdP with a new AuthnRequest (``protocol``
+    ``saml``) or OpenID Connect authentication request (``oidc``: :mod:`propylon.signin.
+    oidc_sso`) that resumes the authorization request ``resume``, the pending login kept in a
+    cookie of this browser (nothing is written on the server); a page if there is no such
+    connection, or if this client address started too many sign-ins this minute (429 with
+    ``Retry-After``)."""
     limit = rt.settings.sign_in_start_rate_limit_per_minute
     if refused := await too_many_sign_ins(rt, request, "start", limit):
         return refused
     try:
-        started = await start_login(rt, connection_id, resume, force_authn=force_authn)
+        if protocol == "oidc":
+            started = await oidc_sso.start_login(
+                rt, connection_id, resume, force=force_authn, login_hint=login_hint
+            )
+        else:
+            started = await start_login(rt, connection_id, resume, force_authn=force_authn)
     except NotFound:
-        return page(404, "Not found", "There is no such SAML connection.")
+        return page(404, "Not found", "There is no such sign-in connection.")
     except InvalidInput:
         return page(400, "Sign-in not started", "Start signing in from your application.")
     except CookieTooLarge:
         return page(414, "Request too large", "The sign-in request is too long.")
+    except (OidcError, OutboundError):
+        return page(502, "Sign-in not started", "Your identity provider could not be reached.")
     response = RedirectResponse(started.url, status_code=302, headers=NO_STORE)
     set_pending_cookie(
         response,
@@ -131,6 +158,7 @@ async def to_idp(
         started.cookie_path,
         rt.settings.public_url,
         started.max_age,
+        started.same_site,
     )
     return response
 
@@ -153,7 +181,7 @@ async def answer(
     *,
     handle: str | None = None,
     login: ActiveSession | None = None,
-) -> Response | StartSaml:
+) -> Response | StartSso:
     """One authorization request, for ``login`` or for the session ``handle`` names."""
     values: defaultdict[str, list[str]] = defaultdict(list)
     for k, v in asked.query + asked.form:

@@ -5,10 +5,10 @@ turns a password or Google attempt away when the tenant enforces SSO.
 The request is routed (:mod:`propylon.tenants.login_routes`) by ``organization``, then the
 vanity host name the request came to (``Host``, RFC 9110 §7.2), then the email's domain:
 
-- a tenant's SSO connection: SAML starts at once (:class:`StartSaml`, the caller sends the
-  browser to the IdP); OIDC goes to ``/oidc/{id}/login`` with the authorization request to
-  resume, ``login_hint`` and ``force_authn=1`` when a fresh authentication is asked
-  (OpenID Connect Core §3.1.2.1);
+- a tenant's SSO connection, SAML or OIDC: the login starts at once (:class:`StartSso`, the
+  caller sends the browser to the IdP), with ``ForceAuthn`` / ``prompt=login`` when a fresh
+  authentication is asked (OpenID Connect Core §3.1.2.1); a person whose Google session is
+  too old goes to ``/google/login`` again;
 - otherwise a page offering what the tenant, or the platform for individual accounts,
   allows: a password form (``/password/sign-in``, with sign-up and reset links) and
   "Continue with Google" (``/google/login``).
@@ -40,13 +40,16 @@ MAX_HOST = 253
 
 
 @dataclass(frozen=True)
-class StartSaml:
-    """No one is signed in and the request routes to a SAML connection: start that login,
-    resuming the authorization request at ``resume`` once the person is back."""
+class StartSso:
+    """No one is signed in and the request routes to a tenant's SSO connection: start that
+    login, resuming the authorization request at ``resume`` once the person is back."""
 
     connection_id: str
     resume: str
     force_authn: bool
+    protocol: str = "saml"
+    """``saml`` or ``oidc``."""
+    login_hint: str | None = None
 
 
 def login_router(rt: Runtime) -> LoginRouter:
@@ -82,12 +85,9 @@ def oidc_login_url(connection_id: str, resume: str, hint: str | None, fresh: boo
     return with_params(path, **params)
 
 
-def _to_sso(route: LoginRoute, resume: str, hint: str | None, fresh: bool) -> Response | StartSaml:
+def _to_sso(route: LoginRoute, resume: str, hint: str | None, fresh: bool) -> StartSso:
     assert route.connection_id is not None
-    if route.protocol == "saml":
-        return StartSaml(route.connection_id, resume, force_authn=fresh)
-    url = oidc_login_url(route.connection_id, resume, hint, fresh)
-    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+    return StartSso(route.connection_id, resume, fresh, route.protocol or "saml", hint)
 
 
 def methods_page(route: LoginRoute, resume: str, email: str | None) -> Response:
@@ -144,7 +144,7 @@ async def sign_in(
     *,
     host: str | None,
     fresh: bool,
-) -> Response | StartSaml:
+) -> Response | StartSso:
     """Where a person without a (fresh enough) session goes: the SSO that ``organization``,
     the vanity host or ``login_hint`` leads to, else the IdP of the session they have,
     else a page."""
@@ -158,9 +158,9 @@ async def sign_in(
         return _to_sso(route, resume, hint, fresh)
     connection = previous.record.connection_id if previous is not None else None
     if route.kind == "ask_email" and previous is not None and connection is not None:
-        if previous.record.auth_method == "saml":
-            return StartSaml(connection, resume, force_authn=fresh)
-        if previous.record.auth_method in ("oidc", GOOGLE):
+        if previous.record.auth_method in ("saml", "oidc"):
+            return StartSso(connection, resume, fresh, previous.record.auth_method, hint)
+        if previous.record.auth_method == GOOGLE:
             url = oidc_login_url(connection, resume, hint, fresh)
             return RedirectResponse(url, status_code=302, headers=NO_STORE)
     if route.kind == "methods":

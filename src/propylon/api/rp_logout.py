@@ -12,6 +12,9 @@
   (:func:`propylon.signin.saml_slo.continue_to_idp`), so the IdP's own session ends too;
   the validated ``post_logout_redirect_uri`` is kept with that pending logout and followed
   once the IdP's LogoutResponse arrives.
+- A session that came through an OpenID Connect connection (or Google) continues to its OP's
+  ``end_session_endpoint`` (:func:`propylon.signin.oidc_rp_logout.continue_to_op`); the
+  validated ``post_logout_redirect_uri`` is followed when the OP sends the person back.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from propylon.api.pages import confirm_page, page
 from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
 from propylon.sessions.cookie import clear_session_cookie
-from propylon.sessions.service import COOKIE_NAME
+from propylon.sessions.pending_cookie import set_pending_cookie
+from propylon.sessions.service import COOKIE_NAME, SessionRecord
 from propylon.sessions.store import load_active
+from propylon.signin.oidc_rp_logout import continue_to_op
 from propylon.signin.saml_slo import continue_to_idp
 from propylon.tenants.credentials import hash_secret
 
@@ -95,6 +100,7 @@ async def logout(request: Request) -> Response:
     target: str | None = None
     unregistered = False
     idp_url: str | None = None
+    ended: SessionRecord | None = None
     async with rt.db.write() as s:
         raw_hint = data.get("id_token_hint")
         ex = await open_exchange(rt, s, now, verifying=bool(raw_hint))
@@ -130,9 +136,25 @@ async def logout(request: Request) -> Response:
                 )
             await rt.sessions.end(s, login.id, now)
             idp_url = await continue_to_idp(rt, s, login.record, target or "", now)
+            ended = login.record
+    # the OP's metadata may be fetched: outside the transaction
+    onward = await continue_to_op(rt, ended, target or "", now) if ended and not idp_url else None
     response: Response
     if idp_url:
         response = RedirectResponse(idp_url, status_code=302, headers={"Cache-Control": "no-store"})
+    elif onward is not None:
+        response = RedirectResponse(
+            onward.url, status_code=302, headers={"Cache-Control": "no-store"}
+        )
+        set_pending_cookie(
+            response,
+            onward.cookie_name,
+            onward.cookie_value,
+            onward.cookie_path,
+            rt.settings.public_url,
+            onward.max_age,
+            "lax",
+        )
     elif unregistered:
         response = page(
             400,

@@ -21,6 +21,7 @@ from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
+from propylon.cli import oidc as oidc_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
 from propylon.cli import tenant_policy as tenant_policy_cli
@@ -57,6 +58,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(apps_cli.app, name="app")
 app.add_typer(apps_cli.keys_app, name="keys")
 app.add_typer(saml_cli.saml_app, name="saml")
+app.add_typer(oidc_cli.oidc_app, name="oidc")
 app.add_typer(domains_cli.domain_app, name="domain")
 app.add_typer(directory_cli.user_app, name="user")
 app.add_typer(directory_cli.group_app, name="group")

@@ -67,7 +67,10 @@ class LoginSession(Base):
     sp_name_qualifier: Mapped[str | None] = mapped_column(Text)
     """The NameID's Format and qualifiers (SAML Core §2.2.3), repeated in a LogoutRequest."""
 
-    __table_args__ = (Index("ix_login_sessions_name_id", "connection_id", "name_id"),)
+    __table_args__ = (
+        Index("ix_login_sessions_name_id", "connection_id", "name_id"),
+        Index("ix_login_sessions_idp_session", "connection_id", "idp_session_index"),
+    )
 
 
 class AuthorizationCode(Base):

@@ -1,4 +1,5 @@
-"""A pending SP-initiated SAML login, kept in the browser that started it.
+"""A pending sign-in at an upstream IdP (SAML or OpenID Connect), kept in the browser that
+started it.
 
 Starting a login writes nothing on the server (an anonymous request must be cheap): the
 AuthnRequest's ID, the authorization request to resume, the connection, the ``ForceAuthn``
@@ -12,9 +13,17 @@ the answer to a pending login only from the browser holding that login's cookie,
 Response (with its RelayState) posted from any other browser is refused (login CSRF). One
 cookie per login: several tabs may sign in at once.
 
-The cookie crosses the IdP's cross-site POST back to the ACS, so it is ``SameSite=None`` and
-``Secure`` (browsers keep ``Secure`` cookies of ``http://localhost`` and ``127.0.0.1`` too),
-``HttpOnly``, scoped to the connection's ACS path, and lives as long as the login may.
+An OpenID Connect login (``kind="oidc"``) keeps the same way its ``state`` (the cookie's
+name, as the RelayState is for SAML), ``nonce`` and PKCE ``code_verifier`` (RFC 7636 §4.1):
+the callback finds all three in the browser that started the login and nowhere else.
+
+A SAML Response comes back in the IdP's cross-site POST to the ACS, which carries only
+``SameSite=None`` cookies: the SAML cookie is ``SameSite=None`` and ``Secure`` (browsers keep
+``Secure`` cookies of ``http://localhost`` and ``127.0.0.1`` too). An OpenID Connect
+authorization response is a top-level GET redirect to the callback (Core §3.1.2.5), which
+carries ``SameSite=Lax`` cookies, so the OIDC cookie is ``Lax``: it never crosses a
+cross-site POST or subrequest. Both are ``HttpOnly``, scoped to the connection's ACS or
+callback path, and live as long as the login may.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
@@ -49,14 +59,22 @@ class CookieTooLarge(ValueError):
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """An AuthnRequest sent and not yet answered, as the starting browser holds it."""
+    """An AuthnRequest (or OpenID Connect authentication request) sent and not yet
+    answered, as the starting browser holds it."""
 
     request_id: str
+    """The AuthnRequest's ID; for OpenID Connect, empty (the ``state`` names the login)."""
     connection_id: str
     return_to: str
     force_authn: bool
     created_at: datetime
     expires_at: datetime
+    kind: str = "saml"
+    """``saml`` or ``oidc``: a cookie of one protocol never answers the other's callback."""
+    nonce: str | None = None
+    """OpenID Connect: the ``nonce`` sent, the ID token must carry it (Core §3.1.2.1)."""
+    code_verifier: str | None = None
+    """OpenID Connect: the PKCE verifier of the ``code_challenge`` sent (RFC 7636 §4.1)."""
 
 
 def new_relay_state() -> str:
@@ -113,6 +131,8 @@ class PendingLoginSeal:
             "t": login.created_at.timestamp(),
             "e": login.expires_at.timestamp(),
         }
+        if login.kind != "saml":
+            doc.update(k=login.kind, n=login.nonce, v=login.code_verifier)
         plain = zlib.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"))
         nonce = secrets.token_bytes(_NONCE_BYTES)
         value = _b64(nonce + self._ciphers()[0].encrypt(nonce, plain, _aad(relay_state)))
@@ -149,9 +169,16 @@ def _login(plain: bytes) -> PendingLogin | None:
             force_authn=bool(doc["f"]),
             created_at=datetime.fromtimestamp(float(doc["t"]), UTC),
             expires_at=datetime.fromtimestamp(float(doc["e"]), UTC),
+            kind=str(doc.get("k", "saml")),
+            nonce=_text_or_none(doc.get("n")),
+            code_verifier=_text_or_none(doc.get("v")),
         )
     except (ValueError, zlib.error, KeyError, TypeError):
         return None
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _secure(public_url: str) -> bool:
@@ -165,9 +192,24 @@ def _secure(public_url: str) -> bool:
     return parts.scheme.lower() == "https" or loopback
 
 
+SameSite = Literal["lax", "none"]
+
+
+def _same_site(secure: bool, same_site: SameSite) -> Literal["lax", "none"] | None:
+    return same_site if secure or same_site == "lax" else None
+
+
 def set_pending_cookie(
-    response: Response, name: str, value: str, path: str, public_url: str, max_age: int
+    response: Response,
+    name: str,
+    value: str,
+    path: str,
+    public_url: str,
+    max_age: int,
+    same_site: SameSite = "none",
 ) -> None:
+    """``same_site``: ``none`` for a SAML login (the ACS receives a cross-site POST),
+    ``lax`` for an OpenID Connect one (the callback receives a top-level GET)."""
     secure = _secure(public_url)
     response.set_cookie(
         name,
@@ -176,12 +218,14 @@ def set_pending_cookie(
         path=path,
         httponly=True,
         secure=secure,
-        samesite="none" if secure else None,
+        samesite=_same_site(secure, same_site),
     )
 
 
-def clear_pending_cookie(response: Response, name: str, path: str, public_url: str) -> None:
+def clear_pending_cookie(
+    response: Response, name: str, path: str, public_url: str, same_site: SameSite = "none"
+) -> None:
     secure = _secure(public_url)
     response.delete_cookie(
-        name, path=path, httponly=True, secure=secure, samesite="none" if secure else None
+        name, path=path, httponly=True, secure=secure, samesite=_same_site(secure, same_site)
     )

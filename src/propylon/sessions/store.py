@@ -76,7 +76,16 @@ class SessionStore(Protocol):
     ) -> int:
         """End the sessions an IdP names in a SAML LogoutRequest (SAML Core §3.7.1): all of
         the NameID's sessions on that connection, or only those with the given SessionIndex
-        (§3.7.3.2). Returns how many were ended."""
+        (§3.7.3.2). Returns how many were ended. An OpenID Connect logout token names the
+        session the same way: ``sub`` as the NameID, ``sid`` as the SessionIndex."""
+        ...
+
+    async def end_for_sid(
+        self, s: AsyncSession, connection_id: str, sid: str, now: datetime
+    ) -> int:
+        """End the sessions an OpenID Provider's session ``sid`` started on that connection
+        (a Back-Channel Logout 1.0 §2.4 logout token with a ``sid`` and no ``sub``). Returns
+        how many were ended."""
         ...
 
 

@@ -140,3 +140,17 @@ class DatabaseSessionStore:
             stmt = stmt.where(LoginSession.idp_session_index == session_index)
         result = await s.execute(stmt.values(ended_at=now))
         return int(getattr(result, "rowcount", 0))
+
+    async def end_for_sid(
+        self, s: AsyncSession, connection_id: str, sid: str, now: datetime
+    ) -> int:
+        result = await s.execute(
+            update(LoginSession)
+            .where(
+                LoginSession.connection_id == connection_id,
+                LoginSession.idp_session_index == sid,
+                LoginSession.ended_at.is_(None),
+            )
+            .values(ended_at=now)
+        )
+        return int(getattr(result, "rowcount", 0))

@@ -9,8 +9,12 @@ Keys (all under the runtime's ``PROPYLON_REDIS_PREFIX``, like the accelerator's)
   as well. Ending a session sets ``ended_at`` and keeps the key's expiry, so an
   ended session is still found (not active) until it would have expired.
 - ``{prefix}session-slo:{connection_id}:{sha256(NameID)}``: the set of session ids a SAML
-  LogoutRequest naming that NameID reaches (SAML Core §3.7.1). Its expiry is stretched to the
-  longest-lived member's; members whose session key is gone are dropped when it is read.
+  LogoutRequest (or an OpenID Connect logout token's ``sub``) naming that NameID reaches (SAML
+  Core §3.7.1). Its expiry is stretched to the longest-lived member's; members whose session
+  key is gone are dropped when it is read.
+- ``{prefix}session-sid:{connection_id}:{sha256(sid)}``: likewise, the sessions an OpenID
+  Provider's session ``sid`` started (OIDC and Google sessions only), for a logout token
+  naming only the ``sid`` (Back-Channel Logout 1.0 §2.4).
 
 The user and tenant always come from the database (:func:`~propylon.sessions.service.
 with_identity`), so deactivation and deprovisioning take effect at once; the session's
@@ -43,14 +47,14 @@ from propylon.sessions.service import (
 )
 from propylon.tenants.credentials import hash_secret
 
-# KEYS: session hash [, SLO index set]; ARGV: ttl ms, session id, field, value, ...
+# KEYS: session hash [, index sets]; ARGV: ttl ms, session id, field, value, ...
 _CREATE = """
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if #KEYS > 1 then
-  redis.call('SADD', KEYS[2], ARGV[2])
-  if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then
-    redis.call('PEXPIRE', KEYS[2], ARGV[1])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], ARGV[2])
+  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
   end
 end
 return 1
@@ -140,6 +144,9 @@ class RedisSessionStore:
     def slo_key(self, connection_id: str, name_id: str) -> str:
         return f"{self._prefix}session-slo:{connection_id}:{hash_secret(name_id)}"
 
+    def sid_key(self, connection_id: str, sid: str) -> str:
+        return f"{self._prefix}session-sid:{connection_id}:{hash_secret(sid)}"
+
     async def stage(self, s: AsyncSession, draft: SessionDraft, now: datetime) -> PendingSession:
         return new_pending(draft, now, self.lifetime)  # written by publish(), after commit
 
@@ -151,6 +158,9 @@ class RedisSessionStore:
             keys = [self.session_key(r.id)]
             if r.connection_id is not None and r.name_id is not None:
                 keys.append(self.slo_key(r.connection_id, r.name_id))
+            oidc = r.auth_method in ("oidc", "google")  # SAML ends by NameID: no sid set
+            if oidc and r.connection_id is not None and r.idp_session_index is not None:
+                keys.append(self.sid_key(r.connection_id, r.idp_session_index))
             args: list[Any] = [ttl_ms, r.id]
             for name, value in _fields(r).items():
                 args += [name, value]
@@ -179,6 +189,16 @@ class RedisSessionStore:
         now: datetime,
     ) -> int:
         index = self.slo_key(connection_id, name_id)
+        return await self._end_indexed(index, session_index, now)
+
+    async def end_for_sid(
+        self, s: AsyncSession, connection_id: str, sid: str, now: datetime
+    ) -> int:
+        return await self._end_indexed(self.sid_key(connection_id, sid), sid, now)
+
+    async def _end_indexed(self, index: str, session_index: str | None, now: datetime) -> int:
+        """End the sessions of the index set ``index`` (those of ``session_index`` only,
+        if given); drop the members whose session is gone."""
         members = sorted(_text(m) for m in await self._redis.smembers(index))
         if not members:
             return 0

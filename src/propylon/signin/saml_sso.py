@@ -47,6 +47,7 @@ from propylon.saml.redirect import encode_redirect_url
 from propylon.sessions.pending_cookie import (
     COOKIE_PREFIX,
     PendingLogin,
+    SameSite,
     cookie_name,
     cookie_path,
     new_relay_state,
@@ -78,14 +79,16 @@ class LoginRefused(PropylonError):
 
 @dataclass(frozen=True)
 class StartedLogin:
-    """Where the browser goes (the IdP, with the AuthnRequest) and the cookie it keeps the
-    pending login in until it comes back (:mod:`propylon.sessions.pending_cookie`)."""
+    """Where the browser goes (the IdP, with the AuthnRequest or OpenID Connect
+    authentication request) and the cookie it keeps the pending login in until it comes
+    back (:mod:`propylon.sessions.pending_cookie`)."""
 
     url: str
     cookie_name: str
     cookie_value: str
     cookie_path: str
     max_age: int
+    same_site: SameSite = "none"
 
 
 @dataclass(frozen=True)
@@ -155,18 +158,12 @@ async def start_login(
     return StartedLogin(url, COOKIE_PREFIX + relay, sealed, cookie_path(acs_url), lifetime)
 
 
-def _pending(
-    rt: Runtime,
-    conn: ConnectionRecord,
-    relay_state: str | None,
-    sealed: str | None,
-    now: datetime,
-) -> PendingLogin | None:
-    """The pending login a RelayState of ours names, opened from this browser's cookie
-    ``sealed``; None for a RelayState not of ours (IdP-initiated: its own rules). A login
-    started in another browser (no such cookie here) is refused."""
-    if relay_state is None or cookie_name(relay_state) is None:
-        return None
+def open_pending(
+    rt: Runtime, relay_state: str, sealed: str | None, connection_id: str, kind: str, now: datetime
+) -> PendingLogin:
+    """The pending login of this browser's cookie ``sealed`` named by ``relay_state`` (a
+    SAML RelayState or an OpenID Connect ``state``), of protocol ``kind``, on this connection,
+    not expired. A login started in another browser (no such cookie here) is refused."""
     if sealed is None:
         raise LoginRefused(
             "not_started_in_this_browser",
@@ -175,13 +172,27 @@ def _pending(
             400,
         )
     pending = rt.pending_logins.open(relay_state, sealed)
-    if pending is None or pending.connection_id != conn.id:
+    if pending is None or pending.connection_id != connection_id or pending.kind != kind:
         raise LoginRefused(
             "pending_login_invalid", "This sign-in could not be checked. Sign in again.", 400
         )
     if pending.expires_at <= now:
         raise LoginRefused("request_used_or_expired", "This sign-in link has expired.", 400)
     return pending
+
+
+def _pending(
+    rt: Runtime,
+    conn: ConnectionRecord,
+    relay_state: str | None,
+    sealed: str | None,
+    now: datetime,
+) -> PendingLogin | None:
+    """The pending login a RelayState of ours names (:func:`open_pending`); None for a
+    RelayState not of ours (IdP-initiated: its own rules)."""
+    if relay_state is None or cookie_name(relay_state) is None:
+        return None
+    return open_pending(rt, relay_state, sealed, conn.id, "saml", now)
 
 
 def _check_fresh(rt: Runtime, pending: PendingLogin | None, assertion: Assertion) -> None:

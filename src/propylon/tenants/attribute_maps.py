@@ -91,25 +91,33 @@ DEFAULT_PRESET = "generic"
 MAX_NAME = 1024
 
 
-def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
-    """``["given_name=prenom", ...]`` (the CLI's ``--attribute``) as a mapping."""
+def parse_overrides(pairs: Sequence[str], option: str = "--attribute") -> dict[str, str]:
+    """``["given_name=prenom", ...]`` (the CLI's ``--attribute`` or ``--claim``) as a mapping."""
     out: dict[str, str] = {}
     for pair in pairs:
         field, sep, name = pair.partition("=")
         if not sep:
-            raise InvalidInput(f"--attribute takes FIELD=ATTRIBUTE_NAME, not {pair!r}")
+            raise InvalidInput(f"{option} takes FIELD=NAME, not {pair!r}")
         out[field.strip()] = name.strip()
     return out
 
 
-def build_map(preset: str, overrides: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
-    """The preset's names with the administrator's overrides (each a name or a list)."""
-    if preset not in PRESETS:
-        raise InvalidInput(f"unknown attribute preset {preset!r}; one of {', '.join(PRESETS)}")
-    built = {field: list(names) for field, names in PRESETS[preset].items()}
+def build_map(
+    preset: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    presets: Mapping[str, Mapping[str, Sequence[str]]] = PRESETS,
+    fields: Sequence[str] = FIELDS,
+) -> dict[str, list[str]]:
+    """The preset's names with the administrator's overrides (each a name or a list). SAML
+    attribute maps by default; OpenID Connect claim maps pass their own ``presets`` and
+    ``fields`` (:mod:`propylon.tenants.oidc_presets`)."""
+    if preset not in presets:
+        raise InvalidInput(f"unknown preset {preset!r}; one of {', '.join(presets)}")
+    built = {field: list(names) for field, names in presets[preset].items()}
     for field, value in (overrides or {}).items():
-        if field not in FIELDS:
-            raise InvalidInput(f"unknown user field {field!r}; one of {', '.join(FIELDS)}")
+        if field not in fields:
+            raise InvalidInput(f"unknown user field {field!r}; one of {', '.join(fields)}")
         names = [value] if isinstance(value, str) else value
         if (
             not isinstance(names, list)
