@@ -31,7 +31,9 @@ async def new_tenant(site: Server) -> Tenant:
     return Tenant(slug, view.id, domain)
 
 
-async def add_oidc_connection(site: Server, tenant_id: str) -> str:
+async def add_oidc_connection(
+    site: Server, tenant_id: str, issuer: str = "https://okta.example.test"
+) -> str:
     """An OIDC connection row, as the OIDC connection commands store one."""
     now = site.rt.clock()
     connection_id = f"oidc_{secrets.token_hex(8)}"
@@ -41,7 +43,7 @@ async def add_oidc_connection(site: Server, tenant_id: str) -> str:
                 id=connection_id,
                 tenant_id=tenant_id,
                 name="Okta",
-                issuer="https://okta.example.test",
+                issuer=issuer,
                 client_id="propylon",
                 client_secret=None,
                 private_key_pem=None,

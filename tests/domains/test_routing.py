@@ -17,6 +17,8 @@ from propylon.runtime import SIGN_IN_CHANNEL
 from propylon.tenants.service import get_tenant
 from tests.conftest import Server
 from tests.domains.helpers import add_oidc_connection, arrive, location, new_tenant
+from tests.oidc_signin.conftest import op  # noqa: F401  (the fixture)
+from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import auth_params, new_app
 from tests.sso.test_saml_login import SSO, new_org
 
@@ -27,22 +29,23 @@ async def test_a_saml_tenant_sends_the_person_to_its_idp(site: Server) -> None:
     assert idp == SSO and "SAMLRequest" in query
 
 
-async def test_an_oidc_tenant_sends_the_person_to_its_oidc_login(site: Server) -> None:
+async def test_an_oidc_tenant_sends_the_person_to_its_openid_provider(
+    site: Server, op: LoopbackOp
+) -> None:
     tenant = await new_tenant(site)
-    connection = await add_oidc_connection(site, tenant.id)
+    connection = await add_oidc_connection(site, tenant.id, op.issuer)
     app = await new_app(site)
     email = f"ben@{tenant.domain}"
     path, query = location(await arrive(site, app, login_hint=email))
-    assert path == f"/oidc/{connection}/login"
-    assert query["login_hint"] == email and "force_authn" not in query
-    assert query["return_to"].startswith("/oauth2/authorize?")
-    assert f"client_id={app.client_id}" in query["return_to"]
+    assert path == f"{op.issuer}/authorize"
+    assert query["login_hint"] == email and "prompt" not in query
+    assert query["redirect_uri"] == f"{site.url}/oidc/{connection}/callback"
     # a fresh authentication asked for is passed on
     _, query = location(await arrive(site, app, login_hint=email, prompt="login"))
-    assert query["force_authn"] == "1"
+    assert query["prompt"] == "login"
     # by organisation too
     path, _ = location(await arrive(site, app, organization=tenant.slug))
-    assert path == f"/oidc/{connection}/login"
+    assert path == f"{op.issuer}/authorize"
     # disabled, it routes no one (as its commands do, the change is published to every process)
     async with site.rt.db.write() as s:
         row = await s.get(OidcConnection, connection)
@@ -53,15 +56,18 @@ async def test_an_oidc_tenant_sends_the_person_to_its_oidc_login(site: Server) -
     assert r.status_code == 200 and 'action="/password/sign-in"' in r.text
 
 
-async def test_a_domain_bound_to_an_oidc_connection_goes_there_beside_saml(site: Server) -> None:
+async def test_a_domain_bound_to_an_oidc_connection_goes_there_beside_saml(
+    site: Server, op: LoopbackOp
+) -> None:
     org = await new_org(site)
     async with site.rt.db.read() as s:
         tenant_id = (await get_tenant(s, org.slug)).id
-    connection = await add_oidc_connection(site, tenant_id)
+    connection = await add_oidc_connection(site, tenant_id, op.issuer)
     merged = f"m-{secrets.token_hex(3)}.example.net"
     site.cli_json("domain", "add", org.slug, merged, "--connection", connection)
-    path, _ = location(await arrive(site, org.app, login_hint=f"cy@{merged}"))
-    assert path == f"/oidc/{connection}/login"
+    path, query = location(await arrive(site, org.app, login_hint=f"cy@{merged}"))
+    assert path == f"{op.issuer}/authorize"
+    assert query["redirect_uri"].endswith(f"/oidc/{connection}/callback")
     site.cli_json(
         "domain", "bind", org.slug, org.domain, "--connection", org.connection["connection_id"]
     )
