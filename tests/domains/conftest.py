@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import Server, make_backend, running_server
 from tests.domains.dns_server import DnsServer
+from tests.oidc_signin.conftest import op  # noqa: F401  (the loopback OpenID Provider fixture)
 
 GOOGLE_CLIENT_ID = "test-client.apps.googleusercontent.com"
 

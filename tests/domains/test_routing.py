@@ -17,7 +17,6 @@ from propylon.runtime import SIGN_IN_CHANNEL
 from propylon.tenants.service import get_tenant
 from tests.conftest import Server
 from tests.domains.helpers import add_oidc_connection, arrive, location, new_tenant
-from tests.oidc_signin.conftest import op  # noqa: F401  (the fixture)
 from tests.oidc_signin.op import LoopbackOp
 from tests.provider.helpers import auth_params, new_app
 from tests.sso.test_saml_login import SSO, new_org

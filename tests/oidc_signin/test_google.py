@@ -16,7 +16,6 @@ from sqlalchemy import update
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
 from propylon.db.tables import Tenant
-from propylon.tenants.individuals import INDIVIDUALS_SLUG
 from tests.conftest import Server, start_server, stop_server
 from tests.oidc_signin.helpers import refused_without_session, tokens_for
 from tests.oidc_signin.op import LoopbackOp
@@ -76,7 +75,9 @@ async def test_an_individual_user_is_created_by_verified_email(
     assert "propylon_session" in r.headers["set-cookie"]
     _, token_claims = await decode(server, id_token)
     assert token_claims["email"] == email and token_claims["auth_method"] == "google"
-    assert token_claims["org_slug"] == INDIVIDUALS_SLUG and token_claims["idp"] == "google"
+    # an individual belongs to no organisation: no org claims at all
+    assert "org_id" not in token_claims and "org_slug" not in token_claims
+    assert token_claims["idp"] == "google"
     # the same person again: the same user, not a second one
     _, again = await _sign_in(google, claims)
     assert (await decode(server, again))[1]["sub"] == token_claims["sub"]
