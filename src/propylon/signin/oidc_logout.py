@@ -60,6 +60,7 @@ async def backchannel_logout(
             now=now,
             skew=timedelta(seconds=s_.oidc_clock_skew_seconds),
             allowed_algs=s_.oidc_algorithms(),
+            max_bytes=s_.oidc_max_token_bytes,
         )
     except (OidcError, OutboundError) as exc:
         reason = exc.reason if isinstance(exc, OidcError) else "keys_unreachable"

@@ -13,6 +13,7 @@ from propylon.oidc.metadata import ProviderMetadata
 from propylon.oidc.token_client import AuthMethod, ClientAuth
 from propylon.outbound import Fetcher, GuardedFetcher
 from propylon.runtime import Runtime
+from propylon.tenants.oidc_client_rules import client_key
 from propylon.tenants.oidc_connections import (
     OidcConnectionRecord,
     load_oidc_connection,
@@ -74,11 +75,12 @@ def client_auth(rt: Runtime, conn: OidcConnectionRecord) -> ClientAuth:
     if conn.id == GOOGLE:
         secret: str | None = rt.settings.google_client_secret.get_secret_value()
         return ClientAuth(_method(conn), conn.client_id, secret, None)
+    pem = open_client_key(rt.secret_box, conn)
+    # the assertion names its key (RFC 7515 §4.1.4) by the thumbprint the IdP admin registered
+    # (the connection's ``client_jwks``), so an IdP holding several keys finds this one
+    kid = client_key(pem).public_jwk["kid"] if pem is not None else None
     return ClientAuth(
-        _method(conn),
-        conn.client_id,
-        open_client_secret(rt.secret_box, conn),
-        open_client_key(rt.secret_box, conn),
+        _method(conn), conn.client_id, open_client_secret(rt.secret_box, conn), pem, kid
     )
 
 

@@ -117,7 +117,7 @@ async def start_login(
     meta = await metadata(rt, conn)
     now = rt.clock()
     lifetime = rt.settings.oidc_login_lifetime_seconds
-    state, verifier = new_relay_state(), new_verifier()
+    state, verifier, nonce = new_relay_state(), new_verifier(), secrets.token_urlsafe(16)
     pending = PendingLogin(
         request_id="",
         connection_id=conn.id,
@@ -126,7 +126,7 @@ async def start_login(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
         kind="oidc",
-        nonce=secrets.token_urlsafe(16),
+        nonce=nonce,
         code_verifier=verifier,
     )
     sealed = rt.pending_logins.seal(state, pending)
@@ -137,7 +137,7 @@ async def start_login(
         redirect_uri=callback,
         scopes=list(conn.scopes),
         state=state,
-        nonce=pending.nonce or "",
+        nonce=nonce,
         code_challenge=s256_challenge(verifier),
         prompt="login" if force else None,
         login_hint=login_hint or None,
@@ -177,6 +177,8 @@ async def _tokens(
 ) -> tuple[str, IdTokenClaims, dict[str, Any]]:
     """The code exchanged and the ID token validated: the token and its claims (with
     UserInfo's, when the connection reads it)."""
+    if not pending.nonce or not pending.code_verifier:  # never validate against an empty nonce
+        raise LoginRefused("pending_login_invalid", "This sign-in could not be checked.", 400)
     meta = await metadata(rt, conn)
     fetch = fetcher(rt)
     tokens = await exchange_code(
@@ -184,7 +186,7 @@ async def _tokens(
         client_auth(rt, conn),
         code=code,
         redirect_uri=redirect_uri(rt, conn),
-        code_verifier=pending.code_verifier or "",
+        code_verifier=pending.code_verifier,
         fetch=fetch,
     )
     s = rt.settings
@@ -194,10 +196,11 @@ async def _tokens(
         issuer=conn.issuer,
         client_id=conn.client_id,
         trusted_audiences=list(conn.trusted_audiences),
-        nonce=pending.nonce or "",
+        nonce=pending.nonce,
         now=now,
         skew=timedelta(seconds=s.oidc_clock_skew_seconds),
         allowed_algs=s.oidc_algorithms(),
+        max_bytes=s.oidc_max_token_bytes,
     )
     claims = dict(validated.claims)
     if conn.use_userinfo and tokens.access_token:
