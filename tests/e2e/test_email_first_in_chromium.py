@@ -135,13 +135,14 @@ async def test_an_enforced_sso_tenants_person_never_sees_a_password_form(
         async with walking(chromium, server.url, server) as walk:
             passwords = 0
 
-        async def count_password_fields(page: Any) -> None:
-            nonlocal passwords
-            passwords += await page.locator("input[type=password]").count()
+            async def count_password_fields(page: Any) -> None:
+                nonlocal passwords
+                passwords += await page.locator("input[type=password]").count()
 
-        walk.page.on("load", count_password_fields)
-        await walk.type_email(email, tmp_path / "enforced-email-first.png")
-        claims = await walk.at_the_app(server)
+            walk.page.on("load", count_password_fields)
+            assert await walk.page.locator("input[type=password]").count() == 0
+            await walk.type_email(email, tmp_path / "enforced-email-first.png")
+            claims = await walk.at_the_app(server)
     finally:
         idp.http.close()
     assert claims["email"] == email and claims["auth_method"] == "saml"
