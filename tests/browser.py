@@ -20,7 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import etree
 
+from propylon.admin import apps
+from propylon.admin.audited import CLI
+from tests.conftest import Server
 from tests.loopback_http import LoopbackHttp
+from tests.provider.helpers import App
 from tests.saml.idp import KeyPair, Spec, build, make_keypair
 
 CHROMIUM = "/usr/bin/chromium"
@@ -68,6 +72,26 @@ class LoopbackIdp:
             f"<noscript><button>Continue</button></noscript></form></body>"
         )
         return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+
+
+class AppHost:
+    """An app whose redirect URI is a loopback server of its own: the browser follows
+    Propylon's redirect there as it would to a real app; ``arrived`` is what it received."""
+
+    def __init__(self) -> None:
+        self.arrived: list[str] = []
+        self.http = LoopbackHttp(self.answer)
+        self.callback = f"http://127.0.0.1:{self.http.port}/callback"
+
+    def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        if path.startswith("/callback"):  # not the browser's /favicon.ico
+            self.arrived.append(path)
+        return 200, {"Content-Type": "text/plain"}, b"signed in"
+
+    async def register(self, server: Server, name: str = "web") -> App:
+        """A confidential app at ``server`` with this redirect URI."""
+        made = await apps.create_app(server.rt, CLI, name=name, redirect_uris=[self.callback])
+        return App(made["client_id"], made["client_secret"])
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ server, both backends.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,28 +30,17 @@ from propylon.admin.audited import CLI
 from propylon.tenants.saml_connections import IdpSource
 from propylon.tenants.service import SignInPolicy
 from tests.browser import IDP, LoopbackIdp, chromium, needs_chromium
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server
 from tests.e2e.walk import walking
 from tests.http.test_scim_users import user_body
-from tests.interop.oidc_op import Op, has_oidc_provider, start_op
+from tests.interop.oidc_op import Op, google_stand_in, has_oidc_provider
+from tests.oidc_conn.conftest import op
 from tests.password.helpers import PASSWORD, new_account
 from tests.password.helpers import sign_in as password_sign_in
 
 pytestmark = needs_chromium
-__all__ = ["chromium"]  # the fixture
+__all__ = ["chromium", "op"]  # the fixtures (op: the tenant's OpenID Provider)
 needs_op = pytest.mark.skipif(not has_oidc_provider(), reason="needs node and oidc-provider")
-
-
-@pytest.fixture(scope="module")
-def op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Op]:
-    """The tenant's OpenID Provider; each test registers its client and user (``restart``)."""
-    if not has_oidc_provider():
-        pytest.skip("needs node and oidc-provider")
-    running = start_op(tmp_path_factory.mktemp("op"), clients=[], users=[])
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def no_org(claims: dict[str, Any]) -> bool:
@@ -193,24 +181,11 @@ async def test_a_google_user_continues_with_google(
     tenant, so the page offers the individual accounts' ways in, Google among them."""
     email = f"gus-{secrets.token_hex(3)}@home-{secrets.token_hex(3)}.example"
     gus = {"sub": "g-" + secrets.token_hex(6), "email": email, "email_verified": True}
-    google = start_op(tmp_path, clients=[], users=[gus], name="google")
-    client_id, secret = "google-" + secrets.token_hex(4), "google-secret-" + secrets.token_hex(8)
-    env = {
-        "PROPYLON_GOOGLE_CLIENT_ID": client_id,
-        "PROPYLON_GOOGLE_CLIENT_SECRET": secret,
-        "PROPYLON_GOOGLE_ISSUER": google.url,
-    }
-    url, proc = start_server(server.backend, env)
-    try:
-        registered = {"client_secret": secret, "redirect_uris": [f"{url}/oidc/google/callback"]}
-        google.restart(clients=[{"client_id": client_id, **registered}])
+    with google_stand_in(server.backend, tmp_path, [gus]) as (url, _):
         async with walking(chromium, url, server) as walk:
             await walk.type_email(email, tmp_path / "google-email-first.png")
             await walk.methods_page(email, tmp_path / "google-methods.png")
             await walk.page.click("#google-link")
             claims = await walk.at_the_app(server)
-    finally:
-        stop_server(proc)
-        google.stop()
     assert claims["email"] == email and no_org(claims)
     assert (claims["auth_method"], claims["idp"], claims["amr"]) == ("google", "google", ["google"])

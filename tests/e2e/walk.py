@@ -17,10 +17,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from propylon.admin import apps
-from propylon.admin.audited import CLI
+from tests.browser import AppHost
 from tests.conftest import Server
-from tests.loopback_http import LoopbackHttp
 from tests.provider.helpers import App, auth_params, decode, pkce, token_request
 
 TITLE = "Sign in · Propylon"
@@ -82,22 +80,14 @@ class Walk:
 async def walking(chromium: Any, url: str, server: Server) -> AsyncIterator[Walk]:
     """A new app, and a fresh browser profile opening its authorization request (no
     ``login_hint``) at ``url``; the app's redirect URI closed at the end."""
-    arrived: list[str] = []
-
-    def redirect_uri(path: str) -> tuple[int, dict[str, str], bytes]:
-        if path.startswith("/callback"):  # not the browser's /favicon.ico
-            arrived.append(path)
-        return 200, {"Content-Type": "text/plain"}, b"signed in"
-
-    host = LoopbackHttp(redirect_uri)
-    callback = f"http://127.0.0.1:{host.port}/callback"
+    host = AppHost()
+    callback = host.callback
     try:
-        made = await apps.create_app(server.rt, CLI, name="e2e", redirect_uris=[callback])
-        app = App(made["client_id"], made["client_secret"])
+        app = await host.register(server, "e2e")
         context = await chromium.new_context()
         verifier, challenge = pkce()
         state = "st-" + secrets.token_hex(6)
-        walk = Walk(url, app, callback, await context.new_page(), verifier, state, arrived)
+        walk = Walk(url, app, callback, await context.new_page(), verifier, state, host.arrived)
         walk.page.on("load", lambda p: walk.seen.append(p.url))
         params = auth_params(app, state=state, code_challenge=challenge)
         params |= {"code_challenge_method": "S256", "redirect_uri": callback}
@@ -105,4 +95,4 @@ async def walking(chromium: Any, url: str, server: Server) -> AsyncIterator[Walk
         yield walk
         await context.close()
     finally:
-        host.close()
+        host.http.close()

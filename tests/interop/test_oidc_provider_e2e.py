@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
 from tests.conftest import Server, start_server, stop_server
-from tests.interop.oidc_op import Op, has_oidc_provider, signing_jwks, start_op
+from tests.interop.oidc_op import Op, google_stand_in, has_oidc_provider, signing_jwks, start_op
 from tests.provider.helpers import (
     LOGOUT,
     REDIRECT,
@@ -375,27 +375,10 @@ async def test_google_sign_in_routes_by_the_workspace_hd_claim(
     alias = f"alias-{secrets.token_hex(3)}.test"
     member = person(alias, "ada", hd=workspace)
     solo = person(alias, "bo")
-    google = start_op(tmp_path, clients=[], users=[member, solo], name="google")
-    client_id, secret = "google-" + secrets.token_hex(4), "google-secret-" + secrets.token_hex(8)
-    env = {
-        "PROPYLON_GOOGLE_CLIENT_ID": client_id,
-        "PROPYLON_GOOGLE_CLIENT_SECRET": secret,
-        "PROPYLON_GOOGLE_ISSUER": google.url,
-    }
-    url, proc = start_server(server.backend, env)
-    try:
-        registered = {
-            "client_id": client_id,
-            "client_secret": secret,
-            "redirect_uris": [f"{url}/oidc/google/callback"],
-        }
-        google.restart(clients=[registered])
+    with google_stand_in(server.backend, tmp_path, [member, solo]) as (url, _):
         app = await new_app(server)
         _, claims = await decode(server, await google_sign_in(url, app, member["email"]))
         assert claims["org_slug"] == slug and claims["email"] == member["email"]
         assert claims["auth_method"] == "google" and claims["idp"] == "google"
         _, alone = await decode(server, await google_sign_in(url, app, solo["email"]))
         assert "org_slug" not in alone and alone["auth_method"] == "google"  # an individual
-    finally:
-        stop_server(proc)
-        google.stop()

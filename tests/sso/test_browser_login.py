@@ -19,17 +19,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from propylon.admin import apps
 from propylon.admin import saml_connections as operations_saml
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
-from tests.browser import IDP, LoopbackIdp, chromium, needs_chromium
+from tests.browser import IDP, AppHost, LoopbackIdp, chromium, needs_chromium
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
-from tests.loopback_http import LoopbackHttp
-from tests.provider.helpers import App, auth_params, decode, pkce, token_request
+from tests.provider.helpers import auth_params, decode, pkce, token_request
 
 pytestmark = needs_chromium
 __all__ = ["chromium"]  # the fixture
@@ -58,17 +56,9 @@ async def test_a_person_signs_in_with_a_real_browser(
             headers={"Authorization": f"Bearer {directory['token']}"},
         ) as scim:
             uid = (await scim.post("/Users", json=user_body(email))).json()["id"]
-        arrived: list[str] = []  # what the app's redirect URI received
-
-        def at_the_app(path: str) -> tuple[int, dict[str, str], bytes]:
-            if path.startswith("/callback"):  # not the browser's /favicon.ico
-                arrived.append(path)
-            return 200, {"Content-Type": "text/plain"}, b"signed in"
-
-        app_host = LoopbackHttp(at_the_app)
-        callback = f"http://127.0.0.1:{app_host.port}/callback"
-        made = await apps.create_app(server.rt, CLI, name="web", redirect_uris=[callback])
-        app = App(made["client_id"], made["client_secret"])
+        app_host = AppHost()
+        arrived, callback = app_host.arrived, app_host.callback
+        app = await app_host.register(server)
         verifier, challenge = pkce()
         params = {
             **auth_params(app, state="web", code_challenge=challenge),
@@ -125,6 +115,6 @@ async def test_a_person_signs_in_with_a_real_browser(
         await lost.screenshot(path=str(tmp_path / "unknown-organisation.png"))
         await fresh.close()
         await context.close()
-        app_host.close()
+        app_host.http.close()
     finally:
         idp.http.close()
