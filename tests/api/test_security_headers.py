@@ -10,11 +10,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+# the browser fixture
+from tests.browser import CHROMIUM, chromium  # noqa: F401
 from tests.conftest import Server
 from tests.provider.helpers import auth_params, new_app
-
-# the browser fixture
-from tests.sso.test_browser_login import CHROMIUM, chromium  # noqa: F401
 
 _REPORT_VIOLATIONS = """
 window.__violations = [];

@@ -5,17 +5,14 @@ error page announces itself and leads back."""
 from __future__ import annotations
 
 import secrets
-import shutil
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
+from tests.browser import chromium, needs_chromium
 from tests.conftest import Server
 from tests.provider.helpers import auth_params, new_app
-from tests.sso.test_browser_login import CHROMIUM, chromium
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian chromium")
+pytestmark = needs_chromium
 __all__ = ["chromium"]  # the fixture
 
 

@@ -20,12 +20,16 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from joserfc.jwk import ECKey, RSAKey
+
+from tests.conftest import Backend, start_server, stop_server
 
 HERE = Path(__file__).parent / "oidc_provider"
 SERVER_JS = HERE / "server.js"
@@ -181,3 +185,29 @@ def start_op(
     log_path = directory / "stderr.log"
     proc, url, port = _launch(config_path, log_path)
     return Op(url, port, proc, config_path, jwks_path, log_path, config)
+
+
+@contextmanager
+def google_stand_in(
+    backend: Backend, tmp_path: Path, users: list[dict[str, Any]]
+) -> Iterator[tuple[str, Op]]:
+    """An oidc-provider standing in for Google (with ``users``) and a Propylon server of its
+    own on ``backend`` configured for it (``PROPYLON_GOOGLE_*``, the OP knowing its
+    callback): the server's URL and the OP, both stopped at the end."""
+    google = start_op(tmp_path, clients=[], users=users, name="google")
+    client_id, secret = "google-" + secrets.token_hex(4), "google-secret-" + secrets.token_hex(8)
+    env = {
+        "PROPYLON_GOOGLE_CLIENT_ID": client_id,
+        "PROPYLON_GOOGLE_CLIENT_SECRET": secret,
+        "PROPYLON_GOOGLE_ISSUER": google.url,
+    }
+    try:
+        url, proc = start_server(backend, env)
+        try:
+            registered = {"client_secret": secret, "redirect_uris": [f"{url}/oidc/google/callback"]}
+            google.restart(clients=[{"client_id": client_id, **registered}])
+            yield url, google
+        finally:
+            stop_server(proc)
+    finally:
+        google.stop()

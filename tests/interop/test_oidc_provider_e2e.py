@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
 from tests.conftest import Server, start_server, stop_server
-from tests.interop.oidc_op import Op, has_oidc_provider, signing_jwks, start_op
+from tests.interop.oidc_op import Op, google_stand_in, has_oidc_provider, signing_jwks, start_op
 from tests.provider.helpers import (
     LOGOUT,
     REDIRECT,
@@ -126,17 +126,22 @@ async def follow(
 
 
 async def sign_in(
-    server: Server, org: Org, browser: httpx.AsyncClient, email: str
+    server: Server, org: Org, browser: httpx.AsyncClient, email: str, *, routed: bool = False
 ) -> dict[str, Any]:
     """The app's authorization request, through the connection's login and the OP, to the
-    app's code and its tokens."""
+    app's code and its tokens; ``routed``: the browser starts at the authorization endpoint,
+    which the ``login_hint`` routes to the connection, instead of at its login URL."""
     verifier, challenge = pkce()
     params = auth_params(
         org.app, code_challenge=challenge, code_challenge_method="S256", login_hint=email
     )
     authorize = "/oauth2/authorize?" + urlencode(params)
-    login = f"{server.url}/oidc/{org.connection_id}/login"
-    r = await follow(browser, login, REDIRECT, params={"return_to": authorize, "login_hint": email})
+    if routed:
+        r = await follow(browser, server.url + authorize, REDIRECT)
+    else:
+        login = f"{server.url}/oidc/{org.connection_id}/login"
+        start = {"return_to": authorize, "login_hint": email}
+        r = await follow(browser, login, REDIRECT, params=start)
     assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT), (
         r.status_code,
         why(server, org),
@@ -186,6 +191,27 @@ async def test_client_secret_basic_sign_in_provisions_the_person_and_says_oidc(
     (user,) = r.json()["data"]
     assert user["id"] == claims["sub"]
     assert (user["given_name"], user["family_name"]) == ("Ada", "Lovelace")
+
+
+async def test_the_authorization_endpoint_routes_the_login_hint_to_the_op(
+    server: Server, op: Op
+) -> None:
+    """Email-first routing: the app's ``login_hint`` at the tenant's domain sends the browser
+    from ``/oauth2/authorize`` itself to the OP, and back to the app's code."""
+    secret = "routed-secret-" + secrets.token_hex(16)
+    org = await new_org(server, op, "--client-secret", secret)
+    ada = person(org.domain)
+    op.restart(clients=[op_client(org, client_secret=secret)], users=[ada])
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        first = await browser.get(
+            "/oauth2/authorize", params=auth_params(org.app, login_hint=ada["email"])
+        )
+        assert first.status_code == 302, first.text[:300]
+        assert first.headers["location"].startswith(op.metadata()["authorization_endpoint"])
+        tokens = await sign_in(server, org, browser, ada["email"], routed=True)
+    _, claims = await decode(server, tokens["id_token"])
+    assert claims["auth_method"] == "oidc" and claims["idp"] == org.connection_id
+    assert claims["email"] == ada["email"] and claims["org_slug"] == org.slug
 
 
 async def test_private_key_jwt_sign_in_with_the_key_the_cli_printed(
@@ -349,27 +375,10 @@ async def test_google_sign_in_routes_by_the_workspace_hd_claim(
     alias = f"alias-{secrets.token_hex(3)}.test"
     member = person(alias, "ada", hd=workspace)
     solo = person(alias, "bo")
-    google = start_op(tmp_path, clients=[], users=[member, solo], name="google")
-    client_id, secret = "google-" + secrets.token_hex(4), "google-secret-" + secrets.token_hex(8)
-    env = {
-        "PROPYLON_GOOGLE_CLIENT_ID": client_id,
-        "PROPYLON_GOOGLE_CLIENT_SECRET": secret,
-        "PROPYLON_GOOGLE_ISSUER": google.url,
-    }
-    url, proc = start_server(server.backend, env)
-    try:
-        registered = {
-            "client_id": client_id,
-            "client_secret": secret,
-            "redirect_uris": [f"{url}/oidc/google/callback"],
-        }
-        google.restart(clients=[registered])
+    with google_stand_in(server.backend, tmp_path, [member, solo]) as (url, _):
         app = await new_app(server)
         _, claims = await decode(server, await google_sign_in(url, app, member["email"]))
         assert claims["org_slug"] == slug and claims["email"] == member["email"]
         assert claims["auth_method"] == "google" and claims["idp"] == "google"
         _, alone = await decode(server, await google_sign_in(url, app, solo["email"]))
         assert "org_slug" not in alone and alone["auth_method"] == "google"  # an individual
-    finally:
-        stop_server(proc)
-        google.stop()

@@ -12,99 +12,25 @@ server, both backends.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import secrets
-import shutil
-import zlib
-from collections.abc import AsyncIterator
-from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-import pytest
-from lxml import etree
 
-from propylon.admin import apps
 from propylon.admin import saml_connections as operations_saml
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
+from tests.browser import IDP, AppHost, LoopbackIdp, chromium, needs_chromium
 from tests.conftest import Server
 from tests.http.test_scim_users import user_body
-from tests.loopback_http import LoopbackHttp
-from tests.provider.helpers import App, auth_params, decode, pkce, token_request
-from tests.saml.idp import KeyPair, Spec, build, make_keypair
+from tests.provider.helpers import auth_params, decode, pkce, token_request
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian chromium")
-async_api = pytest.importorskip("playwright.async_api")
-IDP = "http://idp.loopback.test/exk-browser"
-
-
-class LoopbackIdp:
-    """An IdP on loopback: each GET of ``/sso`` carries an AuthnRequest (HTTP-Redirect); the
-    answer is a page that posts a signed Response for ``email`` to the ACS."""
-
-    def __init__(self, email: str) -> None:
-        self.email = email
-        self.keys: KeyPair = make_keypair("browser-idp")
-        self.connection: dict[str, Any] = {}
-        self.http = LoopbackHttp(self.answer)
-        self.sso_url = f"http://127.0.0.1:{self.http.port}/sso"
-
-    def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        q = parse_qs(urlsplit(path).query)
-        request = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15)
-        acs = self.connection["acs_url"]
-        spec = Spec(
-            now=dt.datetime.now(dt.UTC),
-            issuer=IDP,
-            destination=acs,
-            recipient=acs,
-            audience=self.connection["sp_entity_id"],
-            in_response_to=etree.fromstring(request).get("ID"),
-            name_id=self.email,
-            attributes={"email": [self.email], "firstName": ["Grace"], "lastName": ["Hopper"]},
-            assertion_id="id" + secrets.token_hex(16),
-            response_id="id" + secrets.token_hex(16),
-        )
-        saml = base64.b64encode(build(spec, idp=self.keys, sign_assertion=True)).decode()
-        page = (
-            f'<!doctype html><body onload="document.forms[0].submit()">'
-            f'<form method="post" action="{escape(acs)}">'
-            f'<input type="hidden" name="SAMLResponse" value="{saml}">'
-            f'<input type="hidden" name="RelayState" value="{escape(q["RelayState"][0])}">'
-            f"<noscript><button>Continue</button></noscript></form></body>"
-        )
-        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    """Headless Chromium as the machine's probe starts it: no sandbox (root), no network
-    beyond what a test routes, a fresh profile."""
-    async with async_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = needs_chromium
+__all__ = ["chromium"]  # the fixture
 
 
 async def test_a_person_signs_in_with_a_real_browser(
@@ -130,17 +56,9 @@ async def test_a_person_signs_in_with_a_real_browser(
             headers={"Authorization": f"Bearer {directory['token']}"},
         ) as scim:
             uid = (await scim.post("/Users", json=user_body(email))).json()["id"]
-        arrived: list[str] = []  # what the app's redirect URI received
-
-        def at_the_app(path: str) -> tuple[int, dict[str, str], bytes]:
-            if path.startswith("/callback"):  # not the browser's /favicon.ico
-                arrived.append(path)
-            return 200, {"Content-Type": "text/plain"}, b"signed in"
-
-        app_host = LoopbackHttp(at_the_app)
-        callback = f"http://127.0.0.1:{app_host.port}/callback"
-        made = await apps.create_app(server.rt, CLI, name="web", redirect_uris=[callback])
-        app = App(made["client_id"], made["client_secret"])
+        app_host = AppHost()
+        arrived, callback = app_host.arrived, app_host.callback
+        app = await app_host.register(server)
         verifier, challenge = pkce()
         params = {
             **auth_params(app, state="web", code_challenge=challenge),
@@ -197,6 +115,6 @@ async def test_a_person_signs_in_with_a_real_browser(
         await lost.screenshot(path=str(tmp_path / "unknown-organisation.png"))
         await fresh.close()
         await context.close()
-        app_host.close()
+        app_host.http.close()
     finally:
         idp.http.close()
