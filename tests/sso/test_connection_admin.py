@@ -72,7 +72,8 @@ async def test_a_disabled_connection_signs_nobody_in_until_enabled(server: Serve
         assert late.status_code >= 400 and "propylon_session" not in late.headers.get(
             "set-cookie", ""
         )
-    assert "no SSO connection" in await authorize_goes_to(server, org.app, email)
+    # no live connection: the tenant's other ways in (password), never the disabled IdP
+    assert 'action="/password/sign-in"' in await authorize_goes_to(server, org.app, email)
     assert server.cli_json("saml", "enable", conn_id)["disabled"] is False
     assert await authorize_goes_to(server, org.app, email) == SSO
 
@@ -86,4 +87,5 @@ async def test_deleting_a_connection_unbinds_its_domains(server: Server) -> None
     assert shown.returncode == 1
     (domain,) = server.cli_json("domain", "list", org.slug)
     assert domain["connection_id"] is None
-    assert "no SSO connection" in await authorize_goes_to(server, org.app, f"x@{org.domain}")
+    went = await authorize_goes_to(server, org.app, f"x@{org.domain}")
+    assert 'action="/password/sign-in"' in went  # the tenant's other ways in, no IdP
