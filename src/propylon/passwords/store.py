@@ -14,19 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Tenant, TenantDomain, User, core
+from propylon.db.tables import Tenant, User, core
 from propylon.db.tables_password import PasswordCredential, PasswordToken
 from propylon.sessions.service import IDENTITY_COLUMNS, SessionTenant, SessionUser, identity_of
 from propylon.tenants.individuals import INDIVIDUALS_TENANT_ID
+from propylon.tenants.login_routes import PASSWORD, LoginRouter
 
 MAX_EMAIL_LENGTH = 320
 _CRED, _USERS, _TENANTS = core(PasswordCredential), core(User), core(Tenant)
-_ROUTES = (TenantDomain.source == "operator") | and_(
-    TenantDomain.verified_at.is_not(None), TenantDomain.lapsed_at.is_(None)
-)
 
 
 def normalise_email(raw: str) -> str | None:
@@ -54,19 +52,13 @@ class TenantChoice:
 
 
 async def tenant_for(s: AsyncSession, email: str) -> TenantChoice:
-    """The tenant a password account for ``email`` lives in (see the module docstring)."""
-    domain = email.rpartition("@")[2]
-    row = (
-        await s.execute(
-            select(Tenant.id, Tenant.allow_password, Tenant.enforce_sso)
-            .join(TenantDomain, TenantDomain.tenant_id == Tenant.id)
-            .where(TenantDomain.domain == domain, _ROUTES, Tenant.deleted_at.is_(None))
-        )
-    ).first()
-    if row is None:
+    """The tenant a password account for ``email`` lives in (see the module docstring), by
+    the same routing rule as the sign-in page (:class:`propylon.tenants.login_routes.
+    LoginRouter`, read afresh): whether it allows passwords is :meth:`LoginRoute.refuses`."""
+    route = await LoginRouter().route(s, login_hint=email, organization=None)
+    if route.individuals or route.tenant_id is None:
         return TenantChoice(INDIVIDUALS_TENANT_ID, True, False)
-    tenant_id, allow, enforce = row
-    return TenantChoice(tenant_id, bool(allow) and not enforce, bool(enforce))
+    return TenantChoice(route.tenant_id, not route.refuses(PASSWORD), route.enforce_sso)
 
 
 @dataclass(frozen=True)

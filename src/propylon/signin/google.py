@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import ScimDirectory, Tenant, TenantDomain
 from propylon.runtime import Runtime
 from propylon.signin.saml_sso import LoginRefused
+from propylon.tenants.domains import ROUTABLE
 from propylon.tenants.individuals import individuals_tenant, is_individuals
 
 
@@ -53,8 +54,7 @@ _OWNER = (
     .join(TenantDomain, TenantDomain.tenant_id == Tenant.id)
     .where(
         Tenant.deleted_at.is_(None),
-        TenantDomain.lapsed_at.is_(None),
-        or_(TenantDomain.source == "operator", TenantDomain.verified_at.is_not(None)),
+        ROUTABLE,
     )
 )
 
