@@ -230,3 +230,12 @@ def test_the_older_setting_name_is_an_alias(monkeypatch: pytest.MonkeyPatch) -> 
     assert Settings().outbound_allow_private_hosts is False
     monkeypatch.setenv("PROPYLON_SAML_METADATA_ALLOW_PRIVATE_HOSTS", "true")
     assert Settings().outbound_allow_private_hosts is True
+
+
+async def test_plain_http_to_a_public_address_is_refused_even_with_inside_hosts_allowed() -> None:
+    """What the settings give (``allow_private`` only): plain http reaches inside hosts, never
+    a public address, checked by the guard itself at each request, not only when an issuer
+    or metadata URL is configured."""
+    policy = OutboundPolicy(allow_private=True, timeout_seconds=5)
+    error = await _refused("scheme_not_allowed", policy, "GET", "http://8.8.8.8/doc")
+    assert "loopback or private" in error.detail

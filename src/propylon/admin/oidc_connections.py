@@ -9,9 +9,6 @@ committed so each process drops the copies it keeps.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +22,6 @@ from propylon.errors import InvalidInput
 from propylon.oidc.discovery import ProviderMetadata, fetch_provider_metadata
 from propylon.oidc.errors import OidcError
 from propylon.outbound import OutboundPolicy
-from propylon.outbound.addresses import is_public
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import oidc_client_rules as rules
 from propylon.tenants import oidc_connection_edits as edits
@@ -41,36 +37,22 @@ async def check_issuer(rt: Runtime, issuer: str) -> ProviderMetadata:
     them), unreachable, not a discovery document, or naming another issuer."""
     parsed = rules.issuer_url(issuer)
     if parsed.plain_http:
-        await _check_plain_http(rt.outbound, parsed.host)
+        _check_plain_http(rt.outbound)
     try:  # read now, not from a cache: what is checked is the document as it is
         return await fetch_provider_metadata(rt.outbound, parsed.issuer)
     except OidcError as exc:
         raise InvalidInput(f"the issuer's discovery failed: {exc.detail}") from None
 
 
-async def _check_plain_http(policy: OutboundPolicy, host: str) -> None:
+def _check_plain_http(policy: OutboundPolicy) -> None:
     """A plain ``http`` issuer only where the outbound guard lets plain http through (an IdP
-    on the operator's own network, and tests), and only for a host whose every address is
-    loopback, private or link-local: plain http across a public network would let anyone on
-    the path forge sign-ins."""
+    on the operator's own network, and tests); the guard itself refuses plain http to a
+    public address at every request (``outbound/client.py``)."""
     if not policy.http_allowed:
         raise InvalidInput(
             "the issuer must be an https URL (plain http only for a private host, with "
             "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS=true)"
         )
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.wait_for(
-                asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM),
-                policy.timeout_seconds,
-            )
-        except (OSError, UnicodeError, TimeoutError):
-            raise InvalidInput(f"the issuer host {host!r} does not resolve") from None
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not addresses or any(is_public(a) for a in addresses):
-        raise InvalidInput("a plain http issuer must be on a loopback or private address")
 
 
 async def _checked_issuer(

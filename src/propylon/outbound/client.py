@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import certifi
 import httpx
 
-from propylon.outbound.addresses import checked_addresses
+from propylon.outbound.addresses import checked_addresses, is_public
 from propylon.outbound.errors import OutboundError
 from propylon.outbound.policy import OutboundPolicy
 
@@ -98,8 +99,15 @@ async def _hop(
     name with an IPv6 address the network cannot reach still works over IPv4)."""
     port = url.port or (443 if url.scheme == "https" else 80)
     addresses = await checked_addresses(url.host, port, allow_private=policy.allow_private)
-    if url.scheme != "https" and not policy.http_allowed:
-        raise OutboundError("scheme_not_allowed", f"{url.scheme} is not allowed, only https")
+    # checked at every hop, so neither a redirect nor a changed DNS record sends a request
+    # out in the clear
+    public = any(is_public(ipaddress.ip_address(a)) for a in addresses)
+    if url.scheme != "https" and not policy.http_allowed_to(public):
+        raise OutboundError(
+            "scheme_not_allowed",
+            f"{url.scheme} to {url.host!r} is not allowed: https, or plain http only to a "
+            "loopback or private host with PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS=true",
+        )
     unreachable: Exception | None = None
     for address in addresses:
         try:

@@ -20,11 +20,18 @@ class OutboundPolicy:
     """Bound on a response body, enforced while it is read."""
     max_redirects: int = 3
     allow_http: bool | None = None
-    """Plain ``http``; ``None`` follows ``allow_private``."""
+    """Plain ``http`` to any host; ``None`` (what the settings give): only to a host whose
+    every address is inside, and only with ``allow_private``."""
 
     @property
     def http_allowed(self) -> bool:
+        """Plain ``http`` to some host (an inside one, at least)."""
         return self.allow_private if self.allow_http is None else self.allow_http
+
+    def http_allowed_to(self, public: bool) -> bool:
+        """Plain ``http`` to a host that has a public address (``public``) or has none:
+        across a public network anyone on the path could read or forge the answer."""
+        return self.http_allowed and (self.allow_http is True or not public)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboundPolicy:
