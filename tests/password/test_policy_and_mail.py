@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from propylon.mail import FileMailer, OutgoingMail, build_message
 from propylon.passwords.common import common_passwords
 from propylon.passwords.sp800_63b import PasswordRefused, check_new_password
+from propylon.passwords.store import normalise_email
 
 
 def test_the_list_is_large_normalised_and_holds_the_well_known_ones() -> None:
@@ -53,3 +54,28 @@ async def test_the_file_mailer_keeps_the_link_out_of_the_log(tmp_path: Path) -> 
 def test_a_header_with_a_line_break_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
         build_message(OutgoingMail("a@example.org\r\nBcc: b@example.org", "s", "b"), "p@x.test")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "attacker@evil.example(@corp.example",  # a comment: mail goes to evil, tenant is corp
+        "a@evil.example;b@corp.example",  # a group separator
+        "attacker@evil.example,ceo@corp.example",  # two recipients
+        '"a@corp.example"@evil.example',  # a quoted local part
+        "ceo@corp.example.",  # a trailing dot routes elsewhere than the page does
+        "a@b@corp.example",
+        "x@localhost",
+        "a" * 250 + "@corp.example",  # longer than an SMTP path (and the user name column)
+    ],
+)
+def test_only_one_plain_mailbox_is_an_address(address: str) -> None:
+    """The tenant is picked by the address's domain and the link mailed to it: an address a
+    mail library could read as another mailbox, or several, is refused at the door."""
+    assert normalise_email(address) is None
+
+
+def test_a_plain_address_is_kept_lower_case() -> None:
+    assert normalise_email("  Ada.Lovelace+x@Corp-1.Example.co.uk ") == (
+        "ada.lovelace+x@corp-1.example.co.uk"
+    )

@@ -9,6 +9,7 @@ of individual users (:mod:`propylon.tenants.individuals`)."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,14 +28,23 @@ MAX_EMAIL_LENGTH = 320
 _CRED, _USERS, _TENANTS = core(PasswordCredential), core(User), core(Tenant)
 
 
+_DOT_ATOM = re.compile(r"[a-z0-9!#$%&*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&*+/=?^_`{|}~-]+)*\Z")
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\Z")
+MAX_ADDRESS = 254
+"""RFC 5321 §4.5.3.1.3: a path is at most 256 octets, 254 without its angle brackets."""
+
+
 def normalise_email(raw: str) -> str | None:
     """The address as compared and stored (trimmed, lower case), or ``None`` if it is not
-    one (RFC 5321 §4.5.3.1.3: at most 320 octets with its ``@``)."""
+    one plain mailbox: a dot-atom local part (RFC 5322 §3.2.3, no quoted strings, comments
+    or groups) at a host name, at most :data:`MAX_ADDRESS` characters. Anything looser could
+    be read by a mail library as another address, or several, than the domain the tenant is
+    picked by (``a@evil.example(@corp.example``)."""
     value = raw.strip().lower()
-    local, at, domain = value.rpartition("@")
-    if not at or not local or "." not in domain.strip(".") or len(value.encode()) > 320:
+    local, at, domain = value.partition("@")
+    if not at or len(value) > MAX_ADDRESS or len(local) > 64:
         return None
-    if any(c.isspace() or c in "\0<>\"'" for c in value):
+    if _DOT_ATOM.match(local) is None or _HOST.match(domain) is None:
         return None
     return value
 
