@@ -91,6 +91,8 @@ def oidc_record(row: Sequence[Any]) -> OidcConnectionRecord:
 
 async def load_oidc_connection(session: AsyncSession, connection_id: str) -> OidcConnectionRecord:
     """The live connection, or :class:`NotFound` (also when it is disabled)."""
+    if not plausible(connection_id):  # a NUL or overlong id is no row (and no 500)
+        raise NotFound(f"no such connection {connection_id[:64]!r}")
     conn = await session.connection()
     row = (await conn.execute(_RECORD, {"id": connection_id})).first()
     if row is None:

@@ -19,7 +19,7 @@ from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import OAuthClient
 from propylon.errors import InvalidInput, NotFound
-from propylon.ids import Kind, new_id
+from propylon.ids import Kind, new_id, plausible
 from propylon.saml import IdpMetadata, SamlValidationError, parse_idp_metadata
 from propylon.tenants.attribute_maps import DEFAULT_PRESET as DEFAULT_PRESET
 from propylon.tenants.attribute_maps import PRESETS as PRESETS
@@ -111,6 +111,8 @@ def connection_record(row: Sequence[Any]) -> ConnectionRecord:
 
 async def load_connection(session: AsyncSession, connection_id: str) -> ConnectionRecord:
     """The connection, or :class:`NotFound` (also when it is disabled)."""
+    if not plausible(connection_id):  # a NUL or overlong id is no row (and no 500)
+        raise NotFound(f"no such connection {connection_id[:64]!r}")
     conn = await session.connection()
     row = (await conn.execute(_RECORD, {"id": connection_id})).first()
     if row is None:
