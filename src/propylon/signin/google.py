@@ -31,6 +31,7 @@ from propylon.runtime import Runtime
 from propylon.signin.saml_sso import LoginRefused
 from propylon.tenants.domains import ROUTABLE
 from propylon.tenants.individuals import individuals_tenant, is_individuals
+from propylon.tenants.login_routes import email_domain
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,14 @@ class GoogleRoute:
     tenant_id: str | None
     """The tenant owning the person's domain; ``None``: an individual user."""
     enforce_sso: bool = False
+    tenant_slug: str | None = None
+    """With ``enforce_sso``: the tenant whose SSO the person is sent to (by ``organization``,
+    as the ``hd`` claim may name a domain other than the email's)."""
 
 
 def domains_of(email: str, claims: Mapping[str, Any]) -> list[str]:
     """The email's domain, then the Workspace ``hd`` claim if it differs."""
-    found = [email.rsplit("@", 1)[1].strip().lower().rstrip(".")]
+    found = [email_domain(email) or ""]
     hd = claims.get("hd")
     if isinstance(hd, str) and hd and hd.lower() not in found:
         found.append(hd.lower()[:255])
@@ -50,7 +54,7 @@ def domains_of(email: str, claims: Mapping[str, Any]) -> list[str]:
 
 
 _OWNER = (
-    select(Tenant.id, Tenant.enforce_sso, Tenant.allow_google, TenantDomain.domain)
+    select(Tenant.id, Tenant.enforce_sso, Tenant.allow_google, TenantDomain.domain, Tenant.slug)
     .join(TenantDomain, TenantDomain.tenant_id == Tenant.id)
     .where(
         Tenant.deleted_at.is_(None),
@@ -67,9 +71,9 @@ async def route(rt: Runtime, email: str, claims: Mapping[str, Any]) -> GoogleRou
         rows = (await s.execute(_OWNER.where(TenantDomain.domain.in_(domains)))).all()
     if not rows:
         return GoogleRoute(None)
-    tenant_id, enforce_sso, allow_google, _ = min(rows, key=lambda r: domains.index(r[3]))
+    tenant_id, enforce_sso, allow_google, _, slug = min(rows, key=lambda r: domains.index(r[3]))
     if enforce_sso:
-        return GoogleRoute(tenant_id, enforce_sso=True)
+        return GoogleRoute(tenant_id, enforce_sso=True, tenant_slug=slug)
     if not allow_google:
         raise LoginRefused(
             "google_not_allowed", "Your organisation does not allow signing in with Google."

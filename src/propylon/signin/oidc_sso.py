@@ -28,7 +28,6 @@ OP's ``sub`` and ``sid`` (so a back-channel logout finds it), audited as ``sso.o
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,7 +75,6 @@ from propylon.tenants.oidc_connections import OidcConnectionRecord, rp_urls
 
 MAX_PARAM_CHARS = 4096
 """Longest callback parameter read (a code, a state, an error description)."""
-MAX_SUB_CHARS = 255
 """Core §2: ``sub`` is at most 255 ASCII characters; a ``sid`` is kept with the session
 (to find it at a back-channel logout) only up to the same length, longer ones are refused."""
 
@@ -157,14 +155,6 @@ def _pending(
     return open_pending(rt, state, sealed, conn.id, "oidc", now)
 
 
-def _replay_key(issuer: str, token: str, validated: IdTokenClaims) -> str:
-    """What makes an ID token the same one again: its issuer and ``jti``, or without a
-    ``jti`` the whole token."""
-    if validated.jti:
-        return "id_token\x00" + issuer + "\x00" + validated.jti
-    return "id_token\x00" + issuer + "\x00" + hashlib.sha256(token.encode()).hexdigest()
-
-
 def _refuse_inactive(user: SessionUser) -> None:
     if user.deleted_at is not None:
         raise LoginRefused("user_deprovisioned", "Your account is no longer active.")
@@ -174,8 +164,8 @@ def _refuse_inactive(user: SessionUser) -> None:
 
 async def _tokens(
     rt: Runtime, conn: OidcConnectionRecord, pending: PendingLogin, code: str, now: datetime
-) -> tuple[str, IdTokenClaims, dict[str, Any]]:
-    """The code exchanged and the ID token validated: the token and its claims (with
+) -> tuple[IdTokenClaims, dict[str, Any]]:
+    """The code exchanged and the ID token validated: its claims, typed and all (with
     UserInfo's, when the connection reads it)."""
     if not pending.nonce or not pending.code_verifier:  # never validate against an empty nonce
         raise LoginRefused("pending_login_invalid", "This sign-in could not be checked.", 400)
@@ -206,14 +196,17 @@ async def _tokens(
     if conn.use_userinfo and tokens.access_token:
         extra = await fetch_userinfo(meta, tokens.access_token, validated.sub, fetch)
         claims = {**extra, **claims}  # the signed ID token's claims win
-    return tokens.id_token, validated, claims
+    return validated, claims
 
 
-def hinted(return_to: str, email: str) -> str:
-    """The authorization request ``return_to`` with ``login_hint`` set to ``email``."""
+def hinted(return_to: str, email: str, organization: str | None = None) -> str:
+    """The authorization request ``return_to`` with ``login_hint`` set to ``email`` (and
+    ``organization``, when given)."""
     parts = urlsplit(return_to)
-    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "login_hint"]
-    return parts.path + "?" + urlencode([*pairs, ("login_hint", email)])
+    drop = ("login_hint", "organization")
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    extra = [("login_hint", email)] + ([("organization", organization)] if organization else [])
+    return parts.path + "?" + urlencode([*pairs, *extra])
 
 
 async def finish_login(
@@ -250,10 +243,8 @@ async def finish_login(
         code = params.get("code")
         if not code:
             raise _fail("code_missing")
-        token, validated, claims = await _tokens(rt, conn, pending, code, now)
+        validated, claims = await _tokens(rt, conn, pending, code, now)
         sub, sid = validated.sub, validated.sid
-        if len(sub) > MAX_SUB_CHARS or (sid is not None and len(sid) > MAX_SUB_CHARS):
-            raise _fail("subject_too_long")  # Core §2: sub at most 255 ASCII characters
         attributes = claims_as_attributes(claims)
         try:
             email = verified_email(
@@ -270,11 +261,11 @@ async def finish_login(
             if routed.enforce_sso:
                 rec.reason = "sent_to_sso"
                 await record_failure(rt.db, actor, rec, now)
-                return SendToSso(hinted(pending.return_to, email))
+                return SendToSso(hinted(pending.return_to, email, routed.tenant_slug))
         async with rt.db.write() as s:
             tenant_id = conn.tenant_id if routed is None else await google.tenant_of(s, routed, now)
             rec.tenant_id = tenant_id
-            key = _replay_key(conn.issuer, token, validated)
+            key = validated.replay_key  # issuer and signed part: oidc/claims.py replay_key
             until = validated.expires_at + timedelta(seconds=rt.settings.oidc_clock_skew_seconds)
             if not await remember_once(s, OIDC_TOKENS, conn.id, key, until, now):
                 raise _fail("id_token_replayed")
