@@ -90,7 +90,11 @@ async def create_connection(
         }
         return _view(rt, conn)
 
-    return await audited(rt, actor, "saml.connection.create", op)
+    out = await audited(rt, actor, "saml.connection.create", op)
+    # a new connection changes where routes kept by slug, host or domain lead (one
+    # connection becomes several): every process drops them
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, out["connection_id"], lifetime)
 
 
 async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]:
