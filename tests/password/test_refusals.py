@@ -17,6 +17,7 @@ from tests.password.helpers import (
     new_email,
     post_form,
     sign_in,
+    sign_up,
 )
 
 
@@ -98,3 +99,20 @@ async def test_a_tenant_enforcing_sso_refuses_password_sign_up_and_sign_in(serve
             b, "/password/sign-up", {"email": new_email(domain), "password": PASSWORD}
         )
         assert r.status_code == 403
+
+
+async def test_a_sign_up_link_from_before_sso_was_enforced_makes_no_account(
+    server: Server,
+) -> None:
+    """The link is checked against the tenant's rule when it is followed: a tenant that has
+    started enforcing SSO since the sign-up gets no password account and no session."""
+    d = await new_directory(server)
+    domain = f"{d.tenant_slug}.example"
+    await domains.add_domain(server.rt, CLI, d.tenant_slug, domain, None)
+    async with browser(server.url) as b:
+        link = await sign_up(server, b, f"late@{domain}")
+        async with server.rt.db.write() as s:
+            await s.execute(update(Tenant).where(Tenant.id == d.tenant_id).values(enforce_sso=True))
+        r = await b.get(link)
+        assert r.status_code == 409, r.text
+        assert "propylon_session" not in r.headers.get("set-cookie", "")

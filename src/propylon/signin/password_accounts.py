@@ -63,8 +63,9 @@ class LinkInvalid(Exception):
 
 
 class AccountNotCreated(Exception):
-    """The tenant cannot take the new user: no seat left, or its user name is taken by
-    another user. Nothing changed; the link stays usable until it expires."""
+    """The tenant cannot take the new user: no seat left, its user name is taken by another
+    user, or it no longer allows passwords (SSO enforced since the sign-up). Nothing
+    changed; the link stays usable until it expires."""
 
 
 def browser_hash(value: str) -> str:
@@ -215,6 +216,11 @@ async def verify_sign_up(
             row = await use_token(s, token, "verify", now)
             if row is None or row.password_hash is None:
                 raise LinkInvalid()
+            # the tenant's rule as it is now, not as it was at sign-up: a tenant that since
+            # enforces SSO or refuses passwords takes no password account from an old link
+            now_in = await tenant_for(s, row.email)
+            if now_in.tenant_id != row.tenant_id or not now_in.allows_password:
+                raise AccountNotCreated("the address's organisation no longer takes passwords")
             if await has_credential(s, row.tenant_id, row.email):
                 return Verified(None, row.return_to)  # verified twice over: sign in with it
             user = await _user_for(s, row.tenant_id, row.email, now)
