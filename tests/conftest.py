@@ -29,6 +29,7 @@ from propylon.admin.audited import CLI
 from propylon.runtime import Runtime, build_runtime
 from propylon.settings import Settings
 from propylon.tenants.directories import scim_base_url
+from tests.cli_forks import FORKS
 
 PG_ADMIN = os.environ.get("PROPYLON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PROPYLON_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -130,15 +131,10 @@ class Server:
         return self.backend.name
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """``propylon ARGS`` against this server, in a process of its own (forked from one that
+        imported the CLI once: ``tests/cli_forks.py``)."""
         env = {**os.environ, **self.backend.env, "PROPYLON_PUBLIC_URL": self.url}
-        return subprocess.run(
-            [sys.executable, "-m", "propylon.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=60,
-        )
+        return FORKS.run(list(args), env, check=check)
 
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
