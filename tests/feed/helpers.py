@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,10 +59,8 @@ class Stream:
             left = deadline - time.monotonic()
             assert left > 0, f"stream condition not met: {self.frames[-5:]} {self.error!r}"
             self.arrived.clear()
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), timeout=min(left, 0.5))
-            except TimeoutError:
-                pass
 
 
 async def _read(response: httpx.Response, stream: Stream) -> None:
@@ -97,16 +95,16 @@ async def sse(
         headers["Last-Event-ID"] = last_event_id
     stream = Stream()
     timeout = httpx.Timeout(30.0, read=None)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout) as client:
-        async with client.stream("GET", "/api/v1/events/stream", params=params) as response:
-            assert response.status_code == 200, await response.aread()
-            assert response.headers["content-type"].startswith("text/event-stream")
-            task = asyncio.create_task(_read(response, stream))
-            try:
-                yield stream
-            finally:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+    async with (
+        httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout) as client,
+        client.stream("GET", "/api/v1/events/stream", params=params) as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        task = asyncio.create_task(_read(response, stream))
+        try:
+            yield stream
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task

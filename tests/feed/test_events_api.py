@@ -113,9 +113,7 @@ async def test_pages_follow_the_cursor_and_filter_by_type_and_tenant(
         assert page["next_after"] == page["data"][-1]["seq"]
         cursor = page["next_after"]
     assert walked == everything
-    only = await events(
-        api, after=start, tenant=b.tenant_id, type=["user.created", "user.deleted"]
-    )
+    only = await events(api, after=start, tenant=b.tenant_id, type=["user.created", "user.deleted"])
     assert [e["type"] for e in only["data"]] == ["user.created", "user.deleted"]
     assert {e["tenant_id"] for e in only["data"]} == {b.tenant_id}
     for bad in ({"limit": 0}, {"limit": 1001}, {"after": -1}):
