@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import structlog
@@ -58,6 +59,17 @@ class Subscription:
             self.overflowed = True
 
 
+_FOLLOWERS: weakref.WeakSet[Follower] = weakref.WeakSet()
+
+
+def close_streams() -> None:
+    """End every stream of this process (the server is shutting down: an open stream would
+    hold its graceful shutdown forever); safe to call from a signal handler. Clients
+    reconnect elsewhere with ``Last-Event-ID``."""
+    for follower in list(_FOLLOWERS):
+        follower.close()
+
+
 class Follower:
     def __init__(
         self, db: Database, *, poll_seconds: float, batch_size: int, retry_max_seconds: float
@@ -71,6 +83,18 @@ class Follower:
         self._subscribers: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._seq = 0
+        self.closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        _FOLLOWERS.add(self)
+
+    def close(self) -> None:
+        self.closing = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._nudge)
+
+    def _nudge(self) -> None:
+        for sub in list(self._subscribers):
+            sub.offer([])
 
     def wake(self) -> None:
         self._wake.set()
@@ -79,6 +103,7 @@ class Follower:
         self.wake()
 
     def subscribe(self) -> Subscription:
+        self._loop = asyncio.get_running_loop()
         sub = Subscription()
         self._subscribers.add(sub)
         return sub
