@@ -17,9 +17,10 @@ import contextlib
 import time
 import weakref
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from propylon.background import Backoff
 from propylon.db.engine import Database
@@ -30,9 +31,19 @@ from propylon.feed.sequencer import COLUMNS, last_gseq, sequenced
 log = structlog.get_logger("propylon.feed")
 
 _EVENTS = core(Event)
+_UNSEQUENCED = _EVENTS.c.gseq.is_(None)
+SEQUENCING_LAG_LIMIT_SECONDS = 5.0
+"""A committed event left unnumbered this long means sequencing is stuck: reads stop
+certifying (no heartbeats), since events are missing from every stream."""
 SUBSCRIBER_QUEUE = 10_000
 """Events a slow stream client may fall behind by; past it the stream ends (the client
 reconnects with ``Last-Event-ID`` and replays from the database)."""
+
+
+def _age(created: datetime, now: float) -> float:
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return now - created.timestamp()
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,8 @@ class Follower:
         """Read every event numbered since the last read, hand them to the subscribers, and
         record the new position; raises (position unchanged) if the database cannot be read."""
         started = time.time()
+        async with self.db.read() as s:
+            oldest = await s.scalar(select(func.min(_EVENTS.c.created_at)).where(_UNSEQUENCED))
         found = 0
         while True:
             query = (
@@ -139,6 +152,11 @@ class Follower:
                     sub.offer(events)
             if len(rows) < self.batch_size:
                 break
+        if oldest is not None and _age(oldest, started) > SEQUENCING_LAG_LIMIT_SECONDS:
+            # a committed event is still unnumbered: sequencing is stuck (a failing hook, no
+            # sequencer able to write), so this read certifies nothing
+            log.warning("feed_sequencing_stalled", oldest=oldest.isoformat())
+            return found
         self.position = Position(self._seq, started)
         return found
 
