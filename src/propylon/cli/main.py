@@ -12,7 +12,6 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy.exc import DBAPIError
 
 from propylon.admin import tenants as ops
@@ -21,6 +20,7 @@ from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
+from propylon.cli import events as events_cli
 from propylon.cli import oidc as oidc_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
@@ -63,6 +63,7 @@ app.add_typer(domains_cli.domain_app, name="domain")
 app.add_typer(directory_cli.user_app, name="user")
 app.add_typer(directory_cli.group_app, name="group")
 app.add_typer(secrets_cli.secrets_app, name="secrets")
+app.add_typer(events_cli.events_app, name="events")
 
 
 @app.command()
@@ -121,7 +122,7 @@ def serve(
             typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
             raise typer.Exit(1) from exc
         raise typer.Exit(status)
-    uvicorn.Server(serve_workers.server_config(host, port)).run()
+    serve_workers.Server(serve_workers.server_config(host, port)).run()
 
 
 @app.command()
