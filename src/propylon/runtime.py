@@ -20,6 +20,7 @@ from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
+from propylon.feed.model import FeedHook
 from propylon.mail import Mailer, mailer_from
 from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.oidc.discovery import ProviderCache
@@ -85,6 +86,9 @@ class Runtime:
     """Sign-in sessions: the database in the embedded mode, Redis in production mode."""
     clock: Callable[[], datetime] = field(default=utcnow)
     events: EventBus = field(default_factory=EventBus)
+    feed_hooks: list[FeedHook] = field(default_factory=list)
+    """Run by the feed's sequencer inside its transaction with each numbered batch
+    (``feed/model.py``); ``build_runtime`` appends the webhook and signal hooks."""
     scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
     sign_in: SignInCopies = field(default_factory=lambda: SignInCopies.build(0, enabled=False))
     audit_buffer: AuditBuffer | None = None
