@@ -22,6 +22,7 @@ from propylon.delivery.model import Renderer
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
 from propylon.feed.model import FeedHook
+from propylon.feed.process import Feed
 from propylon.mail import Mailer, mailer_from
 from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.oidc.discovery import ProviderCache
@@ -121,6 +122,9 @@ class Runtime:
     oidc_providers: ProviderCache = field(init=False)
     """OpenID Providers' metadata and JWK Sets (``oidc/discovery.py``), fetched through
     ``outbound``."""
+    feed: Feed = field(init=False)
+    """The event feed in this process (``feed/``): sequencer (running ``feed_hooks``),
+    follower of the stream clients, retention purge; the server starts its loops."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
@@ -148,6 +152,16 @@ class Runtime:
             "cap": st.password_backoff_max_seconds,
             "memory": st.password_failure_memory_seconds,
         }
+        self.feed = Feed(
+            self.db,
+            self.feed_hooks,
+            lambda: self.clock(),
+            self.cache.publish,
+            poll_seconds=st.feed_poll_seconds,
+            batch_size=st.feed_batch_size,
+            retention=timedelta(days=st.events_retention_days),
+            retry_max_seconds=st.background_retry_max_seconds,
+        )
         self.password_throttle = Throttle(
             self.cache,
             account=BackoffPolicy(free=st.password_free_failures, **backoff),
