@@ -176,3 +176,29 @@ async def test_a_delivery_past_its_retry_period_is_dead_lettered_unblocks_its_ke
         assert await dead() == []
     finally:
         rx.stop()
+
+
+async def test_cli_creates_an_endpoint_showing_its_secret_once_rotates_and_lists_dead_letters(
+    hooks: Hooks,
+) -> None:
+    d = await new_directory(hooks.server)
+    cli = hooks.server.cli_json
+    made = cli(
+        "webhooks", "create", "http://127.0.0.1:9/x", "--tenant", d.tenant_id, "--type", "user.*"
+    )
+    assert made["secret"].startswith("whsec_") and made["event_types"] == ["user.*"]
+    assert made["tenant_id"] == d.tenant_id
+    rotated = cli("webhooks", "rotate-secret", made["id"], "--grace-seconds", "60")
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != made["secret"]
+    listed = (await hooks.api.get("/api/v1/webhooks")).json()["data"]
+    assert next(e for e in listed if e["id"] == made["id"])["previous_secret_expires_at"]
+    if hooks.server.name == "sqlite":  # the CLI is one shell over both backends: pin it once
+        assert cli("deliveries", "list", "--state", "dead", "--destination", made["id"]) == {
+            "data": [],
+            "next_after": 0,
+        }
+        assert cli("webhooks", "delete", made["id"]) == {"id": made["id"], "deleted": True}
+    else:
+        assert (await hooks.api.delete(f"/api/v1/webhooks/{made['id']}")).status_code == 200
+    r = await hooks.api.get(f"/api/v1/webhooks/{made['id']}")
+    assert r.status_code == 404
