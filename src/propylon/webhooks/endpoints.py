@@ -91,6 +91,11 @@ def seal(box: SecretBox, endpoint_id: str, secret: str) -> str:
     return box.seal_text(secret, SECRET_PURPOSE, endpoint_id)
 
 
+def reseal(box: SecretBox, endpoint_id: str, stored: str) -> str:
+    """A stored secret sealed again under the box's first key (``propylon secrets rotate``)."""
+    return box.reseal(stored, SECRET_PURPOSE, endpoint_id)
+
+
 def signing_secrets(box: SecretBox, row: WebhookEndpoint, now: datetime) -> list[str]:
     """The secrets a message is signed with now: the current one, and the previous one
     while its grace period lasts."""
