@@ -19,6 +19,7 @@ from propylon.feed.model import rfc3339
 from propylon.ids import Kind, new_id, plausible
 from propylon.outbound import OutboundError
 from propylon.outbound.client import parse_url
+from propylon.text import UNSTORABLE
 from propylon.webhooks import signing
 
 SECRET_PURPOSE = "webhook-secret"
@@ -27,7 +28,7 @@ MAX_TYPES = 100
 
 
 def validate_url(url: str, *, allow_http: bool) -> str:
-    if not url or url != url.strip() or len(url) > 2000:
+    if not url or url != url.strip() or len(url) > 2000 or UNSTORABLE.search(url):
         raise errors.InvalidInput("invalid webhook URL")
     try:
         parsed = parse_url(url)
@@ -39,6 +40,12 @@ def validate_url(url: str, *, allow_http: bool) -> str:
             "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS=true, to an inside host)"
         )
     return url
+
+
+def validate_description(text: str) -> str:
+    if len(text) > 255 or UNSTORABLE.search(text):
+        raise errors.InvalidInput("description: at most 255 storable characters")
+    return text
 
 
 def validate_types(types: list[str]) -> list[str]:
