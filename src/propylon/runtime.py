@@ -18,6 +18,7 @@ from propylon.cache.redis import RedisAccelerator
 from propylon.crypto.keyfile import load_secret_box
 from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
+from propylon.delivery.model import Renderer
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
 from propylon.feed.model import FeedHook
@@ -38,6 +39,7 @@ from propylon.settings import Settings
 from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
 from propylon.tenants.saml_keys_cache import SamlKeyCache
+from propylon.webhooks.hook import WebhookRenderer, feed_hook
 
 SIGN_IN_CHANNEL = "sign-in-config"
 """Published after an app or a SAML connection changed (what is created needs nothing: a
@@ -90,6 +92,9 @@ class Runtime:
     feed_hooks: list[FeedHook] = field(default_factory=list)
     """Run by the feed's sequencer inside its transaction with each numbered batch
     (``feed/model.py``); ``build_runtime`` appends the webhook and signal hooks."""
+    delivery_renderers: dict[str, Renderer] = field(default_factory=dict)
+    """How the delivery worker builds each kind's request (``delivery/model.py``), by kind;
+    ``build_runtime`` registers the webhook renderer, SIGNALS its own."""
     scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
     sign_in: SignInCopies = field(default_factory=lambda: SignInCopies.build(0, enabled=False))
     audit_buffer: AuditBuffer | None = None
@@ -196,7 +201,7 @@ def build_runtime(settings: Settings) -> Runtime:
         health = redis.health
     else:
         cache, sessions = LocalAccelerator(db), DatabaseSessionStore(lifetime)
-    return Runtime(
+    rt = Runtime(
         settings=settings,
         db=db,
         cache=cache,
@@ -209,3 +214,7 @@ def build_runtime(settings: Settings) -> Runtime:
         # the pending sign-in cookie's key: a subkey of the key sealing secrets at rest
         pending_logins=PendingLoginSeal(lambda: box.subkeys("pending-sign-in-cookie")),
     )
+    rt.feed_hooks.append(feed_hook())
+    webhooks = WebhookRenderer(box)
+    rt.delivery_renderers[webhooks.kind] = webhooks
+    return rt

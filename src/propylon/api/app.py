@@ -35,11 +35,14 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
+    webhook_routes,
 )
 from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
+from propylon.delivery.worker import DeliveryWorker
 from propylon.directory import scope_cache
+from propylon.feed.model import FEED_CHANNEL
 from propylon.logs import configure as configure_logging
 from propylon.oauth_store import signing_keys
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
@@ -90,6 +93,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             recheck = recheck_loop(rt, settings.domain_recheck_seconds)
             tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
         tasks.extend(rt.feed.start(rt.cache.subscribe, rt.cache.remember_once))
+        if settings.delivery_worker_enabled:
+            worker = DeliveryWorker(
+                rt.db, rt.outbound, rt.delivery_renderers, settings, lambda: rt.clock()
+            )
+            rt.cache.subscribe(FEED_CHANNEL, worker.on_message)  # a batch numbered: new items
+            tasks.append(watch(asyncio.create_task(worker.run(), name="delivery-worker")))
         try:
             yield
         finally:
@@ -135,4 +144,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
+    app.include_router(webhook_routes.router)
     return app

@@ -1,0 +1,2 @@
+"""The delivery queue: at-least-once, ordered per key, retried, logged, dead-lettered,
+replayable (see :mod:`propylon.delivery.model`)."""
