@@ -185,7 +185,7 @@ async def rules_set(rt: Runtime, actor: Actor, tenant_ref: str, doc: Any) -> dic
         )
         tenant.entitlement_rules_version = version
         written.extend(await outbox.flush(s, now))  # takes the tenant lock: last
-        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "entitlement_rules", tenant.id
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "rules", tenant.id
         rec.diff = {
             "rules": {"before": before, "after": saved},
             "version": {"before": version - 1, "after": version},
@@ -212,7 +212,7 @@ async def recompute_tenant(rt: Runtime, actor: Actor, tenant_ref: str) -> dict[s
         ids = await plan.live_user_ids(s, tenant.id)
         changes = await recompute(s, outbox, tenant.id, ids, now)
         written.extend(await outbox.flush(s, now))
-        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "entitlement_rules", tenant.id
+        rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "rules", tenant.id
         rec.diff = {"users_changed": len(changes)}
         return {"tenant_id": tenant.id, "evaluated": len(ids), "users_changed": len(changes)}
 
