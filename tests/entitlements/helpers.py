@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from typing import Any
 
@@ -17,10 +18,8 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 async def declare(server: Server, kind: str, name: str) -> None:
-    try:
+    with contextlib.suppress(AlreadyExists):
         await ops.catalog_add(server.rt, CLI, kind, name)
-    except AlreadyExists:
-        pass
 
 
 def suffix() -> str:

@@ -80,7 +80,9 @@ def test_attribute_comparisons_on_core_enterprise_and_extension_attributes(
     cond: dict[str, Any] = {"attr": attr, "op": op}
     if op != "pr":
         cond["value"] = value
-    rs = parse({"rules": [{"name": "r", "when": {"attributes": [cond]}, "grant": {"roles": ["x"]}}]})
+    rs = parse(
+        {"rules": [{"name": "r", "when": {"attributes": [cond]}, "grant": {"roles": ["x"]}}]}
+    )
     d = doc(costCenter="CC-2") | {"emails": [{"value": "x@y.test"}]}
     assert (rs.evaluate([], d).roles == {"x"}) is expected
 
@@ -94,7 +96,11 @@ def test_attribute_comparisons_on_core_enterprise_and_extension_attributes(
         {"rules": [{"name": "r"}, {"name": "r"}]},
         {"rules": [{"name": "r", "priority": "high"}]},
         {"rules": [{"name": "r", "when": {"some_groups": ["x"]}}]},
-        {"rules": [{"name": "r", "when": {"attributes": [{"attr": "a", "op": "in", "value": []}]}}]},
+        {
+            "rules": [
+                {"name": "r", "when": {"attributes": [{"attr": "a", "op": "in", "value": []}]}}
+            ]
+        },
         [],
     ],
 )

@@ -22,11 +22,11 @@ async def groups_seen(
     s: AsyncSession, tenant_id: str, user_id: str, groups: Sequence[str], now: datetime
 ) -> None:
     """Record the groups the IdP sent for ``user_id`` and recompute their entitlements if
-    they changed (one read when nothing changed)."""
+    they changed, or were never computed (one read when nothing changed)."""
     seen = sorted({g.strip() for g in groups if g and g.strip()})[:MAX_GROUPS]
-    _current, stored = await store.read(s, user_id)
-    if sorted(stored) == seen:
-        return
+    current, stored = await store.read(s, user_id)
+    if sorted(stored) == seen and (current.version > 0 or not await store.has_rules(s, tenant_id)):
+        return  # nothing new (a user never computed is, once the tenant has rules: JIT)
     outbox = Outbox(tenant_id)
     await recompute(s, outbox, tenant_id, [user_id], now, idp_groups={user_id: seen})
     await outbox.flush(s, now)

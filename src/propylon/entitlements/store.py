@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Group, GroupMember, core
+from propylon.db.tables import Group, GroupMember, Tenant, core
 from propylon.db.tables_entitlements import CatalogEntry, RuleSetRow, UserEntitlements
 from propylon.entitlements.model import NONE, Entitlements, Grant
 from propylon.entitlements.rules import RuleSet, parse
@@ -62,6 +62,11 @@ async def catalog(s: AsyncSession) -> dict[str, set[str]]:
     for kind, name in await s.execute(select(CatalogEntry.kind, CatalogEntry.name)):
         out.setdefault(kind, set()).add(name)
     return out
+
+
+async def has_rules(s: AsyncSession, tenant_id: str) -> bool:
+    q = select(Tenant.entitlement_rules_version).where(Tenant.id == tenant_id)
+    return bool(await s.scalar(q))
 
 
 async def rule_set(s: AsyncSession, tenant_id: str, *, lock: bool = False) -> RuleSetRow | None:
