@@ -19,7 +19,8 @@ Types and payloads (the shared contract of issue 14):
   "reason"}``; reason one of :data:`TENANT_REASONS`.
 - ``grant.revoked`` (subject ``grant``/grant id, the refresh-token family; the access
   tokens' ``grant_id`` claim): ``{"grant_id", "client_id", "user_id", "tenant_id", "sid",
-  "reason"}``; reason one of :data:`GRANT_REASONS`.
+  "reason"}``; reason one of :data:`GRANT_REASONS` (``revoked``: RFC 7009; ``code_replay``:
+  RFC 6749 §4.1.2; ``refresh_token_replay``: RFC 9700 §4.14.2).
 - ``connection.created|updated|deleted`` (subject ``connection``): ``{"connection": {...the
   management view, no secrets...}, "protocol": "saml"|"oidc"}``.
 
@@ -71,7 +72,9 @@ TENANT_REASONS = frozenset({SSO_ENFORCED})
 # grant.revoked reasons
 REVOKED = "revoked"
 CODE_REPLAY = "code_replay"
-GRANT_REASONS = frozenset({REVOKED, CODE_REPLAY})
+REFRESH_TOKEN_REPLAY = "refresh_token_replay"
+"""A rotated-out refresh token presented again (RFC 9700 §4.14.2): the family is revoked."""
+GRANT_REASONS = frozenset({REVOKED, CODE_REPLAY, REFRESH_TOKEN_REPLAY})
 
 
 def rfc3339(when: datetime) -> str:

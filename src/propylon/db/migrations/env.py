@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
-from propylon.db import tables_oidc, tables_password, tables_saml, tables_sso  # noqa: F401  (register their tables)
+from propylon.db import (  # noqa: F401  (register their tables)
+    tables_oidc,
+    tables_password,
+    tables_revoke,
+    tables_saml,
+    tables_sso,
+)
 from propylon.db.tables import Base
 
 connection = context.config.attributes.get("connection")
