@@ -34,6 +34,7 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
+    session_routes,
 )
 from propylon.audit import auth_failures
 from propylon.background import watch
@@ -131,4 +132,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
+    app.include_router(session_routes.router)
     return app

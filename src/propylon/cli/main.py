@@ -24,6 +24,7 @@ from propylon.cli import domains as domains_cli
 from propylon.cli import oidc as oidc_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
+from propylon.cli import sessions as sessions_cli
 from propylon.cli import tenant_policy as tenant_policy_cli
 from propylon.cli import workers as serve_workers
 from propylon.cli.common import (
@@ -63,6 +64,7 @@ app.add_typer(domains_cli.domain_app, name="domain")
 app.add_typer(directory_cli.user_app, name="user")
 app.add_typer(directory_cli.group_app, name="group")
 app.add_typer(secrets_cli.secrets_app, name="secrets")
+app.add_typer(sessions_cli.sessions_app, name="sessions")
 
 
 @app.command()
