@@ -15,6 +15,7 @@ from tests.conftest import Server
 from tests.http.test_scim_users import PATCH
 from tests.provider.helpers import (
     LOGOUT,
+    App,
     Person,
     basic,
     browser,
@@ -27,15 +28,15 @@ from tests.provider.helpers import (
 from tests.revocation.helpers import events, management, token_revoked
 
 
-async def _dead(server: Server, app: object, tokens: dict[str, str]) -> bool:
+async def _dead(server: Server, app: App, tokens: dict[str, str]) -> bool:
     """Neither token is active, and the refresh token is refused."""
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
         for token in (tokens["access_token"], tokens["refresh_token"]):
-            r = await c.post("/oauth2/introspect", data={"token": token}, auth=basic(app))  # type: ignore[arg-type]
+            r = await c.post("/oauth2/introspect", data={"token": token}, auth=basic(app))
             if r.json()["active"]:
                 return False
         data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
-        r = await token_request(c, app, data)  # type: ignore[arg-type]
+        r = await token_request(c, app, data)
         return r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
