@@ -36,6 +36,7 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
+    session_routes,
     webhook_routes,
 )
 from propylon.audit import auth_failures
@@ -147,4 +148,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(domain_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(entitlement_routes.router)
+    app.include_router(session_routes.router)
     return app
