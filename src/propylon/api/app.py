@@ -34,6 +34,7 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
+    ssf_routes,
 )
 from propylon.audit import auth_failures
 from propylon.background import watch
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(oidc_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(apps_routes.router)
+    app.include_router(ssf_routes.router)
+    app.include_router(ssf_routes.router)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
