@@ -36,6 +36,7 @@ class Kind(StrEnum):
     SAML_CONNECTION = "conn"
     SAML_REQUEST = "req"
     OIDC_CONNECTION = "oidc"
+    WEBHOOK_ENDPOINT = "whep"
 
 
 def new_id(kind: Kind) -> str:

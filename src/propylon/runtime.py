@@ -18,9 +18,11 @@ from propylon.cache.redis import RedisAccelerator
 from propylon.crypto.keyfile import load_secret_box
 from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
+from propylon.delivery.model import Renderer
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
 from propylon.feed.model import FeedHook
+from propylon.feed.process import Feed
 from propylon.mail import Mailer, mailer_from
 from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.oidc.discovery import ProviderCache
@@ -37,6 +39,7 @@ from propylon.settings import Settings
 from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
 from propylon.tenants.saml_keys_cache import SamlKeyCache
+from propylon.webhooks.hook import WebhookRenderer, feed_hook
 
 SIGN_IN_CHANNEL = "sign-in-config"
 """Published after an app or a SAML connection changed (what is created needs nothing: a
@@ -89,6 +92,9 @@ class Runtime:
     feed_hooks: list[FeedHook] = field(default_factory=list)
     """Run by the feed's sequencer inside its transaction with each numbered batch
     (``feed/model.py``); ``build_runtime`` appends the webhook and signal hooks."""
+    delivery_renderers: dict[str, Renderer] = field(default_factory=dict)
+    """How the delivery worker builds each kind's request (``delivery/model.py``), by kind;
+    ``build_runtime`` registers the webhook renderer, SIGNALS its own."""
     scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
     sign_in: SignInCopies = field(default_factory=lambda: SignInCopies.build(0, enabled=False))
     audit_buffer: AuditBuffer | None = None
@@ -116,6 +122,9 @@ class Runtime:
     oidc_providers: ProviderCache = field(init=False)
     """OpenID Providers' metadata and JWK Sets (``oidc/discovery.py``), fetched through
     ``outbound``."""
+    feed: Feed = field(init=False)
+    """The event feed in this process (``feed/``): sequencer (running ``feed_hooks``),
+    follower of the stream clients, retention purge; the server starts its loops."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
@@ -143,6 +152,16 @@ class Runtime:
             "cap": st.password_backoff_max_seconds,
             "memory": st.password_failure_memory_seconds,
         }
+        self.feed = Feed(
+            self.db,
+            self.feed_hooks,
+            lambda: self.clock(),
+            self.cache.publish,
+            poll_seconds=st.feed_poll_seconds,
+            batch_size=st.feed_batch_size,
+            retention=timedelta(days=st.events_retention_days),
+            retry_max_seconds=st.background_retry_max_seconds,
+        )
         self.password_throttle = Throttle(
             self.cache,
             account=BackoffPolicy(free=st.password_free_failures, **backoff),
@@ -181,7 +200,7 @@ def build_runtime(settings: Settings) -> Runtime:
         health = redis.health
     else:
         cache, sessions = LocalAccelerator(db), DatabaseSessionStore(lifetime)
-    return Runtime(
+    rt = Runtime(
         settings=settings,
         db=db,
         cache=cache,
@@ -194,3 +213,7 @@ def build_runtime(settings: Settings) -> Runtime:
         # the pending sign-in cookie's key: a subkey of the key sealing secrets at rest
         pending_logins=PendingLoginSeal(lambda: box.subkeys("pending-sign-in-cookie")),
     )
+    rt.feed_hooks.append(feed_hook())
+    webhooks = WebhookRenderer(box)
+    rt.delivery_renderers[webhooks.kind] = webhooks
+    return rt

@@ -68,6 +68,30 @@ class Settings(BaseSettings):
     outbound_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
     """Bound on an outbound response's body."""
 
+    # Delivery queue (``delivery/``: webhooks, back-channel logout, Shared Signals)
+    delivery_worker_enabled: bool = True
+    """Run the delivery worker in this process (every process may: items are claimed with
+    ``FOR UPDATE SKIP LOCKED`` and a lease)."""
+    delivery_poll_seconds: float = Field(default=0.25, gt=0)
+    """How often the worker looks for due items when nothing woke it."""
+    delivery_concurrency: int = Field(default=16, ge=1)
+    """Requests in flight per process (one per ordering key at most)."""
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a claimed item is reserved for its worker; a worker that died mid-delivery
+    frees it after this (at-least-once). Longer than ``PROPYLON_OUTBOUND_TIMEOUT_SECONDS``."""
+    delivery_retry_base_seconds: float = Field(default=5.0, gt=0)
+    """First retry delay; doubled at each failure, with jitter (half to all of it)."""
+    delivery_retry_max_interval_seconds: float = Field(default=3600.0, gt=0)
+    """Cap of one retry delay."""
+    delivery_retry_for_seconds: float = Field(default=259200.0, gt=0)
+    """How long a failing item is retried (default three days) before it is dead-lettered."""
+    delivery_retention_seconds: int = Field(default=7 * 86400, ge=0)
+    """Delivered and dropped items and their attempts are purged after this; dead ones stay
+    until replayed or deleted. 0 keeps them."""
+    webhook_secret_grace_seconds: int = Field(default=86400, ge=0)
+    """After ``rotate-secret``, how long the previous secret keeps signing too (both
+    signatures are sent) so receivers can switch."""
+
     # OpenID Connect relying party (``oidc/``)
     oidc_metadata_cache_seconds: int = Field(default=3600, ge=0)
     """How long an IdP's discovery document and JWK Set are kept before they are read again."""
@@ -280,3 +304,15 @@ class Settings(BaseSettings):
     google_issuer: str = "https://accounts.google.com"
     """Google's issuer identifier (its discovery document is read from it); tests point it
     at a local OpenID Provider."""
+
+    # The event feed (feed/, docs/events.md)
+    feed_poll_seconds: float = Field(default=0.25, ge=0.01, le=60)
+    """How often each process's sequencer and follower look for new events without being
+    woken (after a commit in the process, or through the accelerator's ``feed`` channel)."""
+    feed_batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Events numbered (and handed to the feed hooks) per sequencer transaction."""
+    events_retention_days: int = Field(default=30, ge=1)
+    """Sequenced events are kept (and replayable through the API and stream) this long."""
+    events_stream_heartbeat_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Interval of the SSE stream's heartbeats, each sent only after a successful read of
+    the database (none while it cannot be read)."""

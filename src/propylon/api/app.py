@@ -20,6 +20,7 @@ from propylon.api import (
     domain_routes,
     email_first,
     errors,
+    events_routes,
     health,
     home,
     mgmt_routes,
@@ -34,12 +35,18 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
+<<<<<<< HEAD
     ssf_routes,
+=======
+    webhook_routes,
+>>>>>>> h/delivery
 )
 from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
+from propylon.delivery.worker import DeliveryWorker
 from propylon.directory import scope_cache
+from propylon.feed.model import FEED_CHANNEL
 from propylon.logs import configure as configure_logging
 from propylon.oauth_store import signing_keys
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
@@ -89,9 +96,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if settings.domain_recheck_seconds > 0:
             recheck = recheck_loop(rt, settings.domain_recheck_seconds)
             tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
+        tasks.extend(rt.feed.start(rt.cache.subscribe, rt.cache.remember_once))
+        if settings.delivery_worker_enabled:
+            worker = DeliveryWorker(
+                rt.db, rt.outbound, rt.delivery_renderers, settings, lambda: rt.clock()
+            )
+            rt.cache.subscribe(FEED_CHANNEL, worker.on_message)  # a batch numbered: new items
+            tasks.append(watch(asyncio.create_task(worker.run(), name="delivery-worker")))
         try:
             yield
         finally:
+            rt.feed.stop()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -128,10 +143,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(password_reset_routes.router)
     app.include_router(oidc_routes.router)
     app.include_router(mgmt_routes.router)
+    app.include_router(events_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(ssf_routes.router)
     app.include_router(ssf_routes.router)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
+    app.include_router(webhook_routes.router)
     return app

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.db.tables_delivery import DeliveryItem
+
 KIND_WEBHOOK = "webhook"
 KIND_BACKCHANNEL_LOGOUT = "backchannel_logout"
 KIND_SSF = "ssf"
@@ -74,9 +76,29 @@ class Renderer(Protocol):
         ...
 
 
+def order_key(kind: str, destination: str, tenant_id: str | None) -> str:
+    """The ordering key's one-column form (``delivery_queue.order_key``)."""
+    return f"{kind}/{destination}/{tenant_id or ''}"
+
+
 async def enqueue(s: AsyncSession, items: Sequence[Delivery], now: datetime) -> None:
     """Add ``items`` to the queue in ``s``'s transaction, in the given order (order within an
-    ordering key is the order of enqueueing)."""
-    from propylon.delivery.queue import enqueue as _enqueue
-
-    await _enqueue(s, items, now)
+    ordering key is the order of enqueueing): they exist exactly when the producer's
+    transaction commits."""
+    for item in items:
+        s.add(
+            DeliveryItem(
+                kind=item.kind,
+                destination=item.destination,
+                tenant_id=item.tenant_id,
+                order_key=order_key(item.kind, item.destination, item.tenant_id),
+                payload=item.payload,
+                event_id=item.event_id,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                retry_since=now,
+                created_at=now,
+            )
+        )
+    await s.flush()

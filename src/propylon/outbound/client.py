@@ -48,14 +48,19 @@ async def request(
     headers: Mapping[str, str] | None = None,
     form: Mapping[str, str] | None = None,
     follow_redirects: bool = True,
+    content: bytes | None = None,
 ) -> OutboundResponse:
-    """GET or POST ``url`` (``form``: an ``application/x-www-form-urlencoded`` body) under
-    ``policy``. Raises :class:`OutboundError`; any HTTP status is an answer, not an error."""
-    if method not in ("GET", "POST") or (form is not None and method != "POST"):
-        raise ValueError(f"unsupported: {method} {'with' if form is not None else 'without'} form")
+    """GET or POST ``url`` (``form``: an ``application/x-www-form-urlencoded`` body;
+    ``content``: a raw body, its ``Content-Type`` in ``headers``) under ``policy``. Raises
+    :class:`OutboundError`; any HTTP status is an answer, not an error."""
+    body = form if form is not None else content
+    if method not in ("GET", "POST") or (body is not None and method != "POST"):
+        raise ValueError(f"unsupported: {method} {'with' if body is not None else 'without'} body")
+    if form is not None and content is not None:
+        raise ValueError("either a form or a raw body, not both")
     try:
         async with asyncio.timeout(policy.timeout_seconds):
-            return await _exchange(policy, method, url, dict(headers or {}), form, follow_redirects)
+            return await _exchange(policy, method, url, dict(headers or {}), body, follow_redirects)
     except (TimeoutError, httpx.TimeoutException):
         raise OutboundError("timeout", f"no answer within {policy.timeout_seconds:g} s") from None
 
@@ -65,7 +70,7 @@ async def _exchange(
     method: str,
     url: str,
     headers: dict[str, str],
-    form: Mapping[str, str] | None,
+    form: Mapping[str, str] | bytes | None,
     follow_redirects: bool,
 ) -> OutboundResponse:
     target = parse_url(url)
@@ -92,7 +97,7 @@ async def _hop(
     method: str,
     url: httpx.URL,
     headers: Mapping[str, str],
-    form: Mapping[str, str] | None,
+    form: Mapping[str, str] | bytes | None,
     follow_redirects: bool,
 ) -> OutboundResponse | httpx.URL:
     """The answer, or where a GET is redirected. The host's addresses are tried in turn (a
@@ -115,7 +120,8 @@ async def _hop(
                 method,
                 url.copy_with(host=address),
                 headers={**headers, "Host": url.netloc.decode("ascii")},
-                data=dict(form) if form is not None else None,
+                data=dict(form) if form is not None and not isinstance(form, bytes) else None,
+                content=form if isinstance(form, bytes) else None,
                 extensions={"sni_hostname": url.host},
             ) as response:
                 location = response.headers.get("location")

@@ -17,6 +17,7 @@ class RequestOptions(TypedDict, total=False):
     headers: Mapping[str, str] | None
     form: Mapping[str, str] | None
     follow_redirects: bool
+    content: bytes | None
 
 
 class Fetcher(Protocol):
