@@ -35,11 +35,8 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
-<<<<<<< HEAD
     ssf_routes,
-=======
     webhook_routes,
->>>>>>> h/delivery
 )
 from propylon.audit import auth_failures
 from propylon.background import watch
@@ -145,7 +142,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(events_routes.router)
     app.include_router(apps_routes.router)
-    app.include_router(ssf_routes.router)
     app.include_router(ssf_routes.router)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
