@@ -18,10 +18,13 @@ from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_oidc import OidcConnection
+from propylon.directory import session_events as se
 from propylon.errors import InvalidInput
 from propylon.oidc.discovery import ProviderMetadata, fetch_provider_metadata
 from propylon.oidc.errors import OidcError
 from propylon.outbound import OutboundPolicy
+from propylon.revocation.connections import connection_changed, disabled_now
+from propylon.revocation.service import Outboxes
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import oidc_client_rules as rules
 from propylon.tenants import oidc_connection_edits as edits
@@ -83,6 +86,7 @@ async def create_connection(
     async with rt.db.read() as s:  # an unknown tenant costs no request to the issuer
         tenant_id = (await get_tenant(s, tenant_ref)).id
     meta = await _checked_issuer(rt, actor, "oidc.connection.create", draft.issuer, tenant_id)
+    out = Outboxes()
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         rec.tenant_id, rec.target_type = tenant_id, TARGET
@@ -95,13 +99,17 @@ async def create_connection(
             "client_id": {"before": None, "after": conn.client_id},
             "auth_method": {"before": None, "after": conn.auth_method},
         }
-        return _view(rt, conn) | {"end_session_supported": meta.end_session_endpoint is not None}
+        view = _view(rt, conn)
+        await _changed(rt, s, out, se.CONNECTION_CREATED, view)
+        return view | {"end_session_supported": meta.end_session_endpoint is not None}
 
-    out = await audited(rt, actor, "oidc.connection.create", op)
+    done = await audited(rt, actor, "oidc.connection.create", op)
+    await out.published(rt.events)
     # a new connection changes where routes kept by slug, host or domain lead (one
     # connection becomes several): every process drops them
     lifetime = rt.settings.sign_in_cache_seconds
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, out["connection_id"], lifetime)
+    cid = done["connection_id"]
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, cid, lifetime)
 
 
 async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]:
@@ -125,6 +133,7 @@ async def update_connection(
         action = "oidc.connection.update"
         meta = await _checked_issuer(rt, actor, action, changes.issuer, tenant_id)
         changes = replace(changes, issuer=meta.issuer)
+    out = Outboxes()
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         _target(rec, await conns.get_connection(s, connection_id))  # a refusal names it too
@@ -132,20 +141,60 @@ async def update_connection(
             s, connection_id, changes, rt.clock(), rt.secret_box
         )
         _target(rec, conn)
-        return _view(rt, conn)
+        view = _view(rt, conn)
+        if rec.diff:
+            end = se.CONNECTION_DISABLED if disabled_now(rec.diff) else None
+            ended = await _changed(rt, s, out, se.CONNECTION_UPDATED, view, end)
+            if end is not None:
+                rec.diff["sessions_ended"] = {"before": None, "after": ended}
+        return view
 
-    out = await audited(rt, actor, "oidc.connection.update", op)
+    done = await audited(rt, actor, "oidc.connection.update", op)
+    await out.published(rt.events)
     lifetime = rt.settings.sign_in_cache_seconds  # after commit: copies drop it
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
 
 
 async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
+    """Remove the connection; every session it started ends for good."""
+    out = Outboxes()
+
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        view = _view(rt, await conns.get_connection(s, connection_id))
         conn = await edits.delete_connection(s, connection_id)
         _target(rec, conn)
-        rec.diff = {"issuer": {"before": conn.issuer, "after": None}}
+        end = se.CONNECTION_DELETED_REASON
+        ended = await _changed(rt, s, out, se.CONNECTION_DELETED, view, end)
+        rec.diff = {
+            "issuer": {"before": conn.issuer, "after": None},
+            "sessions_ended": {"before": None, "after": ended},
+        }
         return {"connection_id": conn.id, "deleted": True}
 
-    out = await audited(rt, actor, "oidc.connection.delete", op)
+    done = await audited(rt, actor, "oidc.connection.delete", op)
+    await out.published(rt.events)
     lifetime = rt.settings.sign_in_cache_seconds
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+
+
+async def _changed(
+    rt: Runtime,
+    s: AsyncSession,
+    out: Outboxes,
+    kind: str,
+    view: dict[str, Any],
+    end_sessions: str | None = None,
+) -> int:
+    """The ``connection.*`` event (and the sessions ended), flushed as the op's last write."""
+    ended = await connection_changed(
+        s,
+        rt.sessions,
+        out,
+        rt.clock(),
+        kind=kind,
+        protocol="oidc",
+        view=view,
+        end_sessions=end_sessions,
+    )
+    await out.flush(s, rt.clock())
+    return ended

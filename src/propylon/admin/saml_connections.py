@@ -14,7 +14,10 @@ from propylon.audit import Actor, AuditRecord
 from propylon.background import every
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_saml import SamlConnection
+from propylon.directory import session_events as se
 from propylon.errors import InvalidInput, PropylonError
+from propylon.revocation.connections import connection_changed, disabled_now
+from propylon.revocation.service import Outboxes
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import saml_connection_edits as edits
 from propylon.tenants import saml_connections as conns
@@ -64,6 +67,7 @@ async def create_connection(
     """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
     IdP-initiated logins land in (see :mod:`propylon.signin.landing`)."""
     source = await _with_metadata(rt, source)
+    out = Outboxes()
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn = await conns.create_connection(
@@ -88,13 +92,17 @@ async def create_connection(
             "allow_idp_initiated": {"before": None, "after": conn.allow_idp_initiated},
             "idp_initiated_app": {"before": None, "after": conn.idp_initiated_client_id},
         }
-        return _view(rt, conn)
+        view = _view(rt, conn)
+        await _changed(rt, s, out, se.CONNECTION_CREATED, view)
+        return view
 
-    out = await audited(rt, actor, "saml.connection.create", op)
+    done = await audited(rt, actor, "saml.connection.create", op)
+    await out.published(rt.events)
     # a new connection changes where routes kept by slug, host or domain lead (one
     # connection becomes several): every process drops them
     lifetime = rt.settings.sign_in_cache_seconds
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, out["connection_id"], lifetime)
+    cid = done["connection_id"]
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, cid, lifetime)
 
 
 async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]:
@@ -112,30 +120,72 @@ async def show_connection(rt: Runtime, connection_id: str) -> dict[str, Any]:
 async def update_connection(
     rt: Runtime, actor: Actor, connection_id: str, changes: edits.ConnectionChanges
 ) -> dict[str, Any]:
-    """Change settings, IdP (new metadata or values by hand), mapping; disable or enable."""
+    """Change settings, IdP (new metadata or values by hand), mapping; disable (which ends
+    the sessions it started, for good) or enable."""
     if changes.source is not None:
         changes = replace(changes, source=await _with_metadata(rt, changes.source))
+    out = Outboxes()
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn, rec.diff = await edits.update_connection(s, connection_id, changes, rt.clock())
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
-        return _view(rt, conn)
+        view = _view(rt, conn)
+        if rec.diff:
+            end = se.CONNECTION_DISABLED if disabled_now(rec.diff) else None
+            ended = await _changed(rt, s, out, se.CONNECTION_UPDATED, view, end)
+            if end is not None:
+                rec.diff["sessions_ended"] = {"before": None, "after": ended}
+        return view
 
-    out = await audited(rt, actor, "saml.connection.update", op)
+    done = await audited(rt, actor, "saml.connection.update", op)
+    await out.published(rt.events)
     lifetime = rt.settings.sign_in_cache_seconds  # after commit: copies drop it
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
 
 
 async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
+    """Remove the connection; every session it started ends for good."""
+    out = Outboxes()
+
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        view = _view(rt, await conns.get_connection(s, connection_id))
         conn = await edits.delete_connection(s, connection_id)
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
-        rec.diff = {"idp_entity_id": {"before": conn.idp_entity_id, "after": None}}
+        end = se.CONNECTION_DELETED_REASON
+        ended = await _changed(rt, s, out, se.CONNECTION_DELETED, view, end)
+        rec.diff = {
+            "idp_entity_id": {"before": conn.idp_entity_id, "after": None},
+            "sessions_ended": {"before": None, "after": ended},
+        }
         return {"connection_id": conn.id, "deleted": True}
 
-    out = await audited(rt, actor, "saml.connection.delete", op)
+    done = await audited(rt, actor, "saml.connection.delete", op)
+    await out.published(rt.events)
     lifetime = rt.settings.sign_in_cache_seconds
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+
+
+async def _changed(
+    rt: Runtime,
+    s: AsyncSession,
+    out: Outboxes,
+    kind: str,
+    view: dict[str, Any],
+    end_sessions: str | None = None,
+) -> int:
+    """The ``connection.*`` event (and the sessions ended), flushed as the op's last write."""
+    ended = await connection_changed(
+        s,
+        rt.sessions,
+        out,
+        rt.clock(),
+        kind=kind,
+        protocol="saml",
+        view=view,
+        end_sessions=end_sessions,
+    )
+    await out.flush(s, rt.clock())
+    return ended
 
 
 async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
@@ -145,11 +195,14 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
         raise InvalidInput("this connection was not created from a metadata URL")
     xml = await _fetch(rt, url)
 
+    out = Outboxes()
+
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn = await conns.get_connection(s, connection_id)
         before = conn.idp_certificates
         await conns.refresh_from_metadata(conn, xml, rt.clock())
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        view = _view(rt, conn)
         if before != conn.idp_certificates:
             rec.diff = {
                 "idp_certificates": {
@@ -157,12 +210,14 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
                     "after": len(conn.idp_certificates["pem"]),
                 }
             }
-        return _view(rt, conn)
+            await _changed(rt, s, out, se.CONNECTION_UPDATED, view)
+        return view
 
-    out = await audited(rt, actor, "saml.connection.refresh", op)
+    done = await audited(rt, actor, "saml.connection.refresh", op)
+    await out.published(rt.events)
     # after commit: copies drop it
     lifetime = rt.settings.sign_in_cache_seconds
-    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+    return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
 
 
 async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, str]:

@@ -21,9 +21,12 @@ from propylon.audit import (
 )
 from propylon.cache.fanout import publish_committed
 from propylon.directory import scope_cache
+from propylon.directory import session_events as se
+from propylon.directory.events import Outbox, StoredEvent
 from propylon.directory.retention import PurgeCandidate, purge
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.sessions.expiry import purge_expired
+from propylon.sessions.service import NON_SSO_METHODS
 from propylon.tenants import api_keys, directories, offboarding, service
 from propylon.tenants.service import get_tenant
 
@@ -74,20 +77,36 @@ async def set_sign_in_policy(
 ) -> service.TenantView:
     """Enforce SSO (which ends the tenant's password and Google sessions), allow or refuse
     password and Google sign-in, set or remove the vanity host name; audited, and published
-    so every process drops the login routes it keeps."""
+    so every process drops the login routes it keeps. Starting to enforce SSO emits
+    ``tenant.sessions_revoked`` in the same transaction."""
+    written: list[tuple[str, list[StoredEvent]]] = []
 
     async def op(s: AsyncSession, rec: AuditRecord) -> service.TenantView:
+        now = rt.clock()
         before = await service.describe_tenant(s, ref)
-        view = await service.set_sign_in_policy(s, ref, policy, rt.clock())
+        view = await service.set_sign_in_policy(s, ref, policy, now)
         rec.tenant_id, rec.target_type, rec.target_id = view.id, "tenant", view.id
         rec.diff = {
             k: {"before": getattr(before, k), "after": getattr(view, k)}
             for k in ("enforce_sso", "allow_password", "allow_google", "hostname")
             if getattr(before, k) != getattr(view, k)
         }
+        if view.enforce_sso and not before.enforce_sso:
+            outbox = Outbox(view.id)
+            outbox.emit(
+                se.tenant_sessions_revoked(
+                    tenant_id=view.id,
+                    auth_methods=sorted(NON_SSO_METHODS),
+                    before=now,
+                    reason=se.SSO_ENFORCED,
+                )
+            )
+            written.append((view.id, await outbox.flush(s, now)))
         return view
 
     view = await audited(rt, actor, "tenant.sign_in_policy", op)
+    for tenant_id, stored in written:
+        await rt.events.published(tenant_id, stored)
     await publish_committed(rt.cache, SIGN_IN_CHANNEL, view.id, rt.settings.sign_in_cache_seconds)
     return view
 

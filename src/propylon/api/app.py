@@ -35,6 +35,7 @@ from propylon.api import (
     saml_routes,
     scim_routes,
     security_headers,
+    session_routes,
     ssf_routes,
     webhook_routes,
 )
@@ -147,4 +148,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(session_routes.router)
     return app

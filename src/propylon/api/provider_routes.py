@@ -38,6 +38,8 @@ from propylon.oauth_store import signing_keys as keys
 from propylon.provider import discovery
 from propylon.provider.claims import identity_claims
 from propylon.provider.exchange import Exchange, load_subject
+from propylon.revocation.grants import revoke_grant
+from propylon.revocation.service import Outboxes
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 
@@ -112,7 +114,21 @@ async def _client_endpoint(
         else:
             server = HttpProviderServer(ex)
             response = respond(server, req)
+        out = Outboxes()
+        for grant in ex.revoked:  # each with its grant.revoked event, once
+            await revoke_grant(
+                s,
+                rt.sessions,
+                grant_id=grant.grant_id,
+                client_id=grant.client_id,
+                session_id=grant.session_id,
+                reason=grant.reason,
+                out=out,
+                now=ex.now,
+            )
         await ex.write_through()  # e.g. a replayed code's grant revoked, even on an error
+        await out.flush(s, ex.now)
+    await out.published(rt.events)
     if server is not None and server.client_auth is False:
         client_id = data.get("client_id") or basic_client_id(request) or ""
         failure = Failure(

@@ -31,8 +31,10 @@ from joserfc.errors import JoseError
 
 from propylon.api.oauth_adapter import browser_parameters, open_exchange, runtime_of
 from propylon.api.pages import confirm_page, page
+from propylon.directory import session_events as se
 from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
+from propylon.revocation.service import Outboxes, end_session
 from propylon.sessions.cookie import clear_session_cookie
 from propylon.sessions.pending_cookie import set_pending_cookie
 from propylon.sessions.service import COOKIE_NAME, SessionRecord
@@ -101,6 +103,7 @@ async def logout(request: Request) -> Response:
     unregistered = False
     idp_url: str | None = None
     ended: SessionRecord | None = None
+    out = Outboxes()
     async with rt.db.write() as s:
         raw_hint = data.get("id_token_hint")
         ex = await open_exchange(rt, s, now, verifying=bool(raw_hint))
@@ -134,9 +137,11 @@ async def logout(request: Request) -> Response:
                     hidden=hidden,
                     button="Sign out",
                 )
-            await rt.sessions.end(s, login.id, now)
+            await end_session(s, rt.sessions, login.record, se.LOGOUT, out, now)
             idp_url = await continue_to_idp(rt, s, login.record, target or "", now)
             ended = login.record
+            await out.flush(s, now)
+    await out.published(rt.events)
     # the OP's metadata may be fetched: outside the transaction
     onward = await continue_to_op(rt, ended, target or "", now) if ended and not idp_url else None
     response: Response

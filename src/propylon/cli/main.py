@@ -25,6 +25,7 @@ from propylon.cli import events as events_cli
 from propylon.cli import oidc as oidc_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
+from propylon.cli import sessions as sessions_cli
 from propylon.cli import tenant_policy as tenant_policy_cli
 from propylon.cli import webhooks as webhooks_cli
 from propylon.cli import workers as serve_workers
@@ -68,6 +69,7 @@ app.add_typer(secrets_cli.secrets_app, name="secrets")
 app.add_typer(webhooks_cli.webhooks_app, name="webhooks")
 app.add_typer(webhooks_cli.deliveries_app, name="deliveries")
 app.add_typer(events_cli.events_app, name="events")
+app.add_typer(sessions_cli.sessions_app, name="sessions")
 
 
 @app.command()

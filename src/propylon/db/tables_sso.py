@@ -104,7 +104,7 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     family_id: Mapped[str] = mapped_column(String(64), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
-    session_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
     """The sign-in session (no foreign key, see :class:`AuthorizationCode`): every refresh
     loads it from the session store, so an ended or expired session refuses the token."""
     scope: Mapped[str] = mapped_column(Text)

@@ -21,6 +21,7 @@ from propylon.db.tables import Group, GroupMember, User, core
 from propylon.db.tables_sso import LoginSession
 from propylon.db.types import json_pairs
 from propylon.directory import events as ev
+from propylon.directory import session_events as se
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox, Row
@@ -198,14 +199,30 @@ _END_SESSIONS = (
 )
 
 
-async def revoke_sign_ins(session: AsyncSession, user: User, now: datetime) -> None:
+async def revoke_sign_ins(
+    session: AsyncSession,
+    user: User,
+    now: datetime,
+    outbox: Outbox | None = None,
+    reason: str | None = None,
+) -> None:
     """Revoke every sign-in of ``user`` for good, in the caller's transaction: its
     ``revocation_epoch`` goes up, so every session created before (in either session store)
     and every refresh and access token naming one is refused from the commit on, whatever
     the user's state becomes later (a reactivated user signs in afresh); the embedded
-    store's session rows are ended too. See :mod:`propylon.sessions.service`."""
+    store's session rows are ended too. See :mod:`propylon.sessions.service`. With an
+    ``outbox``, ``user.sessions_revoked`` (``reason``) joins the unit's events."""
     user.revocation_epoch = (user.revocation_epoch or 0) + 1
     await session.execute(_END_SESSIONS, {"uid": user.id, "now": now})
+    if outbox is not None:
+        event = se.user_sessions_revoked(
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            before=now,
+            epoch=user.revocation_epoch,
+            reason=reason or se.ADMIN,
+        )
+        outbox.emit(event)
 
 
 async def revoke_sign_ins_where(
@@ -245,7 +262,7 @@ async def replace_user(
     user.updated_at = now
     if was_active and not draft.active:
         user.deactivated_at = now
-        await revoke_sign_ins(session, user, now)
+        await revoke_sign_ins(session, user, now, outbox, se.DEACTIVATED)
         outbox.emit(DomainEvent(ev.USER_DEACTIVATED, "user", user.id, {}))
     elif draft.active and not was_active:
         user.deactivated_at = None
@@ -273,7 +290,7 @@ async def delete_user(
     user.deleted_at = now
     user.updated_at = now
     user.version += 1
-    await revoke_sign_ins(session, user, now)
+    await revoke_sign_ins(session, user, now, outbox, se.DELETED)
     if user.active:
         user.deactivated_at = now
     user.active = False

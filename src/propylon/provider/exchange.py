@@ -44,6 +44,19 @@ def family_for_code(code_hash: str) -> str:
     return hash_secret("family:" + code_hash)
 
 
+@dataclass(frozen=True)
+class RevokedGrant:
+    """A grant (refresh-token family) this exchange revoked, for its ``grant.revoked``
+    event (written by the route, :mod:`propylon.revocation.grants`)."""
+
+    grant_id: str
+    client_id: str | None
+    session_id: str | None
+    reason: str
+    """``revoked`` (RFC 7009), ``code_replay`` (RFC 6749 §4.1.2) or
+    ``refresh_token_replay`` (RFC 9700 §4.14.2)."""
+
+
 @dataclass
 class Exchange:
     """What one Authlib call may read (pre-loaded), and the writes it records for the route
@@ -66,8 +79,12 @@ class Exchange:
     code_login: ActiveSession | None = None
     refresh: RefreshRecord | None = None
     family_id: str | None = None
+    family_client_id: str | None = None
+    family_session_id: str | None = None
+    """The client and session of the grant :attr:`family_id` names, as read."""
     subject: Subject | None = None
     writes: list[Write] = field(default_factory=list)
+    revoked: list[RevokedGrant] = field(default_factory=list)
 
     @property
     def signer(self) -> SigningMaterial:
@@ -113,10 +130,14 @@ class Exchange:
     def use_refresh(self, token_hash: str) -> None:
         self.writes.append(grants.use_refresh(token_hash, self.now))
 
-    def revoke_family(self) -> None:
+    def revoke_family(self, reason: str = "revoked") -> None:
         """Revoke every refresh token of the grant (and so its access tokens)."""
         if self.family_id is not None:
             self.writes.append(grants.revoke_family(self.family_id, self.now))
+            grant = RevokedGrant(
+                self.family_id, self.family_client_id, self.family_session_id, reason
+            )
+            self.revoked.append(grant)
 
     async def write_through(self) -> None:
         """Execute the recorded writes, in order, in the exchange's transaction."""
@@ -163,8 +184,9 @@ class Exchange:
             return
         self.family_id = family_for_code(code_hash)
         record = CodeRecord(*row)
+        self.family_client_id, self.family_session_id = record.client_id, record.session_id
         if record.used_at is not None:
-            self.revoke_family()
+            self.revoke_family("code_replay")
             return
         self.code = record
         self.code_login = await self.sessions.load(self.session, record.session_id, self.now)
@@ -178,8 +200,9 @@ class Exchange:
         if row is None:
             return
         self.family_id = row.family_id
+        self.family_client_id, self.family_session_id = row.client_id, row.session_id
         if row.used_at is not None or row.revoked_at is not None:
-            self.revoke_family()
+            self.revoke_family("refresh_token_replay")
             return
         self.refresh = row
         self.code_login = await self.sessions.load(self.session, row.session_id, self.now)
@@ -193,6 +216,7 @@ async def load_subject(ex: Exchange, token: str | None) -> None:
     row = await ex.read_refresh(token, lock=False)
     if row is not None:
         ex.family_id = row.family_id
+        ex.family_client_id, ex.family_session_id = row.client_id, row.session_id
         login = await ex.sessions.load(ex.session, row.session_id, ex.now)
         live = row.used_at is None and row.revoked_at is None and row.expires_at > ex.now
         ex.subject = Subject(
@@ -211,6 +235,8 @@ async def load_subject(ex: Exchange, token: str | None) -> None:
     if claims is None:
         return
     ex.family_id = str(claims["grant_id"])
+    ex.family_client_id = str(claims.get("client_id") or "") or None
+    ex.family_session_id = str(claims.get("sid") or "") or None
     revoked = await ex.family_revoked(ex.family_id)
     login = await ex.sessions.load(ex.session, str(claims["sid"]), ex.now)
     ex.subject = Subject(

@@ -10,7 +10,9 @@ expired, its user is neither deactivated (``users.active`` false) nor deprovisio
 (``deleted_at`` set), and it was created in the user's current *revocation epoch*; a
 password or Google session must also be younger than its tenant's
 ``non_sso_sessions_before`` (set when the tenant starts enforcing SSO, never moved back:
-those sessions stay dead if enforcement ends).
+those sessions stay dead if enforcement ends), and a SAML or OIDC session younger than its
+connection's cutoff (``connection_cutoffs.sessions_before``, set when the connection is
+disabled or deleted, likewise never moved back).
 
 The epoch is the durable record of a revocation: deactivating or deprovisioning a user
 raises ``users.revocation_epoch`` in the same transaction (:func:`propylon.directory.users.
@@ -35,6 +37,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User, core
+from propylon.db.tables_revoke import ConnectionCutoff
 from propylon.ids import new_secret
 from propylon.tenants.credentials import hash_secret
 
@@ -207,8 +210,10 @@ def check_active(
     user: SessionUser | None,
     tenant: SessionTenant | None,
     now: datetime,
+    connection_cutoff: datetime | None = None,
 ) -> bool:
-    """The one validity rule (see the module docstring)."""
+    """The one validity rule (see the module docstring). ``connection_cutoff`` is the
+    ``sessions_before`` of the session's connection, if it has one."""
     return (
         record is not None
         and user is not None
@@ -222,7 +227,13 @@ def check_active(
         and user.deleted_at is None
         and record.user_epoch == user.revocation_epoch
         and not _ended_by_enforcement(record, tenant)
+        and not ended_by_connection(record, connection_cutoff)
     )
+
+
+def ended_by_connection(record: SessionRecord, cutoff: datetime | None) -> bool:
+    """The session came through a connection that was disabled or deleted after it began."""
+    return cutoff is not None and record.connection_id is not None and record.created_at <= cutoff
 
 
 def _ended_by_enforcement(record: SessionRecord, tenant: SessionTenant) -> bool:
@@ -232,7 +243,9 @@ def _ended_by_enforcement(record: SessionRecord, tenant: SessionTenant) -> bool:
     )
 
 
-_USERS, _TENANTS = core(User), core(Tenant)
+_USERS, _TENANTS, _CUTOFFS = core(User), core(Tenant), core(ConnectionCutoff)
+CONNECTION_CUTOFF = _CUTOFFS.c.sessions_before
+"""The column of a session's connection cutoff (outer-joined on its ``connection_id``)."""
 IDENTITY_COLUMNS = (
     _USERS.c.id,
     _USERS.c.tenant_id,
@@ -252,8 +265,9 @@ last :data:`IDENTITY_COLUMNS` columns of a row, see :func:`identity_of`)."""
 # By the user's primary key alone: :func:`check_active` compares the tenant. (With the tenant
 # in the WHERE clause too, PostgreSQL may walk the tenant's users on ``ix_users_tenant_email``.)
 _IDENTITY = (
-    select(*IDENTITY_COLUMNS)
+    select(CONNECTION_CUTOFF, *IDENTITY_COLUMNS)
     .join_from(_USERS, _TENANTS, _TENANTS.c.id == _USERS.c.tenant_id)
+    .outerjoin(_CUTOFFS, _CUTOFFS.c.connection_id == bindparam("connection_id"))
     .where(_USERS.c.id == bindparam("user_id"))
 )
 
@@ -274,11 +288,12 @@ async def with_identity(
     if record is None or not check_active_times(record, now):
         return None
     conn = await s.connection()
-    found = (await conn.execute(_IDENTITY, {"user_id": record.user_id})).first()
+    params = {"user_id": record.user_id, "connection_id": record.connection_id}
+    found = (await conn.execute(_IDENTITY, params)).first()
     if found is None:
         return None
     user, tenant = identity_of(found)
-    if not check_active(record, user, tenant, now):
+    if not check_active(record, user, tenant, now, found[0]):
         return None
     return ActiveSession(record, user, tenant)
 

@@ -73,19 +73,34 @@ class SessionStore(Protocol):
         name_id: str,
         session_index: str | None,
         now: datetime,
-    ) -> int:
+    ) -> list[SessionRecord]:
         """End the sessions an IdP names in a SAML LogoutRequest (SAML Core §3.7.1): all of
         the NameID's sessions on that connection, or only those with the given SessionIndex
-        (§3.7.3.2). Returns how many were ended. An OpenID Connect logout token names the
+        (§3.7.3.2). Returns the sessions ended now. An OpenID Connect logout token names the
         session the same way: ``sub`` as the NameID, ``sid`` as the SessionIndex."""
         ...
 
     async def end_for_sid(
         self, s: AsyncSession, connection_id: str, sid: str, now: datetime
-    ) -> int:
+    ) -> list[SessionRecord]:
         """End the sessions an OpenID Provider's session ``sid`` started on that connection
         (a Back-Channel Logout 1.0 §2.4 logout token with a ``sid`` and no ``sub``). Returns
-        how many were ended."""
+        the sessions ended now."""
+        ...
+
+    async def end_for_connection(
+        self, s: AsyncSession, connection_id: str, now: datetime
+    ) -> list[SessionRecord]:
+        """End every live session the connection started (it is being disabled or deleted);
+        the sessions ended now. The durable record is the connection's cutoff, which the
+        caller writes (:mod:`propylon.revocation`)."""
+        ...
+
+    async def list_for_user(
+        self, s: AsyncSession, user_id: str, now: datetime
+    ) -> list[SessionRecord]:
+        """The user's sessions that are neither ended nor expired (the user's and tenant's
+        state aside), oldest first."""
         ...
 
 

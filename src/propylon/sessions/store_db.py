@@ -15,8 +15,10 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User, core
+from propylon.db.tables_revoke import ConnectionCutoff
 from propylon.db.tables_sso import LoginSession
 from propylon.sessions.service import (
+    CONNECTION_CUTOFF,
     DEFAULT_LIFETIME,
     IDENTITY_COLUMNS,
     ActiveSession,
@@ -31,6 +33,7 @@ from propylon.sessions.service import (
 )
 
 _SESSIONS, _USERS, _TENANTS = core(LoginSession), core(User), core(Tenant)
+_CUTOFFS = core(ConnectionCutoff)
 _RECORD_COLUMNS = (
     _SESSIONS.c.id,
     _SESSIONS.c.tenant_id,
@@ -50,9 +53,10 @@ _RECORD_COLUMNS = (
 )
 _GET = select(*_RECORD_COLUMNS).where(_SESSIONS.c.id == bindparam("id"))
 _LOAD = (
-    select(*_RECORD_COLUMNS, *IDENTITY_COLUMNS)
+    select(*_RECORD_COLUMNS, CONNECTION_CUTOFF, *IDENTITY_COLUMNS)
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
     .join(_TENANTS, _TENANTS.c.id == _SESSIONS.c.tenant_id)
+    .outerjoin(_CUTOFFS, _CUTOFFS.c.connection_id == _SESSIONS.c.connection_id)
     .where(_SESSIONS.c.id == bindparam("id"))
 )
 _INSERT = insert(_SESSIONS)
@@ -111,7 +115,7 @@ class DatabaseSessionStore:
             return None
         record = _record(found)
         user, tenant = identity_of(found)
-        if not check_active(record, user, tenant, now):
+        if not check_active(record, user, tenant, now, found[len(_RECORD_COLUMNS)]):
             return None
         return ActiveSession(record, user, tenant)
 
@@ -130,27 +134,47 @@ class DatabaseSessionStore:
         name_id: str,
         session_index: str | None,
         now: datetime,
-    ) -> int:
-        stmt = update(LoginSession).where(
-            LoginSession.connection_id == connection_id,
-            LoginSession.name_id == name_id,
-            LoginSession.ended_at.is_(None),
-        )
+    ) -> list[SessionRecord]:
+        where = [_SESSIONS.c.connection_id == connection_id, _SESSIONS.c.name_id == name_id]
         if session_index is not None:
-            stmt = stmt.where(LoginSession.idp_session_index == session_index)
-        result = await s.execute(stmt.values(ended_at=now))
-        return int(getattr(result, "rowcount", 0))
+            where.append(_SESSIONS.c.idp_session_index == session_index)
+        return await _end_where(s, where, now)
 
     async def end_for_sid(
         self, s: AsyncSession, connection_id: str, sid: str, now: datetime
-    ) -> int:
-        result = await s.execute(
-            update(LoginSession)
+    ) -> list[SessionRecord]:
+        where = [_SESSIONS.c.connection_id == connection_id, _SESSIONS.c.idp_session_index == sid]
+        return await _end_where(s, where, now)
+
+    async def end_for_connection(
+        self, s: AsyncSession, connection_id: str, now: datetime
+    ) -> list[SessionRecord]:
+        return await _end_where(s, [_SESSIONS.c.connection_id == connection_id], now)
+
+    async def list_for_user(
+        self, s: AsyncSession, user_id: str, now: datetime
+    ) -> list[SessionRecord]:
+        conn = await s.connection()
+        rows = await conn.execute(
+            select(*_RECORD_COLUMNS)
             .where(
-                LoginSession.connection_id == connection_id,
-                LoginSession.idp_session_index == sid,
-                LoginSession.ended_at.is_(None),
+                _SESSIONS.c.user_id == user_id,
+                _SESSIONS.c.ended_at.is_(None),
+                _SESSIONS.c.expires_at > now,
             )
-            .values(ended_at=now)
+            .order_by(_SESSIONS.c.created_at, _SESSIONS.c.id)
         )
-        return int(getattr(result, "rowcount", 0))
+        return [_record(row) for row in rows]
+
+
+async def _end_where(s: AsyncSession, where: list[Any], now: datetime) -> list[SessionRecord]:
+    """End the live sessions ``where`` selects; the records of those ended now (RETURNING,
+    PostgreSQL and SQLite >= 3.35 alike)."""
+    conn = await s.connection()
+    result = await conn.execute(
+        update(_SESSIONS)
+        .where(*where, _SESSIONS.c.ended_at.is_(None))
+        .values(ended_at=now)
+        .returning(*_RECORD_COLUMNS)
+    )
+    return sorted((_record(row) for row in result), key=lambda r: r.id)

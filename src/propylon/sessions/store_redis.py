@@ -15,6 +15,11 @@ Keys (all under the runtime's ``PROPYLON_REDIS_PREFIX``, like the accelerator's)
 - ``{prefix}session-sid:{connection_id}:{sha256(sid)}``: likewise, the sessions an OpenID
   Provider's session ``sid`` started (OIDC and Google sessions only), for a logout token
   naming only the ``sid`` (Back-Channel Logout 1.0 §2.4).
+- ``{prefix}session-user:{user_id}`` and ``{prefix}session-conn:{connection_id}``: likewise,
+  every session of a user (the management API lists and ends them) and of a connection
+  (disabling or deleting it ends them, each with its ``session.revoked`` event; the durable
+  record that they are dead is the connection's cutoff in the database, which
+  :func:`~propylon.sessions.service.check_active` reads).
 
 The user and tenant always come from the database (:func:`~propylon.sessions.service.
 with_identity`), so deactivation and deprovisioning take effect at once; the session's
@@ -147,6 +152,12 @@ class RedisSessionStore:
     def sid_key(self, connection_id: str, sid: str) -> str:
         return f"{self._prefix}session-sid:{connection_id}:{hash_secret(sid)}"
 
+    def user_key(self, user_id: str) -> str:
+        return f"{self._prefix}session-user:{user_id}"
+
+    def connection_key(self, connection_id: str) -> str:
+        return f"{self._prefix}session-conn:{connection_id}"
+
     async def stage(self, s: AsyncSession, draft: SessionDraft, now: datetime) -> PendingSession:
         return new_pending(draft, now, self.lifetime)  # written by publish(), after commit
 
@@ -155,7 +166,9 @@ class RedisSessionStore:
         written = max(now.timestamp(), time.time())
         ttl_ms = int((r.expires_at.timestamp() - written) * 1000)
         if ttl_ms > 0:  # an already-expired session is never stored
-            keys = [self.session_key(r.id)]
+            keys = [self.session_key(r.id), self.user_key(r.user_id)]
+            if r.connection_id is not None:
+                keys.append(self.connection_key(r.connection_id))
             if r.connection_id is not None and r.name_id is not None:
                 keys.append(self.slo_key(r.connection_id, r.name_id))
             oidc = r.auth_method in ("oidc", "google")  # SAML ends by NameID: no sid set
@@ -187,21 +200,52 @@ class RedisSessionStore:
         name_id: str,
         session_index: str | None,
         now: datetime,
-    ) -> int:
+    ) -> list[SessionRecord]:
         index = self.slo_key(connection_id, name_id)
         return await self._end_indexed(index, session_index, now)
 
     async def end_for_sid(
         self, s: AsyncSession, connection_id: str, sid: str, now: datetime
-    ) -> int:
+    ) -> list[SessionRecord]:
         return await self._end_indexed(self.sid_key(connection_id, sid), sid, now)
 
-    async def _end_indexed(self, index: str, session_index: str | None, now: datetime) -> int:
+    async def end_for_connection(
+        self, s: AsyncSession, connection_id: str, now: datetime
+    ) -> list[SessionRecord]:
+        return await self._end_indexed(self.connection_key(connection_id), None, now)
+
+    async def list_for_user(
+        self, s: AsyncSession, user_id: str, now: datetime
+    ) -> list[SessionRecord]:
+        index = self.user_key(user_id)
+        members = sorted(_text(m) for m in await self._redis.smembers(index))
+        found = await self._records(members)
+        gone = [sid for sid, rec in zip(members, found, strict=True) if rec is None]
+        if gone:
+            await self._redis.srem(index, *gone)
+        live = [r for r in found if r is not None and r.ended_at is None and r.expires_at > now]
+        return sorted(live, key=lambda r: (r.created_at, r.id))
+
+    async def _records(self, session_ids: list[str]) -> list[SessionRecord | None]:
+        if not session_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                await pipe.hgetall(self.session_key(session_id))
+            hashes = await pipe.execute()
+        return [
+            _record(sid, {_text(k): _text(v) for k, v in h.items()}) if h else None
+            for sid, h in zip(session_ids, hashes, strict=True)
+        ]
+
+    async def _end_indexed(
+        self, index: str, session_index: str | None, now: datetime
+    ) -> list[SessionRecord]:
         """End the sessions of the index set ``index`` (those of ``session_index`` only,
-        if given); drop the members whose session is gone."""
+        if given); drop the members whose session is gone. The records of those ended now."""
         members = sorted(_text(m) for m in await self._redis.smembers(index))
         if not members:
-            return 0
+            return []
         args = [now.isoformat(), "0" if session_index is None else "1", session_index or ""]
         async with self._redis.pipeline(transaction=False) as pipe:
             for session_id in members:
@@ -210,4 +254,5 @@ class RedisSessionStore:
         gone = [sid for sid, res in zip(members, results, strict=True) if res == -1]
         if gone:
             await self._redis.srem(index, *gone)
-        return sum(1 for res in results if res == 1)
+        ended = [sid for sid, res in zip(members, results, strict=True) if res == 1]
+        return [r for r in await self._records(ended) if r is not None]

@@ -20,9 +20,11 @@ from datetime import timedelta
 
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
+from propylon.directory import session_events as se
 from propylon.oidc.errors import OidcError
 from propylon.oidc.logout_token import validate_logout_token
 from propylon.outbound import OutboundError
+from propylon.revocation.service import Outboxes, sessions_ended
 from propylon.runtime import Runtime
 from propylon.signin.oidc_rp import keys_of, load_rp
 from propylon.signin.replay import OIDC_TOKENS, remember_once
@@ -68,13 +70,16 @@ async def backchannel_logout(
         await record_failure(rt.db, actor, rec, now)
         raise BackchannelRefused(reason) from exc
     key = "logout\x00" + claims.issuer + "\x00" + claims.jti  # §2.6 step 8
+    out = Outboxes()
     async with rt.db.write() as s:
         if not await remember_once(s, OIDC_TOKENS, conn.id, key, claims.replay_until, now):
             ended = -1
-        elif claims.sub is not None:
-            ended = await rt.sessions.end_for(s, conn.id, claims.sub, claims.sid, now)
         else:
-            ended = await rt.sessions.end_for_sid(s, conn.id, claims.sid or "", now)
+            if claims.sub is not None:
+                records = await rt.sessions.end_for(s, conn.id, claims.sub, claims.sid, now)
+            else:
+                records = await rt.sessions.end_for_sid(s, conn.id, claims.sid or "", now)
+            ended = await sessions_ended(s, records, se.IDP_LOGOUT, out, now)
         if ended >= 0:
             rec.diff = {
                 "logout.sub": {"before": None, "after": claims.sub},
@@ -82,6 +87,8 @@ async def backchannel_logout(
                 "sessions_ended": {"before": None, "after": ended},
             }
             await insert_success(s, actor, rec, now)
+            await out.flush(s, now)
+    await out.published(rt.events)
     if ended < 0:
         rec.reason, rec.status = "logout_token_replayed", 400
         await record_failure(rt.db, actor, rec, now)

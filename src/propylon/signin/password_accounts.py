@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit.log import Actor, AuditRecord, insert_success
 from propylon.db.tables import Tenant, User
+from propylon.directory import session_events as se
 from propylon.directory.errors import SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.directory.scope import DirectoryScope
@@ -284,9 +285,12 @@ async def confirm_reset(
         if row is None or user is None or await account_of(s, user.id) is None:
             raise LinkInvalid()
         await set_password_hash(s, user.id, hashed, now)
-        await revoke_sign_ins(s, user, now)
+        outbox = Outbox(user.tenant_id)
+        await revoke_sign_ins(s, user, now, outbox, se.PASSWORD_RESET)
         rec = AuditRecord("password.reset", "user", user.id, user.tenant_id, request_id=request_id)
         await insert_success(s, Actor(AUTH_METHOD, user.id, user.tenant_id), rec, now)
+        written = await outbox.flush(s, now)
+    await rt.events.published(outbox.tenant_id, written)
     await rt.password_throttle.succeeded(row.email)
 
 
@@ -319,9 +323,12 @@ async def change_password(
         if user is None:
             raise PasswordRefused("no_password")
         await set_password_hash(s, user.id, hashed, now)
-        await revoke_sign_ins(s, user, now)
+        outbox = Outbox(user.tenant_id)
+        await revoke_sign_ins(s, user, now, outbox, se.PASSWORD_CHANGED)
         epoch = user.revocation_epoch
         rec = AuditRecord("password.change", "user", user.id, user.tenant_id, request_id=request_id)
         await insert_success(s, Actor(AUTH_METHOD, user.id, user.tenant_id), rec, now)
+        written = await outbox.flush(s, now)
+    await rt.events.published(outbox.tenant_id, written)
     fresh = replace(found.user, revocation_epoch=epoch)
     return await start_session(rt, Account(fresh, found.tenant, hashed), "password.sign_in")

@@ -31,7 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record, record_failure
 from propylon.db.tables_saml import SamlRequest
+from propylon.directory import session_events as se
 from propylon.errors import NotFound, PropylonError
+from propylon.revocation.service import Outboxes, end_session, sessions_ended
 from propylon.runtime import Runtime
 from propylon.saml import SamlValidationError
 from propylon.saml.messages import (
@@ -175,18 +177,21 @@ async def start_logout(
     rec = AuditRecord(ACTION, "saml_connection", conn.id, conn.tenant_id)
     row: SessionRecord | None = None
     url: str | None = None
+    out = Outboxes()
     async with rt.db.write() as s:
         if usable_handle(handle):
             row = await rt.sessions.get(s, session_id_for(handle))
         if row is None or row.tenant_id != conn.tenant_id:
             rec.reason, rec.status = "sp_initiated_no_session", 200
         else:
-            ended = await rt.sessions.end(s, row.id, now)
+            ended = await end_session(s, rt.sessions, row, se.LOGOUT, out, now)
             rec.target_type, rec.target_id = "user", row.user_id
             rec.diff = {"session": {"before": row.id if ended else None, "after": None}}
             url = request_idp_logout(rt, s, conn, row, return_to, now)
             rec.reason = "sp_initiated_sent_to_idp" if url else "sp_initiated_local_only"
         record(s, actor, rec, now)
+        await out.flush(s, now)
+    await out.published(rt.events)
     return LogoutOutcome(url or return_to or None)
 
 
@@ -260,6 +265,7 @@ async def _idp_initiated(
     destination = slo_response_url(conn)
     if destination is None:
         raise LogoutRefused("no_idp_slo_endpoint", "Single sign-out is not set up.")
+    out = Outboxes()
     async with rt.db.write() as s:
         # SAML Core §3.7.3.2: a LogoutRequest is processed once; remembered in the database
         # with the accepted assertion ids (durable across a Redis restart), in this transaction
@@ -268,7 +274,8 @@ async def _idp_initiated(
             raise LogoutRefused("logout_request_replayed", "This sign-out was already done.")
         ended = 0
         for index in message.session_indexes or (None,):
-            ended += await rt.sessions.end_for(s, conn.id, message.name_id, index, now)
+            records = await rt.sessions.end_for(s, conn.id, message.name_id, index, now)
+            ended += await sessions_ended(s, records, se.IDP_LOGOUT, out, now)
         response = build_logout_response(
             response_id=new_id(),
             issue_instant=now,
@@ -278,6 +285,8 @@ async def _idp_initiated(
         )
         rec.diff = {"sessions_ended": {"before": None, "after": ended}}
         record(s, actor, rec, now)
+        await out.flush(s, now)
+    await out.published(rt.events)
     url = encode_redirect_url(
         destination,
         response,

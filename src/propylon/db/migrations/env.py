@@ -9,6 +9,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_feed,
     tables_oidc,
     tables_password,
+    tables_revoke,
     tables_saml,
     tables_signals,
     tables_sso,
