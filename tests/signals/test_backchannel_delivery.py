@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -152,3 +153,52 @@ async def test_a_failed_logout_delivery_is_retried_with_a_fresh_token(
     _, two = verified(logout_token_of(second), keys)
     assert one["jti"] != two["jti"]
     assert (two["aud"], two["sid"]) == (app.client_id, person.session_id)
+
+
+async def test_paths_that_end_sessions_reach_the_apps(server: Server, rx: Receiver) -> None:
+    """Real session-ending paths: an admin's revoke of one session (``session.revoked``), a
+    SCIM deactivation (``user.sessions_revoked``), an app revoking its refresh token
+    (RFC 7009, ``grant.revoked``)."""
+    keys = await jwks(server)
+    admin_url, scim_url, rfc7009_url = rx.url("bcl"), rx.url("bcl"), rx.url("bcl")
+    admin_app = await app_with_logout(server, admin_url)
+    first = await new_person(server)
+    await code_flow(server, admin_app, first)
+    async with server.api() as api:
+        r = await api.delete(f"/api/v1/sessions/{first.session_id}")
+        assert r.status_code == 200, r.text
+    (request,) = await rx.wait(admin_url)
+    _, claims = verified(logout_token_of(request), keys)
+    assert (claims["sid"], claims["aud"]) == (first.session_id, admin_app.client_id)
+
+    scim_app = await app_with_logout(server, scim_url)
+    second = await new_person(server)
+    await code_flow(server, scim_app, second)
+    headers = {"Authorization": f"Bearer {second.scim_token}"}
+    async with httpx.AsyncClient(base_url=second.directory_base, headers=headers) as scim:
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        }
+        r = await scim.patch(f"/Users/{second.user_id}", json=patch)
+        assert r.status_code == 200, r.text
+    (request,) = await rx.wait(scim_url)
+    _, claims = verified(logout_token_of(request), keys)
+    assert (claims["sid"], claims["sub"]) == (second.session_id, second.user_id)
+
+    rfc7009_app = await app_with_logout(server, rfc7009_url)
+    third = await new_person(server)
+    tokens, _ = await code_flow(server, rfc7009_app, third)
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        r = await token_revoke(c, rfc7009_app, tokens["refresh_token"])
+        assert r.status_code == 200, r.text
+    (request,) = await rx.wait(rfc7009_url)
+    _, claims = verified(logout_token_of(request), keys)
+    assert (claims["sid"], claims["aud"]) == (third.session_id, rfc7009_app.client_id)
+
+
+async def token_revoke(c: httpx.AsyncClient, app: App, token: str) -> httpx.Response:
+    assert app.client_secret
+    auth = httpx.BasicAuth(app.client_id, app.client_secret)
+    data = {"token": token, "token_type_hint": "refresh_token"}
+    return await c.post("/oauth2/revoke", data=data, auth=auth)

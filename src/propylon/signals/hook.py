@@ -58,6 +58,7 @@ _INITIATOR = {
     "connection_deleted": "admin",
     "revoked": "user",
     "code_replay": "system",
+    "refresh_token_replay": "system",
 }
 
 
