@@ -4,12 +4,14 @@ Signals stream management (SSF 1.0 §7.1, §8.1), on both backends."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from propylon.db.tables_signals import SessionGrant
+from propylon.sessions.expiry import purge_expired
 from tests.conftest import Server
 from tests.provider.helpers import code_flow, new_app, new_person
 
@@ -93,6 +95,11 @@ async def test_a_redeemed_code_records_which_app_the_session_reached(server: Ser
     assert {r.user_id for r in rows} == {person.user_id}
     assert {r.tenant_id for r in rows} == {person.tenant_id}
     assert all(r.logout_sent_at is None for r in rows)
+    # once the session has expired the rows are useless: `propylon purge` removes them
+    later = max(r.expires_at for r in rows) + timedelta(seconds=1)
+    async with server.rt.db.read() as s:
+        counts = await purge_expired(s, now=later, dry_run=True)
+    assert counts["session_grants"] >= 2
 
 
 async def test_ssf_configuration_metadata(server: Server) -> None:

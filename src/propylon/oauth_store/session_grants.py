@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import core
@@ -85,19 +85,12 @@ _MARK = (
     .where(_GRANTS.c.grant_id.in_(bindparam("ids", expanding=True)))
     .values(logout_sent_at=bindparam("now"))
 )
-_PURGE = delete(_GRANTS).where(_GRANTS.c.expires_at < bindparam("now"))
 
 
 async def mark_told(s: AsyncSession, grant_ids: Sequence[str], now: datetime) -> None:
     """These grants' sessions were announced: never again."""
     if grant_ids:
         await s.execute(_MARK, {"ids": list(grant_ids), "now": now})
-
-
-async def purge_expired(s: AsyncSession, now: datetime) -> int:
-    """Drop the rows of sessions that ended by expiry (nothing left to announce)."""
-    result: Any = await s.execute(_PURGE, {"now": now})
-    return int(result.rowcount or 0)
 
 
 async def backchannel_target(s: AsyncSession, client_id: str) -> str | None:

@@ -66,6 +66,11 @@ def seal_authorization(box: SecretBox, stream_id: str, value: str | None) -> str
     return None if not value else box.seal_text(value, STREAM_AUTHORIZATION, stream_id)
 
 
+def reseal_authorization(box: SecretBox, stream_id: str, stored: str) -> str:
+    """A stored header sealed again under the box's first key (``propylon secrets rotate``)."""
+    return box.reseal(stored, STREAM_AUTHORIZATION, stream_id)
+
+
 def configuration(row: SsfStream, issuer: str) -> dict[str, Any]:
     """The stream configuration (SSF §8.1.1) as the receiver reads it: the authorization
     header is never returned."""
