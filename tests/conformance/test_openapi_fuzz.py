@@ -27,6 +27,10 @@ SCHEMATHESIS = [sys.executable, "-c", "from schemathesis.cli import schemathesis
 NO_OUTBOUND = (
     "create_connection_api_v1_tenants__tenant__saml_connections_post",
     "create_oidc_connection_api_v1_tenants__tenant__oidc_connections_post",
+    # a Shared Signals stream's endpoint is POSTed to (verification, stream-updated SETs)
+    "create_stream_ssf_stream_post",
+    "update_stream_ssf_stream_patch",
+    "replace_stream_ssf_stream_put",
 )
 
 
