@@ -21,6 +21,7 @@ from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord
 from propylon.crypto.secretbox import SecretBox, SecretBoxError, is_sealed, key_id_of
 from propylon.db.tables import core
+from propylon.db.tables_delivery import WebhookEndpoint
 from propylon.db.tables_oidc import OidcConnection
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_signals import SsfStream
@@ -31,6 +32,7 @@ from propylon.runtime import Runtime
 from propylon.signals.streams import reseal_authorization
 from propylon.tenants.oidc_connections import reseal_client_key, reseal_client_secret
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
+from propylon.webhooks.endpoints import reseal as reseal_webhook_secret
 
 SYSTEM = Actor("system", "startup")
 log = structlog.get_logger("propylon.secrets")
@@ -92,6 +94,23 @@ _COLUMNS = (
         "authorization_header",
         lambda stored: stored,
         reseal_authorization,
+    ),
+    # webhook signing secrets, sealed from the first row; the previous one during a rotation
+    _Column(
+        "webhook_secrets",
+        core(WebhookEndpoint),
+        "id",
+        "secret",
+        lambda stored: stored,
+        reseal_webhook_secret,
+    ),
+    _Column(
+        "webhook_previous_secrets",
+        core(WebhookEndpoint),
+        "id",
+        "previous_secret",
+        lambda stored: stored,
+        reseal_webhook_secret,
     ),
 )
 

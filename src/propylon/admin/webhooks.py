@@ -48,8 +48,7 @@ async def create_endpoint(
         rec.target_type = "webhook_endpoint"
         checked = endpoints.validate_url(url, allow_http=allow_http)
         types = endpoints.validate_types(event_types or [])
-        if len(description) > 255:
-            raise errors.InvalidInput("description: at most 255 characters")
+        endpoints.validate_description(description)
         await _check_tenant(s, tenant_id)
         now = rt.clock()
         row, secret = endpoints.new_endpoint(
@@ -113,9 +112,7 @@ async def update_endpoint(
         if event_types is not None:
             row.event_types = {"types": endpoints.validate_types(event_types)}
         if description is not None:
-            if len(description) > 255:
-                raise errors.InvalidInput("description: at most 255 characters")
-            row.description = description
+            row.description = endpoints.validate_description(description)
         row.updated_at = now
         after = endpoints.EndpointView(row).as_dict(now)
         rec.diff = {
@@ -193,6 +190,8 @@ async def list_deliveries(
     if state is not None and state not in ("pending", "delivered", "dead", "dropped"):
         raise errors.InvalidInput("state: pending, delivered, dead or dropped")
     limit = max(1, min(limit, MAX_LIST))
+    if any(v is not None and not plausible(v) for v in (kind, destination, tenant_id)):
+        return {"data": [], "next_after": after}  # no stored value is like that
     query = select(DeliveryItem).where(DeliveryItem.id > after)
     for column, value in (
         (DeliveryItem.state, state),

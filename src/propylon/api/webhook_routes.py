@@ -4,14 +4,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from propylon.admin import webhooks
 from propylon.api.http import StandardInputRoute
 from propylon.api.mgmt_routes import PROBLEMS, STRICT, Caller, Rt
+
+BIGINT_MAX = 2**63 - 1
+DeliveryId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 
 router = APIRouter(
     prefix="/api/v1", tags=["management"], responses=PROBLEMS, route_class=StandardInputRoute
@@ -97,7 +100,7 @@ async def list_deliveries(
     kind: str | None = None,
     destination: str | None = Query(default=None, max_length=64),
     tenant: str | None = Query(default=None, max_length=64),
-    after: int = Query(default=0, ge=0),
+    after: int = Query(default=0, ge=0, le=BIGINT_MAX),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """The queue and its outcomes; ``state=dead`` is the dead-letter view."""
@@ -113,14 +116,16 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}")
-async def show_delivery(delivery_id: int, rt: Rt, _: Caller) -> dict[str, Any]:
+async def show_delivery(delivery_id: DeliveryId, rt: Rt, _: Caller) -> dict[str, Any]:
     """A delivery, its payload and every attempt."""
     return await webhooks.show_delivery(rt, delivery_id)
 
 
 class ReplayIn(BaseModel):
     model_config = STRICT
-    ids: list[int] = Field(default_factory=list, max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=BIGINT_MAX)]] = Field(
+        default_factory=list, max_length=1000
+    )
     destination: str | None = Field(default=None, max_length=64)
 
 

@@ -83,6 +83,30 @@ async def claim_due(
     return out
 
 
+async def claim_next(
+    s: AsyncSession, key: str, now: datetime, lease_seconds: float
+) -> Claimed | None:
+    """Lease the head of ``key`` if it is due (the worker that just finished the item before
+    it goes on with the key without a round through the loop)."""
+    row = (
+        await s.scalars(
+            select(DeliveryItem)
+            .where(DeliveryItem.order_key == key, DeliveryItem.state == PENDING)
+            .order_by(DeliveryItem.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if row is None or row.next_attempt_at > now:
+        return None
+    if row.claimed_until is not None and row.claimed_until >= now:
+        return None
+    row.claim = secrets.token_hex(8)
+    row.claimed_until = now + timedelta(seconds=lease_seconds)
+    await s.flush()
+    return Claimed(queued(row), row.claim, row.retry_since)
+
+
 async def record_attempt(
     s: AsyncSession,
     claimed: Claimed,

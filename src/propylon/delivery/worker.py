@@ -118,7 +118,12 @@ class DeliveryWorker:
         async with self.db.write() as s:
             await queue.purge(s, before)
 
-    async def _deliver(self, c: queue.Claimed) -> None:
+    async def _deliver(self, c: queue.Claimed | None) -> None:
+        """Deliver ``c``, then the next items of its key while they are due."""
+        while c is not None:
+            c = await self._attempt(c)
+
+    async def _attempt(self, c: queue.Claimed) -> queue.Claimed | None:
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
@@ -152,11 +157,12 @@ class DeliveryWorker:
             raise  # shutting down: the lease runs out, another attempt is made
         except Exception as exc:
             error = f"internal: {type(exc).__name__}"
-        await self._finish(c, outcome, status, error, started)
+        return await self._finish(c, outcome, status, error, started)
 
     async def _finish(
         self, c: queue.Claimed, outcome: str, status: int | None, error: str | None, started: float
-    ) -> None:
+    ) -> queue.Claimed | None:
+        """Record the attempt; the key's next item, claimed, when this one is finished."""
         now = self.clock()
         next_at = None
         if outcome == queue.RETRY:
@@ -164,6 +170,7 @@ class DeliveryWorker:
             if next_at is None:
                 outcome = queue.DEAD
         duration_ms = int((time.monotonic() - started) * 1000)
+        following = None
         try:
             async with self.db.write() as s:
                 kept = await queue.record_attempt(
@@ -176,9 +183,12 @@ class DeliveryWorker:
                     duration_ms=duration_ms,
                     next_attempt_at=next_at,
                 )
+                if kept and outcome != queue.RETRY:
+                    key = queue.order_key(c.item.kind, c.item.destination, c.item.tenant_id)
+                    following = await queue.claim_next(s, key, now, self.lease_seconds)
         except Exception as exc:  # not recorded: the lease runs out, it is attempted again
             log.warning("delivery_record_failed", id=c.item.id, error=type(exc).__name__)
-            return
+            return None
         log.info(
             "delivery_attempt",
             id=c.item.id,
@@ -191,3 +201,4 @@ class DeliveryWorker:
             error=error,
             lease_kept=kept,
         )
+        return following

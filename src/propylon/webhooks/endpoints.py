@@ -19,6 +19,7 @@ from propylon.feed.model import rfc3339
 from propylon.ids import Kind, new_id, plausible
 from propylon.outbound import OutboundError
 from propylon.outbound.client import parse_url
+from propylon.text import UNSTORABLE
 from propylon.webhooks import signing
 
 SECRET_PURPOSE = "webhook-secret"
@@ -27,7 +28,7 @@ MAX_TYPES = 100
 
 
 def validate_url(url: str, *, allow_http: bool) -> str:
-    if not url or url != url.strip() or len(url) > 2000:
+    if not url or url != url.strip() or len(url) > 2000 or UNSTORABLE.search(url):
         raise errors.InvalidInput("invalid webhook URL")
     try:
         parsed = parse_url(url)
@@ -39,6 +40,12 @@ def validate_url(url: str, *, allow_http: bool) -> str:
             "PROPYLON_OUTBOUND_ALLOW_PRIVATE_HOSTS=true, to an inside host)"
         )
     return url
+
+
+def validate_description(text: str) -> str:
+    if len(text) > 255 or UNSTORABLE.search(text):
+        raise errors.InvalidInput("description: at most 255 storable characters")
+    return text
 
 
 def validate_types(types: list[str]) -> list[str]:
@@ -89,6 +96,11 @@ class EndpointView:
 
 def seal(box: SecretBox, endpoint_id: str, secret: str) -> str:
     return box.seal_text(secret, SECRET_PURPOSE, endpoint_id)
+
+
+def reseal(box: SecretBox, endpoint_id: str, stored: str) -> str:
+    """A stored secret sealed again under the box's first key (``propylon secrets rotate``)."""
+    return box.reseal(stored, SECRET_PURPOSE, endpoint_id)
 
 
 def signing_secrets(box: SecretBox, row: WebhookEndpoint, now: datetime) -> list[str]:
