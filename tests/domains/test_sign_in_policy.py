@@ -15,6 +15,7 @@ from tests.conftest import Server
 from tests.domains.helpers import arrive, location, new_tenant
 from tests.provider.helpers import auth_params as params
 from tests.provider.helpers import authorize, browser, new_app, new_person
+from tests.revocation.helpers import events
 from tests.saml.idp import make_keypair
 from tests.sso.test_saml_login import IDP, SSO
 
@@ -58,6 +59,10 @@ async def test_enforcing_sso_ends_password_and_google_sessions_for_good(site: Se
         assert (await authorize(b, params(app, prompt="none")))["error"] == "login_required"
     assert not await active(site, person.handle) and not await active(site, google)
     assert await active(site, sso)
+    [event] = await events(site, person.tenant_id, "tenant.sessions_revoked")
+    assert event["subject"] == ("tenant", person.tenant_id)
+    assert event["data"]["auth_methods"] == ["google", "password"]
+    assert event["data"]["reason"] == "sso_enforced" and event["data"]["before"].endswith("Z")
 
     # ending enforcement brings no ended session back; a new one lives
     site.cli_json("tenant", "update", person.tenant_slug, "--no-enforce-sso")

@@ -13,6 +13,7 @@ from tests.conftest import Server
 from tests.oidc_signin.helpers import Tenant, new_tenant, sign_in
 from tests.oidc_signin.op import LoopbackOp, attacker_key, unsigned
 from tests.provider.helpers import token_request
+from tests.revocation.helpers import events
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -67,6 +68,11 @@ async def test_logout_token_ends_the_session_and_its_refresh_tokens(
         await other.aclose()
     rows = server.cli_json("audit", "list", tenant.slug, "--action", "sso.oidc.backchannel_logout")
     assert [r["diff"]["sessions_ended"]["after"] for r in rows if r["outcome"] == "success"] == [1]
+    # with its event, in the same transaction
+    [event] = await events(server, tenant.id, "session.revoked")
+    assert event["data"]["reason"] == "idp_logout"
+    assert event["data"]["session"]["auth_method"] == "oidc"
+    assert event["data"]["session"]["connection_id"] == tenant.connection_id
 
 
 def _hostile(op: LoopbackOp, client_id: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from tests.password.helpers import (
     sign_in,
     wait_mail,
 )
+from tests.revocation.helpers import user_revocations
 
 NEW = "a brand new passphrase 7"
 
@@ -65,6 +66,8 @@ async def test_reset_sets_a_new_password_ends_sessions_and_works_once(server: Se
             )
             assert reused.status_code == 400
         assert not await _is_signed_in(old_session)
+        # with its event, in the reset's transaction
+        assert await user_revocations(server, address) == [("password_reset", 1)]
     finally:
         await old_session.aclose()
     async with browser(server.url) as b:
@@ -104,6 +107,7 @@ async def test_change_needs_the_current_password_and_ends_other_sessions(server:
         assert ok.status_code == 200 and "Password changed" in ok.text, ok.text
         assert await _is_signed_in(this)  # this browser got a new session
         assert not await _is_signed_in(other)
+        assert await user_revocations(server, address) == [("password_changed", 1)]
     finally:
         await other.aclose()
         await this.aclose()

@@ -87,13 +87,16 @@ async def test_end_sessions_for_name_id_and_session_index(server: Server) -> Non
     )
     assert capped.expires_at == now + timedelta(minutes=5)
     async with rt.db.write() as s:
-        assert await store.end_for(s, "conn_test", person.email, "idx-1", now) == 1
+        [ended] = await store.end_for(s, "conn_test", person.email, "idx-1", now)
+        assert ended.id == person.session_id
     async with rt.db.read() as s:
         assert await load_active(store, s, person.handle, now) is None
         assert await load_active(store, s, other.handle, now) is not None
     async with rt.db.write() as s:
-        assert await store.end_for(s, "conn_test", person.email, None, now) == 1
-        assert await store.end_for(s, "conn_test", person.email, None, now) == 0
+        assert [r.id for r in await store.end_for(s, "conn_test", person.email, None, now)] == [
+            other.id
+        ]
+        assert await store.end_for(s, "conn_test", person.email, None, now) == []
     async with rt.db.read() as s:
         assert await load_active(store, s, other.handle, now) is None
         assert await load_active(store, s, capped.handle, now) is not None

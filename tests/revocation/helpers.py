@@ -47,3 +47,20 @@ async def management(server: Server) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
     )
+
+
+async def user_revocations(server: Server, email: str) -> list[tuple[str, int]]:
+    """``(reason, epoch)`` of every ``user.sessions_revoked`` of the password account
+    ``email``, in order."""
+    from propylon.db.tables_password import PasswordCredential
+
+    async with server.rt.db.read() as s:
+        cred = await s.scalar(
+            select(PasswordCredential).where(PasswordCredential.email == email.lower())
+        )
+        assert cred is not None
+        user_id, tenant_id = cred.user_id, cred.tenant_id
+    rows = await events(server, tenant_id, "user.sessions_revoked")
+    return [
+        (e["data"]["reason"], e["data"]["epoch"]) for e in rows if e["subject"] == ("user", user_id)
+    ]

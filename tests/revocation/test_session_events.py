@@ -189,3 +189,22 @@ async def test_the_sessions_cli_lists_and_revokes(server: Server) -> None:
         ("session.revoked", "admin"),
         ("user.sessions_revoked", "admin"),
     ]
+
+
+async def test_deleting_a_directory_or_a_tenant_writes_user_sessions_revoked(
+    server: Server,
+) -> None:
+    app = await new_app(server)
+    first, second = await new_person(server), await new_person(server)
+    tokens, _ = await code_flow(server, app, first)
+    async with await management(server) as api:
+        directory_id = first.directory_base.rstrip("/").rsplit("/", 1)[1]
+        r = await api.delete(f"/scim-directories/{directory_id}")
+        assert r.status_code == 200, r.text
+        r = await api.delete(f"/tenants/{second.tenant_slug}")
+        assert r.status_code == 200, r.text
+    for person in (first, second):
+        [event] = await events(server, person.tenant_id, "user.sessions_revoked")
+        assert event["subject"] == ("user", person.user_id)
+        assert event["data"]["reason"] == "deleted" and event["data"]["epoch"] == 1
+    assert await _dead(server, app, tokens)

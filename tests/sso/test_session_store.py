@@ -222,7 +222,7 @@ async def test_a_rolled_back_sign_in_leaves_no_session(server: Server) -> None:
         assert await rt.sessions.load(s, pending.id, now) is None
     async with rt.db.write() as s:
         # an IdP LogoutRequest for the NameID finds nothing either
-        assert await rt.sessions.end_for(s, org.connection["connection_id"], email, None, now) == 0
+        assert await rt.sessions.end_for(s, org.connection["connection_id"], email, None, now) == []
     # staged and committed but never published: usable only in the database store
     async with rt.db.write() as s:
         unpublished = await rt.sessions.stage(s, draft, now)

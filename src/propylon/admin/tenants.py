@@ -114,15 +114,17 @@ async def set_sign_in_policy(
 async def delete_tenant(rt: Runtime, actor: Actor, ref: str) -> dict[str, Any]:
     """The tenant is gone at once (sign-ins and tokens revoked, connections disabled); its
     data stays until ``purge`` after the retention period."""
+    written: list[StoredEvent] = []
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         now = rt.clock()
-        tenant = await offboarding.delete_tenant(s, ref, now)
+        tenant = await offboarding.delete_tenant(s, ref, now, written)
         rec.tenant_id, rec.target_type, rec.target_id = tenant.id, "tenant", tenant.id
         rec.diff = {"deleted_at": {"before": None, "after": now.isoformat()}}
         return {"id": tenant.id, "slug": tenant.slug, "deleted_at": now.isoformat()}
 
     out = await audited(rt, actor, "tenant.delete", op)
+    await rt.events.published(out["id"], written)
     settings = rt.settings  # after commit: token scopes, login routes, connections
     lifetime = max(settings.scim_scope_cache_seconds, settings.sign_in_cache_seconds)
     failed = await publish_committed(rt.cache, scope_cache.CHANNEL, out["id"], lifetime)
@@ -219,14 +221,17 @@ async def revoke_tokens(rt: Runtime, actor: Actor, directory_id: str) -> dict[st
 async def delete_directory(rt: Runtime, actor: Actor, directory_id: str) -> dict[str, Any]:
     """Revoke the directory's tokens, deprovision its users and groups (kept for the
     retention period)."""
+    written: list[StoredEvent] = []
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
-        tenant_id, users = await offboarding.delete_directory(s, directory_id, rt.clock())
+        tenant_id, users = await offboarding.delete_directory(s, directory_id, rt.clock(), written)
         rec.tenant_id, rec.target_type, rec.target_id = tenant_id, "directory", directory_id
         rec.diff = {"users_deprovisioned": {"before": None, "after": users}}
         return {"directory_id": directory_id, "deleted": True, "users_deprovisioned": users}
 
     out = await audited(rt, actor, "scim.directory.delete", op)
+    if written:
+        await rt.events.published(written[0].tenant_id, written)
     lifetime = rt.settings.scim_scope_cache_seconds
     return out | await publish_committed(rt.cache, scope_cache.CHANNEL, directory_id, lifetime)
 

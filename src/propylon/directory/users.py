@@ -232,10 +232,20 @@ async def revoke_sign_ins(
 
 
 async def revoke_sign_ins_where(
-    session: AsyncSession, users: ColumnElement[bool], now: datetime
+    session: AsyncSession,
+    users: ColumnElement[bool],
+    now: datetime,
+    outbox: Outbox | None = None,
+    reason: str = se.DELETED,
 ) -> None:
     """:func:`revoke_sign_ins` for every user ``users`` selects at once (deleting a tenant or
-    a directory), as two set-based statements."""
+    a directory), as two set-based statements. With an ``outbox`` (the users' tenant's),
+    one ``user.sessions_revoked`` per user, flushed by chunks of :data:`EVENT_CHUNK` (the
+    caller flushes the rest)."""
+    found: list[Any] = []
+    if outbox is not None:
+        query = select(User.id, User.revocation_epoch).where(users).order_by(User.id)
+        found = list((await session.execute(query)).all())
     ids = select(User.id).where(users).scalar_subquery()
     await session.execute(
         update(LoginSession)
@@ -244,6 +254,24 @@ async def revoke_sign_ins_where(
     )
     epoch = User.revocation_epoch + 1
     await session.execute(update(User).where(users).values(revocation_epoch=epoch))
+    if outbox is None:
+        return
+    for uid, before in found:
+        event = se.user_sessions_revoked(
+            user_id=uid,
+            tenant_id=outbox.tenant_id,
+            before=now,
+            epoch=(before or 0) + 1,
+            reason=reason,
+        )
+        outbox.emit(event)
+        if len(outbox.pending) >= EVENT_CHUNK:
+            await outbox.flush(session, now)
+
+
+EVENT_CHUNK = 500
+"""Most events one outbox flush writes (a PostgreSQL statement has at most 65535 bind
+parameters)."""
 
 
 async def replace_user(

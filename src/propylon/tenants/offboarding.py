@@ -16,12 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Group, ScimToken, Tenant, User
 from propylon.db.tables_saml import SamlConnection
+from propylon.directory.events import Outbox, StoredEvent
 from propylon.directory.users import revoke_sign_ins_where
 from propylon.tenants.directories import get_directory
 from propylon.tenants.service import get_tenant
 
 
-async def delete_tenant(s: AsyncSession, ref: str, now: datetime) -> Tenant:
+async def delete_tenant(
+    s: AsyncSession, ref: str, now: datetime, written: list[StoredEvent] | None = None
+) -> Tenant:
+    """Every user's sign-ins end with ``user.sessions_revoked`` (reason ``deleted``); the
+    events written are added to ``written``, to publish after the commit."""
     tenant = await get_tenant(s, ref)
     tenant.deleted_at = tenant.updated_at = now
     await s.execute(
@@ -34,15 +39,22 @@ async def delete_tenant(s: AsyncSession, ref: str, now: datetime) -> Tenant:
         .where(SamlConnection.tenant_id == tenant.id, SamlConnection.disabled_at.is_(None))
         .values(disabled_at=now)
     )
-    await revoke_sign_ins_where(s, User.tenant_id == tenant.id, now)
+    outbox = Outbox(tenant.id)
+    await revoke_sign_ins_where(s, User.tenant_id == tenant.id, now, outbox)
     await s.flush()
+    await outbox.flush(s, now)
+    if written is not None:
+        written.extend(outbox.written)
     return tenant
 
 
-async def delete_directory(s: AsyncSession, directory_id: str, now: datetime) -> tuple[str, int]:
+async def delete_directory(
+    s: AsyncSession, directory_id: str, now: datetime, written: list[StoredEvent] | None = None
+) -> tuple[str, int]:
     """Revoke the directory's tokens and deprovision its users and groups (kept for the
-    retention period, as a SCIM DELETE keeps them); returns the tenant id and how many users
-    were deprovisioned."""
+    retention period, as a SCIM DELETE keeps them), each user's sign-ins ending with
+    ``user.sessions_revoked`` (events added to ``written``); returns the tenant id and how
+    many users were deprovisioned."""
     directory = await get_directory(s, directory_id)
     directory.deleted_at = now
     await s.execute(
@@ -51,7 +63,8 @@ async def delete_directory(s: AsyncSession, directory_id: str, now: datetime) ->
         .values(revoked_at=now)
     )
     live = (User.directory_id == directory.id) & User.deleted_at.is_(None)
-    await revoke_sign_ins_where(s, live, now)
+    outbox = Outbox(directory.tenant_id)
+    await revoke_sign_ins_where(s, live, now, outbox)
     done = await s.execute(update(User).where(live).values(deleted_at=now, active=False))
     await s.execute(
         update(Group)
@@ -59,4 +72,7 @@ async def delete_directory(s: AsyncSession, directory_id: str, now: datetime) ->
         .values(deleted_at=now)
     )
     await s.flush()
+    await outbox.flush(s, now)
+    if written is not None:
+        written.extend(outbox.written)
     return directory.tenant_id, int(done.rowcount or 0)  # type: ignore[attr-defined]
