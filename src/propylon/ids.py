@@ -37,6 +37,8 @@ class Kind(StrEnum):
     SAML_REQUEST = "req"
     OIDC_CONNECTION = "oidc"
     WEBHOOK_ENDPOINT = "whep"
+    CATALOG_ENTRY = "ent"
+    RULE_VERSION = "erv"
 
 
 def new_id(kind: Kind) -> str:

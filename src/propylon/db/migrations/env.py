@@ -6,6 +6,7 @@ from alembic import context
 
 from propylon.db import (  # noqa: F401  (register their tables)
     tables_delivery,
+    tables_entitlements,
     tables_feed,
     tables_oidc,
     tables_password,
