@@ -5,13 +5,19 @@ JWK Set, with its ``Authorization`` header."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from propylon.admin import entitlements
+from propylon.admin.audited import CLI
 from tests.conftest import Server, new_directory
+from tests.http.test_scim_users import ENTERPRISE, user_body
 from tests.provider.helpers import jwks
 from tests.signals.helpers import Receiver, emit, receiver, verified
 
@@ -131,3 +137,51 @@ async def test_session_revoked_and_claims_change_reach_the_streams_that_asked(
     }
     assert claims["sub_id"]["user"]["sub"] == "usr-1"
     assert len(rx.at(sessions_url)) == 1  # the claims change was not requested there
+
+
+async def test_a_department_change_pushes_the_new_roles_as_token_claims_change(
+    server: Server, api: httpx.AsyncClient, rx: Receiver
+) -> None:
+    """The real path: a SCIM department change recomputes the user's entitlements
+    (``user.entitlements_changed``), which reaches the stream as CAEP ``token-claims-change``."""
+    role = f"clinician-{secrets.token_hex(3)}"
+    await entitlements.catalog_add(server.rt, CLI, "role", role)
+    d = await new_directory(server)
+    rules = {
+        "rules": [
+            {
+                "name": "clinical",
+                "priority": 1,
+                "when": {"attributes": [{"attr": "department", "op": "eq", "value": "Clinical"}]},
+                "grant": {"roles": [role]},
+            }
+        ]
+    }
+    await entitlements.rules_set(server.rt, CLI, d.tenant_slug, rules)
+    url = rx.url("ssf")
+    await new_stream(api, url, [CAEP + "token-claims-change"], tenant_id=d.tenant_id)
+    async with d.client() as scim:
+        r = await scim.post("/Users", json=user_body(f"nurse-{secrets.token_hex(3)}@acme.test"))
+        assert r.status_code == 201, r.text
+        user_id = r.json()["id"]
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Clinical"}
+            ],
+        }
+        r = await scim.patch(f"/Users/{user_id}", json=patch)
+        assert r.status_code == 200, r.text
+    keys = await jwks(server)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        sets = [set_of(server.url, req, keys)[1] for req in rx.at(url)]
+        changes = [c["events"][CAEP + "token-claims-change"] for c in sets]
+        granted = [c for c in changes if role in c["claims"]["roles"]]
+        if granted:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no token-claims-change with {role}: {rx.at(url)}")
+    assert granted[0]["claims"]["entitlements_version"] >= 1
+    assert all(c["sub_id"]["user"]["sub"] == user_id for c in sets)
