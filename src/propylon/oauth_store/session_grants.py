@@ -80,6 +80,7 @@ async def reached(
     return [Reached(*row) for row in rows]
 
 
+MARK_CHUNK = 500
 _MARK = (
     update(_GRANTS)
     .where(_GRANTS.c.grant_id.in_(bindparam("ids", expanding=True)))
@@ -88,9 +89,11 @@ _MARK = (
 
 
 async def mark_told(s: AsyncSession, grant_ids: Sequence[str], now: datetime) -> None:
-    """These grants' sessions were announced: never again."""
-    if grant_ids:
-        await s.execute(_MARK, {"ids": list(grant_ids), "now": now})
+    """These grants' sessions were announced: never again (in chunks, within the bound
+    parameter limits of both backends)."""
+    ids = list(dict.fromkeys(grant_ids))
+    for start in range(0, len(ids), MARK_CHUNK):
+        await s.execute(_MARK, {"ids": ids[start : start + MARK_CHUNK], "now": now})
 
 
 async def backchannel_target(s: AsyncSession, client_id: str) -> str | None:
