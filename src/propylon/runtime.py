@@ -36,6 +36,8 @@ from propylon.sessions.store import SessionStore
 from propylon.sessions.store_db import DatabaseSessionStore
 from propylon.sessions.store_redis import RedisSessionStore
 from propylon.settings import Settings
+from propylon.signals.hook import SignalsHook
+from propylon.signals.renderers import BackchannelLogoutRenderer, SsfRenderer
 from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
 from propylon.tenants.saml_keys_cache import SamlKeyCache
@@ -217,4 +219,20 @@ def build_runtime(settings: Settings) -> Runtime:
     rt.feed_hooks.append(feed_hook())
     webhooks = WebhookRenderer(box)
     rt.delivery_renderers[webhooks.kind] = webhooks
+    install_signals(rt)
     return rt
+
+
+def install_signals(rt: Runtime) -> None:
+    """Back-channel logout and Shared Signals (``signals/``): their feed hook and renderers."""
+    st = rt.settings
+    rt.feed_hooks.append(SignalsHook(st.public_url))
+    logout = BackchannelLogoutRenderer(
+        st.public_url,
+        st.signing_alg,
+        st.backchannel_logout_token_lifetime_seconds,
+        rt.signing_keys,
+    )
+    ssf = SsfRenderer(st.public_url, st.signing_alg, rt.signing_keys, rt.secret_box)
+    rt.delivery_renderers[logout.kind] = logout
+    rt.delivery_renderers[ssf.kind] = ssf

@@ -256,6 +256,9 @@ class Settings(BaseSettings):
     """JWS algorithm of ID and access tokens: ES256 (default) or RS256."""
     signing_key_retire_seconds: int = 86_400
     """After ``propylon keys rotate`` the previous key stays in JWKS this long."""
+    backchannel_logout_token_lifetime_seconds: int = Field(default=120, ge=10, le=3600)
+    """``exp`` - ``iat`` of logout tokens sent to apps (Back-Channel Logout 1.0 §2.4: short);
+    each delivery attempt signs a new one."""
 
     # SAML 2.0 service provider
     saml_clock_skew_seconds: int = 120

@@ -3,10 +3,10 @@ server serves: requests generated from the schema, edge values included (huge in
 odd strings, wrong types), and none may get a 5xx.
 
 A server of its own per backend, since the fuzzer creates tenants and apps with whatever
-names it likes. Creating a SAML or OIDC connection or a webhook endpoint is left out: a generated metadata URL or
-issuer would make the server fetch from an arbitrary host, and tests reach loopback only. A
-fixed seed and a bound on examples per operation keep a run repeatable and about half a minute
-long.
+names it likes. Creating a SAML or OIDC connection, a webhook endpoint or a Shared Signals
+stream is left out: a generated metadata URL, issuer or endpoint would make the server fetch
+from or post to an arbitrary host, and tests reach loopback only. A fixed seed and a bound on
+examples per operation keep a run repeatable and about half a minute long.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ SCHEMATHESIS = [sys.executable, "-c", "from schemathesis.cli import schemathesis
 NO_OUTBOUND = (
     "create_connection_api_v1_tenants__tenant__saml_connections_post",
     "create_oidc_connection_api_v1_tenants__tenant__oidc_connections_post",
+    # a Shared Signals stream's endpoint is POSTed to (verification, stream-updated SETs)
+    "create_stream_ssf_stream_post",
+    "update_stream_ssf_stream_patch",
+    "replace_stream_ssf_stream_put",
     # a webhook endpoint's URL is POSTed to by the delivery worker
     "create_endpoint_api_v1_webhooks_post",
     "update_endpoint_api_v1_webhooks__endpoint_id__patch",

@@ -55,6 +55,8 @@ class AppView:
     redirect_uris: list[str]
     post_logout_redirect_uris: list[str]
     created_at: str
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,8 @@ class AppView:
             "redirect_uris": self.redirect_uris,
             "post_logout_redirect_uris": self.post_logout_redirect_uris,
             "created_at": self.created_at,
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.backchannel_logout_session_required,
         }
 
 
@@ -75,7 +79,17 @@ def view(row: OAuthClient) -> AppView:
         redirect_uris=list(row.redirect_uris.get("uris", [])),
         post_logout_redirect_uris=list(row.post_logout_redirect_uris.get("uris", [])),
         created_at=row.created_at.isoformat(),
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=bool(row.backchannel_logout_session_required),
     )
+
+
+def validate_backchannel_uri(uri: str | None) -> str | None:
+    """OpenID Connect Back-Channel Logout 1.0 §2.2: an absolute URI without a fragment (https,
+    or http on loopback like redirect URIs); ``""`` or ``None``: no back-channel logout."""
+    if not uri:
+        return None
+    return validate_redirect_uri(uri)
 
 
 async def create_app(
@@ -86,6 +100,8 @@ async def create_app(
     redirect_uris: list[str],
     post_logout_redirect_uris: list[str] | None = None,
     public: bool = False,
+    backchannel_logout_uri: str | None = None,
+    backchannel_logout_session_required: bool = False,
 ) -> dict[str, Any]:
     """Register an app; returns ``client_id`` and (confidential only) ``client_secret``."""
     now = rt.clock()
@@ -97,6 +113,7 @@ async def create_app(
             raise errors.InvalidInput("at least one --redirect-uri is required")
         uris = [validate_redirect_uri(u) for u in redirect_uris]
         logout_uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris or []]
+        backchannel = validate_backchannel_uri(backchannel_logout_uri)
         client_id = new_secret("app", 16)
         secret, secret_hash = (None, None) if public else mint("cs")
         rec.target_id = client_id
@@ -113,6 +130,8 @@ async def create_app(
                 post_logout_redirect_uris={"uris": logout_uris},
                 created_at=now,
                 revoked_at=None,
+                backchannel_logout_uri=backchannel,
+                backchannel_logout_session_required=backchannel_logout_session_required,
             )
             s.add(row)
             record(s, actor, rec, now)
@@ -169,9 +188,12 @@ async def update_app(
     name: str | None = None,
     redirect_uris: list[str] | None = None,
     post_logout_redirect_uris: list[str] | None = None,
+    backchannel_logout_uri: str | None = None,
+    backchannel_logout_session_required: bool | None = None,
 ) -> dict[str, Any]:
     """Rename an app or replace its redirect URIs (each list replaced whole; exact match,
-    RFC 6749 §3.1.2); every process drops its copy at once."""
+    RFC 6749 §3.1.2) or its back-channel logout URI (``""`` removes it); every process drops
+    its copy at once."""
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         rec.target_type, rec.target_id = "app", client_id
@@ -190,6 +212,10 @@ async def update_app(
         if post_logout_redirect_uris is not None:
             uris = [validate_redirect_uri(u) for u in post_logout_redirect_uris]
             row.post_logout_redirect_uris = {"uris": uris}
+        if backchannel_logout_uri is not None:
+            row.backchannel_logout_uri = validate_backchannel_uri(backchannel_logout_uri)
+        if backchannel_logout_session_required is not None:
+            row.backchannel_logout_session_required = backchannel_logout_session_required
         after = view(row).as_dict()
         rec.diff = {
             k: {"before": before[k], "after": v} for k, v in after.items() if before[k] != v

@@ -24,10 +24,12 @@ from propylon.db.tables import core
 from propylon.db.tables_delivery import WebhookEndpoint
 from propylon.db.tables_oidc import OidcConnection
 from propylon.db.tables_saml import SamlConnection
+from propylon.db.tables_signals import SsfStream
 from propylon.db.tables_sso import SigningKey
 from propylon.errors import InvalidInput
 from propylon.oauth_store.signing_keys import open_jwk, seal_jwk
 from propylon.runtime import Runtime
+from propylon.signals.streams import reseal_authorization
 from propylon.tenants.oidc_connections import reseal_client_key, reseal_client_secret
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
 from propylon.webhooks.endpoints import reseal as reseal_webhook_secret
@@ -83,6 +85,15 @@ _COLUMNS = (
         "private_key_pem",
         lambda stored: stored,
         reseal_client_key,
+    ),
+    # Shared Signals streams' Authorization header, sealed from the first row
+    _Column(
+        "ssf_stream_authorizations",
+        core(SsfStream),
+        "id",
+        "authorization_header",
+        lambda stored: stored,
+        reseal_authorization,
     ),
     # webhook signing secrets, sealed from the first row; the previous one during a rotation
     _Column(

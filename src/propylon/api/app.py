@@ -37,6 +37,7 @@ from propylon.api import (
     scim_routes,
     security_headers,
     session_routes,
+    ssf_routes,
     webhook_routes,
 )
 from propylon.audit import auth_failures
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(mgmt_routes.router)
     app.include_router(events_routes.router)
     app.include_router(apps_routes.router)
+    app.include_router(ssf_routes.router)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)

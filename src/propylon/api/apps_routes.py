@@ -26,6 +26,11 @@ class AppIn(BaseModel):
     redirect_uris: list[str] = Field(examples=[["https://app.example.com/callback"]], min_length=1)
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
     public: bool = False
+    backchannel_logout_uri: str | None = Field(
+        default=None, max_length=2000, examples=["https://app.example.com/backchannel-logout"]
+    )
+    """OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed."""
+    backchannel_logout_session_required: bool = False
 
 
 @router.post("/apps", status_code=201)
@@ -37,6 +42,8 @@ async def create_app(body: AppIn, rt: Rt, actor: Caller) -> dict[str, Any]:
         redirect_uris=body.redirect_uris,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
         public=body.public,
+        backchannel_logout_uri=body.backchannel_logout_uri,
+        backchannel_logout_session_required=body.backchannel_logout_session_required,
     )
 
 
@@ -52,6 +59,9 @@ class AppPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     redirect_uris: list[str] | None = Field(default=None, min_length=1, max_length=100)
     post_logout_redirect_uris: list[str] | None = Field(default=None, max_length=100)
+    backchannel_logout_uri: str | None = Field(default=None, max_length=2000)
+    """``""`` removes it."""
+    backchannel_logout_session_required: bool | None = None
 
 
 @router.get("/apps/{client_id}")
@@ -69,6 +79,8 @@ async def update_app(client_id: str, body: AppPatch, rt: Rt, actor: Caller) -> d
         name=body.name,
         redirect_uris=body.redirect_uris,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
+        backchannel_logout_uri=body.backchannel_logout_uri,
+        backchannel_logout_session_required=body.backchannel_logout_session_required,
     )
 
 

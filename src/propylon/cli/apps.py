@@ -24,6 +24,17 @@ def app_create(
         list[str] | None, typer.Option(help="Post-logout redirect URI (repeatable).")
     ] = None,
     public: Annotated[bool, typer.Option("--public", help="No secret; PKCE S256.")] = False,
+    backchannel_logout_uri: Annotated[
+        str | None,
+        typer.Option(help="Where logout tokens are POSTed (Back-Channel Logout 1.0)."),
+    ] = None,
+    backchannel_logout_session_required: Annotated[
+        bool | None,
+        typer.Option(
+            "--backchannel-logout-session-required/--no-backchannel-logout-session-required",
+            help="The app needs sid in logout tokens (always sent).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register an app; the client secret is shown only once."""
@@ -35,6 +46,8 @@ def app_create(
             redirect_uris=redirect_uri,
             post_logout_redirect_uris=post_logout_redirect_uri or [],
             public=public,
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=bool(backchannel_logout_session_required),
         )
     )
 
@@ -83,6 +96,19 @@ def app_update(
         list[str] | None,
         typer.Option(help="Post-logout redirect URI (repeatable; replaces the list)."),
     ] = None,
+    backchannel_logout_uri: Annotated[
+        str | None,
+        typer.Option(
+            help='Where logout tokens are POSTed (Back-Channel Logout 1.0). "" removes it.'
+        ),
+    ] = None,
+    backchannel_logout_session_required: Annotated[
+        bool | None,
+        typer.Option(
+            "--backchannel-logout-session-required/--no-backchannel-logout-session-required",
+            help="The app needs sid in logout tokens (always sent).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Rename an app or replace its redirect URIs."""
@@ -94,6 +120,8 @@ def app_update(
             name=name,
             redirect_uris=redirect_uri,
             post_logout_redirect_uris=post_logout_redirect_uri,
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=backchannel_logout_session_required,
         )
     )
     emit(out, as_json, lambda: typer.echo(f"updated {out['client_id']}"))

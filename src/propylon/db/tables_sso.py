@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from propylon.db.tables import Base
@@ -27,6 +27,12 @@ class OAuthClient(Base):
     post_logout_redirect_uris: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    """Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2)."""
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    """The app needs ``sid`` in logout tokens (§2.2); Propylon always sends it."""
 
 
 class SigningKey(Base):

@@ -60,5 +60,7 @@ def metadata(issuer: str) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        # OpenID Connect Back-Channel Logout 1.0 §2.1 (``provider/backchannel.py``)
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }

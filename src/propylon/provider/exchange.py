@@ -28,7 +28,7 @@ from joserfc.jwk import KeySet
 from propylon.cache.copies import LocalCopies
 from propylon.entitlements import store as entitlements
 from propylon.entitlements.model import GROUPS_SCOPE
-from propylon.oauth_store import grants
+from propylon.oauth_store import grants, session_grants
 from propylon.oauth_store.grants import Transaction, Write
 from propylon.oauth_store.signing_keys import SigningMaterial
 from propylon.provider import rfc9068
@@ -108,6 +108,26 @@ class Exchange:
 
     def insert_refresh(self, values: dict[str, Any]) -> None:
         self.writes.append(grants.insert_refresh(values))
+
+    def record_grant(self, client_id: str, login: ActiveSession) -> None:
+        """Remember that the session reached this app (a new grant; Back-Channel Logout
+        1.0 §2.7: every app the session logged in to is told when it ends)."""
+        if self.family_id is None:
+            return
+        record = login.record
+        values = {
+            "grant_id": self.family_id,
+            "session_id": record.id,
+            "client_id": client_id,
+            "user_id": record.user_id,
+            "tenant_id": record.tenant_id,
+            "auth_method": record.auth_method,
+            "session_created_at": record.created_at,
+            "created_at": self.now,
+            "expires_at": record.expires_at,
+            "logout_sent_at": None,
+        }
+        self.writes.append(session_grants.insert_grant(values))
 
     def use_code(self, code_hash: str) -> None:
         self.writes.append(grants.use_code(code_hash, self.now))

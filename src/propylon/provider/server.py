@@ -85,11 +85,13 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         ex = self.exchange
+        login: ActiveSession = request.user
+        previous = ex.refresh
+        if previous is None:  # a code redeemed: a new grant of this session
+            ex.record_grant(request.client.get_client_id(), login)
         refresh = token.get("refresh_token")
         if not refresh or ex.family_id is None:
             return
-        login: ActiveSession = request.user
-        previous = ex.refresh
         ex.insert_refresh(
             {
                 "token_hash": hash_secret(refresh),
