@@ -20,6 +20,8 @@ from propylon.crypto.secretbox import SecretBox
 from propylon.db.engine import Database
 from propylon.directory.events import EventBus
 from propylon.directory.scope_cache import ScopeCache
+from propylon.feed.model import FeedHook
+from propylon.feed.process import Feed
 from propylon.mail import Mailer, mailer_from
 from propylon.oauth_store.signing_keys import SigningKeyCache
 from propylon.oidc.discovery import ProviderCache
@@ -85,6 +87,9 @@ class Runtime:
     """Sign-in sessions: the database in the embedded mode, Redis in production mode."""
     clock: Callable[[], datetime] = field(default=utcnow)
     events: EventBus = field(default_factory=EventBus)
+    feed_hooks: list[FeedHook] = field(default_factory=list)
+    """Run by the feed's sequencer inside its transaction with each numbered batch
+    (``feed/model.py``); ``build_runtime`` appends the webhook and signal hooks."""
     scope_cache: ScopeCache = field(default_factory=lambda: ScopeCache(0, enabled=False))
     sign_in: SignInCopies = field(default_factory=lambda: SignInCopies.build(0, enabled=False))
     audit_buffer: AuditBuffer | None = None
@@ -112,6 +117,9 @@ class Runtime:
     oidc_providers: ProviderCache = field(init=False)
     """OpenID Providers' metadata and JWK Sets (``oidc/discovery.py``), fetched through
     ``outbound``."""
+    feed: Feed = field(init=False)
+    """The event feed in this process (``feed/``): sequencer (running ``feed_hooks``),
+    follower of the stream clients, retention purge; the server starts its loops."""
 
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
@@ -139,6 +147,16 @@ class Runtime:
             "cap": st.password_backoff_max_seconds,
             "memory": st.password_failure_memory_seconds,
         }
+        self.feed = Feed(
+            self.db,
+            self.feed_hooks,
+            lambda: self.clock(),
+            self.cache.publish,
+            poll_seconds=st.feed_poll_seconds,
+            batch_size=st.feed_batch_size,
+            retention=timedelta(days=st.events_retention_days),
+            retry_max_seconds=st.background_retry_max_seconds,
+        )
         self.password_throttle = Throttle(
             self.cache,
             account=BackoffPolicy(free=st.password_free_failures, **backoff),

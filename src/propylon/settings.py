@@ -277,3 +277,15 @@ class Settings(BaseSettings):
     google_issuer: str = "https://accounts.google.com"
     """Google's issuer identifier (its discovery document is read from it); tests point it
     at a local OpenID Provider."""
+
+    # The event feed (feed/, docs/events.md)
+    feed_poll_seconds: float = Field(default=0.25, ge=0.01, le=60)
+    """How often each process's sequencer and follower look for new events without being
+    woken (after a commit in the process, or through the accelerator's ``feed`` channel)."""
+    feed_batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Events numbered (and handed to the feed hooks) per sequencer transaction."""
+    events_retention_days: int = Field(default=30, ge=1)
+    """Sequenced events are kept (and replayable through the API and stream) this long."""
+    events_stream_heartbeat_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Interval of the SSE stream's heartbeats, each sent only after a successful read of
+    the database (none while it cannot be read)."""

@@ -20,6 +20,7 @@ from propylon.api import (
     domain_routes,
     email_first,
     errors,
+    events_routes,
     health,
     home,
     mgmt_routes,
@@ -88,9 +89,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if settings.domain_recheck_seconds > 0:
             recheck = recheck_loop(rt, settings.domain_recheck_seconds)
             tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
+        tasks.extend(rt.feed.start(rt.cache.subscribe, rt.cache.remember_once))
         try:
             yield
         finally:
+            rt.feed.stop()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(password_reset_routes.router)
     app.include_router(oidc_routes.router)
     app.include_router(mgmt_routes.router)
+    app.include_router(events_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)

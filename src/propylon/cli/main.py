@@ -21,6 +21,7 @@ from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
 from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
+from propylon.cli import events as events_cli
 from propylon.cli import oidc as oidc_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
@@ -63,6 +64,7 @@ app.add_typer(domains_cli.domain_app, name="domain")
 app.add_typer(directory_cli.user_app, name="user")
 app.add_typer(directory_cli.group_app, name="group")
 app.add_typer(secrets_cli.secrets_app, name="secrets")
+app.add_typer(events_cli.events_app, name="events")
 
 
 @app.command()

@@ -21,7 +21,7 @@ tightened on every start if found looser; a missing directory for it is created 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,9 @@ from propylon.owner_only import DIR_MODE, FILE_MODE, tighten
 SQLITE_BUSY_TIMEOUT_MS = sqlite.BUSY_TIMEOUT_MS
 IMMEDIATE = "propylon_sqlite_immediate"
 _CONNECTED = "propylon_connected"
+EVENTS_WRITTEN = "propylon_events_written"
+"""Set in a session's ``info`` by whoever wrote outbox events in it (``directory/events.py``):
+:meth:`Database.write` then calls the ``events_committed`` callbacks after the commit."""
 
 
 class _Session(Session):
@@ -80,6 +83,9 @@ class Database:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self._writer = sqlite.WriterLock()
+        self.events_committed: list[Callable[[], None]] = []
+        """Called (synchronously, cheap) after a :meth:`write` that wrote outbox events
+        committed: the feed's sequencer is woken by it (``feed/``)."""
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -115,12 +121,17 @@ class Database:
         """One atomic unit of work: commit on success, roll back on any exception."""
         if not self.is_sqlite:
             async with self._sessions() as session, session.begin():
+                info = session.info
                 yield session
-            return
-        # the lock is released only after the commit (or rollback) and the session's close
-        async with self._writer.hold(), self._sessions() as session, session.begin():
-            await session.connection(execution_options={IMMEDIATE: True})
-            yield session
+        else:
+            # the lock is released only after the commit (or rollback) and the session's close
+            async with self._writer.hold(), self._sessions() as session, session.begin():
+                info = session.info
+                await session.connection(execution_options={IMMEDIATE: True})
+                yield session
+        if info.get(EVENTS_WRITTEN):
+            for committed in self.events_committed:
+                committed()
 
     def single_write(self) -> AbstractAsyncContextManager[AsyncSession]:
         """Reads, then at most one write statement. On PostgreSQL that is :meth:`read`: each

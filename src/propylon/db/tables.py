@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -247,8 +248,21 @@ class Event(Base):
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    gseq: Mapped[int | None] = mapped_column(BigInteger)
+    """The global sequence number, given after the commit by the feed's sequencer
+    (``feed/sequencer.py``); NULL until then."""
 
-    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "seq"),
+        Index("uq_events_gseq", "gseq", unique=True),
+        Index(
+            "ix_events_unsequenced",
+            "tenant_id",
+            "seq",
+            postgresql_where=text("gseq IS NULL"),
+            sqlite_where=text("gseq IS NULL"),
+        ),
+    )
 
 
 class AuditEntry(Base):

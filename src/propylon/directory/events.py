@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from propylon.db.engine import tail_connection
+from propylon.db.engine import EVENTS_WRITTEN, tail_connection
 from propylon.db.tables import Event, Tenant, core
 from propylon.ids import Kind, new_id
 
@@ -155,6 +155,8 @@ class Outbox:
         if stored and conn.dialect.name != "postgresql":
             await conn.execute(_INSERT, [{**r.__dict__, "delivered_at": None} for r in stored])
         self.written.extend(stored)
+        if stored:
+            session.info[EVENTS_WRITTEN] = True  # wakes the feed's sequencer after COMMIT
         self.pending.clear()
         self.rows.clear()
         return stored

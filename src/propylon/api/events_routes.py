@@ -1,0 +1,87 @@
+"""The event feed over HTTP (``docs/events.md``): ``GET /api/v1/events`` (a cursor page) and
+``GET /api/v1/events/stream`` (Server-Sent Events, HTML Living Standard §9.2: ``id`` is the
+event's gseq, so a reconnecting client's ``Last-Event-ID`` resumes after it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+
+from propylon.admin import events as ops
+from propylon.api.http import StandardInputRoute
+from propylon.api.mgmt_routes import PROBLEMS, Caller, Rt
+from propylon.errors import InvalidInput
+from propylon.feed.query import MAX_LIMIT
+from propylon.feed.stream import Heartbeat, Item, StreamEnded
+
+router = APIRouter(
+    prefix="/api/v1", tags=["events"], responses=PROBLEMS, route_class=StandardInputRoute
+)
+
+MAX_GSEQ = 2**63 - 1
+Types = Annotated[
+    list[str] | None, Query(alias="type", description="Only these event types (repeatable).")
+]
+TenantRef = Annotated[str | None, Query(description="Only this tenant's events (id or slug).")]
+
+
+@router.get("/events")
+async def list_events(
+    rt: Rt,
+    _: Caller,
+    after: Annotated[int, Query(ge=0, le=MAX_GSEQ, description="The cursor: a gseq.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    types: Types = None,
+    tenant: TenantRef = None,
+) -> dict[str, Any]:
+    """Sequenced events after the cursor, in global order (each tenant's in its own ``seq``
+    order); ``next_after`` is the cursor of the next page (the given one when empty)."""
+    return await ops.list_events(rt, after=after, limit=limit, types=types or (), tenant=tenant)
+
+
+def _frame(item: Item) -> bytes:
+    if isinstance(item, Heartbeat):
+        data = json.dumps({"seq": item.seq, "at": item.at})
+        return f"event: heartbeat\ndata: {data}\n\n".encode()
+    if isinstance(item, StreamEnded):
+        return b"event: end\ndata: {}\n\n"
+    data = json.dumps(item.envelope(), separators=(",", ":"))
+    return f"id: {item.seq}\nevent: {item.type}\ndata: {data}\n\n".encode()
+
+
+async def _frames(items: AsyncIterator[Item]) -> AsyncIterator[bytes]:
+    async for item in items:
+        yield _frame(item)
+        if isinstance(item, StreamEnded):
+            return
+
+
+@router.get(
+    "/events/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE"}},
+)
+async def stream_events(
+    rt: Rt,
+    _: Caller,
+    after: Annotated[int | None, Query(ge=0, le=MAX_GSEQ)] = None,
+    types: Types = None,
+    tenant: TenantRef = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Events after ``Last-Event-ID`` (or ``after``; neither: from now on) as they are
+    numbered, and ``event: heartbeat`` with ``{"seq", "at"}`` every
+    ``PROPYLON_EVENTS_STREAM_HEARTBEAT_SECONDS``, sent only after this process read the
+    database: no heartbeat means the stream may be stale."""
+    cursor = after
+    if last_event_id:
+        if not last_event_id.isdigit() or int(last_event_id) > MAX_GSEQ:
+            raise InvalidInput("Last-Event-ID must be an event's seq")
+        cursor = int(last_event_id)
+    items = await ops.stream(rt, after=cursor, types=types or (), tenant=tenant)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_frames(items), media_type="text/event-stream", headers=headers)
