@@ -104,11 +104,8 @@ class EventStream:
     def _follow(self) -> None:
         cursor = max(self.view.last_seq, self.after)
         params: list[tuple[str, str | int]] = [("type", t) for t in self.types]
-        headers = {}
-        if cursor:
-            headers["Last-Event-ID"] = str(cursor)
-            params.append(("after", cursor))
-        with self._client.stream("GET", self.url, params=params, headers=headers) as r:
+        params.append(("after", cursor))  # without one the stream starts at "now"
+        with self._client.stream("GET", self.url, params=params) as r:
             if r.status_code != 200:
                 raise RuntimeError(f"event stream answered {r.status_code}")
             self.connections += 1
@@ -116,6 +113,8 @@ class EventStream:
                 if self._stop.is_set():
                     return
                 body = json.loads(data)
+                if event == "end":  # fell behind: reconnect and replay from the cursor
+                    return
                 if event == "heartbeat":
                     seq = body.get("seq") if isinstance(body, dict) else None
                     self.view.heartbeat(seq if isinstance(seq, int) else 0)
