@@ -42,7 +42,7 @@ class Position:
     """Unix time the read that found it started (nothing was missing as of then)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscription:
     queue: asyncio.Queue[list[SequencedEvent]] = field(
         default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE)

@@ -96,6 +96,7 @@ OPERATIONS: dict[str, Op] = {
     ),
     "verify_domain": Op("POST", "/api/v1/tenants/{tenant}/domains/{domain}/verify"),
     "discovery": Op("GET", "/api/v1/discovery", ("email", "return_to")),
+    "list_events": Op("GET", "/api/v1/events", ("after", "limit", "type", "tenant")),
 }
 
 
@@ -237,6 +238,19 @@ class Management:
         return self.call("get_app", {"client_id": client_id})  # type: ignore[no-any-return]
 
     # -- events -------------------------------------------------------------------------
+
+    def list_events(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        types: tuple[str, ...] = (),
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """One page: ``{"data": [envelope, ...], "next_after": cursor}``."""
+        return self.call(  # type: ignore[no-any-return]
+            "list_events", after=after, limit=limit, type=list(types) or None, tenant=tenant
+        )
 
     def events(
         self, *, after: int = 0, types: tuple[str, ...] = (), tenant: str | None = None
