@@ -6,6 +6,7 @@ importing process, whose ``sys.path`` is the unpacked wheel and the site of ``ht
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -39,8 +40,20 @@ def test_the_sdk_wheel_builds_and_imports_without_the_servers_dependencies(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "dist"
+    source = tmp_path / "source"  # built from a copy: no build/ left in the tree
+    shutil.copytree(ROOT / "sdk", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT / "sdk")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(out),
+            str(source),
+        ],
         check=True,
         capture_output=True,
         timeout=180,
@@ -50,9 +63,9 @@ def test_the_sdk_wheel_builds_and_imports_without_the_servers_dependencies(
     assert "propylon/sdk/client.py" in names and "propylon/sdk/py.typed" in names
     assert not [n for n in names if n.startswith("propylon/") and "/sdk/" not in n
                 and n != "propylon/__init__.py"]  # fmt: skip
-    metadata = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith("METADATA"))
-    ).decode()
+    metadata = (
+        zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    )
     requires = sorted(
         line.split(":", 1)[1].split(">")[0].strip()
         for line in metadata.splitlines()

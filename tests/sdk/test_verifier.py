@@ -132,9 +132,14 @@ def test_a_token_issued_after_the_users_cutoff_is_accepted_after_reactivation() 
 def test_newer_entitlements_in_the_view_replace_the_tokens_and_older_ones_do_not() -> None:
     view = _fresh()
     v = verifier(KEY, view=view)
-    change = {"type": "user.entitlements_changed", "seq": 3,
-              "data": {"user": {"id": "usr_1"}, "entitlements":
-                       {"version": 2, "roles": ["admin"], "tier": "gold", "programs": ["p"]}}}
+    change = {
+        "type": "user.entitlements_changed",
+        "seq": 3,
+        "data": {
+            "user": {"id": "usr_1"},
+            "entitlements": {"version": 2, "roles": ["admin"], "tier": "gold", "programs": ["p"]},
+        },
+    }
     view.apply(change)
     p = v.check(KEY.sign(claims()))
     assert p is not None and p.roles == ("admin",) and p.tier == "gold" and p.source == "view"

@@ -45,7 +45,10 @@ def test_what_the_sdk_signs_verifies_with_the_reference_implementation() -> None
 def test_during_a_rotation_either_secret_verifies_and_both_signatures_may_be_sent() -> None:
     old, new = _secret(), _secret()
     h_old, h_new = _headers(old), _headers(new)
-    both = {**h_new, "Webhook-Signature": h_old["Webhook-Signature"] + " " + h_new["Webhook-Signature"]}
+    both = {
+        **h_new,
+        "Webhook-Signature": h_old["Webhook-Signature"] + " " + h_new["Webhook-Signature"],
+    }
     assert Webhook(new).verify(BODY, both)["id"] == "evt_1"
     assert Webhook(old).verify(BODY, both)["id"] == "evt_1"
     assert Webhook(new, old).verify(BODY, h_old)["id"] == "evt_1"

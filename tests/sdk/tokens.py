@@ -33,17 +33,32 @@ class Issuer:
         self.kid = kid
         self.rsa = rsa_key
         self.key: Any = (
-            rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
+            rsa.generate_private_key(65537, 2048)
+            if rsa_key
+            else ec.generate_private_key(ec.SECP256R1())
         )
 
     def jwk(self) -> dict[str, Any]:
         pub = self.key.public_key().public_numbers()
         if self.rsa:
             n = pub.n
-            return {"kty": "RSA", "kid": self.kid, "alg": "RS256", "use": "sig",
-                    "n": _int(n, (n.bit_length() + 7) // 8), "e": _int(pub.e, 3)}
-        return {"kty": "EC", "crv": "P-256", "kid": self.kid, "alg": "ES256", "use": "sig",
-                "x": _int(pub.x, 32), "y": _int(pub.y, 32)}
+            return {
+                "kty": "RSA",
+                "kid": self.kid,
+                "alg": "RS256",
+                "use": "sig",
+                "n": _int(n, (n.bit_length() + 7) // 8),
+                "e": _int(pub.e, 3),
+            }
+        return {
+            "kty": "EC",
+            "crv": "P-256",
+            "kid": self.kid,
+            "alg": "ES256",
+            "use": "sig",
+            "x": _int(pub.x, 32),
+            "y": _int(pub.y, 32),
+        }
 
     def sign(self, claims: dict[str, Any], **header: Any) -> str:
         h = {"alg": "RS256" if self.rsa else "ES256", "kid": self.kid, "typ": "at+jwt", **header}

@@ -17,7 +17,7 @@ from propylon.sdk.errors import InvalidToken
 from propylon.sdk.jwks import JwksCache
 from propylon.sdk.principal import Principal
 from propylon.sdk.stream import EventStream
-from propylon.sdk.verifier import TokenVerifier, UnknownKey, from_introspection
+from propylon.sdk.verifier import TokenVerifier, UnknownKey, Verified, from_introspection
 from propylon.sdk.view import LocalView
 
 
@@ -107,16 +107,16 @@ class Propylon:
     def verify(self, token: str) -> Principal:
         """The principal of ``token``, or :class:`InvalidToken` (blocking I/O only when a key
         is unknown or the view is stale)."""
-        claims = self._claims(token)
-        principal = self.verifier.decide(claims)
+        v = self._verified(token)
+        principal = self.verifier.decide(v)
         if principal is not None:
             return principal
-        return from_introspection(claims, self._introspect(token))
+        return from_introspection(v.claims, self._introspect(token))
 
     async def averify(self, token: str) -> Principal:
         """:meth:`verify` for an event loop: its I/O is asynchronous."""
         try:
-            claims = self.verifier.claims(token)
+            v = self.verifier.verified(token)
         except UnknownKey:
             if not self.jwks.may_fetch():
                 raise InvalidToken("unknown_key") from None
@@ -124,15 +124,15 @@ class Propylon:
                 await self.jwks.afetch(self._ahttp)
             except (httpx.HTTPError, ValueError):
                 raise InvalidToken("unknown_key") from None
-            claims = self._known(token)
-        principal = self.verifier.decide(claims)
+            v = self._known(token)
+        principal = self.verifier.decide(v)
         if principal is not None:
             return principal
-        return from_introspection(claims, await self._aintrospect(token))
+        return from_introspection(v.claims, await self._aintrospect(token))
 
-    def _claims(self, token: str) -> dict[str, Any]:
+    def _verified(self, token: str) -> Verified:
         try:
-            return self.verifier.claims(token)
+            return self.verifier.verified(token)
         except UnknownKey:
             if not self.jwks.may_fetch():
                 raise InvalidToken("unknown_key") from None
@@ -142,9 +142,9 @@ class Propylon:
                 raise InvalidToken("unknown_key") from None
             return self._known(token)
 
-    def _known(self, token: str) -> dict[str, Any]:
+    def _known(self, token: str) -> Verified:
         try:
-            return self.verifier.claims(token)
+            return self.verifier.verified(token)
         except UnknownKey:
             raise InvalidToken("unknown_key") from None
 

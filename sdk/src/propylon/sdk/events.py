@@ -45,8 +45,8 @@ class Event:
 
 def _params(
     after: int, limit: int, types: tuple[str, ...], tenant: str | None
-) -> list[tuple[str, str | int]]:
-    params: list[tuple[str, str | int]] = [("after", after), ("limit", limit)]
+) -> list[tuple[str, str | int | float | bool | None]]:
+    params: list[tuple[str, str | int | float | bool | None]] = [("after", after), ("limit", limit)]
     params += [("type", t) for t in types]
     if tenant:
         params.append(("tenant", tenant))

@@ -4,12 +4,11 @@ RFC 7518 §3.3 RS256 and §3.4 ES256, RFC 7517 keys).
 Only the algorithms of the allow-list are accepted; the key is chosen by ``kid`` and must be of
 the algorithm's type (never the algorithm the token names for a key of another kind: RFC 8725
 §2.1, §3.1). Parsed protected headers are kept by their encoded form (every token of one key
-shares it), so a verification costs two base64 decodes, one ``json.loads`` and the signature.
+shares it); the signature is checked on every call.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import dataclass
@@ -30,11 +29,19 @@ _PKCS1 = padding.PKCS1v15()
 _HEADERS_KEPT = 256
 
 
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def b64url_decode(part: str | bytes) -> bytes:
-    """Base64url without padding (RFC 7515 §2); anything else is an invalid token."""
-    raw = part.encode("ascii") if isinstance(part, str) else part
+    """Base64url without padding (RFC 7515 §2), strictly: any other character (the standard
+    alphabet's ``+`` and ``/``, padding, spaces) makes an invalid token."""
     try:
-        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+        raw = part.encode("ascii") if isinstance(part, str) else part
+        if b"+" in raw or b"/" in raw or b"=" in raw:
+            raise ValueError("not base64url")
+        return binascii.a2b_base64(
+            raw.translate(_URLSAFE) + b"=" * (-len(raw) % 4), strict_mode=True
+        )
     except (binascii.Error, ValueError) as exc:
         raise InvalidToken("malformed") from exc
 
@@ -73,18 +80,17 @@ class VerifyingKey:
         return None
 
     def verify(self, signature: bytes, signing_input: bytes) -> bool:
+        key = self.key
         try:
-            if self.alg == "ES256":
+            if isinstance(key, ec.EllipticCurvePublicKey):
                 if len(signature) != 64:  # RFC 7518 §3.4: R and S, 32 octets each
                     return False
                 der = encode_dss_signature(
                     int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
                 )
-                self.key.verify(der, signing_input, _ECDSA_SHA256)  # type: ignore[call-arg]
+                key.verify(der, signing_input, _ECDSA_SHA256)
             else:
-                self.key.verify(  # type: ignore[call-arg]
-                    signature, signing_input, _PKCS1, _SHA256  # type: ignore[arg-type]
-                )
+                key.verify(signature, signing_input, _PKCS1, _SHA256)
         except InvalidSignature:
             return False
         return True
@@ -93,9 +99,9 @@ class VerifyingKey:
 _headers: dict[str, dict[str, Any]] = {}
 
 
-def split(token: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
-    """The protected header, the payload bytes, the signature and the signing input of a
-    compact JWS, or :class:`InvalidToken`. Nothing here is trusted yet."""
+def split(token: str) -> tuple[dict[str, Any], str, bytes, bytes]:
+    """The protected header, the payload segment (still encoded), the signature and the
+    signing input of a compact JWS, or :class:`InvalidToken`. Nothing here is trusted yet."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
         raise InvalidToken("malformed")
     parts = token.split(".")
@@ -113,13 +119,17 @@ def split(token: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
         if len(_headers) >= _HEADERS_KEPT:
             _headers.clear()
         _headers[h] = header
-    signing_input = token[: len(h) + 1 + len(p)].encode("ascii")
-    return header, b64url_decode(p), b64url_decode(s), signing_input
-
-
-def claims_of(payload: bytes) -> dict[str, Any]:
     try:
-        claims = json.loads(payload)
+        signing_input = token[: len(h) + 1 + len(p)].encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise InvalidToken("malformed") from exc
+    return header, p, b64url_decode(s), signing_input
+
+
+def claims_of(payload: str) -> dict[str, Any]:
+    """The JSON object of a payload segment (RFC 7519 §7.2 step 10)."""
+    try:
+        claims = json.loads(b64url_decode(payload))
     except ValueError as exc:
         raise InvalidToken("malformed") from exc
     if not isinstance(claims, dict):

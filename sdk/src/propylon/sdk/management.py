@@ -42,9 +42,16 @@ OPERATIONS: dict[str, Op] = {
     "update_tenant": Op(
         "PATCH",
         "/api/v1/tenants/{tenant}",
-        body=("name", "seats", "unlimited_seats", "enforce_sso", "allow_password",
-              "allow_google", "hostname"),
-    ),  # fmt: skip
+        body=(
+            "name",
+            "seats",
+            "unlimited_seats",
+            "enforce_sso",
+            "allow_password",
+            "allow_google",
+            "hostname",
+        ),
+    ),
     "delete_tenant": Op("DELETE", "/api/v1/tenants/{tenant}"),
     "create_directory": Op("POST", "/api/v1/tenants/{tenant}/scim-directories", body=("name",)),
     "list_directories": Op("GET", "/api/v1/tenants/{tenant}/scim-directories"),
@@ -62,7 +69,9 @@ OPERATIONS: dict[str, Op] = {
     "audit": Op("GET", "/api/v1/audit", ("limit", "action")),
     "list_apps": Op("GET", "/api/v1/apps"),
     "create_app": Op(
-        "POST", "/api/v1/apps", body=("name", "redirect_uris", "post_logout_redirect_uris", "public")
+        "POST",
+        "/api/v1/apps",
+        body=("name", "redirect_uris", "post_logout_redirect_uris", "public"),
     ),
     "get_app": Op("GET", "/api/v1/apps/{client_id}"),
     "update_app": Op(
@@ -89,7 +98,9 @@ OPERATIONS: dict[str, Op] = {
     "delete_oidc_connection": Op("DELETE", "/api/v1/oidc-connections/{connection_id}"),
     "list_domains": Op("GET", "/api/v1/tenants/{tenant}/domains"),
     "add_domain": Op("POST", "/api/v1/tenants/{tenant}/domains", body=("domain", "connection_id")),
-    "bind_domain": Op("PATCH", "/api/v1/tenants/{tenant}/domains/{domain}", body=("connection_id",)),
+    "bind_domain": Op(
+        "PATCH", "/api/v1/tenants/{tenant}/domains/{domain}", body=("connection_id",)
+    ),
     "remove_domain": Op("DELETE", "/api/v1/tenants/{tenant}/domains/{domain}"),
     "start_domain_verification": Op(
         "POST", "/api/v1/tenants/{tenant}/domains/{domain}/verification"

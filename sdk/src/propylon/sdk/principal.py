@@ -80,11 +80,8 @@ def principal_from(
     claims: Mapping[str, Any], entitlements: Entitlements | None, source: Source
 ) -> Principal:
     """The principal of verified ``claims``; ``entitlements`` replace the token's own."""
-    if entitlements is None:
-        ent = Entitlements.from_json(claims)
-        version: int | None = ent.version if ent.version >= 0 else None
-    else:
-        ent, version = entitlements, entitlements.version
+    ent = Entitlements.from_json(claims) if entitlements is None else entitlements
+    version = ent.version if ent.version >= 0 else None
     scope = claims.get("scope")
     return Principal(
         user_id=claims["sub"],

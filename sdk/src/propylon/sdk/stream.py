@@ -27,7 +27,8 @@ def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str, str, str | None]]:
     """``(event, data, id)`` per dispatched message of an SSE stream (§9.2.6): ``data`` lines
     joined by newlines, comments and unknown fields skipped, ``event`` defaulting to
     ``message``."""
-    event, data, last_id = "", [], None
+    event, last_id = "", None
+    data: list[str] = []
     for raw in lines:
         line = raw.rstrip("\r")
         if not line:
@@ -103,7 +104,9 @@ class EventStream:
 
     def _follow(self) -> None:
         cursor = max(self.view.last_seq, self.after)
-        params: list[tuple[str, str | int]] = [("type", t) for t in self.types]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("type", t) for t in self.types
+        ]
         params.append(("after", cursor))  # without one the stream starts at "now"
         with self._client.stream("GET", self.url, params=params) as r:
             if r.status_code != 200:

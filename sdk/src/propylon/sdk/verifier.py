@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from propylon.sdk.errors import InvalidToken
@@ -24,6 +25,27 @@ TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §2.1, §4
 
 class UnknownKey(Exception):
     """The token names a ``kid`` the cached JWK Set lacks: refetch, then check again."""
+
+
+class Verified:
+    """Claims whose signature was just checked, and their token-sourced principal (built
+    once per distinct payload: the same token comes back with every request of a session)."""
+
+    __slots__ = ("_principal", "claims")
+
+    def __init__(self, claims: Mapping[str, Any]) -> None:
+        self.claims = claims
+        self._principal: Principal | None = None
+
+    def principal(self) -> Principal:
+        p = self._principal
+        if p is None:
+            p = self._principal = principal_from(self.claims, None, "token")
+        return p
+
+
+PARSED_KEPT = 4096
+"""Parsed payloads kept by their encoded form (a bounded dict, emptied when full)."""
 
 
 class TokenVerifier:
@@ -47,10 +69,12 @@ class TokenVerifier:
         self.max_lifetime = max_lifetime
         self.algorithms = frozenset(a for a in algorithms if a in ALGORITHMS)
         self._clock = clock
+        self._parsed: dict[str, Verified] = {}
 
-    def claims(self, token: str) -> dict[str, Any]:
+    def verified(self, token: str) -> Verified:
         """The claims of a token this issuer signed for this audience, unexpired; raises
-        :class:`InvalidToken` or :class:`UnknownKey`."""
+        :class:`InvalidToken` or :class:`UnknownKey`. The signature is checked every time;
+        the time claims too (only the JSON parse and the static checks are remembered)."""
         header, payload, signature, signing_input = split(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
@@ -64,11 +88,21 @@ class TokenVerifier:
             raise InvalidToken("algorithm")
         if not key.verify(signature, signing_input):
             raise InvalidToken("bad_signature")
-        claims = claims_of(payload)
-        self._check(claims)
-        return claims
+        v = self._parsed.get(payload)
+        if v is None:
+            claims = claims_of(payload)
+            self._static(claims)
+            v = Verified(MappingProxyType(claims))
+            if len(self._parsed) >= PARSED_KEPT:
+                self._parsed.clear()
+            self._parsed[payload] = v
+        self._times(v.claims)
+        return v
 
-    def _check(self, c: dict[str, Any]) -> None:
+    def claims(self, token: str) -> Mapping[str, Any]:
+        return self.verified(token).claims
+
+    def _static(self, c: dict[str, Any]) -> None:
         if c.get("iss") != self.issuer:
             raise InvalidToken("issuer")
         aud = c.get("aud")
@@ -80,31 +114,40 @@ class TokenVerifier:
         exp, iat, nbf = c.get("exp"), c.get("iat"), c.get("nbf")
         if type(exp) is not int or type(iat) is not int:
             raise InvalidToken("claims")
-        now = self._clock()
-        if exp + self.leeway <= now:
-            raise InvalidToken("expired")
-        if iat - self.leeway > now or (type(nbf) is int and nbf - self.leeway > now):
-            raise InvalidToken("not_yet_valid")
+        if nbf is not None and type(nbf) is not int:
+            raise InvalidToken("claims")
         if exp - iat > self.max_lifetime:
             raise InvalidToken("lifetime")
         if type(c.get("sub")) is not str or type(c.get("sid")) is not str:
             raise InvalidToken("claims")
 
-    def decide(self, claims: Mapping[str, Any]) -> Principal | None:
+    def _times(self, c: Mapping[str, Any]) -> None:
+        now = self._clock()
+        if c["exp"] + self.leeway <= now:
+            raise InvalidToken("expired")
+        nbf = c.get("nbf")
+        if c["iat"] - self.leeway > now or (nbf is not None and nbf - self.leeway > now):
+            raise InvalidToken("not_yet_valid")
+
+    def decide(self, v: Verified) -> Principal | None:
         """The principal, a refusal from the view, or ``None`` if the view is stale."""
         view = self.view
         if view is None:
-            return principal_from(claims, None, "token")
+            return v.principal()
         if not view.fresh():
             return None
+        claims = v.claims
         reason = view.refusal(claims)
         if reason is not None:
             raise InvalidToken(reason)
-        newer = view.newer_entitlements(claims["sub"], claims.get("entitlements_version"))
-        return principal_from(claims, newer, "view" if newer is not None else "token")
+        if view.entitlements:
+            newer = view.newer_entitlements(claims["sub"], claims.get("entitlements_version"))
+            if newer is not None:
+                return principal_from(claims, newer, "view")
+        return v.principal()
 
     def check(self, token: str) -> Principal | None:
-        return self.decide(self.claims(token))
+        return self.decide(self.verified(token))
 
 
 def from_introspection(claims: Mapping[str, Any], answer: Mapping[str, Any]) -> Principal:

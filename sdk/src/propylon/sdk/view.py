@@ -180,7 +180,8 @@ class LocalView:
         if cut is not None and iat <= cut:
             return "user_revoked"
         if self.tenant_cutoffs:
-            cut = self.tenant_cutoffs.get((claims.get("org_id"), claims.get("auth_method")))
+            key = (claims.get("org_id") or "", claims.get("auth_method") or "")
+            cut = self.tenant_cutoffs.get(key)
             if cut is not None and iat <= cut:
                 return "tenant_revoked"
         if self.connection_cutoffs:
@@ -202,14 +203,18 @@ class LocalView:
 Handler = Callable[[LocalView, dict[str, Any], Mapping[str, Any], float], None]
 
 
-def _session_revoked(v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float) -> None:
+def _session_revoked(
+    v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float
+) -> None:
     session = data.get("session")
     sid = session.get("id") if isinstance(session, dict) else subject.get("id")
     if isinstance(sid, str):
         v.revoked_sessions[sid] = at
 
 
-def _grant_revoked(v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float) -> None:
+def _grant_revoked(
+    v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float
+) -> None:
     grant = data.get("grant_id") or subject.get("id")
     if isinstance(grant, str):
         v.revoked_grants[grant] = at
@@ -239,7 +244,9 @@ def _user_back(v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], a
     v.inactive_users.discard(_user_id(data, subject))
 
 
-def _tenant_revoked(v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float) -> None:
+def _tenant_revoked(
+    v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float
+) -> None:
     tenant = data.get("tenant_id") or subject.get("id")
     before = _instant(data.get("before")) or at
     methods = data.get("auth_methods")
@@ -266,7 +273,9 @@ def _connection_updated(
         _connection(v, data, subject, at)
 
 
-def _entitlements(v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float) -> None:
+def _entitlements(
+    v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float
+) -> None:
     user_id = _user_id(data, subject)
     ent = data.get("entitlements")
     if not isinstance(user_id, str) or not isinstance(ent, dict):
