@@ -25,7 +25,8 @@ class Propylon:
     """One per host process. ``audience``: the ``aud`` your tokens carry (the app's client id;
     several allowed). ``api_key``: a management API key, for the event stream; without it
     (or with ``revocation=False``) revocations and entitlement changes are not seen until the
-    token expires. ``client_id``/``client_secret``: a confidential app's credentials, for
+    token expires. ``events_url``: where the stream is read, if not at the issuer (any
+    Propylon process of the deployment). ``client_id``/``client_secret``: a confidential app's credentials, for
     introspection when the view is stale; without them a stale view refuses every token.
     ``staleness``: seconds without a heartbeat after which the view is not trusted alone."""
 
@@ -35,6 +36,7 @@ class Propylon:
         *,
         audience: str | frozenset[str],
         api_key: str | None = None,
+        events_url: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
         revocation: bool = True,
@@ -48,6 +50,7 @@ class Propylon:
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.api_key = api_key
+        self.events_url = (events_url or issuer).rstrip("/")
         self._auth = (client_id, client_secret) if client_id and client_secret else None
         self.view = LocalView(staleness=staleness, retention=max_token_lifetime + 2 * leeway)
         self.jwks = JwksCache(self.issuer + "/oauth2/jwks")
@@ -81,7 +84,11 @@ class Propylon:
         self.jwks.fetch(self._http)
         if self._revocation and self.api_key:
             self.stream = EventStream(
-                self.issuer, self.api_key, self.view, after=self._after, transport=self._transport
+                self.events_url,
+                self.api_key,
+                self.view,
+                after=self._after,
+                transport=self._transport,
             ).start()
             if wait:
                 self.view.wait_fresh(wait)
