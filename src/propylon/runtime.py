@@ -156,6 +156,7 @@ class Runtime:
             batch_size=st.feed_batch_size,
             retention=timedelta(days=st.events_retention_days),
             retry_max_seconds=st.background_retry_max_seconds,
+            heartbeat_seconds=st.events_stream_heartbeat_seconds,
         )
         self.password_throttle = Throttle(
             self.cache,

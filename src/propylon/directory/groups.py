@@ -19,6 +19,7 @@ from propylon.directory import member_sql
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, InvalidMember
 from propylon.directory.events import DomainEvent, Outbox
+from propylon.directory.payloads import group_object
 from propylon.directory.scope import DirectoryScope, for_change, one, page, scope_params, scoped
 from propylon.ids import Kind, new_id
 
@@ -124,7 +125,12 @@ async def change_members(
                 ev.GROUP_MEMBERSHIP_CHANGED,
                 "group",
                 group.id,
-                {"added": to_add, "removed": to_remove, "display_name": group.display_name},
+                {
+                    "group": group_object(group),
+                    "added": to_add,
+                    "removed": to_remove,
+                    "display_name": group.display_name,
+                },
             )
         )
     return to_add, to_remove
@@ -157,7 +163,12 @@ async def create_group(
     except IntegrityError as exc:
         raise AlreadyExists("externalId is already in use", "externalId") from exc
     outbox.emit(
-        DomainEvent(ev.GROUP_CREATED, "group", group.id, {"display_name": group.display_name})
+        DomainEvent(
+            ev.GROUP_CREATED,
+            "group",
+            group.id,
+            {"group": group_object(group), "display_name": group.display_name},
+        )
     )
     if members:
         await change_members(session, scope, group, MembershipChange(add=members), outbox, now)
@@ -195,7 +206,8 @@ async def replace_group(
     if changes:
         group.version += 1
         group.updated_at = now
-        outbox.emit(DomainEvent(ev.GROUP_UPDATED, "group", group.id, {"changes": changes}))
+        data = {"group": group_object(group), "changes": changes}
+        outbox.emit(DomainEvent(ev.GROUP_UPDATED, "group", group.id, data))
     return changes
 
 
@@ -208,7 +220,8 @@ async def delete_group(
     group.deleted_at = now
     group.updated_at = now
     group.version += 1
-    outbox.emit(DomainEvent(ev.GROUP_DELETED, "group", group.id, {"removed": removed}))
+    data = {"group": group_object(group), "removed": removed}
+    outbox.emit(DomainEvent(ev.GROUP_DELETED, "group", group.id, data))
 
 
 async def list_groups(

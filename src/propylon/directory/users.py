@@ -24,6 +24,7 @@ from propylon.directory import events as ev
 from propylon.directory.compiled import Compiled
 from propylon.directory.errors import AlreadyExists, NotFound
 from propylon.directory.events import DomainEvent, Outbox, Row
+from propylon.directory.payloads import group_object, user_object
 from propylon.directory.scope import (
     DirectoryScope,
     ensure_seat_available,
@@ -152,7 +153,12 @@ async def create_user(
             ev.USER_CREATED,
             "user",
             user.id,
-            {"user_name": user.user_name, "active": user.active, "department": user.department},
+            {
+                "user": user_object(user),
+                "user_name": user.user_name,
+                "active": user.active,
+                "department": user.department,
+            },
         )
     )
     return user
@@ -246,11 +252,11 @@ async def replace_user(
     if was_active and not draft.active:
         user.deactivated_at = now
         await revoke_sign_ins(session, user, now)
-        outbox.emit(DomainEvent(ev.USER_DEACTIVATED, "user", user.id, {}))
+        outbox.emit(DomainEvent(ev.USER_DEACTIVATED, "user", user.id, {"user": user_object(user)}))
     elif draft.active and not was_active:
         user.deactivated_at = None
-        outbox.emit(DomainEvent(ev.USER_REACTIVATED, "user", user.id, {}))
-    data: dict[str, Any] = {"changes": changes}
+        outbox.emit(DomainEvent(ev.USER_REACTIVATED, "user", user.id, {"user": user_object(user)}))
+    data: dict[str, Any] = {"user": user_object(user), "changes": changes}
     if old_department != user.department:
         data["department"] = {"before": old_department, "after": user.department}
     outbox.emit(DomainEvent(ev.USER_UPDATED, "user", user.id, data))
@@ -277,13 +283,15 @@ async def delete_user(
     if user.active:
         user.deactivated_at = now
     user.active = False
+    groups = {}
+    if group_ids:
+        found = await session.scalars(select(Group).where(Group.id.in_(group_ids)))
+        groups = {g.id: group_object(g) for g in found}
     for gid in group_ids:
-        outbox.emit(
-            DomainEvent(
-                ev.GROUP_MEMBERSHIP_CHANGED, "group", gid, {"removed": [user.id], "added": []}
-            )
-        )
-    outbox.emit(DomainEvent(ev.USER_DELETED, "user", user.id, {"groups": group_ids}))
+        data = {"group": groups.get(gid), "removed": [user.id], "added": []}
+        outbox.emit(DomainEvent(ev.GROUP_MEMBERSHIP_CHANGED, "group", gid, data))
+    deleted = {"user": user_object(user), "groups": group_ids}
+    outbox.emit(DomainEvent(ev.USER_DELETED, "user", user.id, deleted))
     return group_ids
 
 

@@ -39,6 +39,7 @@ class Feed:
         batch_size: int,
         retention: timedelta,
         retry_max_seconds: float,
+        heartbeat_seconds: float,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -47,7 +48,8 @@ class Feed:
         self._publish = publish
         self.follower = Follower(
             db,
-            poll_seconds=poll_seconds,
+            # a stream's heartbeat needs a read since the last one: read at least that often
+            poll_seconds=min(poll_seconds, heartbeat_seconds),
             batch_size=batch_size,
             retry_max_seconds=retry_max_seconds,
         )

@@ -1,0 +1,185 @@
+"""The events API and its stream, on both backends: every directory change is an event with
+its whole object, numbered globally in each tenant's order; pages by cursor, filtered by type
+and tenant; the SSE stream replays from Last-Event-ID, goes live and beats while the
+database answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import Directory, Server, new_directory
+from tests.feed.helpers import events, sse, wait_for_events
+from tests.http.test_scim_users import PATCH, user_body
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+@pytest.fixture(scope="module")
+async def key(server: Server) -> str:
+    k: str = server.cli_json("api-key", "create")["key"]
+    return k
+
+
+@pytest.fixture
+async def api(server: Server, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as client:
+        yield client
+
+
+async def _history(d: Directory) -> dict[str, str]:
+    """user created, updated (department), group created with the user, user deactivated,
+    group renamed, user deleted: the directory's common changes."""
+    async with d.client() as scim:
+        r = await scim.post("/Users", json=user_body("ada@feed.test"))
+        uid = r.json()["id"]
+        move = {"op": "replace", "path": "title", "value": "Engineer"}
+        await scim.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [move]})
+        g = await scim.post(
+            "/Groups", json={"schemas": [GROUP], "displayName": "Eng", "members": [{"value": uid}]}
+        )
+        gid = g.json()["id"]
+        off = {"op": "replace", "value": {"active": False}}
+        await scim.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [off]})
+        rename = {"op": "replace", "path": "displayName", "value": "Engineering"}
+        await scim.patch(f"/Groups/{gid}", json={"schemas": [PATCH], "Operations": [rename]})
+        assert (await scim.delete(f"/Users/{uid}")).status_code == 204
+    return {"user": uid, "group": gid}
+
+
+async def test_directory_changes_are_sequenced_events_with_whole_objects(
+    server: Server, api: httpx.AsyncClient
+) -> None:
+    d = await new_directory(server)
+    ids = await _history(d)
+    got = await wait_for_events(api, d.tenant_id, 9)
+    assert [e["type"] for e in got] == [
+        "user.created",
+        "user.updated",
+        "group.created",
+        "group.membership_changed",
+        "user.deactivated",
+        "user.updated",
+        "group.updated",
+        "group.membership_changed",
+        "user.deleted",
+    ]
+    assert [e["tenant_seq"] for e in got] == list(range(1, 10))
+    seqs = [e["seq"] for e in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 9
+    first = got[0]
+    assert set(first) == {
+        "id", "seq", "tenant_id", "tenant_seq", "type", "subject", "data", "created_at"
+    }  # fmt: skip
+    assert first["subject"] == {"type": "user", "id": ids["user"]}
+    assert first["tenant_id"] == d.tenant_id and first["created_at"].endswith("Z")
+    user = first["data"]["user"]
+    assert user["id"] == ids["user"] and user["user_name"] == "ada@feed.test"
+    assert user["department"] == "Engineering" and user["active"] is True
+    assert "password" not in user["attributes"]
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    assert user["attributes"][enterprise]["employeeNumber"] == "42"
+    assert got[1]["data"]["user"]["attributes"]["title"] == "Engineer"
+    assert got[4]["data"]["user"]["active"] is False
+    assert got[2]["data"]["group"]["display_name"] == "Eng"
+    assert got[3]["data"]["added"] == [ids["user"]]
+    assert got[6]["data"]["group"]["display_name"] == "Engineering"
+    assert got[7]["data"]["group"]["id"] == ids["group"]
+    assert got[7]["data"]["removed"] == [ids["user"]]
+    assert got[8]["data"]["user"]["deleted_at"] is not None
+
+
+async def test_pages_follow_the_cursor_and_filter_by_type_and_tenant(
+    server: Server, api: httpx.AsyncClient
+) -> None:
+    a, b = await new_directory(server), await new_directory(server)
+    await _history(a)
+    await _history(b)
+    everything = await wait_for_events(api, a.tenant_id, 9)
+    await wait_for_events(api, b.tenant_id, 9)
+    start = everything[0]["seq"] - 1
+    walked: list[dict[str, object]] = []
+    cursor = start
+    for _ in range(20):
+        page = await events(api, after=cursor, limit=4, tenant=a.tenant_slug)
+        walked += page["data"]
+        if not page["data"]:
+            assert page["next_after"] == cursor
+            break
+        assert page["next_after"] == page["data"][-1]["seq"]
+        cursor = page["next_after"]
+    assert walked == everything
+    only = await events(api, after=start, tenant=b.tenant_id, type=["user.created", "user.deleted"])
+    assert [e["type"] for e in only["data"]] == ["user.created", "user.deleted"]
+    assert {e["tenant_id"] for e in only["data"]} == {b.tenant_id}
+    for bad in ({"limit": 0}, {"limit": 1001}, {"after": -1}):
+        assert (await api.get("/api/v1/events", params=bad)).status_code == 400
+    assert (await httpx.AsyncClient().get(server.url + "/api/v1/events")).status_code == 401
+
+
+async def test_stream_replays_after_last_event_id_then_goes_live_with_heartbeats(
+    server: Server, api: httpx.AsyncClient, key: str
+) -> None:
+    d = await new_directory(server)
+    await _history(d)
+    past = await wait_for_events(api, d.tenant_id, 9)
+    resume = past[3]["seq"]
+    params = {"tenant": d.tenant_id}
+    async with sse(server.url, key, params, last_event_id=str(resume)) as stream:
+        await stream.until(lambda s: len(s.events()) >= 5 and s.of("heartbeat"))
+        replayed = stream.events()
+        assert [f.data for f in replayed] == past[4:]
+        assert [f.id for f in replayed] == [str(e["seq"]) for e in past[4:]]
+        assert [f.event for f in replayed] == [e["type"] for e in past[4:]]
+        beat = stream.of("heartbeat")[0].data
+        assert beat["seq"] >= past[-1]["seq"] and isinstance(beat["at"], float)
+        # live: a change now arrives on the open stream
+        async with d.client() as scim:
+            r = await scim.post("/Users", json=user_body("live@feed.test"))
+        await stream.until(lambda s: len(s.events()) >= 6)
+        live = stream.events()[5]
+        assert live.event == "user.created" and live.data["subject"]["id"] == r.json()["id"]
+        assert int(live.id or 0) > past[-1]["seq"]
+        # heartbeats keep coming, each after a fresh read, never going back
+        count = len(stream.of("heartbeat"))
+        await stream.until(lambda s: len(s.of("heartbeat")) >= count + 2)
+        beats = [f.data for f in stream.of("heartbeat")]
+        assert [b["at"] for b in beats] == sorted(b["at"] for b in beats)
+        assert len({b["at"] for b in beats}) == len(beats)
+        assert beats[-1]["seq"] >= int(live.id or 0)
+
+
+async def test_stream_type_filter_and_start_from_now(
+    server: Server, api: httpx.AsyncClient, key: str
+) -> None:
+    d = await new_directory(server)
+    async with d.client() as scim:
+        await scim.post("/Users", json=user_body("before@feed.test"))
+    await wait_for_events(api, d.tenant_id, 1)
+    params = {"tenant": d.tenant_slug, "type": "user.deleted"}
+    async with sse(server.url, key, params) as stream:
+        await stream.until(lambda s: bool(s.of("heartbeat")))
+        async with d.client() as scim:
+            r = await scim.post("/Users", json=user_body("after@feed.test"))
+            await scim.delete(f"/Users/{r.json()['id']}")
+        await stream.until(lambda s: bool(s.events()))
+        assert [(f.event, f.data["subject"]["id"]) for f in stream.events()] == [
+            ("user.deleted", r.json()["id"])
+        ]
+
+
+async def test_cli_lists_events_as_json(server: Server, api: httpx.AsyncClient) -> None:
+    d = await new_directory(server)
+    async with d.client() as scim:
+        await scim.post("/Users", json=user_body("cli@feed.test"))
+    got = await wait_for_events(api, d.tenant_id, 1)
+    out = server.cli_json(
+        "events", "list", "--tenant", d.tenant_slug, "--type", "user.created",
+        "--after", str(got[0]["seq"] - 1), "--limit", "5",
+    )  # fmt: skip
+    assert out == {"data": got, "next_after": got[0]["seq"]}
+    assert json.loads(json.dumps(out))  # plain JSON
