@@ -36,6 +36,8 @@ class Kind(StrEnum):
     SAML_CONNECTION = "conn"
     SAML_REQUEST = "req"
     OIDC_CONNECTION = "oidc"
+    CATALOG_ENTRY = "ent"
+    RULE_VERSION = "erv"
 
 
 def new_id(kind: Kind) -> str:

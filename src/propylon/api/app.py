@@ -19,6 +19,7 @@ from propylon.api import (
     authorize,
     domain_routes,
     email_first,
+    entitlement_routes,
     errors,
     events_routes,
     health,
@@ -135,4 +136,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(saml_mgmt_routes.router)
     app.include_router(oidc_mgmt_routes.router)
     app.include_router(domain_routes.router)
+    app.include_router(entitlement_routes.router)
     return app

@@ -200,7 +200,8 @@ async def userinfo(request: Request) -> Response:
         sub = ex.subject
         if sub is None or sub.kind != "access_token" or not sub.active or sub.login is None:
             return refuse("invalid_token", "the access token is invalid, expired or revoked")
-        return JSONResponse(identity_claims(sub.login), headers=NO_STORE)
+        grants = ex.grants.get(sub.login.user.id)
+        return JSONResponse(identity_claims(sub.login, grants, sub.get_scope()), headers=NO_STORE)
 
 
 # --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2, §3) ---------------------

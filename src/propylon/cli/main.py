@@ -23,6 +23,7 @@ from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
 from propylon.cli import events as events_cli
 from propylon.cli import oidc as oidc_cli
+from propylon.cli import roles as roles_cli
 from propylon.cli import saml as saml_cli
 from propylon.cli import secrets as secrets_cli
 from propylon.cli import tenant_policy as tenant_policy_cli
@@ -65,6 +66,7 @@ app.add_typer(directory_cli.user_app, name="user")
 app.add_typer(directory_cli.group_app, name="group")
 app.add_typer(secrets_cli.secrets_app, name="secrets")
 app.add_typer(events_cli.events_app, name="events")
+app.add_typer(roles_cli.roles_app, name="roles")
 
 
 @app.command()

@@ -68,6 +68,9 @@ class Tenant(Base):
     """Password and Google sessions of the tenant created at or before this instant are dead
     (:func:`propylon.sessions.service.check_active`): set when the tenant starts enforcing
     SSO, only ever moved forward."""
+    entitlement_rules_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The version of the tenant's entitlement rule set (0: none), read with the SCIM token so
+    a write of a tenant without rules skips recomputing entitlements at no cost."""
 
 
 class TenantDomain(Base):

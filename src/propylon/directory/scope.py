@@ -36,6 +36,9 @@ class DirectoryScope:
     token_id: str | None
     seats: int | None = None
     """The tenant's seat limit as read at authentication (``None``: unlimited)."""
+    entitlement_rules: int = 0
+    """The version of the tenant's entitlement rule set as read at authentication (0: none,
+    so a write need not recompute entitlements)."""
 
 
 async def lock_tenant(session: AsyncSession, tenant_id: str) -> Tenant:

@@ -1,10 +1,15 @@
 """The identity claims about a signed-in person, shared by the ID token, the access token
-(RFC 9068 §2.2.1) and userinfo (OpenID Connect Core 1.0 §5.1, §5.3)."""
+(RFC 9068 §2.2.1, §2.2.3.1 for ``roles`` and ``groups``), userinfo (OpenID Connect Core 1.0
+§5.1, §5.3) and introspection (RFC 7662 §2.2): with the user's entitlements (``roles``,
+``tier``, ``programs``, ``entitlements_version``: ``entitlements/model.py``) and, only when the
+``groups`` scope was granted, the raw group names (``groups``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from propylon.entitlements.model import CLAIM_GROUPS, GROUPS_SCOPE, Entitlements
 from propylon.sessions.service import ActiveSession
 from propylon.tenants.individuals import is_individuals
 
@@ -15,7 +20,25 @@ _IDP = {"password": "password"}
 """The ``idp`` of a session without an upstream connection."""
 
 
-def identity_claims(login: ActiveSession) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UserGrants:
+    """A user's entitlements as read for this request, and their group names (``None``: not
+    read, the ``groups`` scope was not asked for)."""
+
+    entitlements: Entitlements
+    groups: tuple[str, ...] | None = None
+
+
+def grants_claims(grants: UserGrants, scope: str) -> dict[str, Any]:
+    claims = grants.entitlements.claims()
+    if grants.groups is not None and GROUPS_SCOPE in scope.split():
+        claims[CLAIM_GROUPS] = list(grants.groups)
+    return claims
+
+
+def identity_claims(
+    login: ActiveSession, grants: UserGrants | None = None, scope: str = ""
+) -> dict[str, Any]:
     """Claims about the signed-in person and how they signed in. A claim without a value is
     left out, never sent as ``null`` or empty (OpenID Connect Core §5.3.2). A user of the
     reserved tenant of individuals belongs to no organisation: no ``org_id`` nor ``org_slug``."""
@@ -35,4 +58,5 @@ def identity_claims(login: ActiveSession) -> dict[str, Any]:
         "idp": row.connection_id or _IDP.get(row.auth_method),
         "sid": row.id,
     }
-    return {k: v for k, v in claims.items() if v not in (None, "", [])}
+    out = {k: v for k, v in claims.items() if v not in (None, "", [])}
+    return out | grants_claims(grants, scope) if grants is not None else out

@@ -27,6 +27,11 @@ CLAIMS = [
     "amr",
     "auth_method",
     "idp",
+    "roles",
+    "tier",
+    "programs",
+    "entitlements_version",
+    "groups",
 ]
 
 

@@ -26,11 +26,13 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from propylon.cache.copies import LocalCopies
+from propylon.entitlements import store as entitlements
+from propylon.entitlements.model import GROUPS_SCOPE
 from propylon.oauth_store import grants
 from propylon.oauth_store.grants import Transaction, Write
 from propylon.oauth_store.signing_keys import SigningMaterial
 from propylon.provider import rfc9068
-from propylon.provider.claims import identity_claims
+from propylon.provider.claims import UserGrants, identity_claims
 from propylon.provider.models import Client, CodeRecord, RefreshRecord, Subject
 from propylon.sessions.service import ActiveSession
 from propylon.sessions.store import SessionStore
@@ -67,6 +69,9 @@ class Exchange:
     refresh: RefreshRecord | None = None
     family_id: str | None = None
     subject: Subject | None = None
+    grants: dict[str, UserGrants] = field(default_factory=dict)
+    """Users' current entitlements (and group names with the ``groups`` scope), by user id:
+    read once per request (:meth:`load_grants`)."""
     writes: list[Write] = field(default_factory=list)
 
     @property
@@ -106,6 +111,21 @@ class Exchange:
         await grants.execute(self.session, writes)
 
     # --- pre-loading ----------------------------------------------------------------------
+
+    async def load_grants(self, login: ActiveSession | None, scope: str) -> UserGrants | None:
+        """The signed-in user's current entitlements, and their group names when ``scope``
+        has ``groups``; kept in :attr:`grants` for the synchronous hooks."""
+        if login is None:
+            return None
+        uid = login.user.id
+        want_groups = GROUPS_SCOPE in scope.split()
+        have = self.grants.get(uid)
+        if have is not None and (have.groups is not None or not want_groups):
+            return have
+        current, idp = await entitlements.read(self.session, uid)
+        groups = await entitlements.group_names(self.session, uid, idp) if want_groups else None
+        self.grants[uid] = UserGrants(current, tuple(groups) if groups is not None else None)
+        return self.grants[uid]
 
     async def load_clients(self, *client_ids: str | None) -> None:
         copies = self.client_copies
@@ -148,6 +168,7 @@ class Exchange:
             return
         self.code = record
         self.code_login = await self.sessions.load(self.session, record.session_id, self.now)
+        await self.load_grants(self.code_login, record.scope)
 
     async def load_refresh(self, token: str | None) -> None:
         """Pre-load a refresh token; presenting a rotated-out one revokes the whole family
@@ -163,6 +184,7 @@ class Exchange:
             return
         self.refresh = row
         self.code_login = await self.sessions.load(self.session, row.session_id, self.now)
+        await self.load_grants(self.code_login, row.scope)
 
 
 async def load_subject(ex: Exchange, token: str | None) -> None:
@@ -175,11 +197,15 @@ async def load_subject(ex: Exchange, token: str | None) -> None:
         ex.family_id = row.family_id
         login = await ex.sessions.load(ex.session, row.session_id, ex.now)
         live = row.used_at is None and row.revoked_at is None and row.expires_at > ex.now
+        grants = await ex.load_grants(login, row.scope)
         ex.subject = Subject(
             kind="refresh_token",
             client_id=row.client_id,
             family_id=row.family_id,
-            claims={**(identity_claims(login) if login else {}), "scope": row.scope},
+            claims={
+                **(identity_claims(login, grants, row.scope) if login else {}),
+                "scope": row.scope,
+            },
             expires_at=int(row.expires_at.timestamp()),
             active=live and login is not None,
             login=login,
@@ -193,6 +219,7 @@ async def load_subject(ex: Exchange, token: str | None) -> None:
     ex.family_id = str(claims["grant_id"])
     revoked = await ex.family_revoked(ex.family_id)
     login = await ex.sessions.load(ex.session, str(claims["sid"]), ex.now)
+    await ex.load_grants(login, str(claims.get("scope", "")))
     ex.subject = Subject(
         kind="access_token",
         client_id=str(claims.get("client_id")),

@@ -13,7 +13,8 @@ from typing import Any
 from propylon.sessions.service import ActiveSession
 from propylon.tenants.credentials import hash_secret, same_hash
 
-SCOPES = ("openid", "profile", "email")
+SCOPES = ("openid", "profile", "email", "groups")
+"""``groups``: the raw group names in the tokens and userinfo (``provider/claims.py``)."""
 CONFIDENTIAL_AUTH = ("client_secret_basic", "client_secret_post")
 
 

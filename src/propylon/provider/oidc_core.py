@@ -49,7 +49,7 @@ class _IdTokenMixin:
         }
 
     def generate_user_info(self, user: ActiveSession, scope: str) -> dict[str, Any]:
-        return identity_claims(user)
+        return identity_claims(user, self.exchange.grants.get(user.user.id), scope)
 
 
 class OpenIDCodeExtension(_IdTokenMixin, OpenIDCode):  # type: ignore[misc]

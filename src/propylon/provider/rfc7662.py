@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
+from propylon.provider.claims import grants_claims
 from propylon.provider.exchange import Exchange
 from propylon.provider.models import CONFIDENTIAL_AUTH, Client, Subject
 
@@ -54,8 +55,12 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             "auth_method",
             "amr",
             "idp",
-            "roles",
+            "groups",
         ):
             if k in c:
                 body[k] = c[k]
+        login = token.login
+        grants = self.exchange.grants.get(login.user.id) if login is not None else None
+        if grants is not None:  # read now, not the token's copy (entitlements/model.py)
+            body |= grants_claims(grants, token.get_scope())
         return body

@@ -14,7 +14,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from propylon.oauth_store.signing_keys import SigningMaterial
-from propylon.provider.claims import identity_claims
+from propylon.provider.claims import UserGrants, identity_claims
 from propylon.sessions.service import ActiveSession
 
 
@@ -28,9 +28,10 @@ def issue(
     grant_id: str,
     now: int,
     lifetime: int,
+    grants: UserGrants | None = None,
 ) -> str:
     claims = {
-        **identity_claims(login),
+        **identity_claims(login, grants, scope),
         "iss": issuer,
         "aud": client_id,
         "client_id": client_id,

@@ -71,6 +71,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
                 client_id=client.get_client_id(),
                 login=user,
                 scope=scope or "",
+                grants=self.exchange.grants.get(user.user.id),
                 grant_id=ex.family_id,
                 now=int(ex.now.timestamp()),
                 lifetime=lifetime,

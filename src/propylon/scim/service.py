@@ -25,6 +25,7 @@ from propylon.audit.log import values as audit_values
 from propylon.directory.errors import InvalidQuery, SeatLimitReached
 from propylon.directory.events import Outbox, Row
 from propylon.directory.scope import DirectoryScope
+from propylon.entitlements import recompute as entitlements
 from propylon.scim import errors as scim
 from propylon.scim.filter import FilterLimits
 from propylon.scim.listing import ListQuery, list_response
@@ -154,6 +155,8 @@ async def run(
                 # The audit entry rides with the outbox, which goes last: it takes the tenant
                 # row lock (for the gapless event sequence), which every write of the tenant
                 # queues on until COMMIT. A create is then one statement in all.
+                if scope.entitlement_rules and unit.outbox.pending:
+                    await entitlements.on_outbox(session, unit.outbox, now)
                 unit.outbox.insert(Row(AUDIT_TABLE, audit_values(actor, audit, "success", now)))
                 written = await unit.outbox.flush(session, now)
     except Exception as exc:

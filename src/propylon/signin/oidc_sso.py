@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
+from propylon.entitlements.signin import groups_seen
 from propylon.errors import InvalidInput, PropylonError
 from propylon.oidc.authorization import authorization_url, check_iss_parameter
 from propylon.oidc.errors import OidcError
@@ -71,6 +72,7 @@ from propylon.signin.saml_sso import (
     open_pending,
 )
 from propylon.signin.user_match import Identity, provision
+from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.oidc_connections import OidcConnectionRecord, rp_urls
 
 MAX_PARAM_CHARS = 4096
@@ -280,6 +282,8 @@ async def finish_login(
             user, tenant = found
             rec.target_type, rec.target_id = "user", user.id
             _refuse_inactive(user)
+            groups = values_of(attributes, conn.claim_map, "groups")
+            await groups_seen(s, tenant_id, user.id, groups, now)
             staged = await rt.sessions.stage(
                 s,
                 SessionDraft(

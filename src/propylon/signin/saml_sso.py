@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
+from propylon.entitlements.signin import groups_seen
 from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import (
@@ -62,6 +63,7 @@ from propylon.signin.landing import NoLandingApp, idp_initiated_landing
 from propylon.signin.saml_diagnosis import login_diagnosis
 from propylon.signin.saml_replay import remember_assertion
 from propylon.signin.saml_users import find_user, provision_just_in_time
+from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.saml_connections import ConnectionRecord, load_connection, sp_urls
 
 
@@ -308,6 +310,8 @@ async def finish_login(
                 found = await provision_just_in_time(s, conn, assertion, email, now)
                 rec.target_type, rec.target_id = "user", found[0].id
             user, tenant = found
+            groups = values_of(assertion.attributes, conn.attribute_map, "groups")
+            await groups_seen(s, conn.tenant_id, user.id, groups, now)
             staged = await rt.sessions.stage(
                 s,
                 SessionDraft(

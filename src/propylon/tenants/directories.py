@@ -125,17 +125,17 @@ async def authenticate(
         return cached
     found = (
         await session.execute(
-            select(ScimToken, Tenant.seats)
+            select(ScimToken, Tenant.seats, Tenant.entitlement_rules_version)
             .join(Tenant, Tenant.id == ScimToken.tenant_id)
             .where(ScimToken.token_hash == digest)
         )
     ).first()
     if found is None or found[0].revoked_at is not None:
         raise Unauthenticated("unknown or revoked token")
-    row, seats = found
+    row, seats, rules = found
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated("token expired")
-    scope = DirectoryScope(row.tenant_id, row.directory_id, row.id, seats)
+    scope = DirectoryScope(row.tenant_id, row.directory_id, row.id, seats, rules or 0)
     if cache is not None:
         cache.put(digest, scope, row.expires_at)
     return scope
