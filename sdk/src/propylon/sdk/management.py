@@ -108,6 +108,21 @@ OPERATIONS: dict[str, Op] = {
     "verify_domain": Op("POST", "/api/v1/tenants/{tenant}/domains/{domain}/verify"),
     "discovery": Op("GET", "/api/v1/discovery", ("email", "return_to")),
     "list_events": Op("GET", "/api/v1/events", ("after", "limit", "type", "tenant")),
+    "list_catalog": Op("GET", "/api/v1/entitlements/catalog", ("kind",)),
+    "add_catalog_entry": Op(
+        "POST", "/api/v1/entitlements/catalog", body=("kind", "name", "description")
+    ),
+    "remove_catalog_entry": Op("DELETE", "/api/v1/entitlements/catalog/{kind}/{name}"),
+    "get_entitlement_rules": Op("GET", "/api/v1/tenants/{tenant}/entitlement-rules"),
+    "put_entitlement_rules": Op(
+        "PUT", "/api/v1/tenants/{tenant}/entitlement-rules", body=("defaults", "rules")
+    ),
+    "dry_run_entitlement_rules": Op(
+        "POST", "/api/v1/tenants/{tenant}/entitlement-rules/dry-run", body=("defaults", "rules")
+    ),
+    "entitlement_rule_versions": Op("GET", "/api/v1/tenants/{tenant}/entitlement-rules/versions"),
+    "recompute_entitlements": Op("POST", "/api/v1/tenants/{tenant}/entitlements/recompute"),
+    "user_entitlements": Op("GET", "/api/v1/tenants/{tenant}/users/{user_id}/entitlements"),
 }
 
 
@@ -247,6 +262,28 @@ class Management:
 
     def get_app(self, client_id: str) -> dict[str, Any]:
         return self.call("get_app", {"client_id": client_id})  # type: ignore[no-any-return]
+
+    # -- entitlements -------------------------------------------------------------------
+
+    def add_catalog_entry(
+        self, kind: str, name: str, description: str | None = None
+    ) -> dict[str, Any]:
+        """Declare a ``role``, ``tier`` or ``program`` the platform knows."""
+        return self.call(  # type: ignore[no-any-return]
+            "add_catalog_entry", kind=kind, name=name, description=description
+        )
+
+    def put_entitlement_rules(
+        self, tenant: str, rules: list[dict[str, Any]], defaults: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "put_entitlement_rules", {"tenant": tenant}, rules=rules, defaults=defaults
+        )
+
+    def user_entitlements(self, tenant: str, user_id: str) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "user_entitlements", {"tenant": tenant, "user_id": user_id}
+        )
 
     # -- events -------------------------------------------------------------------------
 
