@@ -6,7 +6,8 @@ bench: the README's ten lines plus what a test reads. Run::
 ``GET /me`` answers the principal (401 ``{"reason"}`` when refused, by the FastAPI
 dependency), ``GET /asgi/me`` the same through the plain ASGI middleware, ``GET /view`` the
 local view's state. No ``from __future__ import annotations``: FastAPI reads the
-dependency from the annotation of a function defined in ``build``. Only ``propylon.sdk`` of Propylon is imported (asserted at start)."""
+dependency from the annotation of a function defined in ``build``. Only ``propylon.sdk`` of
+Propylon is imported (asserted at start)."""
 
 import sys
 from typing import Annotated, Any

@@ -121,7 +121,7 @@ async def test_a_group_or_department_change_reaches_the_platforms_roles_without_
                     "grant": {"tier": f"pro-{s}"},
                 },
             ],
-        },  # fmt: skip
+        },
     )
 
     def me() -> dict[str, Any]:
@@ -173,7 +173,7 @@ async def test_without_redis_and_then_without_propylon_the_platform_fails_safe(
     deployment: Deployment,
 ) -> None:
     d = deployment
-    person, token = await d.person()
+    _, token = await d.person()
     assert d.me(token).status_code == 200
     d.redis.stop()
     try:

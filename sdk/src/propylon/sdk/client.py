@@ -26,8 +26,9 @@ class Propylon:
     several allowed). ``api_key``: a management API key, for the event stream; without it
     (or with ``revocation=False``) revocations and entitlement changes are not seen until the
     token expires. ``events_url``: where the stream is read, if not at the issuer (any
-    Propylon process of the deployment). ``client_id``/``client_secret``: a confidential app's credentials, for
-    introspection when the view is stale; without them a stale view refuses every token.
+    Propylon process of the deployment). ``client_id``/``client_secret``: a confidential
+    app's credentials, for introspection when the view is stale; without them a stale view
+    refuses every token.
     ``staleness``: seconds without a heartbeat after which the view is not trusted alone."""
 
     def __init__(
