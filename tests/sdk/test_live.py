@@ -5,12 +5,15 @@ management client beside the served OpenAPI document."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from propylon.admin.keys import rotate_keys
 from propylon.sdk import InvalidToken, Management, Propylon
+from propylon.sdk.jose import b64url_decode
 from propylon.sdk.management import OPERATIONS
 from tests.conftest import Server, free_port
 from tests.sdk.live import api_key, refused_within, sdk, signed_in
@@ -152,3 +155,20 @@ async def test_the_management_client_matches_the_served_openapi_document(server:
             assert body is not None, name
             props, required = body
             assert set(op.body) == props and required <= set(op.body), name
+
+
+async def test_a_rotated_signing_key_is_fetched_when_a_token_names_its_kid(server: Server) -> None:
+    s = await signed_in(server)
+    with sdk(server, s.app, None, revocation=False).start() as propylon:
+        known = set(propylon.jwks.keys)
+        propylon.jwks.min_refresh = 0  # the rate limit has a test of its own (unit)
+        await rotate_keys(server.rt)
+        for _ in range(60):  # every process re-reads its signing key within 2 s
+            fresh = await signed_in(server, s.app)
+            if json.loads(b64url_decode(fresh.access_token.split(".")[0]))["kid"] not in known:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no token signed with the new key")
+        assert propylon.verify(fresh.access_token).user_id == fresh.person.user_id
+        assert set(propylon.jwks.keys) > known

@@ -9,6 +9,7 @@ RFC 7662) when that view is stale; when Propylon cannot answer either, the token
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx
@@ -123,6 +124,9 @@ class Propylon:
 
     async def averify(self, token: str) -> Principal:
         """:meth:`verify` for an event loop: its I/O is asynchronous."""
+        if self.jwks.due():
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                await self.jwks.afetch(self._ahttp)
         try:
             v = self.verifier.verified(token)
         except UnknownKey:
@@ -139,6 +143,9 @@ class Propylon:
         return from_introspection(v.claims, await self._aintrospect(token))
 
     def _verified(self, token: str) -> Verified:
+        if self.jwks.due():  # keys withdrawn from the set stop verifying within max_age
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                self.jwks.fetch(self._http)
         try:
             return self.verifier.verified(token)
         except UnknownKey:

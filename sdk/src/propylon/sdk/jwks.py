@@ -47,8 +47,9 @@ class JwksCache:
         return at is None or self._monotonic() - at >= self.min_refresh
 
     def due(self) -> bool:
+        """Time for a routine refresh (and the rate limit allows one)."""
         at = self._fetched_at
-        return at is None or self._monotonic() - at >= self.max_age
+        return at is not None and self._monotonic() - at >= max(self.max_age, self.min_refresh)
 
     def fetch(self, client: httpx.Client) -> None:
         self._fetched_at = self._monotonic()  # a failed fetch counts for the rate limit too
