@@ -1,6 +1,7 @@
 """The stream's heartbeats certify a read of the database: while the process cannot read it
 (its PostgreSQL stopped) no heartbeat is sent though the stream stays open, so a client knows
-its view may be stale; once the database is back, heartbeats and events resume."""
+its view may be stale; once the database is back, heartbeats and events resume. Stopping the
+server ends its streams at once (an open one would hold its graceful shutdown)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,10 @@ async def test_heartbeats_stop_while_the_database_is_down_and_resume_after(
             assert (await scim.post("/Users", json=user_body("back@hb.test"))).status_code == 201
         await stream.until(lambda s: bool(s.events()), timeout=10)
         assert stream.events()[0].event == "user.created"
+        # stopping the server ends its streams at once (they would hold a graceful shutdown)
+        stopping = time.monotonic()
+        server.proc.terminate()
+        server.proc.wait(timeout=10)
+        assert time.monotonic() - stopping < 5
+        await stream.until(lambda s: s.closed, timeout=5)
+        assert stream.frames[-1].event == "end"

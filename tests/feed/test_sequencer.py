@@ -136,3 +136,23 @@ async def test_retention_purge_removes_only_events_older_than_the_period(rt: Run
     async with rt.db.read() as s:
         kept = list(await s.scalars(select(Event.seq).order_by(Event.seq)))
     assert kept == [4, 5, 6]
+
+
+async def test_reads_certify_nothing_while_a_committed_event_stays_unnumbered(
+    rt: Runtime,
+) -> None:
+    """A stuck sequencer (a failing hook) leaves streams without a committed event: the
+    follower's reads then move no position, so no heartbeat says the view is fresh."""
+    t = await _tenant(rt, "seq-stall")
+    follower = rt.feed.follower
+    await follower.start()
+    await follower.read_once()
+    before = follower.position
+    assert before is not None
+    await _emit(rt, t, 1, when=datetime.now(UTC) - timedelta(seconds=30))
+    await follower.read_once()
+    assert follower.position == before
+    await rt.feed.sequencer.drain()
+    assert await follower.read_once() == 1
+    assert follower.position is not None and follower.position.at > before.at
+    assert follower.position.seq == before.seq + 1

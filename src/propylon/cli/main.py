@@ -12,7 +12,6 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy.exc import DBAPIError
 
 from propylon.admin import tenants as ops
@@ -125,7 +124,7 @@ def serve(
             typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
             raise typer.Exit(1) from exc
         raise typer.Exit(status)
-    uvicorn.Server(serve_workers.server_config(host, port)).run()
+    serve_workers.Server(serve_workers.server_config(host, port)).run()
 
 
 @app.command()

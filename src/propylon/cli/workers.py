@@ -23,6 +23,8 @@ from types import FrameType
 
 import uvicorn
 
+from propylon.feed.follower import close_streams
+
 APP = "propylon.api.app:create_app"
 _STARTUP_SECONDS = 5.0  # a worker that dies sooner is broken, not unlucky: stop, do not loop
 _BACKLOG = 2048
@@ -38,6 +40,15 @@ def _listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, ending this process's event streams as soon as it is asked to
+    stop: its graceful shutdown waits for open responses, and a stream never ends."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        close_streams()
+        super().handle_exit(sig, frame)
+
+
 def server_config(host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         APP, factory=True, host=host, port=port, access_log=False, log_level="warning"
@@ -49,7 +60,7 @@ def _worker(host: str, port: int) -> None:
     (which handles SIGINT/SIGTERM with a graceful shutdown)."""
     sock = _listener(host, port, reuse_port=True)
     sock.listen(_BACKLOG)
-    uvicorn.Server(server_config(host, port)).run(sockets=[sock])
+    Server(server_config(host, port)).run(sockets=[sock])
 
 
 def run(host: str, port: int, workers: int) -> int:

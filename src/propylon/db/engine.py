@@ -150,7 +150,11 @@ class Database:
                 yield session
         else:
             async with self._reads() as session:
+                info = session.info
                 yield session
+            if info.get(EVENTS_WRITTEN):  # a single_write's one statement wrote events
+                for committed in self.events_committed:
+                    committed()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

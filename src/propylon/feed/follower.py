@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from propylon.background import Backoff
 from propylon.db.engine import Database
@@ -29,9 +31,19 @@ from propylon.feed.sequencer import COLUMNS, last_gseq, sequenced
 log = structlog.get_logger("propylon.feed")
 
 _EVENTS = core(Event)
+_UNSEQUENCED = _EVENTS.c.gseq.is_(None)
+SEQUENCING_LAG_LIMIT_SECONDS = 5.0
+"""A committed event left unnumbered this long means sequencing is stuck: reads stop
+certifying (no heartbeats), since events are missing from every stream."""
 SUBSCRIBER_QUEUE = 10_000
 """Events a slow stream client may fall behind by; past it the stream ends (the client
 reconnects with ``Last-Event-ID`` and replays from the database)."""
+
+
+def _age(created: datetime, now: float) -> float:
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return now - created.timestamp()
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,17 @@ class Subscription:
             self.overflowed = True
 
 
+_FOLLOWERS: weakref.WeakSet[Follower] = weakref.WeakSet()
+
+
+def close_streams() -> None:
+    """End every stream of this process (the server is shutting down: an open stream would
+    hold its graceful shutdown forever); safe to call from a signal handler. Clients
+    reconnect elsewhere with ``Last-Event-ID``."""
+    for follower in list(_FOLLOWERS):
+        follower.close()
+
+
 class Follower:
     def __init__(
         self, db: Database, *, poll_seconds: float, batch_size: int, retry_max_seconds: float
@@ -71,6 +94,18 @@ class Follower:
         self._subscribers: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._seq = 0
+        self.closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        _FOLLOWERS.add(self)
+
+    def close(self) -> None:
+        self.closing = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._nudge)
+
+    def _nudge(self) -> None:
+        for sub in list(self._subscribers):
+            sub.offer([])
 
     def wake(self) -> None:
         self._wake.set()
@@ -79,6 +114,7 @@ class Follower:
         self.wake()
 
     def subscribe(self) -> Subscription:
+        self._loop = asyncio.get_running_loop()
         sub = Subscription()
         self._subscribers.add(sub)
         return sub
@@ -96,6 +132,8 @@ class Follower:
         """Read every event numbered since the last read, hand them to the subscribers, and
         record the new position; raises (position unchanged) if the database cannot be read."""
         started = time.time()
+        async with self.db.read() as s:
+            oldest = await s.scalar(select(func.min(_EVENTS.c.created_at)).where(_UNSEQUENCED))
         found = 0
         while True:
             query = (
@@ -114,6 +152,11 @@ class Follower:
                     sub.offer(events)
             if len(rows) < self.batch_size:
                 break
+        if oldest is not None and _age(oldest, started) > SEQUENCING_LAG_LIMIT_SECONDS:
+            # a committed event is still unnumbered: sequencing is stuck (a failing hook, no
+            # sequencer able to write), so this read certifies nothing
+            log.warning("feed_sequencing_stalled", oldest=oldest.isoformat())
+            return found
         self.position = Position(self._seq, started)
         return found
 

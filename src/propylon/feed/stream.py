@@ -30,7 +30,8 @@ class Heartbeat:
 
 @dataclass(frozen=True)
 class StreamEnded:
-    """The client fell too far behind (its queue overflowed): it reconnects and replays."""
+    """The client fell too far behind (its queue overflowed) or the server is stopping: it
+    reconnects and replays."""
 
 
 Item = SequencedEvent | Heartbeat | StreamEnded
@@ -92,7 +93,7 @@ async def _live(
     certified = 0.0  # the `at` of the last heartbeat sent
     next_beat = time.monotonic()
     while True:
-        if sub.overflowed:
+        if sub.overflowed or follower.closing:
             yield StreamEnded()
             return
         wait = next_beat - time.monotonic()
