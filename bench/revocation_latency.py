@@ -44,8 +44,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 import httpx  # noqa: E402
-
 from benchkit.measure import lat_summary, log  # noqa: E402
+
 from propylon.admin import entitlements as ent  # noqa: E402
 from propylon.admin.audited import CLI  # noqa: E402
 from propylon.errors import AlreadyExists  # noqa: E402
@@ -145,9 +145,12 @@ async def group_changes(d: Deployment, directory: Directory, trials: int) -> lis
             for i in range(trials):
                 if i and i % 100 == 0:  # a fresh token well before the 300 s lifetime
                     person, token = await signed_in(d, directory)
-                adding = role not in host.get(
-                    "/me", headers={"Authorization": f"Bearer {token}"}
-                ).json()["roles"]
+                adding = (
+                    role
+                    not in host.get("/me", headers={"Authorization": f"Bearer {token}"}).json()[
+                        "roles"
+                    ]
+                )
                 member = [{"value": person.user_id}]
                 op = (
                     {"op": "add", "path": "members", "value": member}

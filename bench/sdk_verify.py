@@ -16,7 +16,9 @@ sessions, 10,000 revoked grants, 10,000 user cutoffs, 1,000 tenant cutoffs and 1
 entitlements (one of them newer than the token's, so the principal's roles come from the
 view), and the typed ``Principal``. ``bare`` is ``public_key.verify(der_signature,
 signing_input, ECDSA(SHA256()))`` with the DER signature and the signing input prepared
-beforehand: the signature alone. Target: ``ratio`` = sdk / bare >= 0.5. ``distinct_tokens``
+beforehand: the signature alone. Target: ``ratio`` = sdk / bare >= 0.5 (the median of the
+rounds' ratios: each round runs both sides back to back, so a shared machine's load skews
+both alike; ``*_per_s`` are the best rounds). ``distinct_tokens``
 is the same comparison over 10,000 different tokens taken in turn (each SDK call parses its
 payload afresh: the verifier keeps parsed payloads, never signature results, of at most 4,096
 tokens; with the same token every call still checks the signature). The process is pinned
@@ -29,6 +31,7 @@ import argparse
 import base64
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -211,9 +214,12 @@ def main() -> None:
         "sdk_verify_per_s": round(sdk_best),
         "sdk_us_per_verify": round(1e6 / sdk_best, 2),
         "bare_us_per_verify": round(1e6 / bare_best, 2),
-        "ratio": round(sdk_best / bare_best, 3),
+        "ratio": round(
+            statistics.median(s / b for s, b in zip(sdk_rates, bare_rates, strict=True)), 3
+        ),
+        "ratio_of_best_rounds": round(sdk_best / bare_best, 3),
         "target_ratio": 0.5,
-        "ok": sdk_best / bare_best >= 0.5,
+        "ok": statistics.median(s / b for s, b in zip(sdk_rates, bare_rates, strict=True)) >= 0.5,
         "rounds_per_s": {
             "bare": [round(r) for r in bare_rates],
             "sdk": [round(r) for r in sdk_rates],
@@ -222,7 +228,7 @@ def main() -> None:
             "tokens": DISTINCT,
             "bare_cryptography_per_s": round(max(bare_d)),
             "sdk_verify_per_s": round(max(sdk_d)),
-            "ratio": round(max(sdk_d) / max(bare_d), 3),
+            "ratio": round(statistics.median(s / b for s, b in zip(sdk_d, bare_d, strict=True)), 3),
         },
         "view": {
             "revoked_sessions": len(propylon.view.revoked_sessions),
