@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 
-from propylon.db import tables_entitlements, tables_feed, tables_oidc, tables_password, tables_saml, tables_sso  # noqa: F401  (register their tables)
+from propylon.db import (  # noqa: F401  (register their tables)
+    tables_entitlements,
+    tables_feed,
+    tables_oidc,
+    tables_password,
+    tables_saml,
+    tables_sso,
+)
 from propylon.db.tables import Base
 
 connection = context.config.attributes.get("connection")
