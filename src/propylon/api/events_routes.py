@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from propylon.admin import events as ops
 from propylon.api.http import StandardInputRoute
@@ -29,7 +30,31 @@ Types = Annotated[
 TenantRef = Annotated[str | None, Query(description="Only this tenant's events (id or slug).")]
 
 
-@router.get("/events")
+class Subject(BaseModel):
+    type: str = Field(examples=["user"])
+    id: str
+
+
+class EventEnvelope(BaseModel):
+    """One event (``docs/events.md``): the same JSON as the stream's ``data`` and a
+    webhook's body."""
+
+    id: str
+    seq: int = Field(description="The global sequence number: the cursor.")
+    tenant_id: str
+    tenant_seq: int = Field(description="The tenant's gapless sequence number.")
+    type: str = Field(examples=["user.deactivated"])
+    subject: Subject
+    data: dict[str, Any] = Field(description="The whole object, and what changed.")
+    created_at: str = Field(description="RFC 3339, UTC.")
+
+
+class EventsPage(BaseModel):
+    data: list[EventEnvelope]
+    next_after: int = Field(description="The cursor of the next page.")
+
+
+@router.get("/events", response_model=EventsPage)
 async def list_events(
     rt: Rt,
     _: Caller,
