@@ -58,7 +58,9 @@ async def affected_users(s: AsyncSession, pending: Iterable[DomainEvent]) -> set
         elif e.type == ev.GROUP_DELETED:
             users.update(e.data.get("removed") or [])
         elif e.type == ev.GROUP_UPDATED:
-            renamed.add(e.subject_id)
+            changes = e.data.get("changes")
+            if changes is None or "displayName" in changes:  # the name is what rules see
+                renamed.add(e.subject_id)
     if renamed:
         q = select(GroupMember.member_id).where(
             GroupMember.group_id.in_(renamed), GroupMember.member_type == "User"
