@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from typing import Any
 
 import httpx
 import pytest
 
 from propylon.admin.keys import rotate_keys
-from propylon.sdk import InvalidToken, Management, Propylon
+from propylon.sdk import ApiError, InvalidToken, Management, Propylon
 from propylon.sdk.jose import b64url_decode
 from propylon.sdk.management import OPERATIONS
 from tests.conftest import Server, free_port
@@ -155,6 +156,14 @@ async def test_the_management_client_matches_the_served_openapi_document(server:
             assert body is not None, name
             props, required = body
             assert set(op.body) == props and required <= set(op.body), name
+    with Management(server.url, await api_key(server)) as m:
+        with pytest.raises(TypeError):
+            m.call("get_tenant", {"tenant": "x"}, bogus=1)
+        with pytest.raises(ApiError) as e:
+            m.get_tenant("no-such-tenant")
+        assert e.value.status == 404
+        tenant = m.create_tenant(f"sdk-{secrets.token_hex(4)}", "SDK")
+        assert m.get_tenant(tenant["slug"])["id"] == tenant["id"]
 
 
 async def test_a_rotated_signing_key_is_fetched_when_a_token_names_its_kid(server: Server) -> None:
