@@ -34,9 +34,12 @@ class Entitlements:
 
 
 def _strings(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
+    if type(value) is not list:
         return ()
-    return tuple(v for v in value if isinstance(v, str))
+    for v in value:
+        if type(v) is not str:
+            return tuple(x for x in value if isinstance(x, str))
+    return tuple(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +83,24 @@ def principal_from(
     claims: Mapping[str, Any], entitlements: Entitlements | None, source: Source
 ) -> Principal:
     """The principal of verified ``claims``; ``entitlements`` replace the token's own."""
-    ent = Entitlements.from_json(claims) if entitlements is None else entitlements
-    version = ent.version if ent.version >= 0 else None
+    if entitlements is None:
+        roles, programs = _strings(claims.get("roles")), _strings(claims.get("programs"))
+        tier = claims.get("tier")
+        tier = tier if type(tier) is str else None
+        v = claims.get("entitlements_version")
+        version = v if type(v) is int and v >= 0 else None
+    else:
+        roles, tier, programs = entitlements.roles, entitlements.tier, entitlements.programs
+        version = entitlements.version if entitlements.version >= 0 else None
     scope = claims.get("scope")
     return Principal(
         user_id=claims["sub"],
         tenant_id=_str(claims, "org_id"),
         tenant_slug=_str(claims, "org_slug"),
         email=_str(claims, "email"),
-        roles=ent.roles,
-        tier=ent.tier,
-        programs=ent.programs,
+        roles=roles,
+        tier=tier,
+        programs=programs,
         entitlements_version=version,
         auth_method=_str(claims, "auth_method"),
         idp=_str(claims, "idp"),

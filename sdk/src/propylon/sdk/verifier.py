@@ -31,16 +31,27 @@ class Verified:
     """Claims whose signature was just checked, and their token-sourced principal (built
     once per distinct payload: the same token comes back with every request of a session)."""
 
-    __slots__ = ("_principal", "claims")
+    __slots__ = ("_principal", "_with_view", "claims")
 
     def __init__(self, claims: Mapping[str, Any]) -> None:
         self.claims = claims
         self._principal: Principal | None = None
+        self._with_view: tuple[Entitlements, Principal] | None = None
 
     def principal(self) -> Principal:
         p = self._principal
         if p is None:
             p = self._principal = principal_from(self.claims, None, "token")
+        return p
+
+    def principal_with(self, ent: Entitlements) -> Principal:
+        """The principal with the view's newer entitlements (kept while they are the same
+        object: the view replaces, never mutates, a user's entitlements)."""
+        kept = self._with_view
+        if kept is not None and kept[0] is ent:
+            return kept[1]
+        p = principal_from(self.claims, ent, "view")
+        self._with_view = (ent, p)
         return p
 
 
@@ -143,7 +154,7 @@ class TokenVerifier:
         if view.entitlements:
             newer = view.newer_entitlements(claims["sub"], claims.get("entitlements_version"))
             if newer is not None:
-                return principal_from(claims, newer, "view")
+                return v.principal_with(newer)
         return v.principal()
 
     def check(self, token: str) -> Principal | None:
