@@ -1,0 +1,208 @@
+"""Management operations on SAML connections, shared by the CLI and the management API."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.admin.audited import audited
+from propylon.audit import Actor, AuditRecord
+from propylon.background import every
+from propylon.cache.fanout import publish_committed
+from propylon.db.tables_saml import SamlConnection
+from propylon.errors import InvalidInput, PropylonError
+from propylon.runtime import SIGN_IN_CHANNEL, Runtime
+from propylon.tenants import saml_connection_edits as edits
+from propylon.tenants import saml_connections as conns
+from propylon.tenants.metadata_fetch import fetch_metadata
+from propylon.tenants.service import get_tenant
+
+log = structlog.get_logger("propylon.saml")
+SYSTEM = Actor("system", "metadata-refresh")
+
+
+async def _fetch(rt: Runtime, url: str) -> bytes:
+    return await fetch_metadata(url, rt.outbound)
+
+
+async def _with_metadata(rt: Runtime, source: conns.IdpSource) -> conns.IdpSource:
+    """A source naming a metadata URL, with the document fetched (through the guard)."""
+    if source.metadata_url and source.metadata_xml is None:
+        fetched = await _fetch(rt, source.metadata_url)
+        return conns.IdpSource(metadata_xml=fetched, metadata_url=source.metadata_url)
+    return source
+
+
+def _view(rt: Runtime, conn: SamlConnection) -> dict[str, Any]:
+    return conns.view(
+        conn,
+        rt.settings.public_url,
+        now=rt.clock(),
+        expiry_warning_days=rt.settings.saml_cert_expiry_warning_days,
+    )
+
+
+async def create_connection(
+    rt: Runtime,
+    actor: Actor,
+    tenant_ref: str,
+    source: conns.IdpSource,
+    *,
+    name: str | None = None,
+    sp_entity_id: str | None = None,
+    allow_idp_initiated: bool = False,
+    jit: bool = False,
+    preset: str = conns.DEFAULT_PRESET,
+    match_by: str = "email",
+    idp_initiated_app: str | None = None,
+    attribute_overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
+    IdP-initiated logins land in (see :mod:`propylon.signin.landing`)."""
+    source = await _with_metadata(rt, source)
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        conn = await conns.create_connection(
+            s,
+            tenant_ref,
+            source,
+            public_url=rt.settings.public_url,
+            name=name,
+            sp_entity_id=sp_entity_id,
+            allow_idp_initiated=allow_idp_initiated,
+            jit=jit,
+            preset=preset,
+            match_by=match_by,
+            now=rt.clock(),
+            box=rt.secret_box,
+            idp_initiated_app=idp_initiated_app,
+            attribute_overrides=attribute_overrides,
+        )
+        rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        rec.diff = {
+            "idp_entity_id": {"before": None, "after": conn.idp_entity_id},
+            "allow_idp_initiated": {"before": None, "after": conn.allow_idp_initiated},
+            "idp_initiated_app": {"before": None, "after": conn.idp_initiated_client_id},
+        }
+        return _view(rt, conn)
+
+    out = await audited(rt, actor, "saml.connection.create", op)
+    # a new connection changes where routes kept by slug, host or domain lead (one
+    # connection becomes several): every process drops them
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, out["connection_id"], lifetime)
+
+
+async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]:
+    async with rt.db.read() as s:
+        tenant = await get_tenant(s, tenant_ref)
+        rows = await conns.list_connections(s, tenant.id)
+        return [_view(rt, c) for c in rows]
+
+
+async def show_connection(rt: Runtime, connection_id: str) -> dict[str, Any]:
+    async with rt.db.read() as s:
+        return _view(rt, await conns.get_connection(s, connection_id))
+
+
+async def update_connection(
+    rt: Runtime, actor: Actor, connection_id: str, changes: edits.ConnectionChanges
+) -> dict[str, Any]:
+    """Change settings, IdP (new metadata or values by hand), mapping; disable or enable."""
+    if changes.source is not None:
+        changes = replace(changes, source=await _with_metadata(rt, changes.source))
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        conn, rec.diff = await edits.update_connection(s, connection_id, changes, rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        return _view(rt, conn)
+
+    out = await audited(rt, actor, "saml.connection.update", op)
+    lifetime = rt.settings.sign_in_cache_seconds  # after commit: copies drop it
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+
+
+async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        conn = await edits.delete_connection(s, connection_id)
+        rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        rec.diff = {"idp_entity_id": {"before": conn.idp_entity_id, "after": None}}
+        return {"connection_id": conn.id, "deleted": True}
+
+    out = await audited(rt, actor, "saml.connection.delete", op)
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+
+
+async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
+    async with rt.db.read() as s:
+        url = (await conns.get_connection(s, connection_id)).metadata_url
+    if not url:
+        raise InvalidInput("this connection was not created from a metadata URL")
+    xml = await _fetch(rt, url)
+
+    async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
+        conn = await conns.get_connection(s, connection_id)
+        before = conn.idp_certificates
+        await conns.refresh_from_metadata(conn, xml, rt.clock())
+        rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        if before != conn.idp_certificates:
+            rec.diff = {
+                "idp_certificates": {
+                    "before": len(before["pem"]),
+                    "after": len(conn.idp_certificates["pem"]),
+                }
+            }
+        return _view(rt, conn)
+
+    out = await audited(rt, actor, "saml.connection.refresh", op)
+    # after commit: copies drop it
+    lifetime = rt.settings.sign_in_cache_seconds
+    return out | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
+
+
+async def refresh_all_metadata(rt: Runtime, actor: Actor = SYSTEM) -> dict[str, str]:
+    """Re-read every connection's metadata URL once; ``{connection_id: "ok" | error}``.
+    A failing IdP is logged and skipped, it never stops the others."""
+    async with rt.db.read() as s:
+        ids = list(
+            (
+                await s.scalars(
+                    select(SamlConnection.id)
+                    .where(SamlConnection.metadata_url.is_not(None))
+                    .order_by(SamlConnection.id)
+                )
+            ).all()
+        )
+    out: dict[str, str] = {}
+    for connection_id in ids:
+        try:
+            await refresh_metadata(rt, actor, connection_id)
+            out[connection_id] = "ok"
+        except PropylonError as exc:
+            out[connection_id] = exc.detail
+            log.warning(
+                "saml_metadata_refresh_failed", connection_id=connection_id, error=exc.detail
+            )
+        except Exception as exc:  # a background task must not die
+            out[connection_id] = type(exc).__name__
+            log.exception("saml_metadata_refresh_error", connection_id=connection_id)
+    return out
+
+
+async def metadata_refresh_loop(rt: Runtime, interval_seconds: float) -> None:
+    """Background task of the app lifespan: refresh every ``interval_seconds`` (one process
+    of those sharing the accelerator per interval) until cancelled (:func:`every`)."""
+    await every(
+        interval_seconds,
+        lambda: refresh_all_metadata(rt),
+        once=rt.cache.remember_once,
+        key="saml:metadata-refresh",
+        retry_cap_seconds=rt.settings.background_retry_max_seconds,
+        timeout_seconds=max(interval_seconds, 60.0),
+        event="saml_metadata_refresh_loop_error",
+    )

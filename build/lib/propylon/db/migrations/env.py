@@ -1,0 +1,21 @@
+"""Alembic environment. Propylon always hands in a live connection (see ``db.migrate``)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from propylon.db import tables_oidc, tables_password, tables_saml, tables_sso  # noqa: F401  (register their tables)
+from propylon.db.tables import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only `alembic` CLI use without Propylon
+    raise RuntimeError("run migrations through `propylon migrate`")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

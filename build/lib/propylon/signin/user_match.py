@@ -1,0 +1,95 @@
+"""Who an upstream sign-in is, whatever the protocol: the tenant's directory user found by one
+column (email, userName or externalId), or a user provisioned just in time from the profile
+the IdP sent, through the connection's attribute (SAML) or claim (OpenID Connect) map. Both
+come with what a session needs of the user and tenant
+(:data:`~propylon.sessions.service.IDENTITY_COLUMNS`), so a sign-in reads them once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.db.tables import Tenant, User, core
+from propylon.directory.events import Outbox
+from propylon.directory.scope import DirectoryScope
+from propylon.directory.users import UserDraft, create_user
+from propylon.sessions.service import IDENTITY_COLUMNS, SessionTenant, SessionUser, identity_of
+from propylon.tenants.attribute_maps import values_of
+
+Identity = tuple[SessionUser, SessionTenant]
+Column = Literal["email", "user_name_ci", "external_id"]
+
+_USERS, _TENANTS = core(User), core(Tenant)
+# How a login finds its user, with what its session needs of the user and tenant; a live
+# record wins over a deprovisioned one.
+_MATCH = {
+    column: select(*IDENTITY_COLUMNS)
+    .join_from(_USERS, _TENANTS, _TENANTS.c.id == _USERS.c.tenant_id)
+    .where(_USERS.c.tenant_id == bindparam("tenant_id"), _USERS.c[column] == bindparam("value"))
+    .order_by(_USERS.c.deleted_at.is_not(None))
+    .limit(1)
+    for column in ("email", "user_name_ci", "external_id")
+}
+
+
+def first_value(
+    attributes: Mapping[str, Sequence[str]], attribute_map: Mapping[str, Any], field: str
+) -> str | None:
+    """The first value of the attribute (or claim) the map names for ``field``."""
+    values = values_of(attributes, attribute_map, field)
+    return values[0] if values else None
+
+
+async def find_by(s: AsyncSession, tenant_id: str, column: Column, value: str) -> Identity | None:
+    """The tenant's user whose ``column`` is ``value`` (lower-cased by the caller for the
+    case-insensitive columns), with its tenant."""
+    params = {"tenant_id": tenant_id, "value": value}
+    row = (await (await s.connection()).execute(_MATCH[column], params)).first()
+    return identity_of(row) if row is not None else None
+
+
+async def provision(
+    s: AsyncSession,
+    tenant_id: str,
+    email: str,
+    attributes: Mapping[str, Sequence[str]],
+    attribute_map: Mapping[str, Any],
+    now: datetime,
+) -> Identity:
+    """A new directory user of ``tenant_id`` for ``email``, named by the map (the tenant's
+    seat limit applies)."""
+    query = select(_TENANTS.c.seats, _TENANTS.c.slug, _TENANTS.c.name)
+    seats, slug, name = (await s.execute(query.where(_TENANTS.c.id == tenant_id))).one()
+    scope = DirectoryScope(tenant_id, None, None, seats)
+    outbox = Outbox(tenant_id)
+
+    def field(name: str) -> str | None:
+        return first_value(attributes, attribute_map, name)
+
+    draft = UserDraft(
+        user_name=email,
+        email=email,
+        display_name=field("display_name"),
+        given_name=field("given_name"),
+        family_name=field("family_name"),
+        department=field("department"),
+        doc={"userName": email, "emails": [{"value": email, "primary": True}]},
+    )
+    user = await create_user(s, scope, draft, outbox, now)
+    await outbox.flush(s, now)
+    found = SessionUser(
+        user.id,
+        tenant_id,
+        user.email,
+        user.display_name,
+        user.given_name,
+        user.family_name,
+        user.active,
+        user.deleted_at,
+        user.revocation_epoch,
+    )
+    return found, SessionTenant(tenant_id, slug, name)

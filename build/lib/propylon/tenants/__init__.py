@@ -1,0 +1,1 @@
+"""Tenants (the host platform's customers), their domains, SCIM directories and credentials."""
