@@ -2,7 +2,7 @@
 (the cursor of the events API and stream), and feed_state, its high-water mark
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 01:00:00.000000
 """
 

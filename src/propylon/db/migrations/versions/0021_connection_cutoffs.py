@@ -2,7 +2,7 @@
 tokens are found by their session (an ended session's token families are revoked)
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-06 01:10:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import propylon.db.types
 
 revision = "0021"
-down_revision = "0018"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

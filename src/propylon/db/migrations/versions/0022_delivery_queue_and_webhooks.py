@@ -1,7 +1,7 @@
 """Delivery queue, its attempt log, and webhook endpoints
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06 01:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import propylon.db.types
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

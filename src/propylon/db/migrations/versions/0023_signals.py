@@ -2,7 +2,7 @@
 apps each session reached, SSF event streams
 
 Revision ID: 0023
-Revises: 0019, 0021, 0022
+Revises: 0022
 Create Date: 2026-12-06 01:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import propylon.db.types
 
 revision = "0023"
-down_revision = ("0019", "0021", "0022")  # joins the heads of h/ent, h/revoke, h/delivery here
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
