@@ -50,7 +50,7 @@ def catalog_list(
 @catalog_app.command("remove")
 def catalog_remove(
     kind: Annotated[str, typer.Argument(help="role, tier or program")],
-    name: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument(help="The declared name.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a declared name (refused while a tenant's rules grant it)."""
