@@ -105,7 +105,11 @@ def test_the_view_refuses_revoked_sessions_grants_users_tenants_and_connections(
           "data": {"tenant_id": "ten_1", "auth_methods": ["saml"], "before": now}},
          "tenant_revoked"),
         ({"type": "connection.deleted", "subject": {"type": "connection", "id": "conn_1"},
-          "data": {"connection": {"id": "conn_1"}}}, "connection_revoked"),
+          "data": {"connection": {"connection_id": "conn_1"}, "protocol": "saml"}},
+         "connection_revoked"),
+        ({"type": "connection.updated", "subject": {"type": "connection", "id": "conn_1"},
+          "data": {"connection": {"connection_id": "conn_1", "disabled": True},
+                   "protocol": "oidc"}}, "connection_revoked"),
     ]  # fmt: skip
     token = KEY.sign(claims(iat=now - 5))
     for event, reason in cases:
@@ -168,3 +172,13 @@ def test_the_view_goes_stale_without_heartbeats_and_forgets_old_facts() -> None:
     for i in range(1000):
         view.apply({"seq": 8 + i, "type": "user.updated", "data": {}})
     assert "s" not in view.revoked_sessions and view.last_seq == 1007
+
+
+def test_a_connection_edited_but_enabled_ends_nothing() -> None:
+    view = _fresh()
+    v = verifier(KEY, view=view)
+    view.apply({"seq": 1, "type": "connection.updated",
+                "subject": {"type": "connection", "id": "conn_1"},
+                "data": {"connection": {"connection_id": "conn_1", "disabled": False,
+                                        "name": "renamed"}, "protocol": "saml"}})  # fmt: skip
+    assert v.check(KEY.sign(claims())) is not None

@@ -257,20 +257,28 @@ def _tenant_revoked(
                 v.tenant_cutoffs[key] = max(before, v.tenant_cutoffs.get(key, 0.0))
 
 
-def _connection(v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float) -> None:
+def _connection_id(data: dict[str, Any], subject: Mapping[str, Any]) -> Any:
     conn = data.get("connection")
     conn = conn if isinstance(conn, dict) else {}
-    conn_id = conn.get("id") or subject.get("id")
-    if isinstance(conn_id, str) and conn.get("enabled") is not True:
+    return conn.get("connection_id") or conn.get("id") or subject.get("id")
+
+
+def _connection_deleted(
+    v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float
+) -> None:
+    conn_id = _connection_id(data, subject)
+    if isinstance(conn_id, str):
         v.connection_cutoffs[conn_id] = at
 
 
 def _connection_updated(
     v: LocalView, data: dict[str, Any], subject: Mapping[str, Any], at: float
 ) -> None:
+    """Disabled (``"disabled": true`` in the management view, or ``"enabled": false``): its
+    sessions ended then; re-enabling it does not bring them back."""
     conn = data.get("connection")
-    if isinstance(conn, dict) and conn.get("enabled") is False:
-        _connection(v, data, subject, at)
+    if isinstance(conn, dict) and (conn.get("disabled") is True or conn.get("enabled") is False):
+        _connection_deleted(v, data, subject, at)
 
 
 def _entitlements(
@@ -296,5 +304,5 @@ _HANDLERS: dict[str, Handler] = {
     "user.reactivated": _user_back,
     "user.entitlements_changed": _entitlements,
     "connection.updated": _connection_updated,
-    "connection.deleted": _connection,
+    "connection.deleted": _connection_deleted,
 }
