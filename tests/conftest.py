@@ -7,13 +7,16 @@ database and Redis key prefix and removes them afterwards, so runs never collide
 
 from __future__ import annotations
 
+import atexit
 import http.cookiejar
 import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,7 +82,50 @@ class Backend:
         )
 
 
-def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> Backend:
+_TEMPLATES: dict[str, Path | str] = {}
+"""A database at the schema's head per backend, made once per test process: new test
+databases start as copies of it (PostgreSQL ``CREATE DATABASE … TEMPLATE``, a file copy for
+SQLite) instead of running every migration again at each server start."""
+
+
+def _migrated(env: dict[str, str]) -> None:
+    FORKS.run(["migrate"], {**os.environ, **env})
+
+
+def _sqlite_template() -> Path:
+    found = _TEMPLATES.get("sqlite")
+    if isinstance(found, Path):
+        return found
+    tmp = Path(tempfile.mkdtemp(prefix="propylon-template-"))
+    _migrated({"PROPYLON_DATA_DIR": str(tmp)})
+    _TEMPLATES["sqlite"] = tmp / "propylon.db"
+    return tmp / "propylon.db"
+
+
+def _copy_sqlite(template: Path, data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(template) as src, sqlite3.connect(data_dir / "propylon.db") as dst:
+        src.backup(dst)
+
+
+def _pg_template() -> str:
+    found = _TEMPLATES.get("postgres")
+    if isinstance(found, str):
+        return found
+    name = f"propylon_template_{RUN_ID}"
+    _psql(f'CREATE DATABASE "{name}"')
+    atexit.register(_psql, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    _migrated({"PROPYLON_DATA_DIR": tempfile.mkdtemp(), "PROPYLON_DATABASE_URL": url})
+    _TEMPLATES["postgres"] = name
+    return name
+
+
+def make_backend(
+    name: str, tmp: Path, extra: dict[str, str] | None = None, *, migrated: bool = True
+) -> Backend:
+    """A fresh database (and, for PostgreSQL, Redis key prefix) for one server. ``migrated``:
+    already at the schema's head (a copy of a template); ``False``: empty."""
     env = {
         "PROPYLON_DATA_DIR": str(tmp),
         "PROPYLON_LOG_LEVEL": "warning",
@@ -99,11 +145,14 @@ def make_backend(name: str, tmp: Path, extra: dict[str, str] | None = None) -> B
     }
     if name == "postgres":
         db = f"propylon_test_{RUN_ID}_{secrets.token_hex(3)}"
-        _psql(f'CREATE DATABASE "{db}"')
+        template = f' TEMPLATE "{_pg_template()}"' if migrated else ""
+        _psql(f'CREATE DATABASE "{db}"{template}')
         env["PROPYLON_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
         env["PROPYLON_REDIS_URL"] = REDIS_URL
         env["PROPYLON_REDIS_PREFIX"] = f"propylon-test-{RUN_ID}-{secrets.token_hex(3)}:"
         return Backend(name, env, [db])
+    if migrated and "PROPYLON_DATABASE_URL" not in env:
+        _copy_sqlite(_sqlite_template(), Path(env["PROPYLON_DATA_DIR"]))
     return Backend(name, env)
 
 

@@ -21,7 +21,7 @@ from tests.conftest import Backend, drop_backend, make_backend
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    b = make_backend(request.param, tmp_path)
+    b = make_backend(request.param, tmp_path, migrated=False)
     try:
         yield b
     finally:
