@@ -1,12 +1,11 @@
 """A typed client of Propylon's management API (``/api/v1``, API key), kept in step with the
 served OpenAPI document: :data:`OPERATIONS` names every operation's method, path, query
-parameters and body fields, and ``tests/sdk/test_management_openapi.py`` compares the table
+parameters and body fields, and ``tests/sdk/test_live.py`` compares the table
 with ``/openapi.json`` both ways. Errors are :class:`ApiError` (RFC 9457 problem document).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, TypedDict
 from urllib.parse import quote
 
@@ -14,116 +13,7 @@ import httpx
 
 from propylon.sdk.errors import ApiError
 from propylon.sdk.events import Event, iter_events
-
-
-@dataclass(frozen=True)
-class Op:
-    method: str
-    path: str
-    query: tuple[str, ...] = ()
-    body: tuple[str, ...] | None = None
-    """Field names of the JSON body (``None``: the operation takes no body)."""
-
-
-_SAML = (
-    "name", "preset", "metadata_url", "metadata_xml", "idp_entity_id", "sso_url",
-    "certificates_pem", "attribute_map", "match_by", "jit", "allow_idp_initiated",
-    "idp_initiated_app",
-)  # fmt: skip
-_OIDC = (
-    "name", "preset", "issuer", "client_id", "client_secret", "private_key_pem", "auth_method",
-    "scopes", "claim_map", "match_by", "jit", "userinfo", "trusted_audiences",
-)  # fmt: skip
-
-OPERATIONS: dict[str, Op] = {
-    "list_tenants": Op("GET", "/api/v1/tenants"),
-    "create_tenant": Op("POST", "/api/v1/tenants", body=("slug", "name", "domains", "seats")),
-    "get_tenant": Op("GET", "/api/v1/tenants/{tenant}"),
-    "update_tenant": Op(
-        "PATCH",
-        "/api/v1/tenants/{tenant}",
-        body=(
-            "name",
-            "seats",
-            "unlimited_seats",
-            "enforce_sso",
-            "allow_password",
-            "allow_google",
-            "hostname",
-        ),
-    ),
-    "delete_tenant": Op("DELETE", "/api/v1/tenants/{tenant}"),
-    "create_directory": Op("POST", "/api/v1/tenants/{tenant}/scim-directories", body=("name",)),
-    "list_directories": Op("GET", "/api/v1/tenants/{tenant}/scim-directories"),
-    "rotate_token": Op("POST", "/api/v1/scim-directories/{directory_id}/rotate-token"),
-    "revoke_token": Op("POST", "/api/v1/scim-directories/{directory_id}/revoke-token"),
-    "delete_directory": Op("DELETE", "/api/v1/scim-directories/{directory_id}"),
-    "list_users": Op(
-        "GET", "/api/v1/tenants/{tenant}/users", ("offset", "limit", "active", "email", "group")
-    ),
-    "get_user": Op("GET", "/api/v1/tenants/{tenant}/users/{user_id}"),
-    "list_groups": Op("GET", "/api/v1/tenants/{tenant}/groups", ("offset", "limit")),
-    "get_group": Op("GET", "/api/v1/tenants/{tenant}/groups/{group_id}"),
-    "list_api_keys": Op("GET", "/api/v1/api-keys"),
-    "tenant_audit": Op("GET", "/api/v1/tenants/{tenant}/audit", ("limit", "action")),
-    "audit": Op("GET", "/api/v1/audit", ("limit", "action")),
-    "list_apps": Op("GET", "/api/v1/apps"),
-    "create_app": Op(
-        "POST",
-        "/api/v1/apps",
-        body=("name", "redirect_uris", "post_logout_redirect_uris", "public"),
-    ),
-    "get_app": Op("GET", "/api/v1/apps/{client_id}"),
-    "update_app": Op(
-        "PATCH",
-        "/api/v1/apps/{client_id}",
-        body=("name", "redirect_uris", "post_logout_redirect_uris"),
-    ),
-    "revoke_app": Op("DELETE", "/api/v1/apps/{client_id}"),
-    "create_saml_connection": Op(
-        "POST", "/api/v1/tenants/{tenant}/saml-connections", body=(*_SAML, "sp_entity_id")
-    ),
-    "list_saml_connections": Op("GET", "/api/v1/tenants/{tenant}/saml-connections"),
-    "get_saml_connection": Op("GET", "/api/v1/saml-connections/{connection_id}"),
-    "update_saml_connection": Op(
-        "PATCH", "/api/v1/saml-connections/{connection_id}", body=(*_SAML, "disabled")
-    ),
-    "delete_saml_connection": Op("DELETE", "/api/v1/saml-connections/{connection_id}"),
-    "create_oidc_connection": Op("POST", "/api/v1/tenants/{tenant}/oidc-connections", body=_OIDC),
-    "list_oidc_connections": Op("GET", "/api/v1/tenants/{tenant}/oidc-connections"),
-    "get_oidc_connection": Op("GET", "/api/v1/oidc-connections/{connection_id}"),
-    "update_oidc_connection": Op(
-        "PATCH", "/api/v1/oidc-connections/{connection_id}", body=(*_OIDC, "disabled")
-    ),
-    "delete_oidc_connection": Op("DELETE", "/api/v1/oidc-connections/{connection_id}"),
-    "list_domains": Op("GET", "/api/v1/tenants/{tenant}/domains"),
-    "add_domain": Op("POST", "/api/v1/tenants/{tenant}/domains", body=("domain", "connection_id")),
-    "bind_domain": Op(
-        "PATCH", "/api/v1/tenants/{tenant}/domains/{domain}", body=("connection_id",)
-    ),
-    "remove_domain": Op("DELETE", "/api/v1/tenants/{tenant}/domains/{domain}"),
-    "start_domain_verification": Op(
-        "POST", "/api/v1/tenants/{tenant}/domains/{domain}/verification"
-    ),
-    "verify_domain": Op("POST", "/api/v1/tenants/{tenant}/domains/{domain}/verify"),
-    "discovery": Op("GET", "/api/v1/discovery", ("email", "return_to")),
-    "list_events": Op("GET", "/api/v1/events", ("after", "limit", "type", "tenant")),
-    "list_catalog": Op("GET", "/api/v1/entitlements/catalog", ("kind",)),
-    "add_catalog_entry": Op(
-        "POST", "/api/v1/entitlements/catalog", body=("kind", "name", "description")
-    ),
-    "remove_catalog_entry": Op("DELETE", "/api/v1/entitlements/catalog/{kind}/{name}"),
-    "get_entitlement_rules": Op("GET", "/api/v1/tenants/{tenant}/entitlement-rules"),
-    "put_entitlement_rules": Op(
-        "PUT", "/api/v1/tenants/{tenant}/entitlement-rules", body=("defaults", "rules")
-    ),
-    "dry_run_entitlement_rules": Op(
-        "POST", "/api/v1/tenants/{tenant}/entitlement-rules/dry-run", body=("defaults", "rules")
-    ),
-    "entitlement_rule_versions": Op("GET", "/api/v1/tenants/{tenant}/entitlement-rules/versions"),
-    "recompute_entitlements": Op("POST", "/api/v1/tenants/{tenant}/entitlements/recompute"),
-    "user_entitlements": Op("GET", "/api/v1/tenants/{tenant}/users/{user_id}/entitlements"),
-}
+from propylon.sdk.operations import OPERATIONS
 
 
 class Tenant(TypedDict, total=False):
@@ -251,6 +141,8 @@ class Management:
         *,
         post_logout_redirect_uris: list[str] | None = None,
         public: bool = False,
+        backchannel_logout_uri: str | None = None,
+        backchannel_logout_session_required: bool | None = None,
     ) -> dict[str, Any]:
         return self.call(  # type: ignore[no-any-return]
             "create_app",
@@ -258,10 +150,59 @@ class Management:
             redirect_uris=redirect_uris,
             post_logout_redirect_uris=post_logout_redirect_uris,
             public=public,
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=backchannel_logout_session_required,
         )
 
     def get_app(self, client_id: str) -> dict[str, Any]:
         return self.call("get_app", {"client_id": client_id})  # type: ignore[no-any-return]
+
+    def update_app(self, client_id: str, **fields: Any) -> dict[str, Any]:
+        """Change an app; ``backchannel_logout_uri=""`` removes its back-channel logout."""
+        return self.call("update_app", {"client_id": client_id}, **fields)  # type: ignore[no-any-return]
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def list_sessions(self, user_id: str) -> Page:
+        return self.call("list_sessions", user=user_id)  # type: ignore[no-any-return]
+
+    def revoke_session(self, session_id: str) -> dict[str, Any]:
+        return self.call("revoke_session", {"session_id": session_id})  # type: ignore[no-any-return]
+
+    def revoke_user_sessions(self, user_id: str) -> dict[str, Any]:
+        return self.call("revoke_user_sessions", {"user_id": user_id})  # type: ignore[no-any-return]
+
+    # -- webhooks and deliveries --------------------------------------------------------
+
+    def create_webhook(
+        self,
+        url: str,
+        *,
+        tenant_id: str | None = None,
+        event_types: list[str] | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """Register an endpoint; the answer carries its ``whsec_`` secret, shown once."""
+        return self.call(  # type: ignore[no-any-return]
+            "create_webhook",
+            url=url,
+            tenant_id=tenant_id,
+            event_types=event_types,
+            description=description,
+        )
+
+    def rotate_webhook_secret(
+        self, endpoint_id: str, grace_seconds: int | None = None
+    ) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "rotate_webhook_secret", {"endpoint_id": endpoint_id}, grace_seconds=grace_seconds
+        )
+
+    def dead_letters(self, *, limit: int = 100) -> Page:
+        return self.call("list_deliveries", state="dead", limit=limit)  # type: ignore[no-any-return]
+
+    def replay_deliveries(self, ids: list[str]) -> dict[str, Any]:
+        return self.call("replay_deliveries", ids=ids)  # type: ignore[no-any-return]
 
     # -- entitlements -------------------------------------------------------------------
 
