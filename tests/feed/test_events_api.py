@@ -118,7 +118,11 @@ async def test_pages_follow_the_cursor_and_filter_by_type_and_tenant(
     assert {e["tenant_id"] for e in only["data"]} == {b.tenant_id}
     for bad in ({"limit": 0}, {"limit": 1001}, {"after": -1}):
         assert (await api.get("/api/v1/events", params=bad)).status_code == 400
-    assert (await httpx.AsyncClient().get(server.url + "/api/v1/events")).status_code == 401
+    async with httpx.AsyncClient(base_url=server.url) as anonymous:
+        assert (await anonymous.get("/api/v1/events")).status_code == 401
+        assert (await anonymous.get("/api/v1/events/stream")).status_code == 401
+    bad_id = await api.get("/api/v1/events/stream", headers={"Last-Event-ID": "x1"})
+    assert bad_id.status_code == 400
 
 
 async def test_stream_replays_after_last_event_id_then_goes_live_with_heartbeats(
