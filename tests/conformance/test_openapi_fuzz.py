@@ -3,8 +3,9 @@ server serves: requests generated from the schema, edge values included (huge in
 odd strings, wrong types), and none may get a 5xx.
 
 A server of its own per backend, since the fuzzer creates tenants and apps with whatever
-names it likes. Creating a SAML or OIDC connection or a webhook endpoint is left out: a generated metadata URL or
-issuer would make the server fetch from an arbitrary host, and tests reach loopback only. A
+names it likes. Creating a SAML or OIDC connection or a webhook endpoint is left out: a
+generated metadata URL, issuer or webhook URL would make the server fetch from (or POST to)
+an arbitrary host, and tests reach loopback only. A
 fixed seed and a bound on examples per operation keep a run repeatable and about half a minute
 long.
 """
