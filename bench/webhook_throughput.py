@@ -16,6 +16,7 @@ tenants in parallel (up to ``PROPYLON_DELIVERY_CONCURRENCY`` per process).
   ``created_at``): the whole pipeline, SCIM write to receipt, under the burst.
 - ``enqueue_lag_ms``: event commit → its delivery enqueued (the feed's sequencer and the
   webhook hook), to tell that part of the lag from the worker's.
+- ``pickup_ms``: enqueued → the worker's first attempt starts (claim latency).
 - ``lag_ms``: per delivery, receipt time - the event's ``created_at`` (commit → sequenced →
   enqueued by the feed hook → claimed → signed → POSTed), p50/p99/max. Same machine clock.
 Loopback only; the database, keys and processes are removed at the end.
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from propylon.db.tables_delivery import DeliveryItem  # noqa: E402
+from propylon.db.tables_delivery import DeliveryAttempt, DeliveryItem  # noqa: E402
 from tests.conftest import make_backend, new_directory, running_server  # noqa: E402
 from tests.delivery.conftest import user_body  # noqa: E402
 from tests.delivery.receiver import Receiver  # noqa: E402
@@ -86,7 +87,7 @@ async def run(backend_name: str, events: int, tenants: int, concurrency: int) ->
 
             log(f"{backend_name}: {per * tenants} users over {tenants} tenants")
             started = time.time()
-            await asyncio.gather(*(create(i, t) for t in range(tenants) for i in range(per)))
+            await asyncio.gather(*(create(i, t) for i in range(per) for t in range(tenants)))
             written = time.time()
             total = per * tenants
             deadline = time.monotonic() + 120
@@ -98,6 +99,18 @@ async def run(backend_name: str, events: int, tenants: int, concurrency: int) ->
                 rows = (
                     await s.execute(select(DeliveryItem.payload, DeliveryItem.created_at))
                 ).all()
+                attempts = (
+                    await s.execute(
+                        select(
+                            DeliveryAttempt.at, DeliveryAttempt.duration_ms, DeliveryItem.created_at
+                        )
+                        .join(DeliveryItem, DeliveryItem.id == DeliveryAttempt.delivery_id)
+                        .where(DeliveryAttempt.attempt == 1)
+                    )
+                ).all()
+            pickups = [
+                (at.timestamp() - ms / 1000 - enq.timestamp()) * 1000 for at, ms, enq in attempts
+            ]
             enqueue_lags = [
                 (at.timestamp() - _ts(payload["created_at"])) * 1000 for payload, at in rows
             ]
@@ -117,6 +130,10 @@ async def run(backend_name: str, events: int, tenants: int, concurrency: int) ->
                 "p99": round(pct(lags, 99), 1),
                 "max": round(max(lags), 1),
                 "mean": round(statistics.fmean(lags), 1),
+            },
+            "pickup_ms": {  # enqueued → the worker's first attempt starts
+                "p50": round(pct(pickups, 50), 1),
+                "p99": round(pct(pickups, 99), 1),
             },
             "enqueue_lag_ms": {  # event commit → delivery enqueued by the feed hook
                 "p50": round(pct(enqueue_lags, 50), 1),
