@@ -3,18 +3,10 @@ server serves: requests generated from the schema, edge values included (huge in
 odd strings, wrong types), and none may get a 5xx.
 
 A server of its own per backend, since the fuzzer creates tenants and apps with whatever
-<<<<<<< HEAD
 names it likes. Creating a SAML or OIDC connection, a webhook endpoint or a Shared Signals
 stream is left out: a generated metadata URL, issuer or endpoint would make the server fetch
 from or post to an arbitrary host, and tests reach loopback only. A fixed seed and a bound on
 examples per operation keep a run repeatable and about half a minute long.
-=======
-names it likes. Creating a SAML or OIDC connection or a webhook endpoint is left out: a
-generated metadata URL, issuer or webhook URL would make the server fetch from (or POST to)
-an arbitrary host, and tests reach loopback only. A
-fixed seed and a bound on examples per operation keep a run repeatable and about half a minute
-long.
->>>>>>> h/delivery
 """
 
 from __future__ import annotations
