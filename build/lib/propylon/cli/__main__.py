@@ -1,3 +1,0 @@
-from propylon.cli.main import main
-
-main()

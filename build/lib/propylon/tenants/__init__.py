@@ -1,1 +1,0 @@
-"""Tenants (the host platform's customers), their domains, SCIM directories and credentials."""
