@@ -27,6 +27,7 @@ SHARED = {
     "background",
     "cooperative",
     "owner_only",
+    "rfc3339",
 }
 """Small top-level modules any package may use; they import none of ours but each other."""
 RUNTIME_USERS = {"api", "cli", "admin", "signin"}

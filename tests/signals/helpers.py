@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from propylon.directory.events import DomainEvent, Outbox
-from propylon.feed.model import rfc3339
+from propylon.rfc3339 import rfc3339
 from tests.conftest import Server
 from tests.loopback_http import LoopbackHttp, Received
 

@@ -22,6 +22,7 @@ from propylon.directory.events import Outbox
 from propylon.directory.users import revoke_sign_ins
 from propylon.errors import NotFound
 from propylon.revocation.service import Outboxes, end_session, revoke_session_tokens
+from propylon.rfc3339 import rfc3339, rfc3339_or_none
 from propylon.runtime import Runtime
 from propylon.sessions.service import SessionRecord
 
@@ -31,7 +32,7 @@ _USER_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 def _view(record: SessionRecord, active: bool) -> dict[str, Any]:
     def when(value: Any) -> str | None:
-        return se.rfc3339(value) if value is not None else None
+        return rfc3339_or_none(value)
 
     return {
         "id": record.id,
@@ -124,7 +125,7 @@ async def revoke_user_sessions(rt: Runtime, actor: Actor, user_id: str) -> dict[
             "tenant_id": user.tenant_id,
             "epoch": user.revocation_epoch,
             "sessions_ended": len(live),
-            "before": se.rfc3339(now),
+            "before": rfc3339(now),
         }
 
     done = await audited(rt, actor, "user.sessions_revoke", op)

@@ -16,8 +16,8 @@ from propylon.audit import Actor, AuditRecord
 from propylon.db.tables import Tenant
 from propylon.db.tables_delivery import DeliveryAttempt, DeliveryItem
 from propylon.delivery import queue
-from propylon.feed.model import rfc3339
 from propylon.ids import plausible
+from propylon.rfc3339 import rfc3339
 from propylon.runtime import Runtime
 from propylon.webhooks import endpoints
 

@@ -4,19 +4,10 @@ upsert from any one event without reading the API: ``{"user": user_object(u), ..
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from propylon.db.tables import Group, User
-
-
-def _time(moment: datetime | None) -> str | None:
-    """RFC 3339 (§5.6) in UTC with ``Z``, as the event envelope's ``created_at``."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from propylon.rfc3339 import rfc3339_or_none
 
 
 def user_object(u: User) -> dict[str, Any]:
@@ -36,10 +27,10 @@ def user_object(u: User) -> dict[str, Any]:
         "department": u.department,
         "active": bool(u.active),
         "version": u.version,
-        "created_at": _time(u.created_at),
-        "updated_at": _time(u.updated_at),
-        "deactivated_at": _time(u.deactivated_at),
-        "deleted_at": _time(u.deleted_at),
+        "created_at": rfc3339_or_none(u.created_at),
+        "updated_at": rfc3339_or_none(u.updated_at),
+        "deactivated_at": rfc3339_or_none(u.deactivated_at),
+        "deleted_at": rfc3339_or_none(u.deleted_at),
         "attributes": dict(u.doc or {}),
     }
 
@@ -54,8 +45,8 @@ def group_object(g: Group) -> dict[str, Any]:
         "display_name": g.display_name,
         "external_id": g.external_id,
         "version": g.version,
-        "created_at": _time(g.created_at),
-        "updated_at": _time(g.updated_at),
-        "deleted_at": _time(g.deleted_at),
+        "created_at": rfc3339_or_none(g.created_at),
+        "updated_at": rfc3339_or_none(g.updated_at),
+        "deleted_at": rfc3339_or_none(g.deleted_at),
         "attributes": dict(g.doc or {}),
     }

@@ -29,10 +29,11 @@ This module is pure (no I/O): it names the types and builds the events.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from propylon.directory.events import DomainEvent
+from propylon.rfc3339 import rfc3339
 
 SESSION_REVOKED = "session.revoked"
 USER_SESSIONS_REVOKED = "user.sessions_revoked"
@@ -75,13 +76,6 @@ CODE_REPLAY = "code_replay"
 REFRESH_TOKEN_REPLAY = "refresh_token_replay"
 """A rotated-out refresh token presented again (RFC 9700 §4.14.2): the family is revoked."""
 GRANT_REASONS = frozenset({REVOKED, CODE_REPLAY, REFRESH_TOKEN_REPLAY})
-
-
-def rfc3339(when: datetime) -> str:
-    """``when`` as an RFC 3339 UTC timestamp (a naive datetime is taken as UTC)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def session_revoked(

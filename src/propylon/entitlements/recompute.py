@@ -25,7 +25,7 @@ from propylon.db.tables import GroupMember, User, core
 from propylon.db.tables_entitlements import UserEntitlements
 from propylon.directory import events as ev
 from propylon.directory.events import DomainEvent, Outbox, Row
-from propylon.directory.views import user_view
+from propylon.directory.payloads import user_object
 from propylon.entitlements import store
 from propylon.entitlements.model import EMPTY, EVENT_TYPE, Entitlements, Grant, changed_data
 from propylon.entitlements.rules import EMPTY_SET, RuleSet
@@ -143,7 +143,7 @@ async def _chunk(
             row.version, row.tier, row.updated_at = current.version, grant.tier, now
             row.roles, row.programs = _names(grant.roles), _names(grant.programs)
             row.idp_groups = _names(idp)
-        data = changed_data(user_view(user), current, previous)
+        data = changed_data(user_object(user), current, previous)
         outbox.emit(DomainEvent(EVENT_TYPE, "user", uid, data))
         changes.append(Change(uid, previous, current))
     if s.dirty:

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-def rfc3339(moment: datetime) -> str:
-    """``moment`` as an RFC 3339 ``date-time`` in UTC with a ``Z`` (naive values are UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from propylon.rfc3339 import rfc3339
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon import errors
 from propylon.crypto.secretbox import SecretBox
 from propylon.db.tables_delivery import WebhookEndpoint
-from propylon.feed.model import rfc3339
 from propylon.ids import Kind, new_id, plausible
 from propylon.outbound import OutboundError
 from propylon.outbound.client import parse_url
+from propylon.rfc3339 import rfc3339
 from propylon.text import UNSTORABLE
 from propylon.webhooks import signing
 
