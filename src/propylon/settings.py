@@ -316,3 +316,6 @@ class Settings(BaseSettings):
     events_stream_heartbeat_seconds: float = Field(default=1.0, gt=0, le=60)
     """Interval of the SSE stream's heartbeats, each sent only after a successful read of
     the database (none while it cannot be read)."""
+    events_stream_reauth_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often an open event stream checks its API key again: a revoked key's streams end
+    within this time (``event: end``)."""

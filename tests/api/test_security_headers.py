@@ -76,3 +76,15 @@ async def test_pages_render_under_their_policy_in_a_real_browser(
             assert await page.evaluate("window.__violations") == [], kind
     finally:
         await context.close()
+
+
+async def test_management_answers_showing_secrets_once_are_never_stored(server: Server) -> None:
+    """A webhook's ``whsec_`` secret, an API key, a SCIM token: shown once, in an answer no
+    cache may keep (``Cache-Control: no-store`` on every ``/api/`` answer)."""
+    async with server.api() as api:
+        made = await api.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/p"})
+        assert made.status_code == 201 and made.json()["secret"].startswith("whsec_")
+        assert made.headers["cache-control"] == "no-store"
+        rotated = await api.post(f"/api/v1/webhooks/{made.json()['id']}/rotate-secret")
+        assert rotated.headers["cache-control"] == "no-store"
+        assert (await api.get("/api/v1/tenants")).headers["cache-control"] == "no-store"

@@ -134,3 +134,53 @@ async def test_dry_run_shows_whose_entitlements_change_and_saves_nothing(server:
         ghost = {"rules": [{"name": "g", "grant": {"roles": [f"ghost-{s}"]}}]}
         for r in (await api.post(f"{base}/dry-run", json=ghost), await api.put(base, json=ghost)):
             assert r.status_code == 400 and "catalogue" in r.text
+
+
+async def test_a_rule_save_over_thousands_of_users_recomputes_them_all(server: Server) -> None:
+    """A rule save recomputes the whole tenant in its transaction; with 3,000 users its
+    events and rows are far more bind parameters than one PostgreSQL statement takes
+    (32,767), so the outbox is flushed in chunks: every user gets the defaults, one event each."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, insert, select
+
+    from propylon.admin import entitlements as ops
+    from propylon.admin.audited import CLI
+    from propylon.db.tables import Event, User
+    from propylon.db.tables_entitlements import UserEntitlements
+    from propylon.ids import Kind, new_id
+
+    s = suffix()
+    d = await new_directory(server)
+    rules = await clinical_rules(server, s)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": new_id(Kind.USER),
+            "tenant_id": d.tenant_id,
+            "user_name": f"u{i}@bulk.test",
+            "user_name_ci": f"u{i}@bulk.test",
+            "doc": {"userName": f"u{i}@bulk.test"},
+            "active": True,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(3000)
+    ]
+    async with server.rt.db.write() as db:
+        await db.execute(insert(User), rows)
+    out = await ops.rules_set(server.rt, CLI, d.tenant_slug, rules)
+    assert out["users_changed"] == 3000
+    async with server.rt.db.read() as db:
+        stored = await db.scalar(
+            select(func.count())
+            .select_from(UserEntitlements)
+            .where(UserEntitlements.tenant_id == d.tenant_id, UserEntitlements.version == 1)
+        )
+        evented = await db.scalar(
+            select(func.count())
+            .select_from(Event)
+            .where(Event.tenant_id == d.tenant_id, Event.type == EVENT_TYPE)
+        )
+    assert stored == 3000 and evented == 3000

@@ -5,13 +5,14 @@ database answers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.conftest import Directory, Server, new_directory
+from tests.conftest import Directory, Server, backend_env_server, new_directory
 from tests.feed.helpers import events, sse, wait_for_events
 from tests.http.test_scim_users import PATCH, user_body
 
@@ -187,3 +188,39 @@ async def test_cli_lists_events_as_json(server: Server, api: httpx.AsyncClient) 
     )  # fmt: skip
     assert out == {"data": got, "next_after": got[0]["seq"]}
     assert json.loads(json.dumps(out))  # plain JSON
+
+
+async def test_a_stream_ends_once_its_api_key_is_revoked(server: Server) -> None:
+    """An open stream re-checks its key (``PROPYLON_EVENTS_STREAM_REAUTH_SECONDS``): a revoked
+    key stops receiving events at the next check, with ``event: end``."""
+    extra = {"PROPYLON_EVENTS_STREAM_REAUTH_SECONDS": "0.5"}
+    async with backend_env_server(server, extra) as (url, _d):
+        made = server.cli_json("api-key", "create")
+        headers = {"Authorization": f"Bearer {made['key']}"}
+        seen: list[str] = []
+        async with (
+            httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as c,
+            c.stream("GET", "/api/v1/events/stream") as r,
+        ):
+            assert r.status_code == 200
+
+            async def read_until_end() -> None:
+                async for line in r.aiter_lines():
+                    if line.startswith("event: "):
+                        seen.append(line.removeprefix("event: "))
+                        if seen[-1] == "heartbeat" and seen.count("heartbeat") == 1:
+                            server.cli("api-key", "revoke", made["id"])
+                        if seen[-1] == "end":
+                            return
+
+            await asyncio.wait_for(read_until_end(), timeout=20)
+        assert seen[0] == "heartbeat" and seen[-1] == "end", seen
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as c:
+            assert (await c.get("/api/v1/events/stream")).status_code == 401
+
+
+async def test_a_non_ascii_last_event_id_is_refused_not_an_error(server: Server, key: str) -> None:
+    headers = {"Authorization": f"Bearer {key}", "Last-Event-ID": "²"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as c:
+        r = await c.get("/api/v1/events/stream")
+    assert r.status_code == 400, r.text

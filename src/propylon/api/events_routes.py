@@ -5,27 +5,35 @@ event's gseq, so a reconnecting client's ``Last-Event-ID`` resumes after it)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from propylon.admin import events as ops
 from propylon.api.http import StandardInputRoute
 from propylon.api.mgmt_routes import PROBLEMS, Caller, Rt
-from propylon.errors import InvalidInput
+from propylon.errors import InvalidInput, Unauthenticated
 from propylon.feed.query import MAX_LIMIT
 from propylon.feed.stream import Heartbeat, Item, StreamEnded
+from propylon.tenants.api_keys import authenticate_api_key
 
 router = APIRouter(
     prefix="/api/v1", tags=["events"], responses=PROBLEMS, route_class=StandardInputRoute
 )
 
 MAX_GSEQ = 2**63 - 1
+MAX_TYPES = 64
 Types = Annotated[
-    list[str] | None, Query(alias="type", description="Only these event types (repeatable).")
+    list[str] | None,
+    Query(
+        alias="type",
+        max_length=MAX_TYPES,
+        description="Only these event types (repeatable, at most 64).",
+    ),
 ]
 TenantRef = Annotated[str | None, Query(description="Only this tenant's events (id or slug).")]
 
@@ -78,8 +86,18 @@ def _frame(item: Item) -> bytes:
     return f"id: {item.seq}\nevent: {item.type}\ndata: {data}\n\n".encode()
 
 
-async def _frames(items: AsyncIterator[Item]) -> AsyncIterator[bytes]:
+async def _frames(
+    items: AsyncIterator[Item], still_allowed: Callable[[], Awaitable[bool]], every: float
+) -> AsyncIterator[bytes]:
+    """The stream's frames; at the first heartbeat ``every`` seconds after the last check,
+    the caller's API key is checked again, and a revoked key's stream ends there."""
+    checked = time.monotonic()
     async for item in items:
+        if isinstance(item, Heartbeat) and time.monotonic() - checked >= every:
+            if not await still_allowed():
+                yield _frame(StreamEnded())
+                return
+            checked = time.monotonic()
         yield _frame(item)
         if isinstance(item, StreamEnded):
             return
@@ -91,6 +109,7 @@ async def _frames(items: AsyncIterator[Item]) -> AsyncIterator[bytes]:
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE"}},
 )
 async def stream_events(
+    request: Request,
     rt: Rt,
     _: Caller,
     after: Annotated[int | None, Query(ge=0, le=MAX_GSEQ)] = None,
@@ -104,9 +123,21 @@ async def stream_events(
     database: no heartbeat means the stream may be stale."""
     cursor = after
     if last_event_id:
-        if not last_event_id.isdigit() or int(last_event_id) > MAX_GSEQ:
+        digits = last_event_id.isascii() and last_event_id.isdigit()
+        if not digits or len(last_event_id) > 19 or int(last_event_id) > MAX_GSEQ:
             raise InvalidInput("Last-Event-ID must be an event's seq")
         cursor = int(last_event_id)
     items = await ops.stream(rt, after=cursor, types=types or (), tenant=tenant)
+    key = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+
+    async def still_allowed() -> bool:
+        try:
+            async with rt.db.read() as s:
+                await authenticate_api_key(s, key)
+        except Unauthenticated:
+            return False
+        return True
+
+    frames = _frames(items, still_allowed, rt.settings.events_stream_reauth_seconds)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_frames(items), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(frames, media_type="text/event-stream", headers=headers)

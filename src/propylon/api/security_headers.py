@@ -16,7 +16,9 @@ Every ``text/html`` response gets (unless the route set its own policy):
 * ``Referrer-Policy: no-referrer``: authorization and SAML URLs carry state, never sent on.
 
 Every response, HTML or not, gets ``X-Content-Type-Options: nosniff``, so a JSON or SCIM body
-is never sniffed into something a browser runs. Pure ASGI: no task group or stream per
+is never sniffed into something a browser runs. Every management API answer (``/api/``) is
+``Cache-Control: no-store`` unless the route says otherwise (RFC 9111 §5.2.2.5): some carry a
+secret shown once (an API key, a SCIM token, a webhook's ``whsec_`` secret). Pure ASGI: no task group or stream per
 request, and a non-HTML response costs one header.
 """
 
@@ -33,6 +35,7 @@ _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _CSP = b"content-security-policy"
 _ALWAYS = [(b"x-content-type-options", b"nosniff")]
 _HTML_ONLY = [(b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+_API_ONLY = [(b"cache-control", b"no-store")]
 
 
 def source_hash(content: str) -> str:
@@ -76,11 +79,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        api = scope.get("path", "").startswith("/api/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                added = list(_ALWAYS)
+                added = list(_ALWAYS) + (_API_ONLY if api else [])
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 if content_type.startswith(b"text/html"):
                     added += _HTML_ONLY

@@ -7,8 +7,16 @@ touched before the unit of work's outbox is flushed: a user whose result differs
 stored gets the next version and a ``user.entitlements_changed`` event in the same
 transaction (so the event and the change commit or roll back together).
 
-Lock order, to never deadlock with a SCIM write: user rows, then ``user_entitlements`` rows,
-then the tenant row (taken last by the outbox flush).
+Recomputing takes the tenant row's lock first (PostgreSQL ``FOR UPDATE``; SQLite's writers
+are serialized anyway), the lock the outbox flush takes at the end in any case: so two units
+of work recomputing the same tenant's users (two SCIM group changes at once, a rule save, a
+sign-in's group claim) run one after the other, each reading memberships, rules and stored
+versions as the other committed them: no result computed from a stale snapshot, no version
+given twice. Lock order: the rows the unit of work changed (users, groups), then the tenant
+row, then ``user_entitlements`` rows.
+
+A large recompute (a rule save over a whole tenant) flushes its outbox every
+:data:`CHUNK` users, so no statement exceeds PostgreSQL's bind-parameter limit.
 """
 
 from __future__ import annotations
@@ -18,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import GroupMember, User, core
+from propylon.db.tables import GroupMember, Tenant, User, core
 from propylon.db.tables_entitlements import UserEntitlements
 from propylon.directory import events as ev
 from propylon.directory.events import DomainEvent, Outbox, Row
@@ -31,7 +39,8 @@ from propylon.entitlements.model import EMPTY, EVENT_TYPE, Entitlements, Grant, 
 from propylon.entitlements.rules import EMPTY_SET, RuleSet
 
 CHUNK = 500
-_USERS, _UE = core(User), core(UserEntitlements)
+_USERS, _UE, _TENANTS = core(User), core(UserEntitlements), core(Tenant)
+_LOCK_TENANT = select(_TENANTS.c.id).where(_TENANTS.c.id == bindparam("tenant")).with_for_update()
 _USER_EVENTS = frozenset(
     {ev.USER_CREATED, ev.USER_UPDATED, ev.USER_DEACTIVATED, ev.USER_REACTIVATED, ev.USER_DELETED}
 )
@@ -90,12 +99,15 @@ async def recompute(
 ) -> list[Change]:
     """Recompute ``user_ids`` (users of ``tenant_id``) with ``rules`` (default: the stored
     rule set); ``idp_groups`` replaces the stored IdP groups of those users (a sign-in)."""
+    await s.execute(_LOCK_TENANT, {"tenant": tenant_id})
     if rules is None:
         rules = await store.rules_of(s, tenant_id) or EMPTY_SET
     ids = list(user_ids)
     changes: list[Change] = []
     for i in range(0, len(ids), CHUNK):
         changes += await _chunk(s, outbox, tenant_id, ids[i : i + CHUNK], now, rules, idp_groups)
+        if i + CHUNK < len(ids) and len(outbox.pending) + len(outbox.rows) >= CHUNK:
+            await outbox.flush(s, now)  # more to come: keep each statement's parameters bounded
     return changes
 
 

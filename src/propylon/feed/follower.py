@@ -40,10 +40,14 @@ SUBSCRIBER_QUEUE = 10_000
 reconnects with ``Last-Event-ID`` and replays from the database)."""
 
 
+def _timestamp(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 def _age(created: datetime, now: float) -> float:
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return now - created.timestamp()
+    return now - _timestamp(created)
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,10 @@ class Follower:
             # sequencer able to write), so this read certifies nothing
             log.warning("feed_sequencing_stalled", oldest=oldest.isoformat())
             return found
-        self.position = Position(self._seq, started)
+        # an event committed but not yet numbered is not in what was read: the position
+        # vouches only for the time before it
+        certified = started if oldest is None else min(started, _timestamp(oldest))
+        self.position = Position(self._seq, certified)
         return found
 
     async def run(self) -> None:

@@ -126,6 +126,12 @@ def _ssf_event(e: SequencedEvent) -> dict[str, Any] | None:
     )
 
 
+
+def logout_destination(client_id: str, sid: str) -> str:
+    """The queue destination of one app's logout token for one session: the app and the
+    start of the session id, so each logout is its own ordering key (``delivery/model.py``)."""
+    return f"{client_id}#{sid[:20]}"
+
 class SignalsHook:
     """The :data:`~propylon.feed.model.FeedHook` of back-channel logout and Shared Signals."""
 
@@ -147,11 +153,13 @@ class SignalsHook:
                     if (grant.client_id, grant.sid) in seen:
                         continue
                     seen.add((grant.client_id, grant.sid))
-                    payload = {"sub": grant.user_id, "sid": grant.sid}
+                    payload = {"sub": grant.user_id, "sid": grant.sid, "client_id": grant.client_id}
+                    # one ordering key per (app, session): logout tokens need no order, and an
+                    # app refusing one (§2.8: 400 for a session it no longer knows) must not
+                    # hold back the app's other logouts for the whole retry period
+                    target = logout_destination(grant.client_id, grant.sid)
                     items.append(
-                        Delivery(
-                            KIND_BACKCHANNEL_LOGOUT, grant.client_id, e.tenant_id, payload, e.id
-                        )
+                        Delivery(KIND_BACKCHANNEL_LOGOUT, target, e.tenant_id, payload, e.id)
                     )
             event_type = SSF_TYPES.get(e.type)
             if event_type is None:

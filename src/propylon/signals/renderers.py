@@ -35,15 +35,18 @@ class BackchannelLogoutRenderer:
         self.keys = keys
 
     async def render(self, s: AsyncSession, item: QueuedDelivery, now: datetime) -> Rendered | None:
-        uri = await backchannel_target(s, item.destination)
+        client_id = item.payload.get("client_id", item.destination.split("#", 1)[0])
         sub, sid = item.payload.get("sub"), item.payload.get("sid")
-        if uri is None or not isinstance(sub, str) or not isinstance(sid, str):
+        if not isinstance(client_id, str) or not isinstance(sub, str) or not isinstance(sid, str):
+            return None
+        uri = await backchannel_target(s, client_id)
+        if uri is None:
             return None
         key = await self.keys.active(s, self.alg, now)
         token = backchannel.logout_token(
             key,
             issuer=self.issuer,
-            client_id=item.destination,
+            client_id=client_id,
             sub=sub,
             sid=sid,
             now=int(now.timestamp()),

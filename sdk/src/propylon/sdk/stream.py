@@ -94,10 +94,10 @@ class EventStream:
             try:
                 self._follow()
                 backoff = 0.05
-            except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+            except Exception as exc:  # any failure, the callback's included: reconnect
                 if self._stop.is_set():
                     return
-                log.warning("propylon event stream interrupted: %s", exc)
+                log.warning("propylon event stream interrupted: %r", exc)
             self.view.lost()
             self._stop.wait(backoff)
             backoff = min(backoff * 2, self.max_backoff)
@@ -120,7 +120,11 @@ class EventStream:
                     return
                 if event == "heartbeat":
                     seq = body.get("seq") if isinstance(body, dict) else None
-                    self.view.heartbeat(seq if isinstance(seq, int) else 0)
+                    at = body.get("at") if isinstance(body, dict) else None
+                    self.view.heartbeat(
+                        seq if isinstance(seq, int) else 0,
+                        float(at) if isinstance(at, int | float) else None,
+                    )
                 elif isinstance(body, dict):
                     self.view.apply(body)
                     if self.on_event is not None:

@@ -92,6 +92,8 @@ class TokenVerifier:
             raise InvalidToken("algorithm")
         if header.get("typ") not in TYPES:
             raise InvalidToken("typ")
+        if "crit" in header:  # RFC 7515 §4.1.11: no extension is understood here
+            raise InvalidToken("crit")
         key = self.jwks.keys.get(header.get("kid"))  # type: ignore[arg-type]
         if key is None:
             raise UnknownKey()

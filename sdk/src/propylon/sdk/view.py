@@ -77,6 +77,8 @@ class LocalView:
         self.last_seq = 0
         self.heartbeat_seq = 0
         self._heartbeat_at: float | None = None
+        self._quickest = float("inf")
+        """The smallest (arrival - ``at``) seen: the clocks' offset plus the least latency."""
         self.revoked_sessions: dict[str, float] = {}
         self.revoked_grants: dict[str, float] = {}
         self.user_cutoffs: dict[str, float] = {}
@@ -90,11 +92,21 @@ class LocalView:
 
     # -- writer side (the stream) --------------------------------------------------------
 
-    def heartbeat(self, seq: int) -> None:
-        """Propylon certified it sent every event up to ``seq``: the view is fresh now."""
+    def heartbeat(self, seq: int, at: float | None = None) -> None:
+        """Propylon certified it sent every event up to ``seq`` as of ``at`` (its clock, unix
+        seconds). The view is fresh from the moment ``at`` stands for here: the heartbeat's
+        arrival, less however much later than the quickest heartbeat so far it came (a
+        heartbeat held back by a buffering proxy or a stalled connection vouches only for
+        the past, and the clocks' offset cancels out)."""
         with self._changed:
             self.heartbeat_seq = max(self.heartbeat_seq, seq)
-            self._heartbeat_at = self._monotonic()
+            fresh = self._monotonic()
+            if at is not None:
+                delay = self._wall() - at
+                self._quickest = min(self._quickest, delay)
+                fresh -= delay - self._quickest
+            if self._heartbeat_at is None or fresh > self._heartbeat_at:
+                self._heartbeat_at = fresh
             self._changed.notify_all()
 
     def lost(self) -> None:
