@@ -44,3 +44,25 @@ async def test_a_user_provisioned_at_sign_in_without_groups_gets_the_tenant_defa
     assert got["id_token"]["roles"] == [f"viewer-{s}"]
     assert got["id_token"]["tier"] == f"basic-{s}"
     assert got["userinfo"]["entitlements_version"] == 1
+
+
+async def test_the_department_an_idp_sends_at_sign_in_feeds_attribute_rules(
+    server: Server,
+) -> None:
+    """An SSO-only user's department is an input too: provisioned with it, the tier of the
+    department rule is in the first tokens; moved by the IdP, the next sign-in's tokens lose
+    it, the user's stored department follows, and both changes are events."""
+    s = suffix()
+    org = await new_org(server, jit=True)
+    await ops.rules_set(server.rt, CLI, org.slug, await clinical_rules(server, s))
+    email = f"ida-{s}@{org.domain}"
+    got = await sign_in(server, org, email, {"email": [email], "department": ["Clinical"]})
+    assert got["id_token"]["tier"] == f"pro-{s}"
+    got = await sign_in(server, org, email, {"email": [email], "department": ["Finance"]})
+    assert got["id_token"]["tier"] == f"basic-{s}"
+    assert got["userinfo"]["entitlements_version"] == 2
+    user_id, tenant_id = got["id_token"]["sub"], got["id_token"]["org_id"]
+    updates = await events_of(server, tenant_id, "user.updated")
+    moved = [e for e in updates if e.subject_id == user_id]
+    assert [e.data["department"] for e in moved] == [{"before": "Clinical", "after": "Finance"}]
+    assert moved[0].data["user"]["department"] == "Finance"

@@ -18,8 +18,8 @@ Every ``text/html`` response gets (unless the route set its own policy):
 Every response, HTML or not, gets ``X-Content-Type-Options: nosniff``, so a JSON or SCIM body
 is never sniffed into something a browser runs. Every management API answer (``/api/``) is
 ``Cache-Control: no-store`` unless the route says otherwise (RFC 9111 §5.2.2.5): some carry a
-secret shown once (an API key, a SCIM token, a webhook's ``whsec_`` secret). Pure ASGI: no task group or stream per
-request, and a non-HTML response costs one header.
+secret shown once (an API key, a SCIM token, a webhook's ``whsec_`` secret). Pure ASGI: no
+task group or stream per request, and a non-HTML response costs one or two headers.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
-from propylon.entitlements.signin import groups_seen
+from propylon.entitlements.signin import seen_at_sign_in
 from propylon.errors import InvalidInput, PropylonError
 from propylon.oidc.authorization import authorization_url, check_iss_parameter
 from propylon.oidc.errors import OidcError
@@ -71,7 +71,7 @@ from propylon.signin.saml_sso import (
     is_local_authorize,
     open_pending,
 )
-from propylon.signin.user_match import Identity, provision
+from propylon.signin.user_match import Identity, first_value, provision
 from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.oidc_connections import OidcConnectionRecord, rp_urls
 
@@ -283,7 +283,8 @@ async def finish_login(
             rec.target_type, rec.target_id = "user", user.id
             _refuse_inactive(user)
             groups = values_of(attributes, conn.claim_map, "groups")
-            await groups_seen(s, tenant_id, user.id, groups, now)
+            department = first_value(attributes, conn.claim_map, "department")
+            await seen_at_sign_in(s, tenant_id, user.id, groups, department, now)
             staged = await rt.sessions.stage(
                 s,
                 SessionDraft(

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.audit.log import insert_success
-from propylon.entitlements.signin import groups_seen
+from propylon.entitlements.signin import seen_at_sign_in
 from propylon.errors import InvalidInput, PropylonError
 from propylon.runtime import Runtime
 from propylon.saml import (
@@ -63,6 +63,7 @@ from propylon.signin.landing import NoLandingApp, idp_initiated_landing
 from propylon.signin.saml_diagnosis import login_diagnosis
 from propylon.signin.saml_replay import remember_assertion
 from propylon.signin.saml_users import find_user, provision_just_in_time
+from propylon.signin.user_match import first_value
 from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.saml_connections import ConnectionRecord, load_connection, sp_urls
 
@@ -311,7 +312,8 @@ async def finish_login(
                 rec.target_type, rec.target_id = "user", found[0].id
             user, tenant = found
             groups = values_of(assertion.attributes, conn.attribute_map, "groups")
-            await groups_seen(s, conn.tenant_id, user.id, groups, now)
+            department = first_value(assertion.attributes, conn.attribute_map, "department")
+            await seen_at_sign_in(s, conn.tenant_id, user.id, groups, department, now)
             staged = await rt.sessions.stage(
                 s,
                 SessionDraft(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User, core
 from propylon.directory.events import Outbox
+from propylon.directory.schema import ENTERPRISE_USER_SCHEMA
 from propylon.directory.scope import DirectoryScope
 from propylon.directory.users import UserDraft, create_user
 from propylon.sessions.service import IDENTITY_COLUMNS, SessionTenant, SessionUser, identity_of
@@ -77,7 +78,7 @@ async def provision(
         given_name=field("given_name"),
         family_name=field("family_name"),
         department=field("department"),
-        doc={"userName": email, "emails": [{"value": email, "primary": True}]},
+        doc=_jit_doc(email, field("department")),
     )
     user = await create_user(s, scope, draft, outbox, now)
     await outbox.flush(s, now)
@@ -93,3 +94,12 @@ async def provision(
         user.revocation_epoch,
     )
     return found, SessionTenant(tenant_id, slug, name)
+
+
+def _jit_doc(email: str, department: str | None) -> dict[str, Any]:
+    """The SCIM document of a user made at sign-in (what rules on attributes read): the
+    address, and the department in the enterprise extension (RFC 7643 §4.3) when mapped."""
+    doc: dict[str, Any] = {"userName": email, "emails": [{"value": email, "primary": True}]}
+    if department:
+        doc[ENTERPRISE_USER_SCHEMA] = {"department": department}
+    return doc
