@@ -57,21 +57,23 @@ async def test_directory_changes_are_sequenced_events_with_whole_objects(
 ) -> None:
     d = await new_directory(server)
     ids = await _history(d)
-    got = await wait_for_events(api, d.tenant_id, 9)
+    got = await wait_for_events(api, d.tenant_id, 11)
     assert [e["type"] for e in got] == [
         "user.created",
         "user.updated",
         "group.created",
         "group.membership_changed",
+        "user.sessions_revoked",
         "user.deactivated",
         "user.updated",
         "group.updated",
+        "user.sessions_revoked",
         "group.membership_changed",
         "user.deleted",
     ]
-    assert [e["tenant_seq"] for e in got] == list(range(1, 10))
+    assert [e["tenant_seq"] for e in got] == list(range(1, 12))
     seqs = [e["seq"] for e in got]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 9
+    assert seqs == sorted(seqs) and len(set(seqs)) == 11
     first = got[0]
     assert set(first) == {
         "id", "seq", "tenant_id", "tenant_seq", "type", "subject", "data", "created_at"
@@ -85,13 +87,15 @@ async def test_directory_changes_are_sequenced_events_with_whole_objects(
     enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     assert user["attributes"][enterprise]["employeeNumber"] == "42"
     assert got[1]["data"]["user"]["attributes"]["title"] == "Engineer"
-    assert got[4]["data"]["user"]["active"] is False
+    assert got[4]["data"]["reason"] == "deactivated"
+    assert got[5]["data"]["user"]["active"] is False
     assert got[2]["data"]["group"]["display_name"] == "Eng"
     assert got[3]["data"]["added"] == [ids["user"]]
-    assert got[6]["data"]["group"]["display_name"] == "Engineering"
-    assert got[7]["data"]["group"]["id"] == ids["group"]
-    assert got[7]["data"]["removed"] == [ids["user"]]
-    assert got[8]["data"]["user"]["deleted_at"] is not None
+    assert got[7]["data"]["group"]["display_name"] == "Engineering"
+    assert got[8]["data"]["reason"] == "deleted"
+    assert got[9]["data"]["group"]["id"] == ids["group"]
+    assert got[9]["data"]["removed"] == [ids["user"]]
+    assert got[10]["data"]["user"]["deleted_at"] is not None
 
 
 async def test_pages_follow_the_cursor_and_filter_by_type_and_tenant(
@@ -100,8 +104,8 @@ async def test_pages_follow_the_cursor_and_filter_by_type_and_tenant(
     a, b = await new_directory(server), await new_directory(server)
     await _history(a)
     await _history(b)
-    everything = await wait_for_events(api, a.tenant_id, 9)
-    await wait_for_events(api, b.tenant_id, 9)
+    everything = await wait_for_events(api, a.tenant_id, 11)
+    await wait_for_events(api, b.tenant_id, 11)
     start = everything[0]["seq"] - 1
     walked: list[dict[str, object]] = []
     cursor = start
@@ -131,11 +135,11 @@ async def test_stream_replays_after_last_event_id_then_goes_live_with_heartbeats
 ) -> None:
     d = await new_directory(server)
     await _history(d)
-    past = await wait_for_events(api, d.tenant_id, 9)
+    past = await wait_for_events(api, d.tenant_id, 11)
     resume = past[3]["seq"]
     params = {"tenant": d.tenant_id}
     async with sse(server.url, key, params, last_event_id=str(resume)) as stream:
-        await stream.until(lambda s: len(s.events()) >= 5 and s.of("heartbeat"))
+        await stream.until(lambda s: len(s.events()) >= 7 and s.of("heartbeat"))
         replayed = stream.events()
         assert [f.data for f in replayed] == past[4:]
         assert [f.id for f in replayed] == [str(e["seq"]) for e in past[4:]]
@@ -145,8 +149,8 @@ async def test_stream_replays_after_last_event_id_then_goes_live_with_heartbeats
         # live: a change now arrives on the open stream
         async with d.client() as scim:
             r = await scim.post("/Users", json=user_body("live@feed.test"))
-        await stream.until(lambda s: len(s.events()) >= 6)
-        live = stream.events()[5]
+        await stream.until(lambda s: len(s.events()) >= 8)
+        live = stream.events()[7]
         assert live.event == "user.created" and live.data["subject"]["id"] == r.json()["id"]
         assert int(live.id or 0) > past[-1]["seq"]
         # heartbeats keep coming, each after a fresh read, never going back
@@ -220,7 +224,8 @@ async def test_a_stream_ends_once_its_api_key_is_revoked(server: Server) -> None
 
 
 async def test_a_non_ascii_last_event_id_is_refused_not_an_error(server: Server, key: str) -> None:
-    headers = {"Authorization": f"Bearer {key}", "Last-Event-ID": "²"}
+    # "²" is a digit to str.isdigit, not to int(): sent as its Latin-1 byte
+    headers = {"Authorization": f"Bearer {key}", "Last-Event-ID": "²".encode("latin-1")}
     async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as c:
         r = await c.get("/api/v1/events/stream")
     assert r.status_code == 400, r.text

@@ -59,6 +59,7 @@ async def test_reactivation_brings_back_the_same_user_with_history(server: Serve
         )
     assert types == [
         "user.created",
+        "user.sessions_revoked",  # the deactivation ends every sign-in of before, for good
         "user.deactivated",
         "user.updated",
         "user.reactivated",
@@ -89,7 +90,7 @@ async def test_concurrent_multi_event_writes_keep_one_gapless_ordered_sequence(
     server: Server,
 ) -> None:
     """Writes racing in one tenant, some emitting several events at once (deleting a user who
-    is in two groups emits three), still number the tenant's events 1..N with no gap or
+    is in two groups emits four), still number the tenant's events 1..N with no gap or
     duplicate, and each unit of work's events stay contiguous and in emission order."""
     d = await new_directory(server)
     group = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -110,10 +111,11 @@ async def test_concurrent_multi_event_writes_keep_one_gapless_ordered_sequence(
             )
         ).all()
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
-    # user.created; 2 x (group.created, membership_changed); 12 x user.created; the delete's 3
-    assert len(rows) == 1 + 2 * 2 + 12 + 3
+    # user.created; 2 x (group.created, membership_changed); 12 x user.created; the delete's 4
+    assert len(rows) == 1 + 2 * 2 + 12 + 4
     at = next(i for i, r in enumerate(rows) if r.type == "user.deleted")
-    assert [r.type for r in rows[at - 2 : at + 1]] == [
+    assert [r.type for r in rows[at - 3 : at + 1]] == [
+        "user.sessions_revoked",
         "group.membership_changed",
         "group.membership_changed",
         "user.deleted",
