@@ -72,7 +72,7 @@ async def catalog_add(
             created_at=rt.clock(),
         )
         s.add(entry)
-        rec.target_type, rec.target_id = "entitlement", f"{kind}:{name}"
+        rec.target_type, rec.target_id = "entitlement", entry.id  # the name can be 255 long
         rec.diff = {"entry": {"before": None, "after": {"kind": kind, "name": name}}}
         return _entry_view(entry)
 
@@ -90,6 +90,8 @@ async def catalog_list(rt: Runtime, kind: str | None = None) -> list[dict[str, A
 async def catalog_remove(rt: Runtime, actor: Actor, kind: str, name: str) -> dict[str, Any]:
     """Remove a declared name; refused while any tenant's rule set grants it."""
     kind = _kind(kind)
+    if not name or len(name) > 255 or "\x00" in name:
+        raise NotFound(f"no {kind} {name[:255]!r} in the catalogue")
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         entry = await s.scalar(
@@ -101,7 +103,7 @@ async def catalog_remove(rt: Runtime, actor: Actor, kind: str, name: str) -> dic
             if name in parse(doc).names()[kind]:
                 raise InvalidInput(f"{kind} {name!r} is granted by the rules of {tenant_id}")
         await s.delete(entry)
-        rec.target_type, rec.target_id = "entitlement", f"{kind}:{name}"
+        rec.target_type, rec.target_id = "entitlement", entry.id
         rec.diff = {"entry": {"before": {"kind": kind, "name": name}, "after": None}}
         return {"kind": kind, "name": name, "removed": True}
 
