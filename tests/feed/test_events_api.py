@@ -231,7 +231,9 @@ async def test_a_non_ascii_last_event_id_is_refused_not_an_error(server: Server,
     assert r.status_code == 400, r.text
 
 
-async def test_filters_that_name_no_event_type_or_tenant_are_refused(api: httpx.AsyncClient) -> None:
+async def test_filters_that_name_no_event_type_or_tenant_are_refused(
+    api: httpx.AsyncClient,
+) -> None:
     """A NUL or a stray character in a filter reached PostgreSQL (a 500, found by the OpenAPI
     fuzz): a type must look like one, a tenant like an id or slug."""
     for params in ({"type": "user.created\x00"}, {"type": "User Created"}, {"tenant": "a\x00"}):
