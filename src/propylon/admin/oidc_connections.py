@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.admin.audited import audited
+from propylon.admin.connection_events import write_connection_event
 from propylon.audit import Actor, AuditRecord, record_failure
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_oidc import OidcConnection
@@ -23,7 +24,7 @@ from propylon.errors import InvalidInput
 from propylon.oidc.discovery import ProviderMetadata, fetch_provider_metadata
 from propylon.oidc.errors import OidcError
 from propylon.outbound import OutboundPolicy
-from propylon.revocation.connections import connection_changed, disabled_now
+from propylon.revocation.connections import disabled_now
 from propylon.revocation.service import Outboxes
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import oidc_client_rules as rules
@@ -100,7 +101,7 @@ async def create_connection(
             "auth_method": {"before": None, "after": conn.auth_method},
         }
         view = _view(rt, conn)
-        await _changed(rt, s, out, se.CONNECTION_CREATED, view)
+        await write_connection_event(rt, s, out, "oidc", se.CONNECTION_CREATED, view)
         return view | {"end_session_supported": meta.end_session_endpoint is not None}
 
     done = await audited(rt, actor, "oidc.connection.create", op)
@@ -144,7 +145,9 @@ async def update_connection(
         view = _view(rt, conn)
         if rec.diff:
             end = se.CONNECTION_DISABLED if disabled_now(rec.diff) else None
-            ended = await _changed(rt, s, out, se.CONNECTION_UPDATED, view, end)
+            ended = await write_connection_event(
+                rt, s, out, "oidc", se.CONNECTION_UPDATED, view, end
+            )
             if end is not None:
                 rec.diff["sessions_ended"] = {"before": None, "after": ended}
         return view
@@ -164,7 +167,7 @@ async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> di
         conn = await edits.delete_connection(s, connection_id)
         _target(rec, conn)
         end = se.CONNECTION_DELETED_REASON
-        ended = await _changed(rt, s, out, se.CONNECTION_DELETED, view, end)
+        ended = await write_connection_event(rt, s, out, "oidc", se.CONNECTION_DELETED, view, end)
         rec.diff = {
             "issuer": {"before": conn.issuer, "after": None},
             "sessions_ended": {"before": None, "after": ended},
@@ -175,26 +178,3 @@ async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> di
     await out.published(rt.events)
     lifetime = rt.settings.sign_in_cache_seconds
     return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
-
-
-async def _changed(
-    rt: Runtime,
-    s: AsyncSession,
-    out: Outboxes,
-    kind: str,
-    view: dict[str, Any],
-    end_sessions: str | None = None,
-) -> int:
-    """The ``connection.*`` event (and the sessions ended), flushed as the op's last write."""
-    ended = await connection_changed(
-        s,
-        rt.sessions,
-        out,
-        rt.clock(),
-        kind=kind,
-        protocol="oidc",
-        view=view,
-        end_sessions=end_sessions,
-    )
-    await out.flush(s, rt.clock())
-    return ended

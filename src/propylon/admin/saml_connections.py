@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.admin.audited import audited
+from propylon.admin.connection_events import write_connection_event
 from propylon.audit import Actor, AuditRecord
 from propylon.background import every
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_saml import SamlConnection
 from propylon.directory import session_events as se
 from propylon.errors import InvalidInput, PropylonError
-from propylon.revocation.connections import connection_changed, disabled_now
+from propylon.revocation.connections import disabled_now
 from propylon.revocation.service import Outboxes
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
 from propylon.tenants import saml_connection_edits as edits
@@ -93,7 +94,7 @@ async def create_connection(
             "idp_initiated_app": {"before": None, "after": conn.idp_initiated_client_id},
         }
         view = _view(rt, conn)
-        await _changed(rt, s, out, se.CONNECTION_CREATED, view)
+        await write_connection_event(rt, s, out, "saml", se.CONNECTION_CREATED, view)
         return view
 
     done = await audited(rt, actor, "saml.connection.create", op)
@@ -132,7 +133,9 @@ async def update_connection(
         view = _view(rt, conn)
         if rec.diff:
             end = se.CONNECTION_DISABLED if disabled_now(rec.diff) else None
-            ended = await _changed(rt, s, out, se.CONNECTION_UPDATED, view, end)
+            ended = await write_connection_event(
+                rt, s, out, "saml", se.CONNECTION_UPDATED, view, end
+            )
             if end is not None:
                 rec.diff["sessions_ended"] = {"before": None, "after": ended}
         return view
@@ -152,7 +155,7 @@ async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> di
         conn = await edits.delete_connection(s, connection_id)
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
         end = se.CONNECTION_DELETED_REASON
-        ended = await _changed(rt, s, out, se.CONNECTION_DELETED, view, end)
+        ended = await write_connection_event(rt, s, out, "saml", se.CONNECTION_DELETED, view, end)
         rec.diff = {
             "idp_entity_id": {"before": conn.idp_entity_id, "after": None},
             "sessions_ended": {"before": None, "after": ended},
@@ -163,29 +166,6 @@ async def delete_connection(rt: Runtime, actor: Actor, connection_id: str) -> di
     await out.published(rt.events)
     lifetime = rt.settings.sign_in_cache_seconds
     return done | await publish_committed(rt.cache, SIGN_IN_CHANNEL, connection_id, lifetime)
-
-
-async def _changed(
-    rt: Runtime,
-    s: AsyncSession,
-    out: Outboxes,
-    kind: str,
-    view: dict[str, Any],
-    end_sessions: str | None = None,
-) -> int:
-    """The ``connection.*`` event (and the sessions ended), flushed as the op's last write."""
-    ended = await connection_changed(
-        s,
-        rt.sessions,
-        out,
-        rt.clock(),
-        kind=kind,
-        protocol="saml",
-        view=view,
-        end_sessions=end_sessions,
-    )
-    await out.flush(s, rt.clock())
-    return ended
 
 
 async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dict[str, Any]:
@@ -210,7 +190,7 @@ async def refresh_metadata(rt: Runtime, actor: Actor, connection_id: str) -> dic
                     "after": len(conn.idp_certificates["pem"]),
                 }
             }
-            await _changed(rt, s, out, se.CONNECTION_UPDATED, view)
+            await write_connection_event(rt, s, out, "saml", se.CONNECTION_UPDATED, view)
         return view
 
     done = await audited(rt, actor, "saml.connection.refresh", op)
