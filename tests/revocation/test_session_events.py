@@ -208,3 +208,25 @@ async def test_deleting_a_directory_or_a_tenant_writes_user_sessions_revoked(
         assert event["subject"] == ("user", person.user_id)
         assert event["data"]["reason"] == "deleted" and event["data"]["epoch"] == 1
     assert await _dead(server, app, tokens)
+
+
+async def test_a_revoked_session_stays_dead_whatever_redis_later_holds(server: Server) -> None:
+    """Production mode: a session ended one by one is also recorded in the database in the
+    transaction that ends it, so Redis restored from a snapshot taken before the revoke (the
+    session's hash without ``ended_at``) brings back neither the session nor its tokens."""
+    if server.name != "postgres":
+        return  # the embedded store's rows are the record themselves
+    app = await new_app(server)
+    person = await new_person(server)
+    tokens, _ = await code_flow(server, app, person)
+    async with await management(server) as api:
+        assert (await api.delete(f"/sessions/{person.session_id}")).status_code == 200
+    store = server.rt.sessions
+    key = store.session_key(person.session_id)  # type: ignore[attr-defined]
+    redis = server.rt.cache.client  # type: ignore[attr-defined]
+    assert await redis.hdel(key, "ended_at") == 1  # as an older snapshot would have it
+    async with server.rt.db.read() as s:
+        record = await store.get(s, person.session_id)
+        assert record is not None and record.ended_at is None
+        assert await store.load(s, person.session_id, server.rt.clock()) is None
+    assert await _dead(server, app, tokens)

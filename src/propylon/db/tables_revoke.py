@@ -24,3 +24,16 @@ class ConnectionCutoff(Base):
     sessions_before: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime]
+
+
+class EndedSession(Base):
+    """A Redis-held session ended one by one (logout, SAML SLO, OIDC back-channel logout, an
+    administrator's revoke, a connection disabled): its durable record, written in the
+    transaction that ended it and read with the session's user
+    (:func:`propylon.sessions.service.with_identity`), so the session stays dead whatever
+    Redis later holds (a restore from an older snapshot). Kept until the session would have
+    expired (``propylon purge``). The database store's rows carry ``ended_at`` themselves."""
+
+    __tablename__ = "ended_sessions"
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]

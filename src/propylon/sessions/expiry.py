@@ -1,8 +1,9 @@
 """Expired sign-in state is removed by ``propylon purge``.
 
 Authorization codes, refresh tokens, pending SAML AuthnRequests, remembered SAML assertion
-ids, emailed password links, (embedded mode) database sessions and the record of which apps a
-session reached (back-channel logout) are useless once expired:
+ids, emailed password links, (embedded mode) database sessions, the record of which apps a
+session reached (back-channel logout) and of Redis sessions ended one by one are useless once
+expired:
 a code, a request or a link can no longer be redeemed, a refresh token or session no longer
 authenticates, an expired assertion is refused before its id is looked up. Keeping them only
 grows the tables. Redis
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from propylon.db.tables_password import PasswordToken
+from propylon.db.tables_revoke import EndedSession
 from propylon.db.tables_saml import SamlAssertionId, SamlRequest
 from propylon.db.tables_signals import SessionGrant
 from propylon.db.tables_sso import AuthorizationCode, LoginSession, RefreshToken
@@ -31,6 +33,7 @@ EXPIRING: dict[str, InstrumentedAttribute[datetime]] = {
     "login_sessions": LoginSession.expires_at,
     "password_tokens": PasswordToken.expires_at,
     "session_grants": SessionGrant.expires_at,
+    "ended_sessions": EndedSession.expires_at,
 }
 """Each table's expiry column."""
 

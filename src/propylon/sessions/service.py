@@ -37,7 +37,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import Tenant, User, core
-from propylon.db.tables_revoke import ConnectionCutoff
+from propylon.db.tables_revoke import ConnectionCutoff, EndedSession
 from propylon.ids import new_secret
 from propylon.tenants.credentials import hash_secret
 
@@ -244,6 +244,7 @@ def _ended_by_enforcement(record: SessionRecord, tenant: SessionTenant) -> bool:
 
 
 _USERS, _TENANTS, _CUTOFFS = core(User), core(Tenant), core(ConnectionCutoff)
+_ENDED = core(EndedSession)
 CONNECTION_CUTOFF = _CUTOFFS.c.sessions_before
 """The column of a session's connection cutoff (outer-joined on its ``connection_id``)."""
 IDENTITY_COLUMNS = (
@@ -265,9 +266,10 @@ last :data:`IDENTITY_COLUMNS` columns of a row, see :func:`identity_of`)."""
 # By the user's primary key alone: :func:`check_active` compares the tenant. (With the tenant
 # in the WHERE clause too, PostgreSQL may walk the tenant's users on ``ix_users_tenant_email``.)
 _IDENTITY = (
-    select(CONNECTION_CUTOFF, *IDENTITY_COLUMNS)
+    select(CONNECTION_CUTOFF, _ENDED.c.session_id, *IDENTITY_COLUMNS)
     .join_from(_USERS, _TENANTS, _TENANTS.c.id == _USERS.c.tenant_id)
     .outerjoin(_CUTOFFS, _CUTOFFS.c.connection_id == bindparam("connection_id"))
+    .outerjoin(_ENDED, _ENDED.c.session_id == bindparam("session_id"))
     .where(_USERS.c.id == bindparam("user_id"))
 )
 
@@ -288,9 +290,13 @@ async def with_identity(
     if record is None or not check_active_times(record, now):
         return None
     conn = await s.connection()
-    params = {"user_id": record.user_id, "connection_id": record.connection_id}
+    params = {
+        "user_id": record.user_id,
+        "connection_id": record.connection_id,
+        "session_id": record.id,
+    }
     found = (await conn.execute(_IDENTITY, params)).first()
-    if found is None:
+    if found is None or found[1] is not None:  # a durable record says it ended
         return None
     user, tenant = identity_of(found)
     if not check_active(record, user, tenant, now, found[0]):

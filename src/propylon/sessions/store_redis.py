@@ -21,6 +21,11 @@ Keys (all under the runtime's ``PROPYLON_REDIS_PREFIX``, like the accelerator's)
   record that they are dead is the connection's cutoff in the database, which
   :func:`~propylon.sessions.service.check_active` reads).
 
+A session ended one by one (logout, Single Logout, back-channel logout, an administrator's
+revoke, its connection disabled) is also written to the ``ended_sessions`` table in the
+transaction that ends it, and :func:`~propylon.sessions.service.with_identity` reads that with
+the user: Redis restored from an older snapshot cannot bring it back.
+
 The user and tenant always come from the database (:func:`~propylon.sessions.service.
 with_identity`), so deactivation and deprovisioning take effect at once; the session's
 ``user_epoch`` field is compared with the user's revocation epoch there, so the sessions of a
@@ -37,8 +42,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from propylon.db.tables import core
+from propylon.db.tables_revoke import EndedSession
 from propylon.sessions.service import (
     DEFAULT_LIFETIME,
     ActiveSession,
@@ -133,6 +142,8 @@ def _record(session_id: str, h: dict[str, str]) -> SessionRecord | None:
         return None  # not a session this code wrote: treat as absent
 
 
+_ENDED = core(EndedSession)
+
 class RedisSessionStore:
     backend = "redis"
 
@@ -190,7 +201,10 @@ class RedisSessionStore:
         return await with_identity(s, await self.get(s, session_id), now)
 
     async def end(self, s: AsyncSession, session_id: str, now: datetime) -> bool:
+        record = await self.get(s, session_id)
         done = await self._end(keys=[self.session_key(session_id)], args=[now.isoformat(), "0", ""])
+        if int(done) == 1 and record is not None:
+            await _remember_ended(s, [record])
         return int(done) == 1
 
     async def end_for(
@@ -202,17 +216,17 @@ class RedisSessionStore:
         now: datetime,
     ) -> list[SessionRecord]:
         index = self.slo_key(connection_id, name_id)
-        return await self._end_indexed(index, session_index, now)
+        return await self._end_indexed(s, index, session_index, now)
 
     async def end_for_sid(
         self, s: AsyncSession, connection_id: str, sid: str, now: datetime
     ) -> list[SessionRecord]:
-        return await self._end_indexed(self.sid_key(connection_id, sid), sid, now)
+        return await self._end_indexed(s, self.sid_key(connection_id, sid), sid, now)
 
     async def end_for_connection(
         self, s: AsyncSession, connection_id: str, now: datetime
     ) -> list[SessionRecord]:
-        return await self._end_indexed(self.connection_key(connection_id), None, now)
+        return await self._end_indexed(s, self.connection_key(connection_id), None, now)
 
     async def list_for_user(
         self, s: AsyncSession, user_id: str, now: datetime
@@ -239,7 +253,7 @@ class RedisSessionStore:
         ]
 
     async def _end_indexed(
-        self, index: str, session_index: str | None, now: datetime
+        self, s: AsyncSession, index: str, session_index: str | None, now: datetime
     ) -> list[SessionRecord]:
         """End the sessions of the index set ``index`` (those of ``session_index`` only,
         if given); drop the members whose session is gone. The records of those ended now."""
@@ -255,4 +269,18 @@ class RedisSessionStore:
         if gone:
             await self._redis.srem(index, *gone)
         ended = [sid for sid, res in zip(members, results, strict=True) if res == 1]
-        return [r for r in await self._records(ended) if r is not None]
+        records = [r for r in await self._records(ended) if r is not None]
+        await _remember_ended(s, records)
+        return records
+
+
+async def _remember_ended(s: AsyncSession, records: list[SessionRecord]) -> None:
+    """The durable record of sessions just ended in Redis (``ended_sessions``), in the
+    caller's transaction: :func:`~propylon.sessions.service.with_identity` refuses them
+    whatever Redis holds later."""
+    if not records:
+        return
+    rows = [{"session_id": r.id, "expires_at": r.expires_at} for r in records]
+    dialect = (await s.connection()).dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await s.execute(insert(_ENDED).on_conflict_do_nothing(index_elements=["session_id"]), rows)
