@@ -316,6 +316,10 @@ class Settings(BaseSettings):
     events_stream_heartbeat_seconds: float = Field(default=1.0, gt=0, le=60)
     """Interval of the SSE stream's heartbeats, each sent only after a successful read of
     the database (none while it cannot be read)."""
+    events_stream_max_per_key: int = Field(default=16, ge=1, le=100_000)
+    """Open event streams one API key may hold on one process (429 beyond)."""
+    events_stream_max: int = Field(default=1000, ge=1, le=1_000_000)
+    """Open event streams one process serves in all (429 beyond)."""
     events_stream_reauth_seconds: float = Field(default=30.0, gt=0, le=3600)
     """How often an open event stream checks its API key again: a revoked key's streams end
     within this time (``event: end``)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -239,3 +240,26 @@ async def test_filters_that_name_no_event_type_or_tenant_are_refused(
     for params in ({"type": "user.created\x00"}, {"type": "User Created"}, {"tenant": "a\x00"}):
         r = await api.get("/api/v1/events", params=params)
         assert r.status_code == 400, (params, r.text)
+
+
+async def test_open_streams_are_limited_per_key_and_in_all(server: Server) -> None:
+    """``PROPYLON_EVENTS_STREAM_MAX_PER_KEY`` and ``PROPYLON_EVENTS_STREAM_MAX``: the route
+    answers 429 once this process's follower serves that many streams to the key, or in
+    all; a stream that ends frees its place."""
+    from types import SimpleNamespace
+
+    from propylon.admin import events as ops
+
+    follower = server.rt.feed.follower
+    limits = SimpleNamespace(events_stream_max_per_key=1, events_stream_max=2)
+    rt: Any = SimpleNamespace(feed=SimpleNamespace(follower=follower), settings=limits)
+    a = follower.subscribe("key_a")
+    try:
+        assert ops.stream_refused(rt, "key_a") and not ops.stream_refused(rt, "key_b")
+        b = follower.subscribe("key_b")
+        assert ops.stream_refused(rt, "key_c")  # two open in all
+        follower.unsubscribe(b)
+        assert not ops.stream_refused(rt, "key_c")
+    finally:
+        follower.unsubscribe(a)
+    assert not ops.stream_refused(rt, "key_a")

@@ -56,7 +56,12 @@ async def list_events(
 
 
 async def stream(
-    rt: Runtime, *, after: int | None, types: Sequence[str] = (), tenant: str | None = None
+    rt: Runtime,
+    *,
+    after: int | None,
+    types: Sequence[str] = (),
+    tenant: str | None = None,
+    owner: str = "",
 ) -> AsyncIterator[Item]:
     """The stream of one client: replay after ``after`` (none: from now on), live events,
     heartbeats (``feed/stream.py``)."""
@@ -68,4 +73,15 @@ async def stream(
         after=cursor,
         which=which,
         heartbeat_seconds=rt.settings.events_stream_heartbeat_seconds,
+        owner=owner,
+    )
+
+
+def stream_refused(rt: Runtime, owner: str) -> bool:
+    """Whether this process already serves as many streams as it may, to ``owner`` or in all
+    (``PROPYLON_EVENTS_STREAM_MAX_PER_KEY``, ``PROPYLON_EVENTS_STREAM_MAX``)."""
+    follower, st = rt.feed.follower, rt.settings
+    return (
+        follower.open_streams(owner) >= st.events_stream_max_per_key
+        or follower.open_streams() >= st.events_stream_max
     )

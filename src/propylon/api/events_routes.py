@@ -19,6 +19,7 @@ from propylon.api.mgmt_routes import PROBLEMS, Caller, Rt
 from propylon.errors import InvalidInput, Unauthenticated
 from propylon.feed.query import MAX_LIMIT
 from propylon.feed.stream import Heartbeat, Item, StreamEnded
+from propylon.scim.errors import TooManyRequests
 from propylon.tenants.api_keys import authenticate_api_key
 
 router = APIRouter(
@@ -111,7 +112,7 @@ async def _frames(
 async def stream_events(
     request: Request,
     rt: Rt,
-    _: Caller,
+    actor: Caller,
     after: Annotated[int | None, Query(ge=0, le=MAX_GSEQ)] = None,
     types: Types = None,
     tenant: TenantRef = None,
@@ -127,7 +128,10 @@ async def stream_events(
         if not digits or len(last_event_id) > 19 or int(last_event_id) > MAX_GSEQ:
             raise InvalidInput("Last-Event-ID must be an event's seq")
         cursor = int(last_event_id)
-    items = await ops.stream(rt, after=cursor, types=types or (), tenant=tenant)
+    owner = actor.id or ""
+    if ops.stream_refused(rt, owner):
+        raise TooManyRequests("too many open event streams", headers={"Retry-After": "30"})
+    items = await ops.stream(rt, after=cursor, types=types or (), tenant=tenant, owner=owner)
     key = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
 
     async def still_allowed() -> bool:

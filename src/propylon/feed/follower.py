@@ -64,6 +64,8 @@ class Subscription:
         default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE)
     )
     overflowed: bool = False
+    owner: str = ""
+    """Who opened the stream (its API key's id), for the per-key limit."""
 
     def offer(self, events: list[SequencedEvent]) -> None:
         if self.overflowed:
@@ -117,11 +119,15 @@ class Follower:
     async def on_message(self, _message: str) -> None:
         self.wake()
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self, owner: str = "") -> Subscription:
         self._loop = asyncio.get_running_loop()
-        sub = Subscription()
+        sub = Subscription(owner=owner)
         self._subscribers.add(sub)
         return sub
+
+    def open_streams(self, owner: str | None = None) -> int:
+        """Streams this process serves (``owner``'s only, if given)."""
+        return sum(1 for sub in self._subscribers if owner is None or sub.owner == owner)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)

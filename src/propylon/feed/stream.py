@@ -60,13 +60,14 @@ async def follow(
     after: int,
     which: StreamFilter,
     heartbeat_seconds: float,
+    owner: str = "",
 ) -> AsyncIterator[Item]:
     """Events after ``after`` (replayed from the database, then live), and a heartbeat every
     ``heartbeat_seconds`` whenever the follower read the database since the last one.
 
     The subscription is taken before the replay, so nothing numbered meanwhile is missed;
     what both deliver is sent once (by gseq)."""
-    sub = follower.subscribe()
+    sub = follower.subscribe(owner)
     try:
         cursor = after
         types: Sequence[str] = sorted(which.types)
