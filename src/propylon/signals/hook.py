@@ -25,24 +25,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.delivery.model import KIND_BACKCHANNEL_LOGOUT, KIND_SSF, Delivery, enqueue
+from propylon.directory import session_events as se
+from propylon.entitlements.model import EVENT_TYPE as ENTITLEMENTS_CHANGED
 from propylon.entitlements.model import Entitlements, Grant
 from propylon.feed.model import SequencedEvent
 from propylon.oauth_store.session_grants import Reached, mark_told, reached
 from propylon.provider import secevent
 from propylon.signals import streams
 
-SESSION_REVOKED = "session.revoked"
-USER_SESSIONS_REVOKED = "user.sessions_revoked"
-TENANT_SESSIONS_REVOKED = "tenant.sessions_revoked"
-GRANT_REVOKED = "grant.revoked"
-ENTITLEMENTS_CHANGED = "user.entitlements_changed"
-LOGOUT_TYPES = frozenset(
-    {SESSION_REVOKED, USER_SESSIONS_REVOKED, TENANT_SESSIONS_REVOKED, GRANT_REVOKED}
-)
+LOGOUT_TYPES = se.REVOCATION_TYPES
+"""Every event after which a session or token family is dead reaches the apps it reached."""
 SSF_TYPES = {
-    SESSION_REVOKED: secevent.SESSION_REVOKED,
-    USER_SESSIONS_REVOKED: secevent.SESSION_REVOKED,
-    TENANT_SESSIONS_REVOKED: secevent.SESSION_REVOKED,
+    se.SESSION_REVOKED: secevent.SESSION_REVOKED,
+    se.USER_SESSIONS_REVOKED: secevent.SESSION_REVOKED,
+    se.TENANT_SESSIONS_REVOKED: secevent.SESSION_REVOKED,
     ENTITLEMENTS_CHANGED: secevent.TOKEN_CLAIMS_CHANGE,
 }
 _INITIATOR = {
@@ -79,14 +75,14 @@ def _str(data: dict[str, Any], key: str) -> str | None:
 async def _reached_by(s: AsyncSession, e: SequencedEvent) -> list[Reached]:
     """The grants an ending event concerns (not yet announced)."""
     d = e.data
-    if e.type == SESSION_REVOKED:
+    if e.type == se.SESSION_REVOKED:
         return await reached(s, sid=e.subject_id)
-    if e.type == GRANT_REVOKED:
+    if e.type == se.GRANT_REVOKED:
         return await reached(s, grant_id=_str(d, "grant_id") or e.subject_id)
     before = _when(d.get("before"))
     if before is None:
         return []
-    if e.type == USER_SESSIONS_REVOKED:
+    if e.type == se.USER_SESSIONS_REVOKED:
         user_id = _str(d, "user_id") or e.subject_id
         return await reached(s, user_id=user_id, before=before)
     methods = d.get("auth_methods")
@@ -98,11 +94,11 @@ async def _reached_by(s: AsyncSession, e: SequencedEvent) -> list[Reached]:
 
 def _ssf_subject(issuer: str, e: SequencedEvent) -> dict[str, Any]:
     d = e.data
-    if e.type == SESSION_REVOKED:
+    if e.type == se.SESSION_REVOKED:
         session = d.get("session")
         user_id = _str(session, "user_id") if isinstance(session, dict) else None
         return secevent.subject(issuer, tenant_id=e.tenant_id, user_id=user_id, sid=e.subject_id)
-    if e.type == TENANT_SESSIONS_REVOKED:
+    if e.type == se.TENANT_SESSIONS_REVOKED:
         return secevent.subject(issuer, tenant_id=e.tenant_id)
     user_id = _str(d, "user_id") or e.subject_id
     return secevent.subject(issuer, tenant_id=e.tenant_id, user_id=user_id)
