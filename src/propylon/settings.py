@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -292,6 +293,22 @@ class Settings(BaseSettings):
     brand_home_url: str | None = None
     """Where "back" goes from an error page (the platform's home); unset: the start of
     sign-in."""
+    brand_color: str = "#1d4ed8"
+    """The host platform's colour (``#rrggbb``) for links, buttons and focus outlines on
+    Propylon's pages. Refused at start unless it, or white or near-black text on it, keeps
+    a contrast of at least 4.5:1 (WCAG 2.2 SC 1.4.3) against white."""
+
+    @field_validator("brand_color")
+    @classmethod
+    def _brand_color_readable(cls, value: str) -> str:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise ValueError("brand_color must be #rrggbb")
+        if contrast(value, "#ffffff") < 4.5:
+            raise ValueError(
+                f"brand_color {value} has a contrast of {contrast(value, '#ffffff'):.2f}:1 "
+                "against white; links and outlines need at least 4.5:1 (choose a darker shade)"
+            )
+        return value.lower()
     # OpenID Connect relying party (a tenant's OpenID Provider, and Google)
     oidc_login_lifetime_seconds: int = Field(default=600, ge=30, le=3600)
     """How long a person may take at the OpenID Provider: the callback is accepted this long
@@ -323,3 +340,24 @@ class Settings(BaseSettings):
     events_stream_reauth_seconds: float = Field(default=30.0, gt=0, le=3600)
     """How often an open event stream checks its API key again: a revoked key's streams end
     within this time (``event: end``)."""
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of ``#rrggbb`` (WCAG 2.2, "relative luminance")."""
+    channels = []
+    for i in (1, 3, 5):
+        c = int(colour[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """The contrast ratio of two ``#rrggbb`` colours (WCAG 2.2, "contrast ratio")."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def brand_text_colour(colour: str) -> str:
+    """White or near-black text on ``colour``, whichever contrasts more."""
+    return "#ffffff" if contrast(colour, "#ffffff") >= contrast(colour, "#111111") else "#111111"

@@ -16,6 +16,7 @@ from propylon.admin.saml_connections import metadata_refresh_loop
 from propylon.admin.secrets import seal_stored_secrets
 from propylon.api import (
     apps_routes,
+    assets,
     authorize,
     domain_routes,
     email_first,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # management API (SCIM routes come first of all, see above).
     app.include_router(health.router)
     app.include_router(home.router)
+    app.include_router(assets.router)
     app.include_router(authorize.router)
     app.include_router(email_first.router)
     app.include_router(provider_routes.router)

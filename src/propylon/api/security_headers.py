@@ -2,10 +2,12 @@
 
 Every ``text/html`` response gets (unless the route set its own policy):
 
-* ``Content-Security-Policy`` (CSP Level 3), :func:`page_policy`: no script at all; no
-  stylesheet but the ``<style>`` blocks of Propylon's own templates, allowed by their hashes
+* ``Content-Security-Policy`` (CSP Level 3), :func:`page_policy`: scripts and stylesheets
+  only from Propylon's own ``/assets/`` (``'self'``: ``api/assets.py``, never an inline
+  script) and the ``<style>`` blocks of Propylon's own templates, allowed by their hashes
   (CSP3 §2.3.1; :func:`template_style_hashes`), so an injected style or script does not apply;
-  nothing loaded from anywhere (``default-src 'none'``); no ``<base>``; no framing. Forms
+  images from Propylon or an https URL (the brand's logo); nothing else loaded from anywhere
+  (``default-src 'none'``); no ``<base>``; no framing. Forms
   submit to Propylon, which answers with a redirect to wherever the sign-in continues: the
   tenant's IdP, an app's post-logout URI. Browsers check ``form-action`` on each redirect
   after a submission too (CSP3 §6.4.1), and those places are any https URL, so
@@ -61,11 +63,11 @@ def template_style_hashes(package: str = "propylon.api", folder: str = "template
 
 def page_policy(public_url: str) -> str:
     """The Content-Security-Policy of Propylon's pages (see the module docstring)."""
-    styles = " ".join(template_style_hashes()) or "'none'"
+    styles = " ".join(["'self'", *template_style_hashes()])
     forms = "'self' https:" + (" http:" if public_url.startswith("http:") else "")
     return (
-        f"default-src 'none'; style-src {styles}; form-action {forms}; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        f"default-src 'none'; style-src {styles}; script-src 'self'; img-src 'self' https:; "
+        f"form-action {forms}; frame-ancestors 'none'; base-uri 'none'"
     )
 
 
