@@ -100,6 +100,8 @@ async def create_connection(
             "client_id": {"before": None, "after": conn.client_id},
             "auth_method": {"before": None, "after": conn.auth_method},
         }
+        if draft.disabled:
+            rec.diff["disabled"] = {"before": None, "after": True}
         view = _view(rt, conn)
         await write_connection_event(rt, s, out, "oidc", se.CONNECTION_CREATED, view)
         return view | {"end_session_supported": meta.end_session_endpoint is not None}

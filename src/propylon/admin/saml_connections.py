@@ -64,9 +64,13 @@ async def create_connection(
     match_by: str = "email",
     idp_initiated_app: str | None = None,
     attribute_overrides: dict[str, Any] | None = None,
+    disabled: bool = False,
+    connection_id: str | None = None,
 ) -> dict[str, Any]:
     """Connect a tenant's IdP. ``idp_initiated_app`` names the app (``client_id``)
-    IdP-initiated logins land in (see :mod:`propylon.signin.landing`)."""
+    IdP-initiated logins land in (see :mod:`propylon.signin.landing`). ``disabled``: created
+    as a draft (the setup portal's), live for no one until enabled; ``connection_id``: an id
+    chosen beforehand (``tenants/connection_ids.py``)."""
     source = await _with_metadata(rt, source)
     out = Outboxes()
 
@@ -86,6 +90,8 @@ async def create_connection(
             box=rt.secret_box,
             idp_initiated_app=idp_initiated_app,
             attribute_overrides=attribute_overrides,
+            disabled=disabled,
+            connection_id=connection_id,
         )
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
         rec.diff = {
@@ -93,6 +99,8 @@ async def create_connection(
             "allow_idp_initiated": {"before": None, "after": conn.allow_idp_initiated},
             "idp_initiated_app": {"before": None, "after": conn.idp_initiated_client_id},
         }
+        if disabled:
+            rec.diff["disabled"] = {"before": None, "after": True}
         view = _view(rt, conn)
         await write_connection_event(rt, s, out, "saml", se.CONNECTION_CREATED, view)
         return view

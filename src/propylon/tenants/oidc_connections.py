@@ -23,8 +23,9 @@ from propylon.crypto.secretbox import CLIENT_SECRET, OIDC_CLIENT_KEY, SecretBox
 from propylon.db.tables import core
 from propylon.db.tables_oidc import OidcConnection
 from propylon.errors import InvalidInput, NotFound
-from propylon.ids import Kind, new_id, plausible
+from propylon.ids import Kind, plausible
 from propylon.tenants import oidc_client_rules as rules
+from propylon.tenants.connection_ids import check_new_id
 from propylon.tenants.oidc_client_rules import AUTH_METHODS as AUTH_METHODS
 from propylon.tenants.oidc_presets import DEFAULT_PRESET, build_claim_map
 from propylon.tenants.service import get_tenant
@@ -140,6 +141,10 @@ class OidcConnectionDraft:
     name: str | None = None
     match_by: str = "email"
     use_userinfo: bool = False
+    connection_id: str | None = None
+    """An id chosen beforehand (``connection_ids.check_new_id``); ``None``: a new one."""
+    disabled: bool = False
+    """A draft (the setup portal's): invisible to sign-in until enabled, testable meanwhile."""
 
 
 def connection_name(value: str) -> str:
@@ -168,7 +173,7 @@ async def create_connection(
     method = rules.auth_method(
         draft.auth_method, has_secret=secret is not None, has_key=key is not None
     )
-    conn_id = new_id(Kind.OIDC_CONNECTION)
+    conn_id = await check_new_id(s, OidcConnection, Kind.OIDC_CONNECTION, draft.connection_id)
     conn = OidcConnection(
         id=conn_id,
         tenant_id=tenant.id,
@@ -187,6 +192,7 @@ async def create_connection(
         match_by=check_match_by(draft.match_by),
         created_at=now,
         updated_at=now,
+        disabled_at=now if draft.disabled else None,
     )
     s.add(conn)
     await s.flush()

@@ -19,11 +19,12 @@ from propylon.db.tables import core
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_sso import OAuthClient
 from propylon.errors import InvalidInput, NotFound
-from propylon.ids import Kind, new_id, plausible
+from propylon.ids import Kind, plausible
 from propylon.saml import IdpMetadata, SamlValidationError, parse_idp_metadata
 from propylon.tenants.attribute_maps import DEFAULT_PRESET as DEFAULT_PRESET
 from propylon.tenants.attribute_maps import PRESETS as PRESETS
 from propylon.tenants.attribute_maps import build_map
+from propylon.tenants.connection_ids import check_new_id
 from propylon.tenants.saml_keys import cert_pem, generate_sp_keypair, load_certificates
 from propylon.tenants.service import get_tenant
 
@@ -225,13 +226,18 @@ async def create_connection(
     box: SecretBox,
     idp_initiated_app: str | None = None,
     attribute_overrides: dict[str, Any] | None = None,
+    disabled: bool = False,
+    connection_id: str | None = None,
 ) -> SamlConnection:
+    """``disabled``: a draft, invisible to sign-in until enabled (testable meanwhile).
+    ``connection_id``: an id chosen beforehand (:func:`check_new_id`), so the values an
+    IdP admin pasted before the connection existed are its values."""
     tenant = await get_tenant(session, tenant_ref)
     attribute_map = build_map(preset, attribute_overrides)
     if match_by not in MATCH_BY:
         raise InvalidInput(f"match_by must be one of {', '.join(MATCH_BY)}")
     landing = await check_landing_app(session, idp_initiated_app) if idp_initiated_app else None
-    conn_id = new_id(Kind.SAML_CONNECTION)
+    conn_id = await check_new_id(session, SamlConnection, Kind.SAML_CONNECTION, connection_id)
     entity = sp_entity_id or f"{public_url.rstrip('/')}/saml/{conn_id}"
     if await session.scalar(select(SamlConnection.id).where(SamlConnection.sp_entity_id == entity)):
         raise InvalidInput(f"SP entity id {entity!r} is already used by another connection")
@@ -252,6 +258,7 @@ async def create_connection(
         metadata_url=source.metadata_url,
         created_at=now,
         updated_at=now,
+        disabled_at=now if disabled else None,
     )
     if source.metadata_xml is not None:
         apply_metadata(conn, parse_metadata(source.metadata_xml))
