@@ -32,6 +32,9 @@ from propylon.api import (
     pages,
     password_reset_routes,
     password_routes,
+    portal_sso_connection_routes,
+    portal_sso_routes,
+    portal_sso_testidp,
     provider_routes,
     saml_mgmt_routes,
     saml_routes,
@@ -143,6 +146,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
     app.include_router(oidc_routes.router)
+    app.include_router(portal_sso_routes.router)
+    app.include_router(portal_sso_connection_routes.router)
+    app.include_router(portal_sso_testidp.router)
     app.include_router(mgmt_routes.router)
     app.include_router(events_routes.router)
     app.include_router(apps_routes.router)

@@ -1,0 +1,218 @@
+"""One connection in the setup portal (``/portal/sso/connections/{id}``): the values to paste
+into the IdP, the attribute mapping with a preview from the last test sign-in, certificate
+expiry warnings, "Test connection" (a real sign-in against the IdP in a new tab that starts
+no session: ``signin/connection_test.py``), its result (``/portal/sso/tests/{id}``),
+"Activate" and "Deactivate". Only the grant's tenant's connections and tests are found:
+another tenant's id is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from propylon.admin import oidc_connections as oidc_ops
+from propylon.admin import saml_connections as saml_ops
+from propylon.api.pages import render
+from propylon.api.portal_auth import portal_grant
+from propylon.api.portal_sso_forms import (
+    actor_of,
+    read_sso_form,
+    runtime,
+    started_by,
+    tenant_connection,
+)
+from propylon.api.portal_sso_mapping import mapping_changes, mapping_rows
+from propylon.api.portal_sso_routes import NO_STORE, sso_nav
+from propylon.errors import InvalidInput, NotFound
+from propylon.portal.model import PortalGrant
+from propylon.sessions.pending_cookie import set_pending_cookie
+from propylon.setup import guides
+from propylon.setup.tests_store import get_test, latest_test
+from propylon.signin.connection_test import start_test
+from propylon.tenants.oidc_connection_edits import OidcConnectionChanges
+from propylon.tenants.saml_connection_edits import ConnectionChanges
+
+router = APIRouter(include_in_schema=False)
+RESULT_PATH = "/portal/sso/tests/{test_id}"
+VENDOR_OF_PRESET = {"okta": "okta", "entra": "entra", "google": "google"}
+
+
+def _missing(grant: PortalGrant) -> Response:
+    return render("portal/sso_missing.html", 404, title="Not found", grant=grant, nav=sso_nav(grant))
+
+
+def vendor_of(view: dict[str, Any], asked: str | None) -> str:
+    """The IdP whose words the remedies use: the one asked for, else the preset's."""
+    if asked in dict(guides.IDPS):
+        return asked
+    return VENDOR_OF_PRESET.get(str(view.get("preset", "")), "generic")
+
+
+def paste_values(view: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(key, label, value)`` of every value to paste into the IdP."""
+    labels = guides.value_labels(view["protocol"])
+    return [(k, label, str(view[k])) for k, label in labels.items() if view.get(k)]
+
+
+async def connection_page(
+    request: Request,
+    grant: PortalGrant,
+    connection_id: str,
+    *,
+    notice: dict[str, str] | None = None,
+    errors: list[tuple[str | None, str]] | None = None,
+) -> Response:
+    rt = runtime(request)
+    try:
+        view = await tenant_connection(rt, grant, connection_id)
+    except NotFound:
+        return _missing(grant)
+    latest = await latest_test(rt.db, connection_id, grant.tenant_id)
+    finished = latest if latest is None or latest.status != "pending" else None
+    if finished is None and latest is not None:
+        finished = await latest_test(rt.db, connection_id, grant.tenant_id, finished=True)
+    params = request.query_params
+    if notice is None and params.get("created"):
+        notice = {"kind": "ok", "text": "Draft created. It is live for no one until you activate it."}
+    return render(
+        "portal/sso_connection.html",
+        400 if errors else 200,
+        title=view["name"],
+        grant=grant,
+        nav=sso_nav(grant),
+        conn=view,
+        pastes=paste_values(view),
+        mapping=mapping_rows(view, finished),
+        latest=finished,
+        pending=latest if latest is not None and latest.status == "pending" else None,
+        vendor=vendor_of(view, params.get("idp")),
+        idps=guides.IDPS,
+        notice=notice,
+        errors=errors or [],
+    )
+
+
+@router.get("/portal/sso/connections/{connection_id}")
+async def show_connection(request: Request, connection_id: str) -> Response:
+    grant = await portal_grant(request, "sso")
+    return await connection_page(request, grant, connection_id)
+
+
+async def _update(request: Request, grant: PortalGrant, view: dict[str, Any], **change: Any) -> None:
+    rt = runtime(request)
+    if view["protocol"] == "saml":
+        await saml_ops.update_connection(
+            rt, actor_of(grant), view["connection_id"], ConnectionChanges(**change)
+        )
+    else:
+        await oidc_ops.update_connection(
+            rt, actor_of(grant), view["connection_id"], OidcConnectionChanges(**change)
+        )
+
+
+async def _form_and_view(
+    request: Request, connection_id: str
+) -> tuple[PortalGrant, dict[str, str], dict[str, Any] | None]:
+    grant = await portal_grant(request, "sso")
+    form = await read_sso_form(request, grant)
+    try:
+        view = await tenant_connection(runtime(request), grant, connection_id)
+    except NotFound:
+        return grant, form, None
+    return grant, form, view
+
+
+def _back(connection_id: str, flag: str) -> Response:
+    return RedirectResponse(f"/portal/sso/connections/{connection_id}?{flag}", 303, headers=NO_STORE)
+
+
+@router.post("/portal/sso/connections/{connection_id}/activate")
+async def activate(request: Request, connection_id: str) -> Response:
+    grant, _form, view = await _form_and_view(request, connection_id)
+    if view is None:
+        return _missing(grant)
+    await _update(request, grant, view, disabled=False)
+    notice = {"kind": "ok", "text": "Activated: people of your organisation can sign in with it."}
+    return await connection_page(request, grant, connection_id, notice=notice)
+
+
+@router.post("/portal/sso/connections/{connection_id}/deactivate")
+async def deactivate(request: Request, connection_id: str) -> Response:
+    grant, _form, view = await _form_and_view(request, connection_id)
+    if view is None:
+        return _missing(grant)
+    await _update(request, grant, view, disabled=True)
+    notice = {
+        "kind": "warn",
+        "text": "Deactivated: no one can sign in with it, and the sessions it started ended.",
+    }
+    return await connection_page(request, grant, connection_id, notice=notice)
+
+
+@router.post("/portal/sso/connections/{connection_id}/mapping")
+async def save_mapping(request: Request, connection_id: str) -> Response:
+    grant, form, view = await _form_and_view(request, connection_id)
+    if view is None:
+        return _missing(grant)
+    try:
+        overrides = mapping_changes(view, form)
+        if overrides:
+            key = "attribute_overrides" if view["protocol"] == "saml" else "claim_overrides"
+            await _update(request, grant, view, **{key: overrides})
+    except InvalidInput as exc:
+        return await connection_page(request, grant, connection_id, errors=[("map-email", exc.detail)])
+    notice = {"kind": "ok", "text": "Attribute mapping saved." if overrides else "Nothing changed."}
+    return await connection_page(request, grant, connection_id, notice=notice)
+
+
+@router.post("/portal/sso/connections/{connection_id}/test")
+async def test_connection(request: Request, connection_id: str) -> Response:
+    """Start a test sign-in: this (new) tab goes to the IdP, and comes back to the result."""
+    grant, form, view = await _form_and_view(request, connection_id)
+    if view is None:
+        return _missing(grant)
+    rt = runtime(request)
+    vendor = vendor_of(view, form.get("idp"))
+    try:
+        started, _test_id = await start_test(
+            rt, connection_id, grant.tenant_id, started_by(grant), RESULT_PATH, vendor=vendor
+        )
+    except NotFound:
+        return _missing(grant)
+    except InvalidInput as exc:
+        problem = [(None, f"The test could not start: {exc.detail}")]
+        return await connection_page(request, grant, connection_id, errors=problem)
+    response = RedirectResponse(started.url, 303, headers=NO_STORE)
+    set_pending_cookie(
+        response,
+        started.cookie_name,
+        started.cookie_value,
+        started.cookie_path,
+        rt.settings.public_url,
+        started.max_age,
+        started.same_site,
+    )
+    return response
+
+
+@router.get("/portal/sso/tests/{test_id}")
+async def test_result(request: Request, test_id: str) -> Response:
+    grant = await portal_grant(request, "sso")
+    rt = runtime(request)
+    try:
+        test = await get_test(rt.db, test_id, grant.tenant_id)
+        view = await tenant_connection(rt, grant, test.connection_id)
+    except NotFound:
+        return _missing(grant)
+    return render(
+        "portal/sso_test.html",
+        title="Test result" if test.status != "pending" else "Test in progress",
+        grant=grant,
+        nav=sso_nav(grant),
+        test=test,
+        conn=view,
+        mapping=mapping_rows(view, test),
+    )

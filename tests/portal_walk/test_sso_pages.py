@@ -1,0 +1,160 @@
+"""The SSO pages of the setup portal over HTTP (a browser's requests, no JavaScript): the
+guide's values name the connection the form then creates, as a draft live for no one;
+activate and deactivate; the attribute mapping; refusals (no ``sso`` intent, no anti-forgery
+token, unusable metadata, another tenant's connection or test) that store nothing. Live
+server, both backends."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from propylon.admin import saml_connections as saml_ops
+from propylon.admin.audited import CLI
+from propylon.db.tables import AuditEntry
+from propylon.tenants.saml_connections import IdpSource
+from tests.conftest import Server
+from tests.portal.helpers import new_tenant, portal_browser
+from tests.portal_walk.sso_helpers import create_saml_draft, csrf, guide, show
+from tests.saml.idp import make_keypair
+
+SSO = "https://idp.example.org/sso"
+
+
+async def test_the_guide_names_the_draft_the_form_creates(server: Server) -> None:
+    tenant = await new_tenant(server)
+    key = make_keypair("portal idp")
+    async with portal_browser(server, tenant.slug, ["sso"]) as client:
+        home = await client.get("/portal/sso")
+        assert home.status_code == 200 and "No connection yet" in home.text
+        chosen = await client.get("/portal/sso/new", params={"protocol": "saml", "idp": "okta"})
+        assert chosen.headers["location"] == "/portal/sso/saml/new?idp=okta"
+        html, draft = await guide(client, "saml", "okta")
+        acs = f"{server.url}/saml/{draft}/acs"
+        assert acs in html and "Single sign-on URL" in html and "Audience URI" in html
+        assert (await client.get(f"/portal/sso/saml/new?idp=okta&draft={draft}")).text.count(
+            acs
+        ) >= 2  # a reload keeps the id
+        answer, draft = await create_saml_draft(client, key, "https://idp.example.org", SSO)
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].startswith(f"/portal/sso/connections/{draft}")
+        view = await show(server.rt, draft)
+        assert view["disabled"] is True and view["tenant_id"] == tenant.id
+        assert view["acs_url"] == f"{server.url}/saml/{draft}/acs" and view["jit"] is True
+        assert view["attribute_map"]["given_name"] == ["firstName"]  # Okta's preset
+        page = await client.get(answer.headers["location"])
+        assert page.status_code == 200 and "Draft" in page.text and 'id="activate"' in page.text
+        assert view["sp_entity_id"] in page.text and "No test yet" in page.text
+        # the same draft id cannot be created twice
+        again = await client.post(
+            "/portal/sso/saml/new?idp=okta",
+            data={"csrf_token": csrf(page.text), "draft": draft, "idp_entity_id": "x"},
+        )
+        assert again.status_code == 400 and "There is a problem" in again.text
+        async with server.rt.db.read() as s:
+            entry = (
+                await s.scalars(
+                    select(AuditEntry).where(
+                        AuditEntry.target_id == draft, AuditEntry.action == "saml.connection.create"
+                    )
+                )
+            ).one()
+        assert entry.actor_type == "portal" and entry.diff["disabled"]["after"] is True
+
+
+async def test_activate_deactivate_and_the_mapping(server: Server) -> None:
+    tenant = await new_tenant(server)
+    key = make_keypair("portal idp 2")
+    async with portal_browser(server, tenant.slug, ["sso"]) as client:
+        answer, cid = await create_saml_draft(client, key, "https://idp2.example.org", SSO)
+        page = (await client.get(f"/portal/sso/connections/{cid}")).text
+        token = csrf(page)
+        on = await client.post(f"/portal/sso/connections/{cid}/activate", data={"csrf_token": token})
+        assert on.status_code == 200 and "Activated" in on.text and 'id="deactivate"' in on.text
+        assert (await show(server.rt, cid))["disabled"] is False
+        mapped = await client.post(
+            f"/portal/sso/connections/{cid}/mapping",
+            data={"csrf_token": token, "map_department": "dept, ou", "map_email": "email"},
+        )
+        assert mapped.status_code == 200 and "Attribute mapping saved" in mapped.text
+        view = await show(server.rt, cid)
+        assert view["attribute_map"]["department"] == ["dept", "ou"]
+        assert view["attribute_map"]["email"] == ["email"]
+        off = await client.post(
+            f"/portal/sso/connections/{cid}/deactivate", data={"csrf_token": token}
+        )
+        assert off.status_code == 200 and (await show(server.rt, cid))["disabled"] is True
+        listed = await client.get("/portal/sso")
+        assert cid in listed.text and "Draft" in listed.text
+
+
+async def test_refusals_store_nothing(server: Server) -> None:
+    tenant = await new_tenant(server)
+    key = make_keypair("portal idp 3")
+    async with portal_browser(server, tenant.slug, ["domains"]) as client:
+        assert (await client.get("/portal/sso")).status_code == 403
+        assert (await client.get("/portal/sso/saml/new?idp=okta")).status_code == 403
+    async with portal_browser(server, tenant.slug, ["sso"]) as client:
+        html, draft = await guide(client, "saml", "generic")
+        # no anti-forgery token
+        r = await client.post(
+            "/portal/sso/saml/new?idp=generic", data={"draft": draft, "idp_entity_id": "x"}
+        )
+        assert r.status_code == 403
+        # metadata that is not metadata; a certificate that is not one; nothing at all
+        for data, files in (
+            ({}, {"metadata_file": ("x.xml", b"<nope/>", "text/xml")}),
+            ({"idp_entity_id": "e", "sso_url": SSO, "cert": "-----BEGIN CERTIFICATE-----"}, None),
+            ({}, None),
+        ):
+            form = {"csrf_token": csrf(html), "draft": draft, **data}
+            r = await client.post("/portal/sso/saml/new?idp=generic", data=form, files=files)
+            assert r.status_code == 400 and 'role="alert"' in r.text, r.text
+        # hostile values are pages, never a 5xx
+        for path in (
+            "/portal/sso/pingone/new",
+            "/portal/sso/saml/new?idp=nope",
+            "/portal/sso/connections/conn_%00",
+            "/portal/sso/connections/" + "x" * 500,
+            "/portal/sso/tests/ctest_nope",
+        ):
+            assert (await client.get(path)).status_code == 404, path
+        assert await saml_ops.list_connections(server.rt, tenant.id) == []
+        # by hand: entity id, SSO URL and certificate
+        form = {
+            "csrf_token": csrf(html),
+            "draft": draft,
+            "idp_entity_id": "https://idp3.example.org",
+            "sso_url": SSO,
+            "cert": key.cert_pem.decode(),
+            "name": "By hand",
+        }
+        r = await client.post("/portal/sso/saml/new?idp=generic", data=form)
+        assert r.status_code == 303 and (await show(server.rt, draft))["name"] == "By hand"
+
+
+async def test_another_tenants_connection_is_not_found(server: Server) -> None:
+    mine, theirs = await new_tenant(server), await new_tenant(server)
+    key = make_keypair("other idp")
+    other = await saml_ops.create_connection(
+        server.rt,
+        CLI,
+        theirs.slug,
+        IdpSource(sso_url=SSO, idp_entity_id="https://o.example", certificates=(key.cert,)),
+    )
+    cid = other["connection_id"]
+    async with portal_browser(server, mine.slug, ["sso"]) as client:
+        html, _ = await guide(client, "saml", "okta")
+        token = csrf(html)
+        assert (await client.get(f"/portal/sso/connections/{cid}")).status_code == 404
+        for action in ("activate", "deactivate", "mapping", "test"):
+            r = await client.post(
+                f"/portal/sso/connections/{cid}/{action}",
+                data={"csrf_token": token, "map_email": "mine"},
+            )
+            assert r.status_code == 404, action
+        assert cid not in (await client.get("/portal/sso")).text
+    view = await show(server.rt, cid)
+    assert view["disabled"] is False and view["attribute_map"]["email"] != ["mine"]
+    assert secrets.compare_digest(view["tenant_id"], theirs.id)
