@@ -67,10 +67,12 @@ async def test_activate_deactivate_and_the_mapping(server: Server) -> None:
     tenant = await new_tenant(server)
     key = make_keypair("portal idp 2")
     async with portal_browser(server, tenant.slug, ["sso"]) as client:
-        answer, cid = await create_saml_draft(client, key, "https://idp2.example.org", SSO)
+        _answer, cid = await create_saml_draft(client, key, "https://idp2.example.org", SSO)
         page = (await client.get(f"/portal/sso/connections/{cid}")).text
         token = csrf(page)
-        on = await client.post(f"/portal/sso/connections/{cid}/activate", data={"csrf_token": token})
+        on = await client.post(
+            f"/portal/sso/connections/{cid}/activate", data={"csrf_token": token}
+        )
         assert on.status_code == 200 and "Activated" in on.text and 'id="deactivate"' in on.text
         assert (await show(server.rt, cid))["disabled"] is False
         mapped = await client.post(

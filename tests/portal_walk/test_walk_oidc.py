@@ -45,7 +45,9 @@ async def test_the_oidc_walk_from_link_to_sign_in(server: Server, chromium: Any,
     slug = f"owalk-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     email = f"grace@{domain}"
-    await ops.create_tenant(server.rt, CLI, slug=slug, name="OIDC Walk", domains=[domain], seats=None)
+    await ops.create_tenant(
+        server.rt, CLI, slug=slug, name="OIDC Walk", domains=[domain], seats=None
+    )
     app_host = AppHost()
     context = await chromium.new_context()
     try:

@@ -58,7 +58,7 @@ async def configure(page: Any, server: Server, idp: Pysaml2Idp, name: str) -> st
 
 
 async def run_test(page: Any, context: Any, name: str) -> Any:
-    """"Test connection": a new tab goes to the IdP and comes back to the result."""
+    """ "Test connection": a new tab goes to the IdP and comes back to the result."""
     async with context.expect_page() as opened:
         await page.click("#test-connection")
     result = await opened.value
@@ -74,7 +74,9 @@ async def test_the_saml_walk_from_link_to_sign_in(
     slug = f"walk-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
     email = f"ada@{domain}"
-    await ops.create_tenant(server.rt, CLI, slug=slug, name="Walk Corp", domains=[domain], seats=None)
+    await ops.create_tenant(
+        server.rt, CLI, slug=slug, name="Walk Corp", domains=[domain], seats=None
+    )
     idp = Pysaml2Idp(tmp_path, email)
     app_host = AppHost()
     context = await chromium.new_context()
@@ -98,12 +100,12 @@ async def test_the_saml_walk_from_link_to_sign_in(
         await page.click("#activate")
         await page.wait_for_load_state()
         assert "Activated" in await page.inner_text("main")
-        await look(page, f"saml-walk-07-active")
+        await look(page, "saml-walk-07-active")
         assert (await show(server.rt, cid))["disabled"] is False
 
         # a real sign-in through the app's authorization request
         app = await app_host.register(server)
-        verifier, challenge = pkce()
+        _verifier, challenge = pkce()
         params = {
             **auth_params(app, state="walk", code_challenge=challenge),
             "code_challenge_method": "S256",

@@ -41,7 +41,9 @@ VENDOR_OF_PRESET = {"okta": "okta", "entra": "entra", "google": "google"}
 
 
 def _missing(grant: PortalGrant) -> Response:
-    return render("portal/sso_missing.html", 404, title="Not found", grant=grant, nav=sso_nav(grant))
+    return render(
+        "portal/sso_missing.html", 404, title="Not found", grant=grant, nav=sso_nav(grant)
+    )
 
 
 def vendor_of(view: dict[str, Any], asked: str | None) -> str:
@@ -76,7 +78,10 @@ async def connection_page(
         finished = await latest_test(rt.db, connection_id, grant.tenant_id, finished=True)
     params = request.query_params
     if notice is None and params.get("created"):
-        notice = {"kind": "ok", "text": "Draft created. It is live for no one until you activate it."}
+        notice = {
+            "kind": "ok",
+            "text": "Draft created. It is live for no one until you activate it.",
+        }
     return render(
         "portal/sso_connection.html",
         400 if errors else 200,
@@ -101,7 +106,9 @@ async def show_connection(request: Request, connection_id: str) -> Response:
     return await connection_page(request, grant, connection_id)
 
 
-async def _update(request: Request, grant: PortalGrant, view: dict[str, Any], **change: Any) -> None:
+async def _update(
+    request: Request, grant: PortalGrant, view: dict[str, Any], **change: Any
+) -> None:
     rt = runtime(request)
     if view["protocol"] == "saml":
         await saml_ops.update_connection(
@@ -123,10 +130,6 @@ async def _form_and_view(
     except NotFound:
         return grant, form, None
     return grant, form, view
-
-
-def _back(connection_id: str, flag: str) -> Response:
-    return RedirectResponse(f"/portal/sso/connections/{connection_id}?{flag}", 303, headers=NO_STORE)
 
 
 @router.post("/portal/sso/connections/{connection_id}/activate")
@@ -163,7 +166,9 @@ async def save_mapping(request: Request, connection_id: str) -> Response:
             key = "attribute_overrides" if view["protocol"] == "saml" else "claim_overrides"
             await _update(request, grant, view, **{key: overrides})
     except InvalidInput as exc:
-        return await connection_page(request, grant, connection_id, errors=[("map-email", exc.detail)])
+        return await connection_page(
+            request, grant, connection_id, errors=[("map-email", exc.detail)]
+        )
     notice = {"kind": "ok", "text": "Attribute mapping saved." if overrides else "Nothing changed."}
     return await connection_page(request, grant, connection_id, notice=notice)
 

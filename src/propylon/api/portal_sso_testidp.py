@@ -1,4 +1,4 @@
-""""Use Propylon's test IdP" on the portal's SAML and OIDC guides: a draft connection of the
+""" "Use Propylon's test IdP" on the portal's SAML and OIDC guides: a draft connection of the
 tenant to the built-in test IdP (``testidp/``), only while it is enabled
 (``PROPYLON_TEST_IDP_ENABLED``), so the whole setup, test connection included, can be tried
 with no real IdP. The SAML side takes the test IdP's metadata in-process (no URL fetched);
