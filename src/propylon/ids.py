@@ -39,6 +39,8 @@ class Kind(StrEnum):
     WEBHOOK_ENDPOINT = "whep"
     CATALOG_ENTRY = "ent"
     RULE_VERSION = "erv"
+    PORTAL_LINK = "plk"
+    PORTAL_SESSION = "psn"
 
 
 def new_id(kind: Kind) -> str:

@@ -32,6 +32,9 @@ from propylon.api import (
     pages,
     password_reset_routes,
     password_routes,
+    portal_auth,
+    portal_mgmt_routes,
+    portal_routes,
     portal_sso_connection_routes,
     portal_sso_routes,
     portal_sso_testidp,
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         policy=security_headers.page_policy(settings.public_url),
     )
     errors.install(app)
+    portal_auth.install_portal_errors(app)
     # Route matching scans in order: the browser- and IdP-facing routes before the
     # management API (SCIM routes come first of all, see above).
     app.include_router(health.router)
@@ -151,6 +155,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(testidp_routes.router)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
+    app.include_router(portal_routes.router)
     app.include_router(oidc_routes.router)
     app.include_router(portal_sso_routes.router)
     app.include_router(portal_sso_connection_routes.router)
@@ -165,4 +170,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhook_routes.router)
     app.include_router(entitlement_routes.router)
     app.include_router(session_routes.router)
+    app.include_router(portal_mgmt_routes.router)
     return app

@@ -10,6 +10,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_feed,
     tables_oidc,
     tables_password,
+    tables_portal,
     tables_revoke,
     tables_saml,
     tables_signals,
