@@ -47,13 +47,17 @@ async def configure(page: Any, server: Server, idp: Pysaml2Idp, name: str) -> st
     draft = parse_qs(urlsplit(page.url).query)["draft"][0]
     assert await page.input_value("#acs-url") == f"{server.url}/saml/{draft}/acs"
     await look(page, f"{name}-04-guide")
-    idp.sp_metadata_url = f"{server.url}/saml/{draft}/metadata"
     await page.set_input_files("#metadata_file", str(idp.metadata_file))
     await page.check("#jit")
     await page.click("#create")
     await page.wait_for_url(f"**/portal/sso/connections/{draft}?created=1")
     assert "Draft" in await page.inner_text("main")
     await look(page, f"{name}-05-draft")
+    # the IdP admin downloads Propylon's SP metadata (the draft's, from the portal)
+    href = await page.get_attribute("#sp-metadata", "href")
+    download = await page.context.request.get(f"{server.url}{href}")
+    assert download.ok and b"AssertionConsumerService" in await download.body()
+    idp.sp_metadata = await download.body()
     return draft
 
 

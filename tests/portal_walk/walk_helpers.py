@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from propylon.admin import portal_links
 from propylon.admin.audited import CLI
 from tests.a11y import assert_accessible
@@ -49,7 +47,7 @@ async def open_portal(server: Server, context: Any, tenant: str, name: str) -> A
 class Pysaml2Idp:
     """pysaml2's IdP on loopback. Its metadata names ``key``; it signs with ``signer`` (the
     same key, or another one for the wrong-certificate walk). It is built at the first
-    AuthnRequest, from the SP metadata of the connection then known (``sp_metadata_url``)."""
+    AuthnRequest, from the SP metadata the admin downloaded from the portal (``sp_metadata``)."""
 
     def __init__(self, tmp: Path, email: str, signer: KeyPair | None = None) -> None:
         self.tmp, self.email = tmp, email
@@ -58,7 +56,7 @@ class Pysaml2Idp:
         self.http = LoopbackHttp(self.answer)
         base = f"http://127.0.0.1:{self.http.port}"
         self.entity_id, self.sso = f"{base}/idp", f"{base}/sso"
-        self.sp_metadata_url = ""
+        self.sp_metadata = b""
         self.server: Any = None
         self.metadata_file = tmp / f"idp-{secrets.token_hex(3)}.xml"
         self.metadata_file.write_bytes(metadata_for(self.key, self.entity_id, self.sso))
@@ -70,9 +68,8 @@ class Pysaml2Idp:
         if not path.startswith("/sso?"):
             return 404, {"Content-Type": "text/plain"}, b"not found"
         if self.server is None:
-            sp_md = httpx.get(self.sp_metadata_url, timeout=10).content
             self.server = pysaml2_server(
-                self.tmp, self.entity_id, self.signer, sp_md, self.sso, self.sso + "/slo"
+                self.tmp, self.entity_id, self.signer, self.sp_metadata, self.sso, self.sso + "/slo"
             )
         q = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
         req = self.server.parse_authn_request(

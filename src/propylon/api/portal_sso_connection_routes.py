@@ -27,13 +27,17 @@ from propylon.api.portal_sso_forms import (
 from propylon.api.portal_sso_mapping import mapping_changes, mapping_rows
 from propylon.api.portal_sso_routes import NO_STORE, sso_nav
 from propylon.errors import InvalidInput, NotFound
+from propylon.oidc.errors import OidcError
 from propylon.portal.model import PortalGrant
+from propylon.saml import build_sp_metadata
 from propylon.sessions.pending_cookie import set_pending_cookie
 from propylon.setup import guides
 from propylon.setup.tests_store import get_test, latest_test
 from propylon.signin.connection_test import start_test
 from propylon.tenants.oidc_connection_edits import OidcConnectionChanges
 from propylon.tenants.saml_connection_edits import ConnectionChanges
+from propylon.tenants.saml_connections import get_connection as get_saml_connection
+from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(include_in_schema=False)
 RESULT_PATH = "/portal/sso/tests/{test_id}"
@@ -187,8 +191,8 @@ async def test_connection(request: Request, connection_id: str) -> Response:
         )
     except NotFound:
         return _missing(grant)
-    except InvalidInput as exc:
-        problem = [(None, f"The test could not start: {exc.detail}")]
+    except (InvalidInput, OidcError) as exc:  # the OP's discovery unreachable, for one
+        problem: list[tuple[str | None, str]] = [(None, f"The test could not start: {exc.detail}")]
         return await connection_page(request, grant, connection_id, errors=problem)
     response = RedirectResponse(started.url, 303, headers=NO_STORE)
     set_pending_cookie(
@@ -201,6 +205,36 @@ async def test_connection(request: Request, connection_id: str) -> Response:
         started.same_site,
     )
     return response
+
+
+@router.get("/portal/sso/connections/{connection_id}/metadata")
+async def sp_metadata(request: Request, connection_id: str) -> Response:
+    """Propylon's SP metadata of a SAML connection, draft or live, as a download (the public
+    ``/saml/{id}/metadata`` serves live connections only)."""
+    grant = await portal_grant(request, "sso")
+    rt = runtime(request)
+    try:
+        view = await tenant_connection(rt, grant, connection_id)
+        if view["protocol"] != "saml":
+            raise NotFound("no such SAML connection")
+        async with rt.db.read() as s:
+            conn = await get_saml_connection(s, connection_id)
+            sp_cert, signs = conn.sp_certificate_pem, conn.sign_requests
+    except NotFound:
+        return _missing(grant)
+    (cert,) = load_certificates([sp_cert])
+    xml = build_sp_metadata(
+        entity_id=view["sp_entity_id"],
+        acs_url=view["acs_url"],
+        slo_url=view["slo_url"],
+        signing_certificate=cert,
+        encryption_certificate=cert,
+        authn_requests_signed=signs,
+        want_assertions_signed=True,
+    )
+    disposition = f'attachment; filename="propylon-sp-{connection_id}.xml"'
+    headers = {**NO_STORE, "Content-Disposition": disposition}
+    return Response(xml, media_type="application/samlmetadata+xml", headers=headers)
 
 
 @router.get("/portal/sso/tests/{test_id}")

@@ -120,7 +120,7 @@ async def tenant_connection(rt: Runtime, grant: PortalGrant, connection_id: str)
     """The connection's view with its ``protocol``, only if it is the grant's tenant's."""
     kind = kind_of(connection_id)
     ops = saml_ops if kind == "saml" else oidc_ops
-    view = await ops.show_connection(rt, connection_id)
+    view: dict[str, Any] = await ops.show_connection(rt, connection_id)
     if view["tenant_id"] != grant.tenant_id:
         raise NotFound("no such connection")
     return view | {"protocol": kind}

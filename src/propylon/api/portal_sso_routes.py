@@ -39,6 +39,7 @@ from propylon.tenants.saml_connections import sp_urls
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 KINDS = {"saml": Kind.SAML_CONNECTION, "oidc": Kind.OIDC_CONNECTION}
+PROTOCOL_NAMES: dict[str, str] = dict(guides.PROTOCOLS)
 
 
 def sso_nav(grant: PortalGrant) -> list[tuple[str, str, bool]]:
@@ -110,7 +111,7 @@ def guide_page(
     return render(
         f"portal/sso_new_{g.protocol}.html",
         400 if errors else 200,
-        title=f"Connect {g.name} with {dict(guides.PROTOCOLS)[g.protocol]}",
+        title=f"Connect {g.name} with {PROTOCOL_NAMES[g.protocol]}",
         grant=grant,
         nav=sso_nav(grant),
         guide=g,
