@@ -12,6 +12,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_password,
     tables_revoke,
     tables_saml,
+    tables_setup,
     tables_signals,
     tables_sso,
 )
