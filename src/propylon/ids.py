@@ -41,6 +41,7 @@ class Kind(StrEnum):
     RULE_VERSION = "erv"
     PORTAL_LINK = "plk"
     PORTAL_SESSION = "psn"
+    CONNECTION_TEST = "ctest"
 
 
 def new_id(kind: Kind) -> str:

@@ -19,11 +19,13 @@ from propylon.errors import NotFound
 from propylon.runtime import Runtime
 from propylon.sessions.cookie import set_session_cookie
 from propylon.sessions.pending_cookie import clear_pending_cookie, cookie_name, cookie_path
+from propylon.signin.connection_test import pending_test
+from propylon.signin.connection_test_oidc import finish_oidc_test
 from propylon.signin.oidc_logout import BackchannelRefused, backchannel_logout
 from propylon.signin.oidc_rp import GOOGLE
 from propylon.signin.oidc_rp_logout import after_op, signed_out_url
 from propylon.signin.oidc_sso import MAX_PARAM_CHARS, SendToSso, finish_login
-from propylon.signin.saml_sso import LoginRefused
+from propylon.signin.saml_sso import LoginOutcome, LoginRefused
 from propylon.tenants.oidc_connections import rp_urls
 
 router = APIRouter(tags=["OpenID Connect RP"])
@@ -85,6 +87,14 @@ def _callback_params(request: Request) -> dict[str, str] | None:
     return params
 
 
+async def _signed_in(rt: Runtime, outcome: LoginOutcome | SendToSso) -> Response:
+    if isinstance(outcome, SendToSso):
+        return RedirectResponse(outcome.redirect_to, 302, headers=NO_STORE)
+    response = await authorize.resume(rt, outcome.redirect_to, outcome.login)
+    set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
+    return response
+
+
 @router.get("/oidc/{connection_id}/callback")
 async def callback(request: Request, connection_id: str) -> Response:
     """The redirection endpoint (Core §3.1.2.5): the authorization response of a login this
@@ -99,19 +109,19 @@ async def callback(request: Request, connection_id: str) -> Response:
     pending = cookie_name(params.get("state"))
     sealed = request.cookies.get(pending) if pending else None
     request_id: str | None = getattr(request.state, "request_id", None)
+    test = pending_test(rt, params.get("state"), sealed)
     try:
-        outcome = await finish_login(rt, connection_id, params, sealed, request_id)
+        if test is not None:  # a test connection's answer: recorded, nobody signed in
+            target = await finish_oidc_test(rt, connection_id, test, params, request_id)
+            response: Response = RedirectResponse(target, 303, headers=NO_STORE)
+        else:
+            outcome = await finish_login(rt, connection_id, params, sealed, request_id)
+            response = await _signed_in(rt, outcome)
     except NotFound:
         return page(404, "Not found", _NOT_FOUND)
     except LoginRefused as exc:
         why = "Your administrator can see why in the audit trail, under this request id."
         return page(exc.status, "Sign-in failed", exc.detail, why, request_id=request_id)
-    response: Response
-    if isinstance(outcome, SendToSso):
-        response = RedirectResponse(outcome.redirect_to, 302, headers=NO_STORE)
-    else:
-        response = await authorize.resume(rt, outcome.redirect_to, outcome.login)
-        set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
     if pending and sealed:  # the pending login is answered: the browser forgets it
         path = cookie_path(rp_urls(rt.settings.public_url, connection_id)["redirect_uri"])
         clear_pending_cookie(response, pending, path, rt.settings.public_url, "lax")

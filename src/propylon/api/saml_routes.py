@@ -17,8 +17,15 @@ from propylon.errors import NotFound
 from propylon.runtime import Runtime
 from propylon.saml import build_sp_metadata
 from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
-from propylon.sessions.pending_cookie import clear_pending_cookie, cookie_name, cookie_path
+from propylon.sessions.pending_cookie import (
+    PendingLogin,
+    clear_pending_cookie,
+    cookie_name,
+    cookie_path,
+)
 from propylon.sessions.service import COOKIE_NAME, usable_handle
+from propylon.signin.connection_test import pending_test
+from propylon.signin.connection_test_saml import finish_saml_test
 from propylon.signin.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.signin.saml_sso import LoginRefused, finish_login
 from propylon.tenants.saml_connections import load_connection, sp_urls
@@ -91,6 +98,8 @@ async def acs(request: Request, connection_id: str) -> Response:
     pending = cookie_name(relay_state)
     sealed = request.cookies.get(pending) if pending else None
     request_id: str | None = getattr(request.state, "request_id", None)
+    if (test := pending_test(rt, relay_state, sealed)) is not None:
+        return await _test_answer(rt, connection_id, test, saml_response, pending, request_id)
     try:
         outcome = await finish_login(
             rt, connection_id, saml_response, relay_state, sealed, request_id
@@ -105,6 +114,29 @@ async def acs(request: Request, connection_id: str) -> Response:
         response.status_code = 303  # the answer to a POST is fetched with GET (RFC 9110 §15.4.4)
     set_session_cookie(response, outcome.session, rt.settings.public_url, rt.clock())
     if pending and sealed:  # the pending login is answered: the browser forgets it
+        path = cookie_path(sp_urls(rt.settings.public_url, connection_id)["acs_url"])
+        clear_pending_cookie(response, pending, path, rt.settings.public_url)
+    return response
+
+
+async def _test_answer(
+    rt: Runtime,
+    connection_id: str,
+    test: PendingLogin,
+    saml_response: str,
+    pending: str | None,
+    request_id: str | None,
+) -> Response:
+    """A test connection's answer (:mod:`propylon.signin.connection_test`): its result is
+    recorded and the browser goes to the result page; nobody is signed in."""
+    try:
+        target = await finish_saml_test(rt, connection_id, test, saml_response, request_id)
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
+    except LoginRefused as exc:
+        return page(exc.status, "Test failed", exc.detail, request_id=request_id)
+    response = RedirectResponse(target, 303, headers={"Cache-Control": "no-store"})
+    if pending:
         path = cookie_path(sp_urls(rt.settings.public_url, connection_id)["acs_url"])
         clear_pending_cookie(response, pending, path, rt.settings.public_url)
     return response

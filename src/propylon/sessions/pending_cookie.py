@@ -17,6 +17,9 @@ An OpenID Connect login (``kind="oidc"``) keeps the same way its ``state`` (the 
 name, as the RelayState is for SAML), ``nonce`` and PKCE ``code_verifier`` (RFC 7636 §4.1):
 the callback finds all three in the browser that started the login and nowhere else.
 
+A test connection's login carries its test id too (``signin/connection_test.py``): the ACS or
+callback records the answer as that test's result, and only a login sealed with a test id can.
+
 A SAML Response comes back in the IdP's cross-site POST to the ACS, which carries only
 ``SameSite=None`` cookies: the SAML cookie is ``SameSite=None`` and ``Secure`` (browsers keep
 ``Secure`` cookies of ``http://localhost`` and ``127.0.0.1`` too). An OpenID Connect
@@ -75,6 +78,9 @@ class PendingLogin:
     """OpenID Connect: the ``nonce`` sent, the ID token must carry it (Core §3.1.2.1)."""
     code_verifier: str | None = None
     """OpenID Connect: the PKCE verifier of the ``code_challenge`` sent (RFC 7636 §4.1)."""
+    test_id: str | None = None
+    """A test connection's login (``ctest_…``): its answer is recorded as the test's result
+    and never starts a session; a login without it never becomes a test."""
 
 
 def new_relay_state() -> str:
@@ -133,6 +139,8 @@ class PendingLoginSeal:
         }
         if login.kind != "saml":
             doc.update(k=login.kind, n=login.nonce, v=login.code_verifier)
+        if login.test_id is not None:
+            doc["x"] = login.test_id
         plain = zlib.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"))
         nonce = secrets.token_bytes(_NONCE_BYTES)
         value = _b64(nonce + self._ciphers()[0].encrypt(nonce, plain, _aad(relay_state)))
@@ -172,6 +180,7 @@ def _login(plain: bytes) -> PendingLogin | None:
             kind=str(doc.get("k", "saml")),
             nonce=_text_or_none(doc.get("n")),
             code_verifier=_text_or_none(doc.get("v")),
+            test_id=_text_or_none(doc.get("x")),
         )
     except (ValueError, zlib.error, KeyError, TypeError):
         return None

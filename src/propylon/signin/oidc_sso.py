@@ -114,6 +114,21 @@ async def start_login(
     if not is_local_authorize(return_to):
         raise InvalidInput("sign-in must start from the authorization endpoint")
     conn = await load_rp(rt, connection_id)
+    return await begin_login(rt, conn, return_to, force=force, login_hint=login_hint)
+
+
+async def begin_login(
+    rt: Runtime,
+    conn: OidcConnectionRecord,
+    return_to: str,
+    *,
+    force: bool = False,
+    login_hint: str | None = None,
+    test_id: str | None = None,
+) -> StartedLogin:
+    """The authentication request of :func:`start_login` on a loaded connection;
+    ``test_id``: a test connection's login (``signin/connection_test.py``), which may use a
+    disabled connection and is answered with the test's result, never a session."""
     meta = await metadata(rt, conn)
     now = rt.clock()
     lifetime = rt.settings.oidc_login_lifetime_seconds
@@ -128,6 +143,7 @@ async def start_login(
         kind="oidc",
         nonce=nonce,
         code_verifier=verifier,
+        test_id=test_id,
     )
     sealed = rt.pending_logins.seal(state, pending)
     callback = redirect_uri(rt, conn)
@@ -164,7 +180,7 @@ def _refuse_inactive(user: SessionUser) -> None:
         raise LoginRefused("user_deactivated", "Your account is deactivated.")
 
 
-async def _tokens(
+async def redeem_code(
     rt: Runtime, conn: OidcConnectionRecord, pending: PendingLogin, code: str, now: datetime
 ) -> tuple[IdTokenClaims, dict[str, Any]]:
     """The code exchanged and the ID token validated: its claims, typed and all (with
@@ -245,7 +261,7 @@ async def finish_login(
         code = params.get("code")
         if not code:
             raise _fail("code_missing")
-        validated, claims = await _tokens(rt, conn, pending, code, now)
+        validated, claims = await redeem_code(rt, conn, pending, code, now)
         sub, sid = validated.sub, validated.sid
         attributes = claims_as_attributes(claims)
         try:

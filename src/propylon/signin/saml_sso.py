@@ -130,12 +130,26 @@ async def start_login(
     :class:`~propylon.sessions.pending_cookie.CookieTooLarge` for an overlong request."""
     if not is_local_authorize(return_to):
         raise InvalidInput("sign-in must start from the authorization endpoint")
-    now = rt.clock()
     conn = rt.sign_in.connections.get(connection_id)
     if conn is None:
         async with rt.db.read() as s:
             conn = await load_connection(s, connection_id)
         rt.sign_in.connections.put(connection_id, conn)
+    return begin_login(rt, conn, return_to, force_authn=force_authn)
+
+
+def begin_login(
+    rt: Runtime,
+    conn: ConnectionRecord,
+    return_to: str,
+    *,
+    force_authn: bool = False,
+    test_id: str | None = None,
+) -> StartedLogin:
+    """The AuthnRequest of :func:`start_login` on a loaded connection; ``test_id``: a test
+    connection's login (``signin/connection_test.py``), which may use a disabled connection
+    and is answered with the test's result, never a session."""
+    now = rt.clock()
     lifetime = rt.settings.saml_request_lifetime_seconds
     relay = new_relay_state()
     pending = PendingLogin(
@@ -145,6 +159,7 @@ async def start_login(
         force_authn=force_authn,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
+        test_id=test_id,
     )
     acs_url = sp_urls(rt.settings.public_url, conn.id)["acs_url"]
     sealed = rt.pending_logins.seal(relay, pending)
@@ -175,7 +190,12 @@ def open_pending(
             400,
         )
     pending = rt.pending_logins.open(relay_state, sealed)
-    if pending is None or pending.connection_id != connection_id or pending.kind != kind:
+    if (
+        pending is None
+        or pending.connection_id != connection_id
+        or pending.kind != kind
+        or pending.test_id is not None  # a test's answer never signs anyone in
+    ):
         raise LoginRefused(
             "pending_login_invalid", "This sign-in could not be checked. Sign in again.", 400
         )

@@ -13,6 +13,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_portal,
     tables_revoke,
     tables_saml,
+    tables_setup,
     tables_signals,
     tables_sso,
 )
