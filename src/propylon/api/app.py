@@ -45,6 +45,7 @@ from propylon.api import (
     security_headers,
     session_routes,
     ssf_routes,
+    testidp_oidc_routes,
     testidp_routes,
     webhook_routes,
 )
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
     app.include_router(testidp_routes.router)
+    app.include_router(testidp_oidc_routes.router)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
     app.include_router(portal_routes.router)
