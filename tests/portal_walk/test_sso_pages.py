@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 from sqlalchemy import select
 
 from propylon.admin import saml_connections as saml_ops
@@ -160,3 +161,31 @@ async def test_another_tenants_connection_is_not_found(server: Server) -> None:
     view = await show(server.rt, cid)
     assert view["disabled"] is False and view["attribute_map"]["email"] != ["mine"]
     assert secrets.compare_digest(view["tenant_id"], theirs.id)
+
+
+async def test_hostile_uploads_are_4xx_pages(server: Server) -> None:
+    tenant = await new_tenant(server)
+    async with portal_browser(server, tenant.slug, ["sso"]) as client:
+        html, draft = await guide(client, "saml", "generic")
+        form = {"csrf_token": csrf(html), "draft": draft}
+        url = "/portal/sso/saml/new?idp=generic"
+        huge = {"metadata_file": ("big.xml", b"<x>" + b"a" * 1_100_000 + b"</x>", "text/xml")}
+        assert (await client.post(url, data=form, files=huge)).status_code == 413
+        latin = {"metadata_file": ("l.xml", "<é/>".encode("latin-1"), "text/xml")}
+        assert (await client.post(url, data=form, files=latin)).status_code == 400
+        garbage = await client.post(
+            url,
+            content=b"--b\r\nContent-Disposition: form-data\r\n\r\nx",
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert garbage.status_code in (400, 403)
+        unreachable = {**form, "metadata_url": "http://127.0.0.1:9/metadata"}
+        r = await client.post(url, data=unreachable)
+        assert r.status_code == 400 and 'role="alert"' in r.text
+        assert await saml_ops.list_connections(server.rt, tenant.id) == []
+    # no portal session: refused, nothing written
+    async with httpx.AsyncClient(base_url=server.url) as anonymous:
+        for path in ("/portal/sso", f"/portal/sso/connections/{draft}", "/portal/sso/tests/x"):
+            assert (await anonymous.get(path)).status_code == 401
+        r = await anonymous.post(url, data={"draft": draft, "idp_entity_id": "e"})
+        assert r.status_code == 401
