@@ -174,11 +174,11 @@ async def test_a_scim_directory_token_is_shown_once_and_its_requests_are_listed(
             assert dup.status_code == 409
         for _ in range(50):  # the audit writer may batch the entries
             detail = await client.get(f"/portal/scim/{directory_id}")
-            if "Created user" in detail.text and "Failed" in detail.text:
+            if "Create user" in detail.text and "Failed" in detail.text:
                 break
             await asyncio.sleep(0.1)
         assert detail.status_code == 200
-        assert "Created user" in detail.text and "Succeeded" in detail.text
+        assert "Create user" in detail.text and "Succeeded" in detail.text
         assert "Failed" in detail.text and "409" in detail.text
         assert token not in detail.text
         rotated = await client.post(

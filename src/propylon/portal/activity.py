@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.db.tables import AuditEntry
 
 ACTIONS = {
-    "create": "Created",
-    "replace": "Replaced",
-    "patch": "Updated",
-    "delete": "Deleted",
+    "create": "Create",
+    "replace": "Replace",
+    "patch": "Update",
+    "delete": "Delete",
     "get": "Read",
-    "list": "Listed",
+    "list": "List",
 }
 
 
@@ -26,7 +26,7 @@ ACTIONS = {
 class ScimRequest:
     at: datetime
     what: str
-    """In words: "Created user", "Updated group"."""
+    """In words: "Create user", "Update group"."""
     target: str | None
     ok: bool
     status: int | None
@@ -34,7 +34,7 @@ class ScimRequest:
 
 
 def describe(action: str) -> str:
-    """``scim.user.create`` → ``Created user``."""
+    """``scim.user.create`` → ``Create user``."""
     parts = action.split(".")
     if len(parts) == 3 and parts[0] == "scim":
         return f"{ACTIONS.get(parts[2], parts[2].capitalize())} {parts[1]}"
@@ -59,7 +59,7 @@ async def latest_requests(
         ScimRequest(
             e.created_at,
             describe(e.action),
-            e.target_id,
+            e.target_id if e.outcome == "success" else None,
             e.outcome == "success",
             e.status,
             e.reason,
