@@ -33,8 +33,11 @@ from propylon.api import (
     password_reset_routes,
     password_routes,
     portal_auth,
+    portal_domain_routes,
     portal_mgmt_routes,
+    portal_roles_routes,
     portal_routes,
+    portal_scim_routes,
     portal_sso_connection_routes,
     portal_sso_routes,
     portal_sso_testidp,
@@ -158,6 +161,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
     app.include_router(portal_routes.router)
+    app.include_router(portal_domain_routes.router)
+    app.include_router(portal_scim_routes.router)
+    app.include_router(portal_roles_routes.router)
     app.include_router(oidc_routes.router)
     app.include_router(portal_sso_routes.router)
     app.include_router(portal_sso_connection_routes.router)

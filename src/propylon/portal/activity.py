@@ -1,0 +1,68 @@
+"""What the portal shows an IT admin of their SCIM directory at work: the latest requests
+it received and their outcome, read from the audit trail (every SCIM operation is audited
+with its directory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from propylon.db.tables import AuditEntry
+
+ACTIONS = {
+    "create": "Create",
+    "replace": "Replace",
+    "patch": "Update",
+    "delete": "Delete",
+    "get": "Read",
+    "list": "List",
+}
+
+
+@dataclass(frozen=True)
+class ScimRequest:
+    at: datetime
+    what: str
+    """In words: "Create user", "Update group"."""
+    target: str | None
+    ok: bool
+    status: int | None
+    reason: str | None
+
+
+def describe(action: str) -> str:
+    """``scim.user.create`` → ``Create user``."""
+    parts = action.split(".")
+    if len(parts) == 3 and parts[0] == "scim":
+        return f"{ACTIONS.get(parts[2], parts[2].capitalize())} {parts[1]}"
+    return action
+
+
+async def latest_requests(
+    s: AsyncSession, tenant_id: str, directory_id: str, limit: int = 20
+) -> list[ScimRequest]:
+    """The directory's latest SCIM requests, newest first (within the tenant only)."""
+    query = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.tenant_id == tenant_id,
+            AuditEntry.directory_id == directory_id,
+            AuditEntry.action.startswith("scim."),
+        )
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return [
+        ScimRequest(
+            e.created_at,
+            describe(e.action),
+            e.target_id if e.outcome == "success" else None,
+            e.outcome == "success",
+            e.status,
+            e.reason,
+        )
+        for e in await s.scalars(query)
+    ]
