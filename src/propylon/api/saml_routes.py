@@ -24,11 +24,11 @@ from propylon.sessions.pending_cookie import (
     cookie_path,
 )
 from propylon.sessions.service import COOKIE_NAME, usable_handle
-from propylon.signin.connection_test import pending_test
+from propylon.signin.connection_test import load_any_saml, pending_test
 from propylon.signin.connection_test_saml import finish_saml_test
 from propylon.signin.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.signin.saml_sso import LoginRefused, finish_login
-from propylon.tenants.saml_connections import load_connection, sp_urls
+from propylon.tenants.saml_connections import sp_urls
 from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(prefix="/saml/{connection_id}", tags=["SAML 2.0 SP"])
@@ -42,11 +42,12 @@ def _rt(request: Request) -> Runtime:
 
 @router.get("/metadata")
 async def sp_metadata(request: Request, connection_id: str) -> Response:
-    """SP metadata (SAML Metadata §2.4.4) for the admin to paste into the IdP."""
+    """SP metadata (SAML Metadata §2.4.4) for the admin to paste into the IdP; of a draft
+    (disabled) connection too, which the admin configures at the IdP before activating."""
     rt = _rt(request)
     async with rt.db.read() as s:
         try:
-            conn = await load_connection(s, connection_id)
+            conn = await load_any_saml(s, connection_id)
         except NotFound:
             return page(404, "Not found", "There is no such SAML connection.")
     urls = sp_urls(rt.settings.public_url, conn.id)

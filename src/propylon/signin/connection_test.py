@@ -102,12 +102,14 @@ async def start_test(
     result_path: str,
     *,
     vendor: str = "generic",
+    login_hint: str | None = None,
 ) -> tuple[StartedLogin, str]:
     """Start a test of the connection ``connection_id`` of tenant ``tenant_id`` (SAML or
     OIDC by its kind, live or draft): the redirect to the IdP with the pending cookie, and
     the new test id. Another tenant's connection is :class:`NotFound`. ``result_path``
     (``/portal/…`` or ``/admin/…``; ``{test_id}`` is replaced) is where the browser goes
-    once the result is recorded; ``vendor`` words the remedies for that IdP. Audited
+    once the result is recorded; ``vendor`` words the remedies for that IdP; ``login_hint``
+(OpenID Connect) who is expected to sign in. Audited
     (``sso.connection.test``)."""
     path = _check_result_path(result_path)
     test_id = new_id(Kind.CONNECTION_TEST)
@@ -128,7 +130,8 @@ async def start_test(
         started = saml_sso.begin_login(rt, saml_conn, "", test_id=test_id)
     else:
         assert oidc_conn is not None
-        started = await oidc_sso.begin_login(rt, oidc_conn, "", test_id=test_id)
+        hint = login_hint[:320] if login_hint else None
+        started = await oidc_sso.begin_login(rt, oidc_conn, "", login_hint=hint, test_id=test_id)
     now = rt.clock()
     rec = AuditRecord("sso.connection.test", f"{protocol}_connection", connection_id, tenant_id)
     rec.diff = {
