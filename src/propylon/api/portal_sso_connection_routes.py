@@ -209,8 +209,8 @@ async def test_connection(request: Request, connection_id: str) -> Response:
 
 @router.get("/portal/sso/connections/{connection_id}/metadata")
 async def sp_metadata(request: Request, connection_id: str) -> Response:
-    """Propylon's SP metadata of a SAML connection, draft or live, as a download (the public
-    ``/saml/{id}/metadata`` serves live connections only)."""
+    """Propylon's SP metadata of the tenant's SAML connection, draft or live, as a file to
+    download and upload into the IdP."""
     grant = await portal_grant(request, "sso")
     rt = runtime(request)
     try:
