@@ -6,9 +6,14 @@ server, both backends."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from propylon.admin import saml_connections as saml_ops
@@ -189,3 +194,39 @@ async def test_hostile_uploads_are_4xx_pages(server: Server) -> None:
             assert (await anonymous.get(path)).status_code == 401
         r = await anonymous.post(url, data={"draft": draft, "idp_entity_id": "e"})
         assert r.status_code == 401
+
+
+def expiring_cert(days: int) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expiring idp")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=300))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+async def test_certificate_expiry_is_warned(server: Server) -> None:
+    tenant = await new_tenant(server)
+    async with portal_browser(server, tenant.slug, ["sso"]) as client:
+        html, draft = await guide(client, "saml", "generic")
+        form = {
+            "csrf_token": csrf(html),
+            "draft": draft,
+            "idp_entity_id": "https://expiring.example.org",
+            "sso_url": SSO,
+            "cert": expiring_cert(5),
+            "name": "Expiring",
+        }
+        assert (await client.post("/portal/sso/saml/new?idp=generic", data=form)).status_code == 303
+        listing = await client.get("/portal/sso")
+        assert "Certificate expiring" in listing.text and "expires soon" in listing.text
+        page = await client.get(f"/portal/sso/connections/{draft}")
+        assert "signing certificate expires soon" in page.text
