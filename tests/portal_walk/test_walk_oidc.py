@@ -108,7 +108,13 @@ async def test_the_oidc_walk_from_link_to_sign_in(server: Server, chromium: Any,
         assert states and set(states) == {"passed"}, states
         await tab.close()
 
-        await page.reload()
+        await page.reload()  # the mapping's preview from the test's claims; an edit of it
+        assert "Grace" in await page.inner_text("td[data-field=given_name]")
+        await page.fill("#map-groups", "groups, memberOf")
+        await page.click("#save-mapping")
+        await page.wait_for_load_state()
+        assert "Attribute mapping saved" in await page.inner_text("main")
+        assert (await show(server.rt, draft))["claim_map"]["groups"] == ["groups", "memberOf"]
         await page.click("#activate")
         await page.wait_for_load_state()
         await look(page, "oidc-walk-06-active")
