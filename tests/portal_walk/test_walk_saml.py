@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 
 from propylon.admin import tenants as ops
@@ -24,7 +25,7 @@ from tests.browser import AppHost, chromium, needs_chromium
 from tests.conftest import Server
 from tests.portal_walk.sso_helpers import show
 from tests.portal_walk.walk_helpers import Pysaml2Idp, look, open_portal
-from tests.provider.helpers import auth_params, pkce
+from tests.provider.helpers import auth_params, decode, pkce, token_request
 from tests.saml.idp import make_keypair
 
 pytestmark = [
@@ -109,7 +110,7 @@ async def test_the_saml_walk_from_link_to_sign_in(
 
         # a real sign-in through the app's authorization request
         app = await app_host.register(server)
-        _verifier, challenge = pkce()
+        verifier, challenge = pkce()
         params = {
             **auth_params(app, state="walk", code_challenge=challenge),
             "code_challenge_method": "S256",
@@ -121,6 +122,17 @@ async def test_the_saml_walk_from_link_to_sign_in(
         await person.wait_for_url(f"{app_host.callback}**", timeout=30_000)
         q = parse_qs(urlsplit(app_host.arrived[-1]).query)
         assert q["state"] == ["walk"] and q["code"], app_host.arrived
+        data = {
+            "grant_type": "authorization_code",
+            "code": q["code"][0],
+            "redirect_uri": app_host.callback,
+            "code_verifier": verifier,
+        }
+        async with httpx.AsyncClient(base_url=server.url) as rp:
+            tokens = await token_request(rp, app, data)
+        assert tokens.status_code == 200, tokens.text
+        _, claims = await decode(server, tokens.json()["id_token"])
+        assert claims["email"] == email and claims["org_slug"] == slug
     finally:
         await context.close()
         idp.close()
