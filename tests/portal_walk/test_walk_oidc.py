@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 
 from propylon.admin import tenants as ops
@@ -22,7 +23,7 @@ from tests.conftest import Server
 from tests.interop.oidc_op import Op, has_oidc_provider, start_op
 from tests.portal_walk.sso_helpers import show
 from tests.portal_walk.walk_helpers import look, open_portal
-from tests.provider.helpers import auth_params, pkce
+from tests.provider.helpers import auth_params, decode, pkce, token_request
 
 pytestmark = [
     needs_chromium,
@@ -121,7 +122,7 @@ async def test_the_oidc_walk_from_link_to_sign_in(server: Server, chromium: Any,
         assert (await show(server.rt, draft))["disabled"] is False
 
         app = await app_host.register(server)
-        _verifier, challenge = pkce()
+        verifier, challenge = pkce()
         params = {
             **auth_params(app, state="owalk", code_challenge=challenge),
             "code_challenge_method": "S256",
@@ -133,6 +134,17 @@ async def test_the_oidc_walk_from_link_to_sign_in(server: Server, chromium: Any,
         await person.wait_for_url(f"{app_host.callback}**", timeout=30_000)
         q = parse_qs(urlsplit(app_host.arrived[-1]).query)
         assert q["state"] == ["owalk"] and q["code"], app_host.arrived
+        data = {
+            "grant_type": "authorization_code",
+            "code": q["code"][0],
+            "redirect_uri": app_host.callback,
+            "code_verifier": verifier,
+        }
+        async with httpx.AsyncClient(base_url=server.url) as rp:
+            tokens = await token_request(rp, app, data)
+        assert tokens.status_code == 200, tokens.text
+        _, claims = await decode(server, tokens.json()["id_token"])
+        assert claims["email"] == email and claims["org_slug"] == slug
     finally:
         await context.close()
         app_host.http.close()
