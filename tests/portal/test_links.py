@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select, update
 
 from propylon.admin import portal_links
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
+from propylon.db.tables_portal import PortalLink, PortalSession
 from tests.conftest import Server
 from tests.portal.helpers import browser, fields, new_link, new_tenant, portal_browser, redeem
 
@@ -171,10 +173,6 @@ async def test_expired_link_and_expired_session_are_refused(server: Server) -> N
     link = await new_link(server, tenant.slug)
     rt = server.rt
     # the server runs its own clock: age the rows instead
-    from sqlalchemy import update
-
-    from propylon.db.tables_portal import PortalLink, PortalSession
-
     async with rt.db.write() as s:
         await s.execute(
             update(PortalLink)
@@ -233,3 +231,28 @@ async def test_a_session_cookie_not_of_ours_is_refused(server: Server) -> None:
             answer = await client.get("/portal")
             assert answer.status_code == 401
             client.cookies.clear()
+
+
+async def test_purge_removes_expired_portal_sessions(server: Server) -> None:
+    tenant = await new_tenant(server)
+    rt = server.rt
+    async with portal_browser(server, tenant.slug):
+        async with rt.db.write() as s:
+            await s.execute(
+                update(PortalSession)
+                .where(PortalSession.tenant_id == tenant.id)
+                .values(expires_at=rt.clock() - timedelta(seconds=1))
+            )
+        counted = await ops.purge_expired_sign_in_state(rt, CLI, dry_run=True)
+        assert counted["portal_sessions"] >= 1
+        await ops.purge_expired_sign_in_state(rt, CLI, dry_run=False)
+        async with rt.db.read() as s:
+            left = await s.scalar(
+                select(func.count())
+                .select_from(PortalSession)
+                .where(PortalSession.tenant_id == tenant.id)
+            )
+        assert left == 0
+        assert [row["status"] for row in await portal_links.list_links(rt, tenant.slug)] == [
+            "redeemed"
+        ]
