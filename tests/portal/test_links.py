@@ -93,6 +93,12 @@ async def test_api_creates_lists_and_revokes_links(server: Server) -> None:
             f"/tenants/{tenant.slug}/portal-links", json={"intents": ["sso"], "expires_in": 10**7}
         )
         assert too_long.status_code == 400
+        seconds = await api.post(
+            f"/tenants/{tenant.slug}/portal-links",
+            json={"intents": ["sso", "roles"], "expires_in": 600},
+        )
+        assert seconds.status_code == 201 and seconds.json()["intents"] == ["sso", "roles"]
+        await api.delete(f"/portal-links/{seconds.json()['link_id']}")
         unknown = await api.post("/tenants/nobody/portal-links", json={"intents": ["sso"]})
         assert unknown.status_code == 404
         gone = await api.delete(f"/portal-links/{link['link_id']}")
@@ -256,3 +262,27 @@ async def test_purge_removes_expired_portal_sessions(server: Server) -> None:
         assert [row["status"] for row in await portal_links.list_links(rt, tenant.slug)] == [
             "redeemed"
         ]
+
+
+async def test_done_ends_the_session_and_leads_to_the_return_url(server: Server) -> None:
+    tenant = await new_tenant(server)
+    back = "https://platform.example/settings/sso"
+    link = await portal_links.create_link(server.rt, CLI, tenant.slug, ["sso"], 600, back)
+    async with browser(server) as client:
+        assert (await redeem(client, link["url"])).status_code == 303
+        page = await client.get("/portal")
+        assert ">Done</button>" in page.text
+        done = await client.post(
+            "/portal/sign-out", data={"csrf_token": fields(page.text)["csrf_token"]}
+        )
+        assert done.status_code == 303 and done.headers["location"] == back
+        assert (
+            'propylon_portal=""' in done.headers["set-cookie"]
+            or "Max-Age=0" in done.headers["set-cookie"]
+        )
+        client.cookies.clear()
+    async with server.rt.db.read() as s:
+        ended = await s.scalar(
+            select(PortalSession.expires_at).where(PortalSession.link_id == link["link_id"])
+        )
+    assert ended is not None and ended <= server.rt.clock()
