@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select, update
 
 from propylon.admin import portal_links
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
+from propylon.db.tables_portal import PortalLink, PortalSession
 from tests.conftest import Server
 from tests.portal.helpers import browser, fields, new_link, new_tenant, portal_browser, redeem
 
@@ -91,6 +93,12 @@ async def test_api_creates_lists_and_revokes_links(server: Server) -> None:
             f"/tenants/{tenant.slug}/portal-links", json={"intents": ["sso"], "expires_in": 10**7}
         )
         assert too_long.status_code == 400
+        seconds = await api.post(
+            f"/tenants/{tenant.slug}/portal-links",
+            json={"intents": ["sso", "roles"], "expires_in": 600},
+        )
+        assert seconds.status_code == 201 and seconds.json()["intents"] == ["sso", "roles"]
+        await api.delete(f"/portal-links/{seconds.json()['link_id']}")
         unknown = await api.post("/tenants/nobody/portal-links", json={"intents": ["sso"]})
         assert unknown.status_code == 404
         gone = await api.delete(f"/portal-links/{link['link_id']}")
@@ -171,10 +179,6 @@ async def test_expired_link_and_expired_session_are_refused(server: Server) -> N
     link = await new_link(server, tenant.slug)
     rt = server.rt
     # the server runs its own clock: age the rows instead
-    from sqlalchemy import update
-
-    from propylon.db.tables_portal import PortalLink, PortalSession
-
     async with rt.db.write() as s:
         await s.execute(
             update(PortalLink)
@@ -233,3 +237,52 @@ async def test_a_session_cookie_not_of_ours_is_refused(server: Server) -> None:
             answer = await client.get("/portal")
             assert answer.status_code == 401
             client.cookies.clear()
+
+
+async def test_purge_removes_expired_portal_sessions(server: Server) -> None:
+    tenant = await new_tenant(server)
+    rt = server.rt
+    async with portal_browser(server, tenant.slug):
+        async with rt.db.write() as s:
+            await s.execute(
+                update(PortalSession)
+                .where(PortalSession.tenant_id == tenant.id)
+                .values(expires_at=rt.clock() - timedelta(seconds=1))
+            )
+        counted = await ops.purge_expired_sign_in_state(rt, CLI, dry_run=True)
+        assert counted["portal_sessions"] >= 1
+        await ops.purge_expired_sign_in_state(rt, CLI, dry_run=False)
+        async with rt.db.read() as s:
+            left = await s.scalar(
+                select(func.count())
+                .select_from(PortalSession)
+                .where(PortalSession.tenant_id == tenant.id)
+            )
+        assert left == 0
+        assert [row["status"] for row in await portal_links.list_links(rt, tenant.slug)] == [
+            "redeemed"
+        ]
+
+
+async def test_done_ends_the_session_and_leads_to_the_return_url(server: Server) -> None:
+    tenant = await new_tenant(server)
+    back = "https://platform.example/settings/sso"
+    link = await portal_links.create_link(server.rt, CLI, tenant.slug, ["sso"], 600, back)
+    async with browser(server) as client:
+        assert (await redeem(client, link["url"])).status_code == 303
+        page = await client.get("/portal")
+        assert ">Done</button>" in page.text
+        done = await client.post(
+            "/portal/sign-out", data={"csrf_token": fields(page.text)["csrf_token"]}
+        )
+        assert done.status_code == 303 and done.headers["location"] == back
+        assert (
+            'propylon_portal=""' in done.headers["set-cookie"]
+            or "Max-Age=0" in done.headers["set-cookie"]
+        )
+        client.cookies.clear()
+    async with server.rt.db.read() as s:
+        ended = await s.scalar(
+            select(PortalSession.expires_at).where(PortalSession.link_id == link["link_id"])
+        )
+    assert ended is not None and ended <= server.rt.clock()

@@ -6,16 +6,23 @@ a SCIM directory's token shown once and its requests listed, role rules previewe
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import secrets
 from html import unescape
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from propylon.admin import domains as domain_ops
+from propylon.admin import saml_connections
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
+from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.domains.dns_server import DnsServer
 from tests.entitlements.helpers import clinical_rules, suffix
@@ -255,3 +262,38 @@ async def ops_rules_version(site: Server, tenant: str) -> int:
 
     version: int = (await entitlements.rules_show(site.rt, tenant))["version"]
     return version
+
+
+def _certificate(days: int) -> x509.Certificate:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expiring-idp")])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=300))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+
+
+async def test_the_overview_warns_of_an_expiring_idp_certificate_of_its_tenant_only(
+    site: Server,
+) -> None:
+    a, b = await new_tenant(site), await new_tenant(site)
+    for tenant, name, days in ((a, "Okta soon", 5), (b, "Theirs", 3)):
+        source = IdpSource(
+            sso_url="https://idp.example.org/sso",
+            idp_entity_id=f"https://idp.example.org/{tenant.slug}",
+            certificates=(_certificate(days),),
+        )
+        await saml_connections.create_connection(site.rt, CLI, tenant.slug, source, name=name)
+    async with portal_browser(site, a.slug, ["sso"]) as client:
+        page = await client.get("/portal")
+        assert page.status_code == 200
+        assert "Okta soon" in page.text and "Theirs" not in page.text
+        assert "expires soon" in page.text and "Certificate expiring" in page.text
+        assert "Verify your email domain" not in page.text  # not in this link's intents
