@@ -16,6 +16,7 @@ import pytest
 
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
+from propylon.sessions.pending_cookie import COOKIE_PREFIX
 from propylon.setup.model import ConnectionTest
 from propylon.setup.tests_store import get_test
 from propylon.signin.connection_test import start_test
@@ -169,3 +170,28 @@ async def test_a_person_without_an_email_fails_the_attributes_stage(server: Serv
     failing = dict(states(test))
     assert failing["nonce"] == "passed" and failing["user"] == "not_reached"
     assert test.remedy is not None and "email" in test.remedy
+
+
+async def test_an_error_from_the_provider_fails_response_received(server: Server, op: Op) -> None:
+    """The OP answers ``error=access_denied`` (Core §3.1.2.6): the test names the error and
+    the provider's description; no code was exchanged."""
+    org = await draft_org(server, op, [person("unused.example")])
+    started, test_id = await start_test(server.rt, org.cid, org.tenant_id, "portal:plk_t", RESULT)
+    state = started.cookie_name.removeprefix(COOKIE_PREFIX)
+    params = {
+        "state": state,
+        "error": "access_denied",
+        "error_description": "ada is not assigned to this app",
+        "iss": op.url,
+    }
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        done = await browser.get(
+            f"/oidc/{org.cid}/callback", params=params, headers=cookie(started)
+        )
+    recorded(done, test_id)
+    test = await get_test(server.rt, test_id, org.tenant_id)
+    assert test.failed_stage == "response_received" and test.reason == "idp_error", test
+    failing = next(s for s in test.stages if s.name == "response_received")
+    assert failing.facts["error"] == "access_denied"
+    assert "ada is not assigned to this app" in failing.detail
+    assert test.remedy is not None and "access_denied" in test.remedy
