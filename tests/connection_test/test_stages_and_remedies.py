@@ -17,6 +17,7 @@ from propylon.oidc.errors import REASONS as OIDC_REASONS
 from propylon.runtime import Runtime
 from propylon.saml.errors import Reason
 from propylon.sessions.pending_cookie import PendingLogin, PendingLoginSeal, new_relay_state
+from propylon.sessions.service import SessionTenant, SessionUser
 from propylon.setup.model import OIDC_STAGES, SAML_STAGES
 from propylon.setup.remedies import GENERIC, VENDOR, VENDORS, remedy
 from propylon.setup.stages import (
@@ -26,7 +27,9 @@ from propylon.setup.stages import (
     known_reasons,
     stage_of,
 )
+from propylon.signin.connection_test_record import StageFailure, judge_user
 from propylon.signin.saml_sso import LoginRefused, open_pending
+from propylon.signin.user_match import Identity
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
 
@@ -156,3 +159,39 @@ def test_a_normal_sign_in_refuses_a_tests_pending_login() -> None:
     assert refused.value.reason == "pending_login_invalid"
     ok = seal.seal(relay, replace(login, test_id=None))
     assert open_pending(rt, relay, ok, "conn_1", "saml", NOW).test_id is None
+
+
+def _user(active: bool = True, deleted: bool = False) -> Identity:
+    user = SessionUser(
+        id="user_1",
+        tenant_id="tenant_1",
+        email="ada@acme.example",
+        display_name=None,
+        given_name="Ada",
+        family_name=None,
+        active=active,
+        deleted_at=NOW if deleted else None,
+    )
+    return user, SessionTenant("tenant_1", "acme", "Acme")
+
+
+def test_the_user_outcome_never_provisions_and_names_refusals() -> None:
+    ada = "ada@acme.example"
+    assert judge_user(_user(), ada, jit=False, email_needed=True) == {
+        "outcome": "existing",
+        "user_id": "user_1",
+        "email": ada,
+    }
+    assert judge_user(None, ada, jit=True, email_needed=True)["outcome"] == "would_create"
+    both = {"jit": True, "email_needed": True}
+    cases = [
+        ((None, ada), {"jit": False, "email_needed": True}, "unknown_user", "user"),
+        ((None, None), {"jit": True, "email_needed": False}, "email_missing", "attributes"),
+        ((None, None), {"jit": False, "email_needed": True}, "email_missing", "attributes"),
+        ((_user(active=False), ada), both, "user_deactivated", "user"),
+        ((_user(deleted=True), ada), both, "user_deprovisioned", "user"),
+    ]
+    for args, kw, reason, stage in cases:
+        with pytest.raises(StageFailure) as failed:
+            judge_user(*args, **kw)
+        assert (failed.value.reason, failed.value.stage) == (reason, stage)
