@@ -76,6 +76,7 @@ def respond(
     else:
         name_id = NameID(format=NAMEID_FORMAT_PERSISTENT, text="p-7f3a9c")
     args: dict[str, Any] = {
+        "destination": req.message.assertion_consumer_service_url,
         "sign_response": True,
         "sign_alg": SIG_RSA_SHA256,
         "digest_alg": DIGEST_SHA256,
@@ -85,7 +86,6 @@ def respond(
     resp = (server or idp.server).create_authn_response(
         identity=identity,
         in_response_to=req.message.id,
-        destination=req.message.assertion_consumer_service_url,
         name_id=name_id,
         authn={
             "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
@@ -289,3 +289,33 @@ async def test_result_paths_are_local_pages_only(server: Server, idp: Idp) -> No
     for bad in ("https://evil.example/x", "//evil.example/x", "/oauth2/authorize", "/portal/\\x"):
         with pytest.raises(InvalidInput):
             await start_test(server.rt, idp.cid, tenant_of(idp), "operator:op_test", bad)
+
+
+async def test_an_unsigned_response_with_a_wrong_destination_leaves_the_signature_unchecked(
+    server: Server, idp: Idp
+) -> None:
+    """Only the assertion is signed: the Response's Destination is checked before the
+    assertion's signature, so the test does not claim the signature passed."""
+    started, test_id, req = await begin(server, idp)
+    identity = {"mail": [f"ada@{idp.domain}"]}
+    wrong = "https://elsewhere.example/acs"
+    saml = respond(idp, req, identity, sign_response=False, sign_assertion=True, destination=wrong)
+    recorded(await answer(server, idp, started, saml), test_id)
+    test = await get_test(server.rt, test_id, tenant_of(idp))
+    assert test.failed_stage == "destination" and test.reason == "destination_mismatch"
+    assert states(test)["signature"] == "not_reached"
+    assert states(test)["issuer"] == "passed"
+    assert test.remedy is not None and idp.connection["acs_url"] in test.remedy
+
+
+async def test_hostile_answers_to_a_test_are_recorded_or_refused_never_a_500(
+    server: Server, idp: Idp
+) -> None:
+    started, test_id, _ = await begin(server, idp)
+    forged = StartedLogin(started.url, started.cookie_name, "A" * 60, started.cookie_path, 60)
+    r = await answer(server, idp, forged, "PHNhbWw+")
+    assert r.status_code == 404  # a forged cookie is no test: a sign-in, on a draft
+    r = await answer(server, idp, started, "!!not base64!!")
+    recorded(r, test_id)
+    test = await get_test(server.rt, test_id, tenant_of(idp))
+    assert test.failed_stage == "response_received" and test.reason == "malformed_base64"

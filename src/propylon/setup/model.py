@@ -20,14 +20,17 @@ SAML_STAGES: tuple[str, ...] = (
     "response_received",
     "signature",
     "issuer",
-    "audience",
     "destination",
-    "time_window",
     "in_response_to",
+    "time_window",
+    "audience",
     "attributes",
     "user",
 )
-"""The stages of a SAML test, in the order a person reads them."""
+"""The stages of a SAML test, in the order a person reads them, which is the order the
+validator checks in (a signed Response: its signature, Status, Issuer, Destination and
+InResponseTo, then the assertion's SubjectConfirmation and Conditions: time, then audience),
+so a failure at one stage means the earlier ones passed (``setup/stages.py``)."""
 
 OIDC_STAGES: tuple[str, ...] = (
     "idp_reached",

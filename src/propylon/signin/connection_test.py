@@ -105,12 +105,12 @@ async def start_test(
     login_hint: str | None = None,
 ) -> tuple[StartedLogin, str]:
     """Start a test of the connection ``connection_id`` of tenant ``tenant_id`` (SAML or
-    OIDC by its kind, live or draft): the redirect to the IdP with the pending cookie, and
-    the new test id. Another tenant's connection is :class:`NotFound`. ``result_path``
-    (``/portal/…`` or ``/admin/…``; ``{test_id}`` is replaced) is where the browser goes
-    once the result is recorded; ``vendor`` words the remedies for that IdP; ``login_hint``
-(OpenID Connect) who is expected to sign in. Audited
-    (``sso.connection.test``)."""
+        OIDC by its kind, live or draft): the redirect to the IdP with the pending cookie, and
+        the new test id. Another tenant's connection is :class:`NotFound`. ``result_path``
+        (``/portal/…`` or ``/admin/…``; ``{test_id}`` is replaced) is where the browser goes
+        once the result is recorded; ``vendor`` words the remedies for that IdP; ``login_hint``
+    (OpenID Connect) who is expected to sign in. Audited
+        (``sso.connection.test``)."""
     path = _check_result_path(result_path)
     test_id = new_id(Kind.CONNECTION_TEST)
     path = path.replace("{test_id}", test_id)

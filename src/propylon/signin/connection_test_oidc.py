@@ -21,7 +21,7 @@ from propylon.sessions.pending_cookie import PendingLogin
 from propylon.setup.stages import stage_of
 from propylon.signin.connection_test import load_any_oidc
 from propylon.signin.connection_test_record import (
-    TestFailed,
+    StageFailure,
     Verdict,
     bounded_attributes,
     conclude,
@@ -45,22 +45,22 @@ from propylon.tenants.oidc_connections import OidcConnectionRecord
 _DETAIL_KEYS = ("expected", "found", "status", "error", "cause", "exp")
 
 
-def _oidc_failure(exc: OidcError) -> TestFailed:
+def _oidc_failure(exc: OidcError) -> StageFailure:
     facts = {k: v for k, v in exc.details.items() if k in _DETAIL_KEYS}
     stage = stage_of("oidc", exc.reason, where=exc.stage, detail=exc.detail)
-    return TestFailed(exc.reason, stage, facts)
+    return StageFailure(exc.reason, stage, facts)
 
 
 async def _answer(
     rt: Runtime, conn: OidcConnectionRecord, pending: PendingLogin, params: Mapping[str, str]
 ) -> tuple[IdTokenClaims, dict[str, Any]]:
-    """The validated ID token and claims of the callback, or :class:`TestFailed`."""
+    """The validated ID token and claims of the callback, or :class:`StageFailure`."""
     if pending.expires_at <= rt.clock():
-        raise TestFailed("request_used_or_expired", "response_received")
+        raise StageFailure("request_used_or_expired", "response_received")
     try:
         meta = await metadata(rt, conn)
     except (OidcError, OutboundError) as exc:
-        raise TestFailed("discovery_failed", "idp_reached", {"issuer": conn.issuer}) from exc
+        raise StageFailure("discovery_failed", "idp_reached", {"issuer": conn.issuer}) from exc
     try:
         check_iss_parameter(meta, params.get("iss"))
         if "error" in params:
@@ -68,17 +68,17 @@ async def _answer(
                 "error": params["error"][:128],
                 "error_description": params.get("error_description", "")[:512],
             }
-            raise TestFailed("idp_error", "response_received", facts)
+            raise StageFailure("idp_error", "response_received", facts)
         code = params.get("code")
         if not code:
-            raise TestFailed("code_missing", "response_received")
+            raise StageFailure("code_missing", "response_received")
         return await redeem_code(rt, conn, pending, code, rt.clock())
     except OidcError as exc:
         raise _oidc_failure(exc) from exc
     except OutboundError as exc:
-        raise TestFailed("idp_unreachable", "token", {"cause": str(exc)[:200]}) from exc
+        raise StageFailure("idp_unreachable", "token", {"cause": str(exc)[:200]}) from exc
     except LoginRefused as exc:
-        raise TestFailed(exc.reason, stage_of("oidc", exc.reason)) from exc
+        raise StageFailure(exc.reason, stage_of("oidc", exc.reason)) from exc
 
 
 async def finish_oidc_test(
@@ -98,7 +98,7 @@ async def finish_oidc_test(
     claims: dict[str, Any] = {}
     try:
         validated, claims = await _answer(rt, conn, pending, params)
-    except TestFailed as exc:
+    except StageFailure as exc:
         verdict.failed = exc
     now = rt.clock()
     facts: dict[str, Any] = {"redirect_uri": redirect_uri(rt, conn), "issuer": conn.issuer}
@@ -107,7 +107,7 @@ async def finish_oidc_test(
         if validated is not None:
             try:
                 await _judge(rt, s, conn, validated, claims, verdict, now)
-            except TestFailed as exc:
+            except StageFailure as exc:
                 verdict.failed = exc
         return await conclude(s, row, verdict, facts, now, request_id)
 
@@ -135,11 +135,11 @@ async def _judge(
     verdict.mapped = mapped_fields(attributes, conn.claim_map)
     until = validated.expires_at + timedelta(seconds=rt.settings.oidc_clock_skew_seconds)
     if not await remember_once(s, OIDC_TOKENS, conn.id, validated.replay_key, until, now):
-        raise TestFailed("id_token_replayed", "token")
+        raise StageFailure("id_token_replayed", "token")
     try:
         email = verified_email(attributes, claims, conn.claim_map, require_verified=False)
     except EmailNotVerified as exc:
-        raise TestFailed("email_not_verified", "attributes") from exc
+        raise StageFailure("email_not_verified", "attributes") from exc
     found = await find_oidc_user(s, conn.tenant_id, conn.match_by, validated.sub, email)
     verdict.user = judge_user(found, email, jit=conn.jit, email_needed=conn.match_by == "email")
     verdict.passed["attributes"] = f"email {email}" if email else f"sub {validated.sub}"

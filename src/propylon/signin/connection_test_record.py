@@ -28,7 +28,7 @@ MAX_VALUES = 20
 MAX_CHARS = 256
 
 
-class TestFailed(Exception):
+class StageFailure(Exception):
     """The answer failed at a stage: ``reason`` (stable), its ``facts``."""
 
     def __init__(self, reason: str, stage: str, facts: Mapping[str, Any] | None = None) -> None:
@@ -40,7 +40,7 @@ class TestFailed(Exception):
 
 @dataclass
 class Verdict:
-    failed: TestFailed | None = None
+    failed: StageFailure | None = None
     signature_checked: bool = True
     passed: dict[str, str] = field(default_factory=dict)
     """What a passed stage found, in words."""
@@ -71,19 +71,19 @@ def judge_user(
     found: Identity | None, email: str | None, *, jit: bool, email_needed: bool
 ) -> dict[str, Any]:
     """The user outcome: ``existing``, ``would_create`` (just in time) or a refusal
-    (:class:`TestFailed` at ``attributes`` or ``user``). Nothing is provisioned."""
+    (:class:`StageFailure` at ``attributes`` or ``user``). Nothing is provisioned."""
     if found is None:
         if email is None and (email_needed or jit):
-            raise TestFailed("email_missing", "attributes")
+            raise StageFailure("email_missing", "attributes")
         if not jit:
-            raise TestFailed("unknown_user", "user", {"email": email or ""})
+            raise StageFailure("unknown_user", "user", {"email": email or ""})
         return {"outcome": "would_create", "user_id": None, "email": email}
     user = found[0]
     facts = {"user_id": user.id, "email": user.email or email or ""}
     if user.deleted_at is not None:
-        raise TestFailed("user_deprovisioned", "user", facts)
+        raise StageFailure("user_deprovisioned", "user", facts)
     if not user.active:
-        raise TestFailed("user_deactivated", "user", facts)
+        raise StageFailure("user_deactivated", "user", facts)
     return {"outcome": "existing", "user_id": user.id, "email": user.email or email}
 
 

@@ -16,7 +16,7 @@ from propylon.sessions.pending_cookie import PendingLogin
 from propylon.setup.stages import stage_of
 from propylon.signin.connection_test import load_any_saml
 from propylon.signin.connection_test_record import (
-    TestFailed,
+    StageFailure,
     Verdict,
     bounded_attributes,
     conclude,
@@ -56,7 +56,7 @@ def _validate(
 ) -> tuple[Assertion | None, Verdict]:
     verdict = Verdict()
     if pending.expires_at <= rt.clock():
-        verdict.failed = TestFailed("request_used_or_expired", "response_received")
+        verdict.failed = StageFailure("request_used_or_expired", "response_received")
         return None, verdict
     try:
         assertion = validate_response(
@@ -69,7 +69,7 @@ def _validate(
         )
     except SamlValidationError as exc:
         stage = stage_of("saml", exc.reason.value)
-        verdict.failed = TestFailed(exc.reason.value, stage, exc.details)
+        verdict.failed = StageFailure(exc.reason.value, stage, exc.details)
         if stage in _RESPONSE_LEVEL and exc.details.get("element") != "Assertion":
             max_bytes = rt.settings.saml_max_response_bytes
             verdict.signature_checked = _response_signed(saml_response, max_bytes)
@@ -115,7 +115,7 @@ async def finish_saml_test(
             try:
                 until = assertion.replay_cache_until
                 if not await remember_assertion(s, conn.id, assertion.assertion_id, until, now):
-                    raise TestFailed("assertion_replayed", "response_received")
+                    raise StageFailure("assertion_replayed", "response_received")
                 found, email = await find_user(s, conn, assertion)
                 verdict.mapped["email"] = verdict.mapped.get("email") or email
                 verdict.user = judge_user(
@@ -123,6 +123,6 @@ async def finish_saml_test(
                 )
                 verdict.passed["attributes"] = f"email {email}" if email else "mapped"
                 verdict.passed["user"] = str(verdict.user["outcome"]).replace("_", " ")
-            except TestFailed as exc:
+            except StageFailure as exc:
                 verdict.failed = exc
         return await conclude(s, row, verdict, facts, now, request_id)
