@@ -206,3 +206,23 @@ def test_id_tokens_per_scenario(scenario: Scenario) -> None:
     now = int(NOW.timestamp())
     assert (claims["exp"] < now) is (scenario is Scenario.EXPIRED)
     assert (claims["iat"] > now) is (scenario is Scenario.CLOCK_SKEW)
+
+
+def test_clients_are_named_and_keyed_by_the_server_secret() -> None:
+    from dataclasses import dataclass
+
+    from propylon.settings import Settings
+    from propylon.testidp.identity import test_client, test_client_secret
+
+    @dataclass
+    class Rt:
+        settings: Settings
+        secret_box: SecretBox
+
+    rt = Rt(Settings(), BOX)
+    client_id, secret = test_client(rt, "demo tenant/é")
+    assert client_id == "test-client-demo-tenant--" and secret == test_client_secret(rt, client_id)
+    other = Rt(Settings(), SecretBox([b"z" * 32]))
+    assert test_client_secret(other, client_id) != secret
+    with pytest.raises(ValueError):
+        test_client_secret(rt, "someone")

@@ -86,7 +86,7 @@ def refusals(server: Server, tenant: Tenant) -> list[str]:
 
 
 async def test_metadata_is_the_test_idps_and_marked(idp_server: Server) -> None:
-    r = httpx.get(f"{idp_server.url}/test-idp/saml/metadata")
+    r = httpx.get(f"{idp_server.url}/test-idp/saml/metadata", timeout=30)
     assert r.status_code == 200 and r.headers["content-type"].startswith(
         "application/samlmetadata+xml"
     )

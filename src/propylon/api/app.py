@@ -70,6 +70,10 @@ class SchemaNotMigrated(RuntimeError):
     pass
 
 
+async def _warm_test_idp(rt: Runtime) -> None:
+    await test_keys(rt)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. With ``runtime`` given the caller owns it; otherwise the app builds one
     from ``settings`` at startup, migrates (or refuses) and closes it at shutdown."""
@@ -91,8 +95,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
         await seal_stored_secrets(rt)  # private keys an older version stored in clear
-        if settings.test_idp_enabled:
-            await test_keys(rt)  # derived once (seconds of CPU), not on a first request
         app.state.runtime = rt
         if rt.audit_buffer is not None:
             rt.audit_buffer.start()
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             recheck = recheck_loop(rt, settings.domain_recheck_seconds)
             tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
         tasks.extend(rt.feed.start(rt.cache.subscribe, rt.cache.remember_once))
+        if settings.test_idp_enabled:  # its keys take a second or two of CPU: derive them now
+            tasks.append(asyncio.create_task(_warm_test_idp(rt), name="test-idp-keys"))
         if settings.delivery_worker_enabled:
             worker = DeliveryWorker(
                 rt.db, rt.outbound, rt.delivery_renderers, settings, lambda: rt.clock()

@@ -11,13 +11,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, ParamSpec, Protocol, TypeVar
 
 from propylon.crypto.secretbox import SecretBox
 from propylon.settings import Settings
 from propylon.testidp.keys import TestIdpKeys, keys_of
 from propylon.testidp.saml_idp import build_idp_metadata
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _not_a_test(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a ``test_…`` helper so pytest does not collect it where a test module imports it."""
+    fn.__test__ = False  # type: ignore[attr-defined]
+    return fn
+
 
 __all__ = [
     "CLIENT_PREFIX",
@@ -25,6 +36,7 @@ __all__ = [
     "oidc_issuer",
     "saml_entity_id",
     "saml_identity",
+    "test_client",
     "test_client_secret",
     "test_keys",
 ]
@@ -70,6 +82,7 @@ def oidc_issuer(public_url: str) -> str:
     return f"{_base(public_url)}/oidc"
 
 
+@_not_a_test
 async def test_keys(rt: Runtime) -> TestIdpKeys:
     """The installation's test IdP keys (derived once per process, off the event loop)."""
     return await asyncio.to_thread(keys_of, rt.secret_box)
@@ -88,6 +101,7 @@ async def saml_identity(rt: Runtime) -> TestIdpSaml:
     )
 
 
+@_not_a_test
 def test_client_secret(rt: Runtime, client_id: str) -> str:
     """The secret of the test OpenID Provider's client ``client_id`` (which must start with
     ``test-client-``): HMAC-SHA256 of the id under a subkey of the server secret."""
@@ -95,3 +109,13 @@ def test_client_secret(rt: Runtime, client_id: str) -> str:
         raise ValueError(f"test IdP client ids start with {CLIENT_PREFIX!r}")
     key = rt.secret_box.subkey("test-idp/oidc-client-secret")
     return hmac.new(key, client_id.encode(), hashlib.sha256).hexdigest()
+
+
+@_not_a_test
+def test_client(rt: Runtime, label: str) -> tuple[str, str]:
+    """A client of the test OpenID Provider for ``label`` (a tenant slug, say): its id
+    ``test-client-<label>`` (other characters than letters, digits, ``-`` and ``_`` become
+    ``-``) and secret, to fill in an OIDC connection to ``oidc_issuer(public_url)``."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in label)
+    client_id = CLIENT_PREFIX + (safe[:64] or "client")
+    return client_id, test_client_secret(rt, client_id)
