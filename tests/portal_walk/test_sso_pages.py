@@ -76,23 +76,26 @@ async def test_activate_deactivate_and_the_mapping(server: Server) -> None:
         _answer, cid = await create_saml_draft(client, key, "https://idp2.example.org", SSO)
         page = (await client.get(f"/portal/sso/connections/{cid}")).text
         token = csrf(page)
-        on = await client.post(
-            f"/portal/sso/connections/{cid}/activate", data={"csrf_token": token}
-        )
-        assert on.status_code == 200 and "Activated" in on.text and 'id="deactivate"' in on.text
+
+        async def post(action: str, **data: str) -> httpx.Response:
+            """The form's POST, then the page it leads back to (Post/Redirect/Get)."""
+            url = f"/portal/sso/connections/{cid}/{action}"
+            done = await client.post(url, data={"csrf_token": token, **data})
+            assert done.status_code == 303, done.text
+            assert done.headers["location"].startswith(f"/portal/sso/connections/{cid}?")
+            return await client.get(done.headers["location"])
+
+        on = await post("activate")
+        assert "Activated" in on.text and 'id="deactivate"' in on.text
         assert (await show(server.rt, cid))["disabled"] is False
-        mapped = await client.post(
-            f"/portal/sso/connections/{cid}/mapping",
-            data={"csrf_token": token, "map_department": "dept, ou", "map_email": "email"},
-        )
-        assert mapped.status_code == 200 and "Attribute mapping saved" in mapped.text
+        mapped = await post("mapping", map_department="dept, ou", map_email="email")
+        assert "Attribute mapping saved" in mapped.text
         view = await show(server.rt, cid)
         assert view["attribute_map"]["department"] == ["dept", "ou"]
         assert view["attribute_map"]["email"] == ["email"]
-        off = await client.post(
-            f"/portal/sso/connections/{cid}/deactivate", data={"csrf_token": token}
-        )
-        assert off.status_code == 200 and (await show(server.rt, cid))["disabled"] is True
+        assert "Nothing changed" in (await post("mapping", map_email="email")).text
+        off = await post("deactivate")
+        assert "Deactivated" in off.text and (await show(server.rt, cid))["disabled"] is True
         listed = await client.get("/portal/sso")
         assert cid in listed.text and "Draft" in listed.text
 

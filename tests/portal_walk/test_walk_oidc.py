@@ -113,11 +113,11 @@ async def test_the_oidc_walk_from_link_to_sign_in(server: Server, chromium: Any,
         assert "Grace" in await page.inner_text("td[data-field=given_name]")
         await page.fill("#map-groups", "groups, memberOf")
         await page.click("#save-mapping")
-        await page.wait_for_load_state()
+        await page.wait_for_url("**/portal/sso/connections/*?mapped=1")
         assert "Attribute mapping saved" in await page.inner_text("main")
         assert (await show(server.rt, draft))["claim_map"]["groups"] == ["groups", "memberOf"]
         await page.click("#activate")
-        await page.wait_for_load_state()
+        await page.wait_for_url("**/portal/sso/connections/*?activated=1")
         await look(page, "oidc-walk-06-active")
         assert (await show(server.rt, draft))["disabled"] is False
 

@@ -103,7 +103,7 @@ async def test_the_saml_walk_from_link_to_sign_in(
         await page.reload()  # the latest result and the preview from it
         assert "Ada" in await page.inner_text("td[data-field=given_name]")
         await page.click("#activate")
-        await page.wait_for_load_state()
+        await page.wait_for_url("**/portal/sso/connections/*?activated=1")
         assert "Activated" in await page.inner_text("main")
         await look(page, "saml-walk-07-active")
         assert (await show(server.rt, cid))["disabled"] is False

@@ -41,6 +41,23 @@ from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(include_in_schema=False)
 RESULT_PATH = "/portal/sso/tests/{test_id}"
+NOTICES: dict[str, dict[str, str]] = {
+    "created": {
+        "kind": "ok",
+        "text": "Draft created. It is live for no one until you activate it.",
+    },
+    "activated": {
+        "kind": "ok",
+        "text": "Activated: people of your organisation can sign in with it.",
+    },
+    "deactivated": {
+        "kind": "warn",
+        "text": "Deactivated: no one can sign in with it, and the sessions it started ended.",
+    },
+    "mapped": {"kind": "ok", "text": "Attribute mapping saved."},
+    "unchanged": {"kind": "ok", "text": "Nothing changed."},
+}
+"""The notice a page shows after a change (Post/Redirect/Get: a reload sends nothing again)."""
 VENDOR_OF_PRESET = {"okta": "okta", "entra": "entra", "google": "google"}
 
 
@@ -81,11 +98,8 @@ async def connection_page(
     if finished is None and latest is not None:
         finished = await latest_test(rt.db, connection_id, grant.tenant_id, finished=True)
     params = request.query_params
-    if notice is None and params.get("created"):
-        notice = {
-            "kind": "ok",
-            "text": "Draft created. It is live for no one until you activate it.",
-        }
+    if notice is None:
+        notice = next((NOTICES[k] for k in NOTICES if params.get(k)), None)
     return render(
         "portal/sso_connection.html",
         400 if errors else 200,
@@ -102,6 +116,11 @@ async def connection_page(
         notice=notice,
         errors=errors or [],
     )
+
+
+def _done(connection_id: str, what: str) -> Response:
+    target = f"/portal/sso/connections/{connection_id}?{what}=1"
+    return RedirectResponse(target, 303, headers=NO_STORE)
 
 
 @router.get("/portal/sso/connections/{connection_id}")
@@ -142,8 +161,7 @@ async def activate(request: Request, connection_id: str) -> Response:
     if view is None:
         return _missing(grant)
     await _update(request, grant, view, disabled=False)
-    notice = {"kind": "ok", "text": "Activated: people of your organisation can sign in with it."}
-    return await connection_page(request, grant, connection_id, notice=notice)
+    return _done(connection_id, "activated")
 
 
 @router.post("/portal/sso/connections/{connection_id}/deactivate")
@@ -152,11 +170,7 @@ async def deactivate(request: Request, connection_id: str) -> Response:
     if view is None:
         return _missing(grant)
     await _update(request, grant, view, disabled=True)
-    notice = {
-        "kind": "warn",
-        "text": "Deactivated: no one can sign in with it, and the sessions it started ended.",
-    }
-    return await connection_page(request, grant, connection_id, notice=notice)
+    return _done(connection_id, "deactivated")
 
 
 @router.post("/portal/sso/connections/{connection_id}/mapping")
@@ -173,8 +187,7 @@ async def save_mapping(request: Request, connection_id: str) -> Response:
         return await connection_page(
             request, grant, connection_id, errors=[("map-email", exc.detail)]
         )
-    notice = {"kind": "ok", "text": "Attribute mapping saved." if overrides else "Nothing changed."}
-    return await connection_page(request, grant, connection_id, notice=notice)
+    return _done(connection_id, "mapped" if overrides else "unchanged")
 
 
 @router.post("/portal/sso/connections/{connection_id}/test")
