@@ -85,7 +85,6 @@ async def connection_page(
     grant: PortalGrant,
     connection_id: str,
     *,
-    notice: dict[str, str] | None = None,
     errors: list[tuple[str | None, str]] | None = None,
 ) -> Response:
     rt = runtime(request)
@@ -98,8 +97,7 @@ async def connection_page(
     if finished is None and latest is not None:
         finished = await latest_test(rt.db, connection_id, grant.tenant_id, finished=True)
     params = request.query_params
-    if notice is None:
-        notice = next((NOTICES[k] for k in NOTICES if params.get(k)), None)
+    notice = None if errors else next((NOTICES[k] for k in NOTICES if params.get(k)), None)
     return render(
         "portal/sso_connection.html",
         400 if errors else 200,
