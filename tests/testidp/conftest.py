@@ -50,7 +50,8 @@ class Tenant:
 
 
 async def new_tenant(server: Server, **connection: Any) -> Tenant:
-    """A tenant with a domain, a directory and a SAML connection to the test IdP."""
+    """A tenant with a domain, a directory and a SAML connection to the test IdP
+    (``idp_initiated_app="{app}"``: IdP-initiated sign-ins land in the tenant's app)."""
     app = await new_app(server)
     slug = f"ti-{secrets.token_hex(4)}"
     domain = f"{slug}.example.com"
@@ -59,6 +60,8 @@ async def new_tenant(server: Server, **connection: Any) -> Tenant:
     )
     d = await ops.create_directory(server.rt, CLI, slug)
     identity = await saml_identity(server.rt)
+    if connection.get("idp_initiated_app") == "{app}":
+        connection["idp_initiated_app"] = app.client_id
     view = await saml_connections.create_connection(
         server.rt, CLI, slug, IdpSource(metadata_xml=identity.metadata_xml), **connection
     )

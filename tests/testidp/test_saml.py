@@ -114,17 +114,27 @@ async def test_sp_initiated_sign_in(idp_server: Server) -> None:
 
 
 async def test_idp_initiated_sign_in(idp_server: Server) -> None:
-    tenant = await new_tenant(idp_server, allow_idp_initiated=True, idp_initiated_app=None)
+    tenant = await new_tenant(idp_server, allow_idp_initiated=True, idp_initiated_app="{app}")
     email = f"grace@{tenant.domain}"
-    await add_user(tenant, email)
+    uid = await add_user(tenant, email)
     async with httpx.AsyncClient(base_url=idp_server.url, timeout=30) as browser:
         picker = await browser.get("/test-idp/saml/start", params={"connection_id": tenant.cid})
         assert email in picker.text  # the tenant's people are suggested
         r = await pick(browser, picker, email)
-    # lands (shared server: several confidential apps, so "which application" is asked) —
-    # what matters here is that the ACS accepted the unsolicited Response
-    assert r.status_code in (303, 400), r.text
-    assert "unsolicited_response" not in refusals(idp_server, tenant)
+        assert r.status_code == 303 and r.headers["location"].startswith(REDIRECT + "?code=")
+        code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+        tokens = await token_request(browser, tenant.app, data)
+        assert tokens.status_code == 200, tokens.text
+    _, claims = await decode(idp_server, tokens.json()["id_token"])
+    assert claims["sub"] == uid and claims["idp"] == tenant.cid
+    # a connection that does not accept unsolicited Responses refuses the same answer
+    strict = await new_tenant(idp_server)
+    await add_user(strict, email.replace(tenant.domain, strict.domain))
+    async with httpx.AsyncClient(base_url=idp_server.url, timeout=30) as browser:
+        picker = await browser.get("/test-idp/saml/start", params={"connection_id": strict.cid})
+        r = await pick(browser, picker, email.replace(tenant.domain, strict.domain))
+    assert r.status_code == 400 and refusals(idp_server, strict) == ["unsolicited_response"]
 
 
 @pytest.mark.parametrize(
