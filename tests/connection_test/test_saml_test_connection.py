@@ -153,6 +153,8 @@ async def test_success_maps_the_attributes_and_signs_nobody_in(server: Server, i
     started, test_id, req = await begin(server, idp)  # ...but is testable
     pending = await get_test(server.rt, test_id, tenant_of(idp))
     assert pending.status == "pending" and set(states(pending).values()) == {"not_reached"}
+    assert not pending.abandoned(datetime.now(UTC))
+    assert pending.abandoned(datetime.now(UTC) + timedelta(hours=1))
     identity = {"mail": [email], "givenName": ["Ada"], "sn": ["Lovelace"]}
     r = await answer(server, idp, started, respond(idp, req, identity))
     recorded(r, test_id)

@@ -87,3 +87,9 @@ class ConnectionTest:
     """``{"outcome": "existing"|"would_create"|"refused", "user_id": …, "email": …}``"""
     started_by: str = ""
     """Who started it (``portal:plk_…``, ``operator:op_…``)."""
+    expires_at: datetime | None = None
+    """A ``pending`` test is answered before this or never (abandoned at the IdP)."""
+
+    def abandoned(self, now: datetime) -> bool:
+        """Still pending though its answer can no longer come (the pending login expired)."""
+        return self.status == "pending" and self.expires_at is not None and now >= self.expires_at

@@ -77,6 +77,7 @@ def as_test(row: ConnectionTestRow) -> ConnectionTest:
         mapped=dict(result.get("mapped") or {}),
         user=dict(result.get("user") or {}),
         started_by=row.started_by,
+        expires_at=row.expires_at,
     )
 
 
