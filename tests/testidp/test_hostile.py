@@ -53,6 +53,23 @@ async def test_wrong_saml_requests_are_refused_with_a_page(idp_server: Server) -
             f"{idp_server.url}{action}", data={**hidden, "email": "a@b.example"}
         )
         assert answered.status_code == 200 and "SAMLResponse" in answered.text
+        xml = build_authn_request(
+            request_id="_post1",
+            issue_instant=idp_server.rt.clock(),
+            sp_entity_id=tenant.connection["sp_entity_id"],
+            acs_url=tenant.connection["acs_url"],
+            destination=f"{idp_server.url}/test-idp/saml/sso",
+        )
+        posted = await client.post(  # the HTTP-POST binding (Bindings §3.5)
+            f"{idp_server.url}/test-idp/saml/sso",
+            data={"SAMLRequest": base64.b64encode(xml).decode(), "RelayState": "p"},
+        )
+        assert posted.status_code == 200
+        assert form_of(posted.text)[1] == {
+            "connection_id": tenant.cid,
+            "request_id": "_post1",
+            "relay_state": "p",
+        }
         markup = '"><script>alert(1)</script>'
         shown = await client.get(request_url(idp_server, tenant, relay_state=markup))
         assert shown.status_code == 200 and "<script>alert" not in shown.text
