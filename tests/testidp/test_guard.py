@@ -72,9 +72,15 @@ def test_serve_refuses_in_production_mode_unless_forced(tmp_path: Path) -> None:
 
 def test_serve_allows_it_on_the_embedded_default(tmp_path: Path) -> None:
     backend = make_backend("sqlite", tmp_path, {"PROPYLON_TEST_IDP_ENABLED": "true"})
-    url, proc = start_server(backend)
+    url, proc = start_server(backend, {"PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE": "3"})
     try:
         r = httpx.get(f"{url}/test-idp/oidc/.well-known/openid-configuration", timeout=30)
         assert r.status_code == 200 and r.json()["issuer"] == f"{url}/test-idp/oidc"
+        # signed answers per client address are limited (before the form is read)
+        codes = [
+            httpx.post(f"{url}/test-idp/{side}/answer", data={}, timeout=30).status_code
+            for side in ("saml", "oidc", "saml", "oidc")
+        ]
+        assert codes[:3] == [404, 400, 404] and codes[3] == 429
     finally:
         stop_server(proc)

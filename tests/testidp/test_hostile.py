@@ -29,7 +29,7 @@ async def row_counts(server: Server) -> dict[str, int]:
     return counts
 
 
-def request_url(server: Server, tenant: Tenant, **change: Any) -> str:
+def request_url(server: Server, tenant: Tenant, relay_state: str = "r", **change: Any) -> str:
     values: dict[str, Any] = {
         "request_id": "_" + secrets.token_hex(8),
         "issue_instant": server.rt.clock(),
@@ -38,7 +38,7 @@ def request_url(server: Server, tenant: Tenant, **change: Any) -> str:
         "destination": f"{server.url}/test-idp/saml/sso",
     } | change
     xml = build_authn_request(**values)
-    return encode_redirect_url(f"{server.url}/test-idp/saml/sso", xml, relay_state="r")
+    return encode_redirect_url(f"{server.url}/test-idp/saml/sso", xml, relay_state=relay_state)
 
 
 async def test_wrong_saml_requests_are_refused_with_a_page(idp_server: Server) -> None:
@@ -53,6 +53,27 @@ async def test_wrong_saml_requests_are_refused_with_a_page(idp_server: Server) -
             f"{idp_server.url}{action}", data={**hidden, "email": "a@b.example"}
         )
         assert answered.status_code == 200 and "SAMLResponse" in answered.text
+        xml = build_authn_request(
+            request_id="_post1",
+            issue_instant=idp_server.rt.clock(),
+            sp_entity_id=tenant.connection["sp_entity_id"],
+            acs_url=tenant.connection["acs_url"],
+            destination=f"{idp_server.url}/test-idp/saml/sso",
+        )
+        posted = await client.post(  # the HTTP-POST binding (Bindings §3.5)
+            f"{idp_server.url}/test-idp/saml/sso",
+            data={"SAMLRequest": base64.b64encode(xml).decode(), "RelayState": "p"},
+        )
+        assert posted.status_code == 200
+        assert form_of(posted.text)[1] == {
+            "connection_id": tenant.cid,
+            "request_id": "_post1",
+            "relay_state": "p",
+        }
+        markup = '"><script>alert(1)</script>'
+        shown = await client.get(request_url(idp_server, tenant, relay_state=markup))
+        assert shown.status_code == 200 and "<script>alert" not in shown.text
+        assert form_of(shown.text)[1]["relay_state"] == markup
         for url in (
             request_url(idp_server, tenant, acs_url="https://evil.example/acs"),
             request_url(idp_server, tenant, acs_url=other),

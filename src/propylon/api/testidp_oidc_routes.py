@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from propylon.api.http import read_form
-from propylon.api.testidp_routes import enabled, picker_page, refused
+from propylon.api.testidp_routes import enabled, picker_page, refused, too_many_answers
 from propylon.runtime import Runtime
 from propylon.tenants.oidc_connections import rp_urls
 from propylon.testidp import oidc_provider as op
@@ -123,6 +123,8 @@ async def authorize(request: Request) -> Response:
 async def answer(request: Request) -> Response:
     """The picked person and scenario → back to the client with a code (or an error)."""
     rt = _rt(request)
+    if limited := await too_many_answers(rt, request):
+        return limited
     try:
         form = await read_form(request, _FORM_BYTES)
     except ValueError:

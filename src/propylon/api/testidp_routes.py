@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from propylon.api.authorize import too_many_sign_ins
 from propylon.api.http import read_form
 from propylon.api.pages import page, render
 from propylon.runtime import Runtime
@@ -43,6 +44,13 @@ def enabled(request: Request) -> None:
 
 
 router = APIRouter(prefix="/test-idp", include_in_schema=False, dependencies=[Depends(enabled)])
+
+
+async def too_many_answers(rt: Runtime, request: Request) -> Response | None:
+    """Signed answers per client address and minute, counted in the accelerator (nothing
+    written) under ``PROPYLON_SIGN_IN_START_RATE_LIMIT_PER_MINUTE``: a 429 page past it."""
+    limit = rt.settings.sign_in_start_rate_limit_per_minute
+    return await too_many_sign_ins(rt, request, "test-idp-answer", limit)
 
 
 def refused(message: str, status: int = 400) -> HTMLResponse:
@@ -175,6 +183,8 @@ async def saml_start(request: Request, connection_id: str = "") -> Response:
 async def saml_answer(request: Request) -> Response:
     """The picked person and scenario → a signed Response, handed to the ACS by a form."""
     rt = _rt(request)
+    if limited := await too_many_answers(rt, request):
+        return limited
     try:
         form = await read_form(request, _FORM_BYTES)
     except ValueError:
