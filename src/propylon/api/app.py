@@ -17,6 +17,7 @@ from propylon.admin.secrets import seal_stored_secrets
 from propylon.api import (
     apps_routes,
     assets,
+    demo_routes,
     authorize,
     domain_routes,
     email_first,
@@ -44,6 +45,8 @@ from propylon.api import (
 from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
+from propylon.demo.host import DemoHost
+from propylon.demo.state import load_state
 from propylon.delivery.worker import DeliveryWorker
 from propylon.directory import scope_cache
 from propylon.feed.model import FEED_CHANNEL
@@ -97,6 +100,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             recheck = recheck_loop(rt, settings.domain_recheck_seconds)
             tasks.append(watch(asyncio.create_task(recheck, name="domain-recheck")))
         tasks.extend(rt.feed.start(rt.cache.subscribe, rt.cache.remember_once))
+        demo_state = load_state(settings.data_dir) if settings.demo_enabled else None
+        app.state.demo_host = DemoHost(settings.public_url, demo_state) if demo_state else None
         if settings.delivery_worker_enabled:
             worker = DeliveryWorker(
                 rt.db, rt.outbound, rt.delivery_renderers, settings, lambda: rt.clock()
@@ -106,6 +111,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             yield
         finally:
+            if app.state.demo_host is not None:
+                await app.state.demo_host.close()
             rt.feed.stop()
             for task in tasks:
                 task.cancel()
@@ -143,6 +150,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
     app.include_router(oidc_routes.router)
+    if settings.demo_enabled:
+        app.include_router(demo_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(events_routes.router)
     app.include_router(apps_routes.router)
