@@ -327,6 +327,15 @@ class Settings(BaseSettings):
     """Google's issuer identifier (its discovery document is read from it); tests point it
     at a local OpenID Provider."""
 
+    # The built-in test IdP (testidp/: /test-idp/saml and /test-idp/oidc)
+    test_idp_enabled: bool = False
+    """Serve the test SAML IdP and OpenID Provider under ``/test-idp/`` (a person picks who
+    they are: anyone can sign in as anyone through a connection that trusts it). Off: every
+    ``/test-idp/`` URL is 404. With PostgreSQL configured the server refuses to start with
+    it unless ``PROPYLON_TEST_IDP_FORCE``."""
+    test_idp_force: bool = False
+    """Let the test IdP run with PostgreSQL configured (a shared test installation)."""
+
     # The event feed (feed/, docs/events.md)
     feed_poll_seconds: float = Field(default=0.25, ge=0.01, le=60)
     """How often each process's sequencer and follower look for new events without being

@@ -40,6 +40,7 @@ from propylon.api import (
     security_headers,
     session_routes,
     ssf_routes,
+    testidp_routes,
     webhook_routes,
 )
 from propylon.audit import auth_failures
@@ -54,6 +55,7 @@ from propylon.logs import configure as configure_logging
 from propylon.oauth_store import signing_keys
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
+from propylon.testidp.guard import TestIdpRefused, production_refusal
 
 
 class SchemaNotMigrated(RuntimeError):
@@ -69,6 +71,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # `serve --workers N` starts each worker in a fresh interpreter that imports this
         # factory, never the CLI: configure logging here, or workers log with defaults.
         configure_logging(settings.log_level, settings.log_json)
+
+    if refusal := production_refusal(settings):
+        raise TestIdpRefused(refusal)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,6 +152,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(email_first.router)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
+    app.include_router(testidp_routes.router)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
     app.include_router(oidc_routes.router)

@@ -44,6 +44,7 @@ from propylon.db.migrate import head_revision, is_current, upgrade
 from propylon.logs import configure
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
+from propylon.testidp.guard import production_refusal
 
 CLI = Actor("cli", "cli")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -93,6 +94,9 @@ def serve(
         settings = Settings()
         note_advertised(settings)
     configure(settings.log_level, settings.log_json)
+    if refusal := production_refusal(settings):
+        typer.echo(f"error: {refusal}", err=True)
+        raise typer.Exit(1)
 
     async def prepare() -> None:
         rt = build_runtime(settings)
