@@ -17,8 +17,8 @@ from propylon.admin.secrets import seal_stored_secrets
 from propylon.api import (
     apps_routes,
     assets,
-    demo_routes,
     authorize,
+    demo_routes,
     domain_routes,
     email_first,
     entitlement_routes,
@@ -46,9 +46,9 @@ from propylon.api import (
 from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
+from propylon.delivery.worker import DeliveryWorker
 from propylon.demo.host import DemoHost
 from propylon.demo.state import load_state
-from propylon.delivery.worker import DeliveryWorker
 from propylon.directory import scope_cache
 from propylon.feed.model import FEED_CHANNEL
 from propylon.logs import configure as configure_logging

@@ -97,7 +97,7 @@ async def demo_home(request: Request) -> Response:
             people=host.state.people,
             issuer=host.issuer,
         )
-    sid, s = found
+    _, s = found
     try:
         view = await host.view(s)
     except (httpx.HTTPError, OSError):

@@ -15,6 +15,7 @@ from propylon.demo.state import DemoState
 from propylon.logs import configure
 from propylon.runtime import build_runtime
 from propylon.settings import Settings
+from propylon.testidp.guard import production_refusal
 
 ENABLED = ("PROPYLON_DEMO_ENABLED", "PROPYLON_TEST_IDP_ENABLED")
 
@@ -33,6 +34,9 @@ def prepare(host: str, port: int) -> Settings:
     if "public_url" not in Settings().model_fields_set:
         os.environ["PROPYLON_PUBLIC_URL"] = advertised(host, port)
     settings = Settings()
+    if refusal := production_refusal(settings):
+        typer.echo(f"error: {refusal}", err=True)
+        raise typer.Exit(1)
     note_advertised(settings)
     configure(settings.log_level, settings.log_json)
 

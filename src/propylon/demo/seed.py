@@ -7,8 +7,8 @@ SSO URL) at the current one.
 - a SCIM directory whose people and groups are created over the SCIM service layer with the
   directory's own token, as an IdP would push them;
 - the role catalogue and the tenant's rules: group Clinicians → role clinician, tier premium;
-  department Engineering → role admin; group Beta testers → program beta; everyone viewer,
-  tier basic;
+  department Engineering or group Engineering → role admin; group Beta testers → program
+  beta; everyone viewer, tier basic;
 - the demo host's confidential app (redirect URI ``{public_url}/demo/callback``) and a
   management API key for its SDK's event stream."""
 
@@ -29,8 +29,8 @@ from propylon.scim import groups as scim_groups
 from propylon.scim import users as scim_users
 from propylon.scim.listing import Selection
 from propylon.scim.service import ScimRequest
-from propylon.tenants.saml_connections import IdpSource
 from propylon.tenants.saml_connection_edits import ConnectionChanges
+from propylon.tenants.saml_connections import IdpSource
 from propylon.testidp.identity import saml_identity
 
 DEMO = Actor("cli", "propylon demo")
@@ -47,12 +47,28 @@ class Person:
     family: str
     department: str
     groups: tuple[str, ...]
+    gets: str
+    """What the rules give them at first, in words (the demo's welcome page)."""
 
 
 PEOPLE = (
-    Person("ada@demo.example", "Ada", "Lovelace", "Engineering", ("Beta testers",)),
-    Person("grace@demo.example", "Grace", "Hopper", "Clinical", ("Clinicians",)),
-    Person("alan@demo.example", "Alan", "Turing", "Research", ()),
+    Person(
+        "ada@demo.example",
+        "Ada",
+        "Lovelace",
+        "Engineering",
+        ("Engineering", "Beta testers"),
+        "role admin (department and group Engineering), program beta (group Beta testers)",
+    ),
+    Person(
+        "grace@demo.example",
+        "Grace",
+        "Hopper",
+        "Clinical",
+        ("Clinicians",),
+        "role clinician and tier premium (group Clinicians)",
+    ),
+    Person("alan@demo.example", "Alan", "Turing", "Research", (), "the defaults: viewer, basic"),
 )
 GROUPS = ("Clinicians", "Beta testers", "Engineering")
 CATALOG = (
@@ -73,11 +89,15 @@ RULES: dict[str, Any] = {
             "grant": {"roles": ["clinician"], "tier": "premium"},
         },
         {
-            "name": "engineering",
+            "name": "engineering department",
             "priority": 10,
-            "when": {
-                "attributes": [{"attr": "department", "op": "eq", "value": "Engineering"}]
-            },
+            "when": {"attributes": [{"attr": "department", "op": "eq", "value": "Engineering"}]},
+            "grant": {"roles": ["admin"]},
+        },
+        {
+            "name": "engineering group",
+            "priority": 10,
+            "when": {"any_groups": ["Engineering"]},
             "grant": {"roles": ["admin"]},
         },
         {
@@ -114,7 +134,7 @@ async def seed(rt: Runtime, data_dir: Path) -> DemoState:
         scim_token=token,
         connection_id=connection_id,
         groups=group_ids,
-        people=[p.email for p in PEOPLE],
+        people={p.email: p.gets for p in PEOPLE},
     )
     save_state(data_dir, state)
     return state

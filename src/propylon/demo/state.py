@@ -28,8 +28,9 @@ class DemoState:
     connection_id: str
     groups: dict[str, str] = field(default_factory=dict)
     """Group display name → SCIM id, in the order the page offers them."""
-    people: list[str] = field(default_factory=list)
-    """The seeded people's emails (the test IdP's picker suggests them)."""
+    people: dict[str, str] = field(default_factory=dict)
+    """The seeded people's emails (the test IdP's picker suggests them) → what they start
+    with, in words."""
 
 
 def state_path(data_dir: Path) -> Path:
