@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             yield
         finally:
-            if app.state.demo_host is not None:
+            if isinstance(app.state.demo_host, DemoHost):  # made here or at a first request
                 await app.state.demo_host.close()
             rt.feed.stop()
             for task in tasks:

@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from propylon.api.http import FormTooLarge, read_form
 from propylon.api.pages import page, render
 from propylon.demo.host import COOKIE, DemoError, DemoHost, HostSession
+from propylon.demo.state import load_state
+from propylon.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,8 +30,17 @@ _CLAIM_ORDER = ("sub", "email", "name", "given_name", "family_name", "org_slug",
 
 
 def _host(request: Request) -> DemoHost | None:
+    """The process's demo host; made at the first request after ``propylon demo`` has
+    saved its state (the server may have started before)."""
     host = getattr(request.app.state, "demo_host", None)
-    return host if isinstance(host, DemoHost) else None
+    if isinstance(host, DemoHost):
+        return host
+    rt: Runtime = request.app.state.runtime
+    state = load_state(rt.settings.data_dir)
+    if state is None:
+        return None
+    request.app.state.demo_host = DemoHost(rt.settings.public_url, state)
+    return request.app.state.demo_host
 
 
 def _not_seeded() -> Response:
