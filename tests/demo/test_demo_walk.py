@@ -121,7 +121,7 @@ async def test_fresh_clone_to_the_signed_in_page(
     await page.get_by_role("button", name="Add me to Beta testers").click()
     await page.wait_for_url("**/demo?joined=*")
     await expect(page.locator("#ent-programs")).to_have_text("beta", timeout=15_000)
-    assert "view" == await page.locator("#ent-source").inner_text()  # the SDK's local view
+    assert await page.locator("#ent-source").inner_text() == "view"  # the SDK's local view
     await _checked(page, "group-added")
 
     # and out of Clinicians: the role and the tier go, still without a new sign-in

@@ -39,8 +39,8 @@ def _host(request: Request) -> DemoHost | None:
     state = load_state(rt.settings.data_dir)
     if state is None:
         return None
-    request.app.state.demo_host = DemoHost(rt.settings.public_url, state)
-    return request.app.state.demo_host
+    host = request.app.state.demo_host = DemoHost(rt.settings.public_url, state)
+    return host
 
 
 def _not_seeded() -> Response:
