@@ -31,13 +31,15 @@ def prepare(host: str, port: int) -> Settings:
     seed, and say where to go; the settings :func:`serve` runs with."""
     for name in ENABLED:
         os.environ[name] = "true"
-    if "public_url" not in Settings().model_fields_set:
+    derived = "public_url" not in Settings().model_fields_set
+    if derived:  # as `serve` does: the address it listens on
         os.environ["PROPYLON_PUBLIC_URL"] = advertised(host, port)
     settings = Settings()
     if refusal := production_refusal(settings):
         typer.echo(f"error: {refusal}", err=True)
         raise typer.Exit(1)
-    note_advertised(settings)
+    if derived:
+        note_advertised(settings)
     configure(settings.log_level, settings.log_json)
 
     async def make() -> DemoState:
