@@ -40,6 +40,7 @@ from propylon.api import (
     security_headers,
     session_routes,
     ssf_routes,
+    testidp_oidc_routes,
     testidp_routes,
     webhook_routes,
 )
@@ -55,7 +56,8 @@ from propylon.logs import configure as configure_logging
 from propylon.oauth_store import signing_keys
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime, build_runtime
 from propylon.settings import Settings
-from propylon.testidp.guard import TestIdpRefused, production_refusal
+from propylon.testidp.guard import RefusedTestIdp, production_refusal
+from propylon.testidp.identity import test_keys
 
 
 class SchemaNotMigrated(RuntimeError):
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         configure_logging(settings.log_level, settings.log_json)
 
     if refusal := production_refusal(settings):
-        raise TestIdpRefused(refusal)
+        raise RefusedTestIdp(refusal)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
         await seal_stored_secrets(rt)  # private keys an older version stored in clear
+        if settings.test_idp_enabled:
+            await test_keys(rt)  # derived once (seconds of CPU), not on a first request
         app.state.runtime = rt
         if rt.audit_buffer is not None:
             rt.audit_buffer.start()
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(provider_routes.router)
     app.include_router(saml_routes.router)
     app.include_router(testidp_routes.router)
+    app.include_router(testidp_oidc_routes.router)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
     app.include_router(oidc_routes.router)

@@ -11,11 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import User
+from propylon.db.tables_oidc import OidcConnection
 from propylon.db.tables_saml import SamlConnection
 from propylon.ids import plausible
 from propylon.testidp.saml_response import Person
 
-__all__ = ["SUGGESTIONS", "TrustingConnection", "suggestions", "trusting_connection"]
+__all__ = [
+    "SUGGESTIONS",
+    "TrustingConnection",
+    "TrustingOidcConnection",
+    "suggestions",
+    "trusting_connection",
+    "trusting_oidc_connection",
+]
 
 SUGGESTIONS: Final = 8
 
@@ -64,3 +72,29 @@ async def suggestions(s: AsyncSession, tenant_id: str) -> list[Person]:
         .limit(SUGGESTIONS)
     )
     return [Person(r[0] or "", r[1] or "", r[2] or "", r[3] or "") for r in rows]
+
+
+@dataclass(frozen=True)
+class TrustingOidcConnection:
+    id: str
+    tenant_id: str
+    client_id: str
+
+
+async def trusting_oidc_connection(
+    s: AsyncSession, connection_id: str, issuer: str, client_id: str
+) -> TrustingOidcConnection | None:
+    """The OIDC connection ``connection_id`` if it is a client of the test OpenID Provider
+    under ``client_id`` (else None)."""
+    if not plausible(connection_id):
+        return None
+    row = (
+        await s.execute(
+            select(OidcConnection.id, OidcConnection.tenant_id, OidcConnection.client_id).where(
+                OidcConnection.id == connection_id,
+                OidcConnection.issuer == issuer,
+                OidcConnection.client_id == client_id,
+            )
+        )
+    ).first()
+    return TrustingOidcConnection(*row) if row is not None else None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from propylon.settings import Settings
 
-__all__ = ["TestIdpRefused", "production_refusal"]
+__all__ = ["RefusedTestIdp", "production_refusal"]
 
 
-class TestIdpRefused(RuntimeError):
+class RefusedTestIdp(RuntimeError):
     """The settings enable the test IdP where it must not run."""
 
 
