@@ -5,6 +5,7 @@ page's anti-forgery token and takes only the demo's groups; hostile input gets a
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from propylon.admin import tenants as ops
 from propylon.demo.seed import seed
 from propylon.demo.state import DemoState
 from propylon.runtime import Runtime, build_runtime
-from tests.conftest import Server, drop_backend, make_backend, start_server, stop_server
+from tests.conftest import Server, drop_backend, make_backend, stop_server
+from tests.demo.serving import serve
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,8 @@ async def demo_server(
     finds the state at its first request)."""
     backend = make_backend("sqlite", tmp_path_factory.mktemp("demo"))
     enabled = {"PROPYLON_DEMO_ENABLED": "true", "PROPYLON_TEST_IDP_ENABLED": "true"}
-    url, proc = start_server(backend, enabled)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROPYLON_")}
+    url, proc = serve(["serve", "--host", "127.0.0.1"], env | backend.env | enabled)
     rt = build_runtime(backend.settings().model_copy(update={"public_url": url}))
     try:
         state = await seed(rt, Path(backend.env["PROPYLON_DATA_DIR"]))

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.a11y import assert_accessible, needs_axe
 from tests.browser import chromium, needs_chromium  # noqa: F401
-from tests.conftest import free_port, stop_server
+from tests.conftest import stop_server
+from tests.demo.serving import serve
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = Path(os.environ.get("PROPYLON_SCREENSHOTS") or ROOT / "test-artifacts" / "screenshots")
@@ -38,25 +36,8 @@ def demo_env(data_dir: Path) -> dict[str, str]:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``propylon demo --port N`` in a fresh data directory: (base URL, what it printed)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "propylon.cli", "demo", "--port", str(port)],
-        env=demo_env(tmp_path / "data"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    base, proc = serve(["demo"], demo_env(tmp_path / "data"), public_url=False)
     try:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("propylon demo did not serve within 90 s")
         yield base, _printed(proc)
     finally:
         stop_server(proc)
