@@ -70,10 +70,8 @@ def _session(request: Request, host: DemoHost) -> tuple[str, HostSession]:
 
 def _signed_in(request: Request, host: DemoHost) -> tuple[str, HostSession] | None:
     sid = request.cookies.get(COOKIE)
-    if not sid:
-        return None
-    found = host.session(sid)
-    return found if found[0] == sid and found[1].id_claims is not None else None
+    found = host.find(sid)
+    return (sid, found) if sid and found is not None and found.id_claims is not None else None
 
 
 def _unavailable() -> Response:
@@ -144,9 +142,8 @@ async def demo_callback(request: Request) -> Response:
     host = _host(request)
     if host is None:
         return _not_seeded()
-    sid = request.cookies.get(COOKIE)
-    found = host.session(sid) if sid else None
-    if found is None or found[0] != sid:
+    found = host.find(request.cookies.get(COOKIE))
+    if found is None:
         return page(
             400,
             "Sign-in not started here",
@@ -155,7 +152,7 @@ async def demo_callback(request: Request) -> Response:
         )
     params = {k: v for k, v in request.query_params.items() if len(v) < 4096}
     try:
-        await host.finish(found[1], params)
+        await host.finish(found, params)
     except DemoError as exc:
         return page(400, "Sign-in refused", str(exc), links=[("/demo", "Start again")])
     except (httpx.HTTPError, OSError, ValueError, KeyError):

@@ -129,6 +129,13 @@ class DemoHost:
         self._sessions[sid] = HostSession(created=now)
         return sid, self._sessions[sid]
 
+    def find(self, sid: str | None) -> HostSession | None:
+        """The browser's live session, never a new one (a request that only reads)."""
+        found = self._sessions.get(sid) if sid else None
+        if found is None or time.monotonic() - found.created >= SESSION_SECONDS:
+            return None
+        return found
+
     def sign_out(self, sid: str | None) -> None:
         if sid:
             self._sessions.pop(sid, None)
