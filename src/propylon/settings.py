@@ -232,6 +232,11 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = True
 
+    # ``propylon demo`` (``demo/``)
+    demo_enabled: bool = False
+    """Serve the demo host app at ``/demo`` (made by ``propylon demo``, which sets it for its
+    own process). Off: every ``/demo`` path is 404."""
+
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
         """:attr:`trusted_proxies`, parsed (once per value: every per-address limit reads it
         on every request)."""

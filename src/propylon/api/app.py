@@ -18,6 +18,7 @@ from propylon.api import (
     apps_routes,
     assets,
     authorize,
+    demo_routes,
     domain_routes,
     email_first,
     entitlement_routes,
@@ -56,6 +57,8 @@ from propylon.audit import auth_failures
 from propylon.background import watch
 from propylon.db.migrate import is_current, upgrade
 from propylon.delivery.worker import DeliveryWorker
+from propylon.demo.host import DemoHost
+from propylon.demo.state import load_state
 from propylon.directory import scope_cache
 from propylon.feed.model import FEED_CHANNEL
 from propylon.logs import configure as configure_logging
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         tasks.extend(rt.feed.start(rt.cache.subscribe, rt.cache.remember_once))
         if settings.test_idp_enabled:  # its keys take a second or two of CPU: derive them now
             tasks.append(asyncio.create_task(_warm_test_idp(rt), name="test-idp-keys"))
+        demo_state = load_state(settings.data_dir) if settings.demo_enabled else None
+        app.state.demo_host = DemoHost(settings.public_url, demo_state) if demo_state else None
         if settings.delivery_worker_enabled:
             worker = DeliveryWorker(
                 rt.db, rt.outbound, rt.delivery_renderers, settings, lambda: rt.clock()
@@ -128,6 +133,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             yield
         finally:
+            if isinstance(app.state.demo_host, DemoHost):  # made here or at a first request
+                await app.state.demo_host.close()
             rt.feed.stop()
             for task in tasks:
                 task.cancel()
@@ -175,6 +182,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(portal_sso_routes.router)
     app.include_router(portal_sso_connection_routes.router)
     app.include_router(portal_sso_testidp.router)
+    if settings.demo_enabled:
+        app.include_router(demo_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(events_routes.router)
     app.include_router(apps_routes.router)

@@ -20,7 +20,7 @@ from propylon.settings import Settings, brand_text_colour
 router = APIRouter(include_in_schema=False)
 
 _TYPES: Final = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
-_STATIC: Final = ("propylon.css", "copy.js")
+_STATIC: Final = ("propylon.css", "copy.js", "demo-live.js")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ async def home(request: Request) -> HTMLResponse:
         base=base,
         storage="SQLite (embedded)" if rt.settings.is_sqlite else "PostgreSQL",
         accelerator="Redis" if rt.settings.redis_url else "in-process",
+        demo=rt.settings.demo_enabled,
+        test_idp=rt.settings.test_idp_enabled,
     )
 
 

@@ -6,8 +6,9 @@ Every ``text/html`` response gets (unless the route set its own policy):
   only from Propylon's own ``/assets/`` (``'self'``: ``api/assets.py``, never an inline
   script) and the ``<style>`` blocks of Propylon's own templates, allowed by their hashes
   (CSP3 §2.3.1; :func:`template_style_hashes`), so an injected style or script does not apply;
-  images from Propylon or an https URL (the brand's logo); nothing else loaded from anywhere
-  (``default-src 'none'``); no ``<base>``; no framing. Forms
+  images from Propylon or an https URL (the brand's logo); a script's requests to Propylon
+  only (``connect-src 'self'``); nothing else loaded from anywhere (``default-src 'none'``);
+  no ``<base>``; no framing. Forms
   submit to Propylon, which answers with a redirect to wherever the sign-in continues: the
   tenant's IdP, an app's post-logout URI. Browsers check ``form-action`` on each redirect
   after a submission too (CSP3 §6.4.1), and those places are any https URL, so
@@ -67,7 +68,8 @@ def page_policy(public_url: str) -> str:
     forms = "'self' https:" + (" http:" if public_url.startswith("http:") else "")
     return (
         f"default-src 'none'; style-src {styles}; script-src 'self'; img-src 'self' https:; "
-        f"form-action {forms}; frame-ancestors 'none'; base-uri 'none'"
+        # a page's own script may ask its own origin (the demo's live view)
+        f"connect-src 'self'; form-action {forms}; frame-ancestors 'none'; base-uri 'none'"
     )
 
 

@@ -18,6 +18,7 @@ from propylon.admin import tenants as ops
 from propylon.admin.secrets import seal_stored_secrets
 from propylon.audit import Actor
 from propylon.cli import apps as apps_cli
+from propylon.cli import demo as demo_cli
 from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
 from propylon.cli import events as events_cli
@@ -136,6 +137,18 @@ def serve(
             raise typer.Exit(1) from exc
         raise typer.Exit(status)
     serve_workers.Server(serve_workers.server_config(host, port)).run()
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Make a demo tenant wired to the built-in test IdP (people and groups over SCIM, role
+    rules, a demo host app) and serve it: open /demo and sign in by SSO, no account needed.
+    Idempotent; the test IdP and /demo are enabled for this process only."""
+    demo_cli.prepare(host, port)
+    serve(host=host, port=port, workers=1)
 
 
 @app.command()
