@@ -39,6 +39,7 @@ class Kind(StrEnum):
     WEBHOOK_ENDPOINT = "whep"
     CATALOG_ENTRY = "ent"
     RULE_VERSION = "erv"
+    OPERATOR = "op"
 
 
 def new_id(kind: Kind) -> str:
