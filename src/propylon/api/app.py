@@ -18,6 +18,7 @@ from propylon.api import (
     apps_routes,
     assets,
     authorize,
+    console,
     domain_routes,
     email_first,
     entitlement_routes,
@@ -153,4 +154,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhook_routes.router)
     app.include_router(entitlement_routes.router)
     app.include_router(session_routes.router)
+    console.install(app)
     return app

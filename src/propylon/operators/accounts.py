@@ -53,7 +53,7 @@ async def create(
     s: AsyncSession, box: SecretBox, *, email: str, password_hash: str, issuer: str, now: datetime
 ) -> Enrolment:
     if await s.scalar(select(Operator.id).where(Operator.email == email)) is not None:
-        raise errors.AlreadyExists(f"an operator {email} exists already")
+        raise errors.AlreadyExists(f"an operator {email} exists already", "email")
     row = Operator(
         id=new_id(Kind.OPERATOR),
         email=email,
