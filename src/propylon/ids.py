@@ -40,6 +40,8 @@ class Kind(StrEnum):
     CATALOG_ENTRY = "ent"
     RULE_VERSION = "erv"
     OPERATOR = "op"
+    PORTAL_LINK = "plk"
+    PORTAL_SESSION = "psn"
 
 
 def new_id(kind: Kind) -> str:

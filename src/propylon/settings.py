@@ -297,6 +297,12 @@ class Settings(BaseSettings):
     domain_recheck_seconds: int = Field(default=86_400, ge=0)
     """How often verified self-service domains are re-proved in DNS; a domain whose record
     is gone lapses and stops routing. 0: no re-check."""
+    portal_link_default_seconds: int = Field(default=3_600, ge=60)
+    """How long a setup portal link can be redeemed when its creator gives no duration."""
+    portal_link_max_seconds: int = Field(default=604_800, ge=60)
+    """The longest a setup portal link may be asked to live (a week)."""
+    portal_session_seconds: int = Field(default=3_600, ge=60, le=86_400)
+    """How long the portal session a link opens lasts; it never outlives this."""
     brand_name: str = "Propylon"
     """The host platform's name, in the title and heading of sign-in and error pages."""
     brand_logo_url: str | None = None
@@ -320,6 +326,7 @@ class Settings(BaseSettings):
                 "against white; links and outlines need at least 4.5:1 (choose a darker shade)"
             )
         return value.lower()
+
     # OpenID Connect relying party (a tenant's OpenID Provider, and Google)
     oidc_login_lifetime_seconds: int = Field(default=600, ge=30, le=3600)
     """How long a person may take at the OpenID Provider: the callback is accepted this long

@@ -33,6 +33,9 @@ from propylon.api import (
     pages,
     password_reset_routes,
     password_routes,
+    portal_auth,
+    portal_mgmt_routes,
+    portal_routes,
     provider_routes,
     saml_mgmt_routes,
     saml_routes,
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         policy=security_headers.page_policy(settings.public_url),
     )
     errors.install(app)
+    portal_auth.install_portal_errors(app)
     # Route matching scans in order: the browser- and IdP-facing routes before the
     # management API (SCIM routes come first of all, see above).
     app.include_router(health.router)
@@ -143,6 +147,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(saml_routes.router)
     app.include_router(password_routes.router)
     app.include_router(password_reset_routes.router)
+    app.include_router(portal_routes.router)
     app.include_router(oidc_routes.router)
     app.include_router(mgmt_routes.router)
     app.include_router(events_routes.router)
@@ -154,5 +159,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhook_routes.router)
     app.include_router(entitlement_routes.router)
     app.include_router(session_routes.router)
+<<<<<<< HEAD
     console.install(app)
+=======
+    app.include_router(portal_mgmt_routes.router)
+>>>>>>> h/portal
     return app

@@ -11,6 +11,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_oidc,
     tables_operators,
     tables_password,
+    tables_portal,
     tables_revoke,
     tables_saml,
     tables_signals,

@@ -1,7 +1,7 @@
 """operators: console operator accounts and console sessions
 
 Revision ID: 0027_operators
-Revises: 0024 (on branch h/console; the merge re-chains it after 0026_connection_tests)
+Revises: 0025_portal (the merge with h/conntest re-chains it after 0026_connection_tests)
 Create Date: 2026-12-06 04:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import propylon.db.types
 
 revision = "0027_operators"
-down_revision = "0024"
+down_revision = "0025_portal"
 branch_labels = None
 depends_on = None
 
