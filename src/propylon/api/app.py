@@ -159,9 +159,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhook_routes.router)
     app.include_router(entitlement_routes.router)
     app.include_router(session_routes.router)
-<<<<<<< HEAD
     console.install(app)
-=======
     app.include_router(portal_mgmt_routes.router)
->>>>>>> h/portal
     return app

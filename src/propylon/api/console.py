@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from propylon.api import console_auth, console_feed_routes, console_routes
+from propylon.api import (
+    console_auth,
+    console_feed_routes,
+    console_portal_routes,
+    console_routes,
+)
 
 
 def install(app: FastAPI) -> None:
@@ -13,3 +18,4 @@ def install(app: FastAPI) -> None:
     app.include_router(console_auth.router)
     app.include_router(console_routes.router)
     app.include_router(console_feed_routes.router)
+    app.include_router(console_portal_routes.router)
