@@ -23,6 +23,8 @@ from propylon.ids import plausible
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 LIMIT = 100
+MAX_ID = 2**62
+"""Ids and cursors beyond this name nothing (and would overflow a BIGINT parameter)."""
 STATES = ("pending", "delivered", "dead", "dropped")
 
 
@@ -96,7 +98,7 @@ async def events_page(
     try:
         page = await events.list_events(
             rt,
-            after=max(0, after),
+            after=min(max(0, after), MAX_ID),
             limit=LIMIT,
             types=[filters["type"]] if filters["type"] else [],
             tenant=filters["tenant"] or None,
@@ -131,7 +133,7 @@ async def deliveries_page(
         rt,
         state=filters["state"] or None,
         kind=filters["kind"] or None,
-        after=max(0, after),
+        after=min(max(0, after), MAX_ID),
         limit=LIMIT,
     )
     notice = None
@@ -156,6 +158,8 @@ async def deliveries_page(
 @router.get("/admin/deliveries/{delivery_id}")
 async def delivery_page(request: Request, delivery_id: int, signed: Operator) -> Response:
     try:
+        if not 0 < delivery_id < MAX_ID:
+            raise errors.NotFound("no delivery")
         found = await webhooks.show_delivery(runtime_of(request), delivery_id)
     except errors.NotFound:
         return console_message(
@@ -184,7 +188,7 @@ async def replay(request: Request, signed: Operator) -> Response:
     if isinstance(form, Response):
         return form
     raw = form.get("ids", "").replace(",", " ").split()
-    ids = [int(x) for x in raw[:100] if x.isdigit() and len(x) <= 18]
+    ids = [int(x) for x in raw[:100] if x.isascii() and x.isdigit() and len(x) <= 18]
     destination = form.get("destination", "")[:2048] or None
     if not ids and destination is None:
         return console_message(
