@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from propylon import __version__
+from propylon.admin import console_sso
 from propylon.admin.domains import recheck_loop
 from propylon.admin.saml_connections import metadata_refresh_loop
 from propylon.admin.secrets import seal_stored_secrets
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
         await seal_stored_secrets(rt)  # private keys an older version stored in clear
+        await console_sso.register_client(rt)  # the console's own app, when it signs in by SSO
         app.state.runtime = rt
         if rt.audit_buffer is not None:
             rt.audit_buffer.start()

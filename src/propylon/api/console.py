@@ -10,6 +10,7 @@ from propylon.api import (
     console_feed_routes,
     console_portal_routes,
     console_routes,
+    console_sso,
 )
 
 
@@ -19,3 +20,4 @@ def install(app: FastAPI) -> None:
     app.include_router(console_routes.router)
     app.include_router(console_feed_routes.router)
     app.include_router(console_portal_routes.router)
+    app.include_router(console_sso.router)

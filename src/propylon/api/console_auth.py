@@ -207,10 +207,14 @@ async def code(request: Request) -> Response:
     return signed_in(rt, token)
 
 
+def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:
+    _set(response, rt, CONSOLE_COOKIE, token, rt.settings.console_session_absolute_seconds, HOME)
+
+
 def signed_in(rt: Runtime, token: str) -> Response:
     """To the console with the new session's cookie (the pending second step forgotten)."""
     response = RedirectResponse(HOME, status_code=303)
-    _set(response, rt, CONSOLE_COOKIE, token, rt.settings.console_session_absolute_seconds, HOME)
+    set_session_cookie(response, rt, token)
     response.delete_cookie(MFA_COOKIE, path=LOGIN)
     return response
 
