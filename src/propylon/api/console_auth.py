@@ -13,6 +13,7 @@ session it answers 302 to the sign-in page."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -20,9 +21,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from propylon.admin import operators
 from propylon.api.authorize import too_many_sign_ins
+from propylon.api.csrf import csrf_of, set_csrf_cookie
 from propylon.api.oauth_adapter import runtime_of
-from propylon.api.pages import page
-from propylon.api.password_forms import Field, Problem, caller, checked_form, form_page
+from propylon.api.pages import page, render
+from propylon.api.password_forms import caller, checked_form
 from propylon.crypto.secretbox import SecretBoxError
 from propylon.operators.console_sessions import Signed
 from propylon.runtime import Runtime
@@ -75,10 +77,47 @@ def install_console_errors(app: FastAPI) -> None:
     app.add_exception_handler(ConsoleSignInRequired, to_sign_in)
 
 
-def _sso_links(rt: Runtime) -> list[tuple[str, str]]:
-    if rt.settings.console_sso_tenant:
-        return [("/admin/sso/start", "Sign in with SSO")]
-    return []
+@dataclass(frozen=True)
+class LoginField:
+    id: str
+    label: str
+    type: str
+    autocomplete: str
+    value: str = ""
+    error: str | None = None
+    hint: str | None = None
+    inputmode: str | None = None
+
+
+def _login_page(
+    request: Request,
+    *,
+    title: str,
+    action: str,
+    fields: list[LoginField],
+    button: str,
+    message: str | None = None,
+    links: list[tuple[str, str]] | None = None,
+    status: int = 200,
+) -> Response:
+    rt = runtime_of(request)
+    token, fresh = csrf_of(rt.secret_box.subkeys).issue(request)
+    response = render(
+        "console/login.html",
+        status,
+        title=title,
+        action=action,
+        fields=fields,
+        button=button,
+        message=message,
+        links=links or [],
+        errors=[(f.id, f.error) for f in fields if f.error],
+        csrf=token,
+        sso=bool(rt.settings.console_sso_tenant) and action == LOGIN,
+    )
+    set_csrf_cookie(response, fresh, rt.settings.public_url)
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 def _password_form(
@@ -88,32 +127,38 @@ def _password_form(
     status: int = 200,
     message: str | None = None,
 ) -> Response:
-    rt = runtime_of(request)
-    return form_page(
+    return _login_page(
         request,
         title="Sign in to the console",
         action=LOGIN,
         fields=[
-            Field("email", "Email address", "email", "username", email),
-            Field("password", "Password", "password", "current-password"),
+            LoginField("email", "Email address", "email", "username", email),
+            LoginField("password", "Password", "password", "current-password", "", problem or None),
         ],
         button="Continue",
         message=message,
-        problems=[Problem(problem, "password")] if problem else [],
-        links=_sso_links(rt),
         status=status,
     )
 
 
 def _code_form(request: Request, problem: str = "", status: int = 200) -> Response:
-    return form_page(
+    return _login_page(
         request,
         title="Enter your authentication code",
         action=CODE,
         message="Open your authenticator app and enter the 6-digit code it shows for the console.",
-        fields=[Field("code", "Authentication code", "text", "one-time-code")],
+        fields=[
+            LoginField(
+                "code",
+                "Authentication code",
+                "text",
+                "one-time-code",
+                error=problem or None,
+                hint="6 digits",
+                inputmode="numeric",
+            )
+        ],
         button="Sign in",
-        problems=[Problem(problem, "code")] if problem else [],
         links=[(LOGIN, "Start again")],
         status=status,
     )
