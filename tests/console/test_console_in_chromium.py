@@ -10,11 +10,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+from propylon.admin import directories
+from propylon.directory.views import UserFilter
+from propylon.tenants.individuals import INDIVIDUALS_TENANT_ID
 from tests.a11y import assert_accessible, needs_axe
 from tests.browser import chromium, needs_chromium  # noqa: F401
 from tests.conftest import Server
 from tests.console.helpers import PASSWORD, code_now, new_operator
 from tests.console.test_pages import _tenant
+from tests.password.helpers import new_account
+from tests.password.helpers import new_email as person_email
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -36,6 +41,12 @@ async def test_every_console_page_in_chromium(server: Server, chromium: Any) -> 
     if server.name != "sqlite":
         return  # the pages are the same on both backends; one browser walk is enough
     tenant_id, _ = await _tenant(server)
+    person = person_email()
+    await new_account(server, person)  # a person with a session, for the person's page
+    found = await directories.list_users(
+        server.rt, INDIVIDUALS_TENANT_ID, offset=0, limit=1, where=UserFilter(email=person)
+    )
+    person_page = f"/admin/tenants/{INDIVIDUALS_TENANT_ID}/users/{found[0]['id']}"
     op = await new_operator(server)
     page = await chromium.new_page()
     try:
@@ -60,6 +71,8 @@ async def test_every_console_page_in_chromium(server: Server, chromium: Any) -> 
         for name, path in [
             ("tenant", f"/admin/tenants/{tenant_id}"),
             ("users", f"/admin/tenants/{tenant_id}/users"),
+            ("person-search", f"/admin/tenants/{INDIVIDUALS_TENANT_ID}/users?email={person}"),
+            ("person", person_page),
             ("audit", "/admin/audit"),
             ("audit-refused", "/admin/audit?since=yesterday"),
             ("events", "/admin/events"),
@@ -76,6 +89,10 @@ async def test_every_console_page_in_chromium(server: Server, chromium: Any) -> 
         url = await page.input_value("#created-url")
         assert "/portal/start?token=" in url
         await _check(page, "portal-link-created")
+        await page.goto(server.url + person_page)
+        await page.click("text=Revoke all sessions of this person")
+        await page.wait_for_selector("text=No active sessions.")
+        await _check(page, "person-revoked")
         await page.click("text=Sign out")
         await page.wait_for_url(re.compile(r".*/admin/login\?signed_out=1$"))
         await page.goto(server.url + "/admin/audit")

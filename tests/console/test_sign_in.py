@@ -10,9 +10,11 @@ import subprocess
 import sys
 import time
 from contextlib import aclosing
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from propylon.admin import operators
 from propylon.db.tables import AuditEntry
 from propylon.db.tables_operators import ConsoleSession
 from tests.conftest import Server
@@ -178,3 +180,29 @@ async def test_code_is_checked_against_this_operators_secret(server: Server) -> 
         wrong = reference_totp(other["totp_secret"], time.time())
         if wrong != code_now(one):
             assert (await code_step(b, wrong)).status_code == 401
+
+
+async def test_sessions_end_when_idle_and_at_their_absolute_lifetime(server: Server) -> None:
+    op = await new_operator(server)
+    client = await signed_in(server.url, op)
+    async with aclosing(client):
+        token = client.cookies.get("propylon_console", path="/admin")
+        assert token
+    rt = server.rt
+    real = rt.clock
+    st = rt.settings
+    try:
+        assert await operators.session_of(rt, token) is not None
+        now = real()
+        rt.clock = lambda: now + timedelta(seconds=st.console_session_idle_seconds + 5)
+        assert await operators.session_of(rt, token) is None  # idle too long
+        # used often enough never to be idle, it still ends at its absolute lifetime
+        at = 0
+        while at + st.console_session_idle_seconds // 2 < st.console_session_absolute_seconds:
+            at += st.console_session_idle_seconds // 2
+            rt.clock = lambda at=at: now + timedelta(seconds=at)
+            assert await operators.session_of(rt, token) is not None, at
+        rt.clock = lambda: now + timedelta(seconds=st.console_session_absolute_seconds + 1)
+        assert await operators.session_of(rt, token) is None
+    finally:
+        rt.clock = real
