@@ -6,7 +6,10 @@ tenant whose current entitlements carry the role ``PROPYLON_CONSOLE_SSO_ROLE``."
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
 
 from propylon import errors
 from propylon.admin.entitlements import user_entitlements
@@ -27,6 +30,11 @@ async def register_client(rt: Runtime) -> None:
     if not rt.settings.console_sso_tenant:
         return
     uri = redirect_uri(rt)
+    with contextlib.suppress(IntegrityError):  # another worker registered it at the same time
+        await _register(rt, uri)
+
+
+async def _register(rt: Runtime, uri: str) -> None:
     async with rt.db.write() as s:
         row = await s.get(OAuthClient, CLIENT_ID)
         if row is None:
