@@ -40,6 +40,7 @@ PAGES = [
     "/admin/events",
     "/admin/deliveries",
     "/admin/deliveries/1",
+    "/admin/portal-links",
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import secrets
 import zlib
 from collections.abc import AsyncIterator
@@ -25,7 +26,11 @@ from propylon.admin.audited import CLI
 from propylon.runtime import Runtime, build_runtime
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.saml_connections import IdpSource
+from tests.a11y import assert_accessible, needs_axe
+from tests.browser import IDP as BROWSER_IDP
+from tests.browser import LoopbackIdp, chromium, needs_chromium  # noqa: F401
 from tests.conftest import Server, start_server, stop_server
+from tests.console.test_console_in_chromium import _shots
 from tests.saml.idp import KeyPair, Spec, build, make_keypair
 
 IDP = "http://idp.console-sso.test/exk"
@@ -45,9 +50,12 @@ class ConsoleTenant:
 
 
 @asynccontextmanager
-async def sso_console(server: Server) -> AsyncIterator[ConsoleTenant]:
-    """A server of its own whose console signs in through a new tenant's SAML IdP, where
-    people in the group ``Platform`` get the console's role."""
+async def sso_console(
+    server: Server, idp: LoopbackIdp | None = None
+) -> AsyncIterator[ConsoleTenant]:
+    """A server of its own whose console signs in through a new tenant's SAML IdP (``idp``,
+    or one this test plays by hand), where people in the group ``Platform`` get the
+    console's role."""
     slug = f"platform-{secrets.token_hex(3)}"
     extra = {"PROPYLON_CONSOLE_SSO_TENANT": slug}
     url, proc = start_server(server.backend, extra)
@@ -61,10 +69,15 @@ async def sso_console(server: Server) -> AsyncIterator[ConsoleTenant]:
             rt, CLI, slug=slug, name="Platform", domains=[domain], seats=None
         )
         d = await tenant_ops.create_directory(rt, CLI, slug)
-        idp = make_keypair("console-idp")
-        conn = await saml_connections.create_connection(
-            rt, CLI, slug, IdpSource(sso_url=SSO, idp_entity_id=IDP, certificates=(idp.cert,))
+        keys = idp.keys if idp else make_keypair("console-idp")
+        source = IdpSource(
+            sso_url=idp.sso_url if idp else SSO,
+            idp_entity_id=BROWSER_IDP if idp else IDP,
+            certificates=(keys.cert,),
         )
+        conn = await saml_connections.create_connection(rt, CLI, slug, source)
+        if idp:
+            idp.connection = conn
         with suppress(errors.AlreadyExists):  # the catalogue is the installation's
             await entitlements.catalog_add(rt, CLI, "role", ROLE)
         rules = {
@@ -78,7 +91,7 @@ async def sso_console(server: Server) -> AsyncIterator[ConsoleTenant]:
             headers={"Authorization": f"Bearer {d['token']}"},
         )
         async with scim:
-            yield ConsoleTenant(url, rt, slug, domain, conn, idp, scim)
+            yield ConsoleTenant(url, rt, slug, domain, conn, keys, scim)
     finally:
         await rt.close()
         stop_server(proc)
@@ -174,3 +187,33 @@ async def test_sso_is_off_unless_set(server: Server) -> None:
         assert (await b.get("/admin/sso/start")).status_code == 404
         assert (await b.get("/admin/sso/callback")).status_code == 404
         assert "/admin/sso/start" not in (await b.get("/admin/login")).text
+
+
+@needs_chromium
+@needs_axe
+async def test_sso_in_chromium(server: Server, chromium: Any) -> None:  # noqa: F811
+    if server.name != "sqlite":
+        return  # one browser walk is enough; the HTTP tests run on both backends
+    idp = LoopbackIdp("nobody@example.com")
+    async with sso_console(server, idp) as t:
+        idp.email = f"ops@{t.domain}"
+        await _person(t, idp.email, in_platform=True)
+        context = await chromium.new_context()
+        page = await context.new_page()
+        await page.goto(t.url + "/admin/login")
+        await page.click("text=Sign in with SSO")
+        await page.wait_for_url(re.compile(r".*/admin$"))
+        assert idp.email in await page.content()
+        await assert_accessible(page, "console after SSO")
+        await page.screenshot(path=str(_shots() / "console-sso-signed-in.png"), full_page=True)
+        await context.close()
+        idp.email = f"visitor@{t.domain}"
+        await _person(t, idp.email, in_platform=False)
+        context = await chromium.new_context()
+        page = await context.new_page()
+        await page.goto(t.url + "/admin/login")
+        await page.click("text=Sign in with SSO")
+        await page.wait_for_selector("text=Not allowed in the console")
+        await assert_accessible(page, "console SSO refused")
+        await page.screenshot(path=str(_shots() / "console-sso-refused.png"), full_page=True)
+        await context.close()
