@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from propylon.admin import operators
+from propylon.admin.audited import CLI
 from propylon.db.tables import AuditEntry
 from propylon.db.tables_operators import ConsoleSession
 from tests.conftest import Server
@@ -207,3 +208,13 @@ async def test_sessions_end_when_idle_and_at_their_absolute_lifetime(server: Ser
         assert await operators.session_of(rt, token) is None
     finally:
         rt.clock = real
+
+
+async def test_a_password_is_compared_as_it_was_hashed_nfkc(server: Server) -> None:
+    plain = "console operator passphrase 9"
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in "console") + plain[7:]  # fullwidth: NFKC → ASCII
+    op = await operators.create_operator(server.rt, CLI, new_email(), wide)
+    async with browser(server.url) as b:
+        assert (await password_step(b, op["email"], wide)).status_code == 303
+    async with browser(server.url) as b:
+        assert (await password_step(b, op["email"], plain)).status_code == 303

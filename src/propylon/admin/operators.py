@@ -12,13 +12,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
+
 from propylon import errors
 from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord, record
 from propylon.db.tables_operators import Operator
 from propylon.operators import accounts
 from propylon.operators import console_sessions as cs
-from propylon.passwords.sp800_63b import PasswordRefused, check_new_password
+from propylon.passwords.sp800_63b import PasswordRefused, check_new_password, normalise
 from propylon.passwords.store import normalise_email
 from propylon.passwords.throttle import Throttle
 from propylon.runtime import Runtime
@@ -121,12 +123,17 @@ async def check_password(rt: Runtime, raw_email: str, password: str, client: str
     async with rt.db.read() as s:
         row = await accounts.by_email(s, email)
     stored = row.password_hash if row is not None else None
-    verdict = await rt.password_hashing.verify(
-        stored, password[: 4 * rt.settings.password_max_length]
-    )
+    value = normalise(password[: 4 * rt.settings.password_max_length])  # as it was hashed
+    verdict = await rt.password_hashing.verify(stored, value)
     if row is None or not verdict.ok:
         await limiter.failed(email, client)
         return Attempt(email=email)
+    if verdict.needs_rehash:  # RFC 9106 §4: the parameters were raised since it was hashed
+        fresh = await rt.password_hashing.hash(value)
+        async with rt.db.write() as s:
+            await s.execute(
+                update(Operator).where(Operator.id == row.id).values(password_hash=fresh)
+            )
     return Attempt(operator_id=row.id, email=email)
 
 
