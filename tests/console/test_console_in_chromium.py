@@ -79,6 +79,7 @@ async def test_every_console_page_in_chromium(server: Server, chromium: Any) -> 
             ("deliveries", "/admin/deliveries?state=dead"),
             ("not-found", "/admin/tenants/tenant_nothere"),
             ("portal-links", "/admin/portal-links"),
+            ("operators", "/admin/operators"),
         ]:
             await page.goto(server.url + path)
             await _check(page, name)

@@ -213,3 +213,31 @@ async def test_hostile_input_is_never_a_server_error(server: Server) -> None:
             assert r.status_code == 400, (data, r.status_code)
         r = await client.post("/admin/deliveries/replay", data={"ids": "١٢", "csrf_token": token})
         assert r.status_code == 400
+
+
+async def test_operators_and_their_console_sessions(server: Server) -> None:
+    one, two = await new_operator(server), await new_operator(server)
+    first = await signed_in(server.url, one)
+    second = await signed_in(server.url, two)
+    async with aclosing(first), aclosing(second):
+        page = await first.get("/admin/operators")
+        assert page.status_code == 200 and one["email"] in page.text and two["email"] in page.text
+        assert f"{one['email']} (you)" in page.text
+        actions = re.findall(r'action="/admin/operators/sessions/([0-9a-f]{16})/revoke"', page.text)
+        assert len(actions) >= 2
+        token = await csrf(first, "/admin/operators")
+        bogus = await first.post(
+            "/admin/operators/sessions/zzzz/revoke", data={"csrf_token": token}
+        )
+        assert bogus.status_code == 404
+        # the second operator's session: the row of the sessions table naming them
+        rows = [r for r in page.text.split("<tr>") if two["email"] in r and "/revoke" in r]
+        (target,) = re.findall(r"/admin/operators/sessions/([0-9a-f]{16})/revoke", rows[0])
+        r = await first.post(
+            f"/admin/operators/sessions/{target}/revoke", data={"csrf_token": token}
+        )
+        assert r.status_code == 303
+        assert (await second.get("/admin")).status_code == 302  # ended at once
+        assert (await first.get("/admin")).status_code == 200
+        trail = await first.get("/admin/audit", params={"action": "console.session.revoke"})
+        assert target in trail.text

@@ -42,6 +42,7 @@ PAGES = [
     "/admin/deliveries",
     "/admin/deliveries/1",
     "/admin/portal-links",
+    "/admin/operators",
 ]
 
 

@@ -209,3 +209,38 @@ async def sign_out(rt: Runtime, signed: cs.Signed, request_id: str | None) -> No
         await cs.revoke(s, signed.session_id, rt.clock())
 
     await audited(rt, actor_of(signed), "console.sign_out", op)
+
+
+async def console_sessions(rt: Runtime) -> list[dict[str, Any]]:
+    """The open console sessions, newest first (a short prefix of the stored hash names
+    each; the token itself is never stored)."""
+    now = rt.clock()
+    async with rt.db.read() as s:
+        rows = await cs.list_open(s, now)
+    idle = rt.settings.console_session_idle_seconds
+    return [
+        {
+            "id": r.id[:16],
+            "email": r.email,
+            "via": r.via,
+            "created_at": r.created_at.isoformat(),
+            "last_seen_at": r.last_seen_at.isoformat(),
+        }
+        for r in rows
+        if (now - r.last_seen_at).total_seconds() < idle
+    ]
+
+
+async def revoke_console_session(rt: Runtime, actor: Actor, prefix: str) -> bool:
+    """End the open console session whose id starts with ``prefix`` (16 hex characters)."""
+    if len(prefix) != 16 or not all(c in "0123456789abcdef" for c in prefix):
+        raise errors.NotFound("no such console session")
+
+    async def op(s: Any, rec: AuditRecord) -> bool:
+        rec.target_type, rec.target_id = "console_session", prefix
+        for row in await cs.list_open(s, rt.clock()):
+            if row.id.startswith(prefix):
+                return await cs.revoke(s, row.id, rt.clock())
+        raise errors.NotFound("no such console session")
+
+    return await audited(rt, actor, "console.session.revoke", op)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from propylon.api import (
     console_auth,
     console_feed_routes,
+    console_operator_routes,
     console_portal_routes,
     console_routes,
     console_sso,
@@ -21,3 +22,4 @@ def install(app: FastAPI) -> None:
     app.include_router(console_feed_routes.router)
     app.include_router(console_portal_routes.router)
     app.include_router(console_sso.router)
+    app.include_router(console_operator_routes.router)

@@ -21,6 +21,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("events", "/admin/events", "Events"),
     ("deliveries", "/admin/deliveries", "Webhook deliveries"),
     ("portal", "/admin/portal-links", "Portal links"),
+    ("operators", "/admin/operators", "Operators"),
 ]
 
 
