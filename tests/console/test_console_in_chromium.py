@@ -78,8 +78,8 @@ async def test_every_console_page_in_chromium(server: Server, chromium: Any) -> 
             ("events", "/admin/events"),
             ("deliveries", "/admin/deliveries?state=dead"),
             ("not-found", "/admin/tenants/tenant_nothere"),
-            ("portal-links", "/admin/portal-links"),
             ("operators", "/admin/operators"),
+            ("portal-links", "/admin/portal-links"),
         ]:
             await page.goto(server.url + path)
             await _check(page, name)
