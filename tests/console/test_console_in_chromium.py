@@ -97,6 +97,6 @@ async def test_every_console_page_in_chromium(server: Server, chromium: Any) -> 
         await page.click("text=Sign out")
         await page.wait_for_url(re.compile(r".*/admin/login\?signed_out=1$"))
         await page.goto(server.url + "/admin/audit")
-        assert page.url.endswith("/admin/login")
+        assert page.url.endswith("/admin/login?next=%2Fadmin%2Faudit")
     finally:
         await page.close()

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from propylon.admin import operators
 from propylon.admin.audited import CLI
+from propylon.api.console_auth import local_next
 from propylon.db.tables import AuditEntry
 from propylon.db.tables_operators import ConsoleSession
 from tests.conftest import Server
@@ -168,7 +169,8 @@ async def test_every_page_needs_a_session(server: Server) -> None:
     async with browser(server.url) as b:
         for path in PAGES:
             r = await b.get(path)
-            assert r.status_code == 302 and r.headers["location"] == "/admin/login", path
+            assert r.status_code == 302, path
+            assert r.headers["location"].split("?")[0] == "/admin/login", path
         b.cookies.set("propylon_console", "x" * 43, path="/admin")
         for path in PAGES:
             assert (await b.get(path)).status_code == 302, path
@@ -219,3 +221,36 @@ async def test_a_password_is_compared_as_it_was_hashed_nfkc(server: Server) -> N
         assert (await password_step(b, op["email"], wide)).status_code == 303
     async with browser(server.url) as b:
         assert (await password_step(b, op["email"], plain)).status_code == 303
+
+
+async def test_back_to_the_page_asked_for_and_never_elsewhere(server: Server) -> None:
+    op = await new_operator(server)
+    async with browser(server.url) as b:
+        r = await b.get("/admin/audit", params={"action": "tenant.create"})
+        wanted = "/admin/login?next=%2Fadmin%2Faudit%3Faction%3Dtenant.create"
+        assert r.headers["location"] == wanted
+        page = await b.get(r.headers["location"])
+        assert 'name="next" value="/admin/audit?action=tenant.create"' in page.text
+        token = await csrf(b, r.headers["location"])
+        data = {
+            "email": op["email"],
+            "password": PASSWORD,
+            "next": "/admin/audit?action=tenant.create",
+            "csrf_token": token,
+        }
+        assert (await b.post("/admin/login", data=data)).status_code == 303
+        done = await code_step(b, code_now(op))
+        assert done.headers["location"] == "/admin/audit?action=tenant.create"
+    for bad in [
+        "https://evil.example/",
+        "//evil.example/admin",
+        "/admin.evil",
+        "/adminx",
+        "/admin/login",
+        "/admin\\evil",
+        "/elsewhere",
+        "/admin/\r\nSet-Cookie: x",
+    ]:
+        assert local_next(bad) is None, bad
+    for good in ["/admin", "/admin/audit?tenant=t", "/admin/tenants/tenant_x/users"]:
+        assert local_next(good) == good

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -72,9 +73,25 @@ async def console_session(request: Request) -> Signed:
 
 def install_console_errors(app: FastAPI) -> None:
     async def to_sign_in(request: Request, exc: Exception) -> Response:
-        return RedirectResponse(LOGIN, status_code=302, headers={"Cache-Control": "no-store"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        back = local_next(target) if request.method == "GET" and target != HOME else None
+        where = f"{LOGIN}?{urlencode({'next': back})}" if back else LOGIN
+        return RedirectResponse(where, status_code=302, headers={"Cache-Control": "no-store"})
 
     app.add_exception_handler(ConsoleSignInRequired, to_sign_in)
+
+
+def local_next(value: str | None) -> str | None:
+    """``value`` only if it is a console page of this site to return to after signing in
+    (no other host, scheme or path: no open redirect), else ``None``."""
+    if not value or len(value) > 2000 or not value.startswith("/admin"):
+        return None
+    if value.startswith(("//", "/admin/login", "/admin/logout", "/admin/sso")):
+        return None
+    if any(c in value for c in "\\\r\n\t") or not value.isascii() or not value.isprintable():
+        return None
+    rest = value[len("/admin") :]
+    return value if rest == "" or rest[0] in "/?" else None
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ def _login_page(
     message: str | None = None,
     links: list[tuple[str, str]] | None = None,
     status: int = 200,
+    next_page: str | None = None,
 ) -> Response:
     rt = runtime_of(request)
     token, fresh = csrf_of(rt.secret_box.subkeys).issue(request)
@@ -114,6 +132,7 @@ def _login_page(
         errors=[(f.id, f.error) for f in fields if f.error],
         csrf=token,
         sso=bool(rt.settings.console_sso_tenant) and action == LOGIN,
+        next_page=next_page,
     )
     set_csrf_cookie(response, fresh, rt.settings.public_url)
     response.headers["X-Frame-Options"] = "DENY"
@@ -126,6 +145,7 @@ def _password_form(
     problem: str = "",
     status: int = 200,
     message: str | None = None,
+    next_page: str | None = None,
 ) -> Response:
     return _login_page(
         request,
@@ -138,6 +158,7 @@ def _password_form(
         button="Continue",
         message=message,
         status=status,
+        next_page=next_page,
     )
 
 
@@ -177,6 +198,11 @@ def _throttled(retry_after: int) -> Response:
 
 
 def _mfa_operator(request: Request) -> str | None:
+    found = _mfa(request)
+    return found[0] if found else None
+
+
+def _mfa(request: Request) -> tuple[str, str | None] | None:
     sealed = request.cookies.get(MFA_COOKIE, "")
     if not sealed or len(sealed) > 512:
         return None
@@ -188,7 +214,10 @@ def _mfa_operator(request: Request) -> str | None:
         return None
     operator_id = doc.get("op")
     now = runtime_of(request).clock().timestamp()
-    return operator_id if isinstance(operator_id, str) and doc["exp"] > now else None
+    if not isinstance(operator_id, str) or doc["exp"] <= now:
+        return None
+    back = doc.get("next")
+    return operator_id, local_next(back) if isinstance(back, str) else None
 
 
 @router.get(LOGIN)
@@ -196,7 +225,8 @@ async def login_page(request: Request) -> Response:
     if await current_session(request) is not None:
         return RedirectResponse(HOME, status_code=303)
     out = "You are signed out." if request.query_params.get("signed_out") else None
-    return _password_form(request, message=out)
+    back = local_next(request.query_params.get("next"))
+    return _password_form(request, message=out, next_page=back)
 
 
 @router.post(LOGIN)
@@ -210,12 +240,17 @@ async def login(request: Request) -> Response:
         return refused
     client, _ = caller(request)
     email, password = form.get("email", ""), form.get("password", "")
+    next_page = local_next(form.get("next"))
     attempt = await operators.check_password(rt, email, password, client)
     if attempt.retry_after:
         return _throttled(attempt.retry_after)
     if attempt.operator_id is None:
-        return _password_form(request, email[:320], INCORRECT, 401)
-    doc = {"op": attempt.operator_id, "exp": int(rt.clock().timestamp()) + operators.MFA_SECONDS}
+        return _password_form(request, email[:320], INCORRECT, 401, next_page=next_page)
+    doc = {
+        "op": attempt.operator_id,
+        "exp": int(rt.clock().timestamp()) + operators.MFA_SECONDS,
+        "next": next_page,
+    }
     sealed = rt.secret_box.seal(json.dumps(doc).encode(), _MFA_PURPOSE, "")
     response = RedirectResponse(CODE, status_code=303)
     _set(response, rt, MFA_COOKIE, sealed, operators.MFA_SECONDS, LOGIN)
@@ -235,9 +270,10 @@ async def code(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     rt = runtime_of(request)
-    operator_id = _mfa_operator(request)
-    if operator_id is None:
+    pending = _mfa(request)
+    if pending is None:
         return RedirectResponse(LOGIN, status_code=303)
+    operator_id, next_page = pending
     limit = rt.settings.password_sign_in_rate_limit_per_minute
     if refused := await too_many_sign_ins(rt, request, "console", limit):
         return refused
@@ -249,16 +285,16 @@ async def code(request: Request) -> Response:
         return _throttled(attempt.retry_after)
     if token is None:
         return _code_form(request, WRONG_CODE, 401)
-    return signed_in(rt, token)
+    return signed_in(rt, token, next_page or HOME)
 
 
 def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:
     _set(response, rt, CONSOLE_COOKIE, token, rt.settings.console_session_absolute_seconds, HOME)
 
 
-def signed_in(rt: Runtime, token: str) -> Response:
+def signed_in(rt: Runtime, token: str, where: str = HOME) -> Response:
     """To the console with the new session's cookie (the pending second step forgotten)."""
-    response = RedirectResponse(HOME, status_code=303)
+    response = RedirectResponse(where, status_code=303)
     set_session_cookie(response, rt, token)
     response.delete_cookie(MFA_COOKIE, path=LOGIN)
     return response
