@@ -4,17 +4,24 @@ revoked, the audit trail's filters, events, deliveries; another tenant's person 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from contextlib import aclosing
 
-from propylon.admin import directories
+import httpx
+from sqlalchemy import select, update
+
+from propylon.admin import directories, webhooks
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
+from propylon.db.tables_delivery import DeliveryItem
 from propylon.directory.views import UserFilter
+from propylon.tenants.directories import scim_base_url
 from propylon.tenants.individuals import INDIVIDUALS_TENANT_ID
 from tests.conftest import Server
 from tests.console.helpers import csrf, new_operator, signed_in
+from tests.http.test_scim_users import user_body
 from tests.password.helpers import PASSWORD, browser, new_account, sign_in
 from tests.password.helpers import new_email as person_email
 
@@ -241,3 +248,50 @@ async def test_operators_and_their_console_sessions(server: Server) -> None:
         assert (await first.get("/admin")).status_code == 200
         trail = await first.get("/admin/audit", params={"action": "console.session.revoke"})
         assert target in trail.text
+
+
+async def test_a_dead_delivery_shown_and_replayed(server: Server) -> None:
+    tenant_id, _ = await _tenant(server)
+    d = await tenant_ops.create_directory(server.rt, CLI, tenant_id, name="feed")
+    hook = await webhooks.create_endpoint(
+        server.rt, CLI, url="http://127.0.0.1:9/hook", tenant_id=tenant_id
+    )
+    async with httpx.AsyncClient(
+        base_url=scim_base_url(server.url, d["directory_id"]),
+        headers={"Authorization": f"Bearer {d['token']}"},
+    ) as scim:
+        email = f"fed-{secrets.token_hex(3)}@example.com"
+        assert (await scim.post("/Users", json=user_body(email))).status_code == 201
+    row_id = None
+    for _ in range(200):  # the feed numbers the event, its hook queues the delivery
+        async with server.rt.db.read() as s:
+            row_id = await s.scalar(
+                select(DeliveryItem.id).where(DeliveryItem.destination == hook["id"])
+            )
+        if row_id is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert row_id is not None
+    async with server.rt.db.write() as s:  # as if its retry period had run out
+        await s.execute(
+            update(DeliveryItem)
+            .where(DeliveryItem.id == row_id)
+            .values(state="dead", claim=None, claimed_until=None, finished_at=server.rt.clock())
+        )
+    client = await signed_in(server.url, await new_operator(server))
+    async with aclosing(client):
+        dead = await client.get("/admin/deliveries", params={"state": "dead"})
+        assert f'href="/admin/deliveries/{row_id}"' in dead.text
+        assert f'aria-label="Replay delivery {row_id}"' in dead.text
+        detail = await client.get(f"/admin/deliveries/{row_id}")
+        assert detail.status_code == 200 and "Replay this delivery" in detail.text
+        token = await csrf(client, "/admin/deliveries")
+        r = await client.post(
+            "/admin/deliveries/replay", data={"ids": str(row_id), "csrf_token": token}
+        )
+        assert r.status_code == 303 and "replayed=1" in r.headers["location"]
+        page = await client.get(r.headers["location"])
+        assert "1 dead deliveries will be tried again now." in page.text
+    async with server.rt.db.read() as s:
+        state = await s.scalar(select(DeliveryItem.state).where(DeliveryItem.id == row_id))
+    assert state != "dead"
