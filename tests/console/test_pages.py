@@ -12,18 +12,20 @@ from contextlib import aclosing
 import httpx
 from sqlalchemy import select, update
 
-from propylon.admin import directories, webhooks
+from propylon.admin import directories, saml_connections, webhooks
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
 from propylon.db.tables_delivery import DeliveryItem
 from propylon.directory.views import UserFilter
 from propylon.tenants.directories import scim_base_url
 from propylon.tenants.individuals import INDIVIDUALS_TENANT_ID
+from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.console.helpers import csrf, new_operator, signed_in
 from tests.http.test_scim_users import user_body
 from tests.password.helpers import PASSWORD, browser, new_account, sign_in
 from tests.password.helpers import new_email as person_email
+from tests.saml.idp import make_keypair
 
 
 async def _tenant(server: Server) -> tuple[str, str]:
@@ -32,6 +34,12 @@ async def _tenant(server: Server) -> tuple[str, str]:
         server.rt, CLI, slug=slug, name=f"Acme {slug}", domains=[f"{slug}.example"], seats=None
     )
     await tenant_ops.create_directory(server.rt, CLI, t.id, name="Okta directory")
+    source = IdpSource(
+        sso_url="https://idp.console.test/sso",
+        idp_entity_id="http://idp.console.test/exk",
+        certificates=(make_keypair("console-tenant").cert,),
+    )
+    await saml_connections.create_connection(server.rt, CLI, t.id, source)
     return t.id, slug
 
 
@@ -44,6 +52,7 @@ async def test_tenants_and_a_tenants_parts(server: Server) -> None:
         detail = await client.get(f"/admin/tenants/{tenant_id}")
         assert detail.status_code == 200
         assert "Okta directory" in detail.text and f"{slug}.example" in detail.text
+        assert "http://idp.console.test/exk" in detail.text and "/metadata" in detail.text
         assert (await client.get(f"/admin/tenants/{slug}")).status_code == 200
         missing = await client.get("/admin/tenants/tenant_nothere")
         assert missing.status_code == 404 and "There is no tenant" in missing.text

@@ -50,6 +50,7 @@ def _connections(saml: list[dict[str, Any]], oidc: list[dict[str, Any]]) -> list
             "disabled": c["disabled"],
             "expiring_soon": c["expiring_soon"],
             "expires": [e[:10] for e in c["idp_certificates_expire"]],
+            "sp_metadata": f"/saml/{c['connection_id']}/metadata",
         }
         for c in saml
     ]
@@ -62,6 +63,7 @@ def _connections(saml: list[dict[str, Any]], oidc: list[dict[str, Any]]) -> list
             "disabled": c["disabled"],
             "expiring_soon": False,
             "expires": [],
+            "sp_metadata": None,
         }
         for c in oidc
     ]
