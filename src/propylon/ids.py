@@ -39,6 +39,7 @@ class Kind(StrEnum):
     WEBHOOK_ENDPOINT = "whep"
     CATALOG_ENTRY = "ent"
     RULE_VERSION = "erv"
+    OPERATOR = "op"
     PORTAL_LINK = "plk"
     PORTAL_SESSION = "psn"
     CONNECTION_TEST = "ctest"

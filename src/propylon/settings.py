@@ -206,6 +206,17 @@ class Settings(BaseSettings):
     password_sign_up_rate_limit_per_minute: int = Field(default=10, ge=1)
     """Sign-ups and reset requests per client address per minute (429 past it)."""
 
+    # Operator console (/admin)
+    console_session_idle_seconds: int = Field(default=1_800, ge=60)
+    """A console session ends after this long without a request."""
+    console_session_absolute_seconds: int = Field(default=43_200, ge=300)
+    """A console session never outlives this, however busy."""
+    console_sso_tenant: str = ""
+    """Slug of the tenant whose SSO may sign operators in to the console through Propylon's
+    own OpenID Provider; empty: password and TOTP only."""
+    console_sso_role: str = "propylon-operator"
+    """The entitlement role a person signing in by SSO must have to be admitted."""
+
     # Mail
     smtp_host: str = ""
     """Empty: mail is written to ``<data_dir>/mail/*.eml`` and logged (recipient and subject

@@ -8,7 +8,7 @@ entry in the same transaction; failures are audited after the rollback
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -269,13 +269,22 @@ async def revoke_api_key(rt: Runtime, actor: Actor, key_id: str) -> None:
 
 
 async def audit_trail(
-    rt: Runtime, tenant_ref: str | None, *, limit: int, action: str | None = None
+    rt: Runtime,
+    tenant_ref: str | None,
+    *,
+    limit: int,
+    action: str | None = None,
+    actor_id: str | None = None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first: one tenant's entries, or with no tenant the whole trail (the platform's
-    own actions, such as apps, API keys and signing keys, included)."""
+    own actions, such as apps, API keys and signing keys, included); ``actor_id``: one
+    actor's (an API key, an operator…); ``since``: from then on."""
     async with rt.db.read() as s:
         tenant_id = (await get_tenant(s, tenant_ref)).id if tenant_ref is not None else None
-        rows = await list_entries(s, tenant_id=tenant_id, limit=limit, action=action)
+        rows = await list_entries(
+            s, tenant_id=tenant_id, limit=limit, action=action, actor_id=actor_id, since=since
+        )
     return [
         {
             "id": e.id,

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from propylon import __version__
+from propylon.admin import console_sso
 from propylon.admin.domains import recheck_loop
 from propylon.admin.saml_connections import metadata_refresh_loop
 from propylon.admin.secrets import seal_stored_secrets
@@ -18,6 +19,7 @@ from propylon.api import (
     apps_routes,
     assets,
     authorize,
+    console,
     demo_routes,
     domain_routes,
     email_first,
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         elif not await is_current(rt.db):
             raise SchemaNotMigrated("database schema is not current: run `propylon migrate`")
         await seal_stored_secrets(rt)  # private keys an older version stored in clear
+        await console_sso.register_client(rt)  # the console's own app, when it signs in by SSO
         app.state.runtime = rt
         if rt.audit_buffer is not None:
             rt.audit_buffer.start()
@@ -194,5 +197,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhook_routes.router)
     app.include_router(entitlement_routes.router)
     app.include_router(session_routes.router)
+    console.install(app)
     app.include_router(portal_mgmt_routes.router)
     return app

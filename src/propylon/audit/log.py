@@ -131,8 +131,14 @@ async def list_entries(
     limit: int = 100,
     before: datetime | None = None,
     action: str | None = None,
+    actor_id: str | None = None,
+    since: datetime | None = None,
 ) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
     if tenant_id is not None:
         query = query.where(AuditEntry.tenant_id == tenant_id)
     if before is not None:

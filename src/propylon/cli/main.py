@@ -23,6 +23,7 @@ from propylon.cli import directory as directory_cli
 from propylon.cli import domains as domains_cli
 from propylon.cli import events as events_cli
 from propylon.cli import oidc as oidc_cli
+from propylon.cli import operators as operators_cli
 from propylon.cli import portal as portal_cli
 from propylon.cli import roles as roles_cli
 from propylon.cli import saml as saml_cli
@@ -74,6 +75,7 @@ app.add_typer(webhooks_cli.deliveries_app, name="deliveries")
 app.add_typer(events_cli.events_app, name="events")
 app.add_typer(roles_cli.roles_app, name="roles")
 app.add_typer(sessions_cli.sessions_app, name="sessions")
+app.add_typer(operators_cli.operator_app, name="operator")
 app.add_typer(portal_cli.portal_app, name="portal")
 
 

@@ -23,20 +23,21 @@ class Throttle:
     cache: Accelerator
     account: BackoffPolicy
     address: BackoffPolicy
+    prefix: str = "pw"
+    """Keeps the counts of one kind of account apart (``op``: console operators)."""
 
-    @staticmethod
-    def _account_key(email: str) -> str:
-        return "pw-acct:" + hashlib.sha256(email.encode()).hexdigest()
+    def _account_key(self, email: str) -> str:
+        return f"{self.prefix}-acct:" + hashlib.sha256(email.encode()).hexdigest()
 
     async def wait(self, email: str, client: str) -> int:
         """Seconds before this address may try this account again (0: now)."""
         by_account = await self.cache.backoff(self._account_key(email))
-        by_address = await self.cache.backoff("pw-addr:" + client)
+        by_address = await self.cache.backoff(f"{self.prefix}-addr:" + client)
         return max(by_account.retry_after, by_address.retry_after)
 
     async def failed(self, email: str, client: str) -> None:
         await self.cache.add_failure(self._account_key(email), self.account)
-        await self.cache.add_failure("pw-addr:" + client, self.address)
+        await self.cache.add_failure(f"{self.prefix}-addr:" + client, self.address)
 
     async def succeeded(self, email: str) -> None:
         await self.cache.clear_failures(self._account_key(email))

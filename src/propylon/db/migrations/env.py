@@ -9,6 +9,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_entitlements,
     tables_feed,
     tables_oidc,
+    tables_operators,
     tables_password,
     tables_portal,
     tables_revoke,

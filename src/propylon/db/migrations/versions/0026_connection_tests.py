@@ -1,7 +1,7 @@
 """connection_tests: the results of test connections (a sign-in that starts no session)
 
 Revision ID: 0026_connection_tests
-Revises: 0024 (0025_portal once the portal's migration is merged before it)
+Revises: 0025_portal
 Create Date: 2026-12-06 04:00:00.000000
 """
 
