@@ -41,6 +41,7 @@ from propylon.signals.renderers import BackchannelLogoutRenderer, SsfRenderer
 from propylon.tenants.login_routes import LoginRoute
 from propylon.tenants.saml_connections import ConnectionRecord
 from propylon.tenants.saml_keys_cache import SamlKeyCache
+from propylon.testidp.keys import TestIdpKeyCache
 from propylon.webhooks.hook import WebhookRenderer, feed_hook
 
 SIGN_IN_CHANNEL = "sign-in-config"
@@ -124,6 +125,8 @@ class Runtime:
     oidc_providers: ProviderCache = field(init=False)
     """OpenID Providers' metadata and JWK Sets (``oidc/discovery.py``), fetched through
     ``outbound``."""
+    test_idp_keys: TestIdpKeyCache = field(init=False)
+    """The built-in test IdP's signing keys, read (or made) once per process (``testidp/``)."""
     feed: Feed = field(init=False)
     """The event feed in this process (``feed/``): sequencer (running ``feed_hooks``),
     follower of the stream clients, retention purge; the server starts its loops."""
@@ -131,6 +134,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.signing_keys = SigningKeyCache(self.secret_box, health=self.fanout_health)
         self.saml_keys = SamlKeyCache(self.secret_box)
+        self.test_idp_keys = TestIdpKeyCache(self.db, self.secret_box)
         self.outbound = OutboundPolicy.from_settings(self.settings)
         fetch = GuardedFetcher(self.outbound)
         self.oidc_providers = ProviderCache.from_settings(

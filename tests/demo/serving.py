@@ -1,5 +1,6 @@
-"""Servers of the demo tests: they start with the test IdP enabled, whose keys are derived at
-start (seconds of CPU), so they get longer than ``tests/conftest.py start_server`` to listen."""
+"""Servers of the demo tests: they start with the test IdP enabled, whose keys are made at
+the first start on a database (RSA key generation, a second of CPU or more on a busy
+machine), so they get longer than ``tests/conftest.py start_server`` to listen."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from propylon.saml.errors import SamlValidationError
 from propylon.saml.messages import build_authn_request
 from propylon.saml.redirect import encode_redirect_url
 from propylon.testidp import oidc_provider as op
-from propylon.testidp.keys import SUBJECT, keys_of
+from propylon.testidp.keys import SUBJECT, TestIdpKeys, make_keypair
 from propylon.testidp.picker import read_choice
 from propylon.testidp.saml_idp import (
     BINDING_POST,
@@ -34,8 +34,8 @@ from propylon.testidp.saml_response import Person, SamlAnswer, build_response
 from propylon.testidp.scenarios import Scenario
 
 BOX = SecretBox([b"k" * 32])
-KEYS = keys_of(BOX)
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+KEYS = TestIdpKeys(*(make_keypair(label, NOW) for label in ("saml", "wrong-key", "oidc")))
 ANSWER = SamlAnswer(
     "https://p.test/test-idp/saml", "https://p.test/saml/c1/acs", "https://p.test/saml/c1", "_r1"
 )
@@ -43,19 +43,13 @@ ADA = Person("ada@demo.example", "Ada", "Lovelace", "Engineering", ("Clinicians"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 
 
-def test_keys_are_derived_the_same_way_and_marked() -> None:
-    again = keys_of(SecretBox([b"k" * 32]))
-    assert again.saml.certificate_der == KEYS.saml.certificate_der
-    other = keys_of(SecretBox([b"j" * 32]))
-    assert other.saml.certificate_der != KEYS.saml.certificate_der
+def test_keys_are_rsa_2048_distinct_and_marked_as_test_keys() -> None:
     assert (
         len({KEYS.saml.certificate_der, KEYS.wrong.certificate_der, KEYS.oidc.certificate_der}) == 3
     )
     for pair in (KEYS.saml, KEYS.wrong, KEYS.oidc):
         assert pair.key.key_size == 2048
         assert SUBJECT in pair.certificate.subject.rfc4514_string()
-        n = pair.key.private_numbers()
-        assert n.p * n.q == n.public_numbers.n and n.p != n.q
 
 
 def _xmlsec_verifies(xml: bytes, cert_pem: str) -> bool:

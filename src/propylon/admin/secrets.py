@@ -23,15 +23,19 @@ from propylon.crypto.secretbox import SecretBox, SecretBoxError, is_sealed, key_
 from propylon.db.tables import core
 from propylon.db.tables_delivery import WebhookEndpoint
 from propylon.db.tables_oidc import OidcConnection
+from propylon.db.tables_operators import Operator
 from propylon.db.tables_saml import SamlConnection
 from propylon.db.tables_signals import SsfStream
 from propylon.db.tables_sso import SigningKey
+from propylon.db.tables_testidp import TestIdpKey
 from propylon.errors import InvalidInput
 from propylon.oauth_store.signing_keys import open_jwk, seal_jwk
+from propylon.operators.accounts import TOTP_PURPOSE
 from propylon.runtime import Runtime
 from propylon.signals.streams import reseal_authorization
 from propylon.tenants.oidc_connections import reseal_client_key, reseal_client_secret
 from propylon.tenants.saml_connections import open_sp_key, seal_sp_key
+from propylon.testidp.keys import PURPOSE as TEST_IDP_KEY
 from propylon.webhooks.endpoints import reseal as reseal_webhook_secret
 
 SYSTEM = Actor("system", "startup")
@@ -111,6 +115,23 @@ _COLUMNS = (
         "previous_secret",
         lambda stored: stored,
         reseal_webhook_secret,
+    ),
+    # operators' TOTP secrets and the test IdP's private keys, sealed from the first row
+    _Column(
+        "operator_totp_secrets",
+        core(Operator),
+        "id",
+        "totp_secret",
+        lambda stored: stored,
+        lambda box, oid, stored: box.seal(box.open(stored, TOTP_PURPOSE, oid), TOTP_PURPOSE, oid),
+    ),
+    _Column(
+        "test_idp_keys",
+        core(TestIdpKey),
+        "purpose",
+        "private_key_pem",
+        lambda stored: stored,
+        lambda box, p, stored: box.seal(box.open(stored, TEST_IDP_KEY, p), TEST_IDP_KEY, p),
     ),
 )
 

@@ -8,16 +8,16 @@ URLs (under ``PROPYLON_PUBLIC_URL``): SAML entity id ``/test-idp/saml``, metadat
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, ParamSpec, Protocol, TypeVar
 
 from propylon.crypto.secretbox import SecretBox
 from propylon.settings import Settings
-from propylon.testidp.keys import TestIdpKeys, keys_of
+from propylon.testidp.keys import TestIdpKeyCache, TestIdpKeys
 from propylon.testidp.saml_idp import build_idp_metadata
 
 P = ParamSpec("P")
@@ -55,6 +55,12 @@ class Runtime(Protocol):
     @property
     def secret_box(self) -> SecretBox: ...
 
+    @property
+    def test_idp_keys(self) -> TestIdpKeyCache: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
 
 @dataclass(frozen=True)
 class TestIdpSaml:
@@ -84,8 +90,8 @@ def oidc_issuer(public_url: str) -> str:
 
 @_not_a_test
 async def test_keys(rt: Runtime) -> TestIdpKeys:
-    """The installation's test IdP keys (derived once per process, off the event loop)."""
-    return await asyncio.to_thread(keys_of, rt.secret_box)
+    """The installation's test IdP keys (read, or made and stored, once per process)."""
+    return await rt.test_idp_keys.get(rt.clock())
 
 
 async def saml_identity(rt: Runtime) -> TestIdpSaml:

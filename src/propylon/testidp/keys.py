@@ -1,60 +1,45 @@
-"""The test IdP's keys: RSA 2048, derived from the installation's secret key.
+"""The test IdP's keys: RSA 2048 (so RSA-SHA256 and the SHA-1 scenario both work), made by
+``cryptography`` the first time the test IdP is used in an installation and stored in
+``test_idp_keys`` with the private key sealed (``crypto/secretbox``), so every process of the
+installation signs with the same key and a secret-key rotation re-seals it
+(``admin/secrets.py``). The certificate says what it is: its subject is "Propylon TEST IdP -
+NOT FOR PRODUCTION".
 
-Every process of an installation derives the same keys from the same
-``PROPYLON_SECRET_KEY`` (an HKDF subkey per purpose, :meth:`SecretBox.subkey`), so nothing is
-stored and nothing is written when a key is first needed: the primes are searched with an
-HMAC-SHA256 stream (a deterministic random bit generator in counter mode, as NIST SP 800-108
-builds keys) and tested with Miller-Rabin (FIPS 186-5 B.3.1 and Table B.1: five rounds for
-the 1024-bit random candidates of an RSA 2048 key keep the error below 2^-100). The
-certificate is deterministic too (fixed serial and dates, PKCS#1 v1.5 signature), and says
-what it is: its subject is "Propylon TEST IdP - NOT FOR PRODUCTION".
+The ``wrong_key`` scenario's key is in no metadata and no JWK Set: it is made fresh in each
+process and never stored.
 
 These keys sign assertions for anyone who asks (a test IdP lets a person pick who they are):
-never trust them outside a test. The keys change when the first secret key changes.
+never trust them outside a test.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import functools
-import hashlib
-import hmac
-import threading
-from collections.abc import Iterator
+import secrets
 from dataclasses import dataclass
-from math import gcd, prod
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from propylon.crypto.secretbox import SecretBox
+from propylon.db.engine import Database
+from propylon.db.tables import core
+from propylon.db.tables_testidp import TestIdpKey
 
-__all__ = ["SUBJECT", "KeyPair", "TestIdpKeys", "derive_keypair", "keys_of"]
+__all__ = ["PURPOSE", "SUBJECT", "KeyPair", "TestIdpKeyCache", "TestIdpKeys", "make_keypair"]
 
 SUBJECT: Final = "Propylon TEST IdP - NOT FOR PRODUCTION"
-PUBLIC_EXPONENT: Final = 65537
-_MR_ROUNDS: Final = 5
-
-
-def _odd_primes_below(limit: int) -> tuple[int, ...]:
-    """The sieve of Eratosthenes."""
-    flags = bytearray([1]) * limit
-    flags[0:2] = b"\x00\x00"
-    for i in range(2, int(limit**0.5) + 1):
-        if flags[i]:
-            flags[i * i :: i] = bytes(len(range(i * i, limit, i)))
-    return tuple(i for i in range(3, limit, 2) if flags[i])
-
-
-_SMALL_PRIMES: Final = _odd_primes_below(1 << 14)
-_SIEVE: Final = prod(_SMALL_PRIMES)
-_LOCK: Final = threading.Lock()
-"""One derivation at a time per process: a second caller waits and finds the cache."""
-_NOT_BEFORE: Final = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-_NOT_AFTER: Final = dt.datetime(2045, 1, 1, tzinfo=dt.UTC)
+PURPOSE: Final = "test-idp-key"
+"""The secret box purpose of the stored private keys (the row is the key's purpose)."""
+_STORED: Final = ("saml", "oidc")
+_VALIDITY: Final = dt.timedelta(days=3650)
 
 
 @dataclass(frozen=True)
@@ -72,80 +57,29 @@ class KeyPair:
     def certificate_der(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
+    @property
+    def private_key_pem(self) -> str:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
 
 @dataclass(frozen=True)
 class TestIdpKeys:
     """``saml``: signs Responses (in the metadata); ``wrong``: the ``wrong_key`` scenario's
     key (in no metadata); ``oidc``: signs ID tokens (in the JWK Set)."""
 
+    __test__ = False
     saml: KeyPair
     wrong: KeyPair
     oidc: KeyPair
 
 
-def _stream(seed: bytes, label: str) -> Iterator[bytes]:
-    counter = 0
-    while True:
-        counter += 1
-        yield hmac.new(seed, f"{label}/{counter}".encode(), hashlib.sha256).digest()
-
-
-def _take(stream: Iterator[bytes], nbytes: int) -> int:
-    out = b""
-    while len(out) < nbytes:
-        out += next(stream)
-    return int.from_bytes(out[:nbytes], "big")
-
-
-def _probably_prime(n: int, stream: Iterator[bytes]) -> bool:
-    """Miller-Rabin (FIPS 186-5 B.3.1) with bases from ``stream``."""
-    if gcd(n, _SIEVE) != 1:  # one big gcd instead of 300 divisions
-        return False
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d, s = d // 2, s + 1
-    for _ in range(_MR_ROUNDS):
-        a = 2 + _take(stream, 128) % (n - 3)
-        x = pow(a, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def _prime(stream: Iterator[bytes], bits: int) -> int:
-    while True:
-        candidate = _take(stream, bits // 8) | (0b11 << (bits - 2)) | 1
-        if gcd(candidate - 1, PUBLIC_EXPONENT) != 1:
-            continue
-        if _probably_prime(candidate, stream):
-            return candidate
-
-
-@functools.lru_cache(maxsize=16)
-def derive_keypair(seed: bytes, label: str, bits: int = 2048) -> KeyPair:
-    """The RSA key pair ``seed`` and ``label`` determine, with its certificate."""
-    stream = _stream(seed, label)
-    p = _prime(stream, bits // 2)
-    q = _prime(stream, bits // 2)
-    while q == p:
-        q = _prime(stream, bits // 2)
-    p, q = max(p, q), min(p, q)
-    d = pow(PUBLIC_EXPONENT, -1, (p - 1) * (q - 1) // gcd(p - 1, q - 1))
-    key = rsa.RSAPrivateNumbers(
-        p,
-        q,
-        d,
-        rsa.rsa_crt_dmp1(d, p),
-        rsa.rsa_crt_dmq1(d, q),
-        rsa.rsa_crt_iqmp(p, q),
-        rsa.RSAPublicNumbers(PUBLIC_EXPONENT, p * q),
-    ).private_key()
+def make_keypair(label: str, now: dt.datetime) -> KeyPair:
+    """A new RSA 2048 key and a self-signed certificate naming it a test key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, SUBJECT),
@@ -153,26 +87,78 @@ def derive_keypair(seed: bytes, label: str, bits: int = 2048) -> KeyPair:
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, label),
         ]
     )
-    serial = _take(_stream(seed, f"{label}/serial"), 16) >> 1 | 1
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(_NOT_BEFORE)
-        .not_valid_after(_NOT_AFTER)
+        .serial_number(int.from_bytes(secrets.token_bytes(16)) >> 1 | 1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     return KeyPair(key, certificate)
 
 
-def keys_of(box: SecretBox) -> TestIdpKeys:
-    """The installation's test IdP keys (computed once per process and secret)."""
-    with _LOCK:
-        return TestIdpKeys(
-            saml=derive_keypair(box.subkey("test-idp/saml-signing"), "saml"),
-            wrong=derive_keypair(box.subkey("test-idp/wrong-key"), "wrong-key"),
-            oidc=derive_keypair(box.subkey("test-idp/oidc-signing"), "oidc"),
-        )
+def _opened(box: SecretBox, row: TestIdpKey) -> KeyPair:
+    pem = box.open_text(row.private_key_pem, PURPOSE, row.purpose).encode()
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"test IdP key {row.purpose!r} is not RSA")
+    return KeyPair(key, x509.load_pem_x509_certificate(row.certificate_pem.encode()))
+
+
+async def _stored(db: Database, box: SecretBox, now: dt.datetime) -> dict[str, KeyPair]:
+    """The stored keys, making (off the event loop) and inserting the missing ones first.
+    Processes starting together may both make one: the first insert wins
+    (``ON CONFLICT DO NOTHING``) and every process reads the winner."""
+    async with db.read() as s:
+        rows = (await s.scalars(select(TestIdpKey))).all()
+    missing = [p for p in _STORED if p not in {r.purpose for r in rows}]
+    if missing:
+        made = [await asyncio.to_thread(make_keypair, p, now) for p in missing]
+        values = [
+            {
+                "purpose": purpose,
+                "private_key_pem": box.seal_text(pair.private_key_pem, PURPOSE, purpose),
+                "certificate_pem": pair.certificate_pem,
+                "created_at": now,
+            }
+            for purpose, pair in zip(missing, made, strict=True)
+        ]
+        async with db.write() as s:
+            dialect = (await s.connection()).dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            statement = insert(core(TestIdpKey)).on_conflict_do_nothing(
+                index_elements=["purpose"]
+            )
+            await s.execute(statement, values)
+        async with db.read() as s:
+            rows = (await s.scalars(select(TestIdpKey))).all()
+    return {r.purpose: _opened(box, r) for r in rows}
+
+
+class TestIdpKeyCache:
+    """The installation's test IdP keys, read (or made) once per process."""
+
+    __test__ = False
+
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self._db = db
+        self._box = box
+        self._keys: TestIdpKeys | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, now: dt.datetime) -> TestIdpKeys:
+        if self._keys is None:
+            async with self._lock:
+                if self._keys is None:
+                    stored = await _stored(self._db, self._box, now)
+                    wrong = await asyncio.to_thread(make_keypair, "wrong-key", now)
+                    self._keys = TestIdpKeys(stored["saml"], wrong, stored["oidc"])
+        return self._keys
+
+    def forget(self) -> None:
+        """Read the keys again at next use (after a secret-key rotation re-sealed them)."""
+        self._keys = None

@@ -17,6 +17,7 @@ from propylon.db import (  # noqa: F401  (register their tables)
     tables_setup,
     tables_signals,
     tables_sso,
+    tables_testidp,
 )
 from propylon.db.tables import Base
 
