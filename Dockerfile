@@ -4,11 +4,14 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements/build.lock /tmp/build.lock
+# the build backend from its lock (exact versions, hashes), used without an isolated build
+RUN python -m pip install --no-cache-dir --require-hashes --no-deps -r /tmp/build.lock
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 COPY sdk ./sdk
 # the wheel of Propylon itself (its dependencies come from the lock, in the image below)
-RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -83,9 +83,26 @@ def test_it_migrates_a_fresh_database_then_serves(empty: Backend, tmp_path: Path
 def test_other_arguments_run_that_command_without_migrating(empty: Backend) -> None:
     out = subprocess.run(
         [ENTRYPOINT, "migrate", "--check", "--json"],
-        env=_env(empty),
+        env=_env(empty, PROPYLON_SECRET_KEY=new_key_text()),
         capture_output=True,
         text=True,
     )
     assert out.returncode == 1  # nothing migrated it: the schema is behind
     assert '"current": false' in out.stdout
+
+
+def test_postgresql_without_a_secret_key_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    """In production mode every process must seal with the same key: the entrypoint refuses
+    to let Propylon make one inside the container (lost when it is recreated)."""
+    backend = Backend("postgres", {"PROPYLON_DATA_DIR": str(tmp_path)})
+    env = _env(
+        backend,
+        PROPYLON_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/never_created",
+        PROPYLON_SECRET_KEY_FILE=str(tmp_path / "absent"),
+    )
+    out = subprocess.run([ENTRYPOINT, "serve"], env=env, capture_output=True, text=True)
+    assert out.returncode == 78
+    assert "no PROPYLON_SECRET_KEY" in out.stderr
+    assert not (tmp_path / KEY_FILE).exists()
