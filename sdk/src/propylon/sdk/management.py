@@ -172,6 +172,30 @@ class Management:
     def revoke_user_sessions(self, user_id: str) -> dict[str, Any]:
         return self.call("revoke_user_sessions", {"user_id": user_id})  # type: ignore[no-any-return]
 
+    # -- the customer's IT admin's setup portal -----------------------------------------
+
+    def create_portal_link(
+        self,
+        tenant: str,
+        intents: list[str],
+        *,
+        expires_in: str | int | None = None,
+        return_url: str | None = None,
+    ) -> dict[str, Any]:
+        """A single-use setup link for ``tenant``'s IT admin (``intents``: ``sso``, ``scim``,
+        ``domains``, ``roles`` or ``all``); the answer's ``url`` is shown once."""
+        return self.call(  # type: ignore[no-any-return]
+            "create_portal_link",
+            {"tenant": tenant},
+            intents=intents,
+            expires_in=expires_in,
+            return_url=return_url,
+        )
+
+    def revoke_portal_link(self, link_id: str) -> dict[str, Any]:
+        """End a setup link and the portal session it opened, at once."""
+        return self.call("revoke_portal_link", {"link_id": link_id})  # type: ignore[no-any-return]
+
     # -- webhooks and deliveries --------------------------------------------------------
 
     def create_webhook(

@@ -150,4 +150,11 @@ OPERATIONS: dict[str, Op] = {
     "get_session": Op("GET", "/api/v1/sessions/{session_id}"),
     "revoke_session": Op("DELETE", "/api/v1/sessions/{session_id}"),
     "revoke_user_sessions": Op("POST", "/api/v1/users/{user_id}/revoke-sessions"),
+    "create_portal_link": Op(
+        "POST",
+        "/api/v1/tenants/{tenant}/portal-links",
+        body=("intents", "expires_in", "return_url"),
+    ),
+    "list_portal_links": Op("GET", "/api/v1/tenants/{tenant}/portal-links"),
+    "revoke_portal_link": Op("DELETE", "/api/v1/portal-links/{link_id}"),
 }
