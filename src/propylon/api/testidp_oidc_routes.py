@@ -18,16 +18,13 @@ from urllib.parse import unquote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from propylon.admin.test_idp import answered_oidc
 from propylon.api.http import read_form
 from propylon.api.testidp_routes import enabled, picker_page, refused, too_many_answers
 from propylon.runtime import Runtime
 from propylon.tenants.oidc_connections import rp_urls
 from propylon.testidp import oidc_provider as op
-from propylon.testidp.connections import (
-    TrustingOidcConnection,
-    suggestions,
-    trusting_oidc_connection,
-)
+from propylon.testidp.connections import TrustingOidcConnection
 from propylon.testidp.identity import CLIENT_PREFIX, oidc_issuer, test_client_secret, test_keys
 from propylon.testidp.picker import read_choice
 from propylon.testidp.scenarios import Scenario
@@ -64,10 +61,7 @@ async def _client(
     cid = redirect_uri[len(prefix) :].removesuffix("/callback")
     if "/" in cid or rp_urls(rt.settings.public_url, cid)["redirect_uri"] != redirect_uri:
         return None, []
-    async with rt.db.read() as s:
-        conn = await trusting_oidc_connection(s, cid, _issuer(rt), client_id)
-        people = await suggestions(s, conn.tenant_id) if conn else []
-    return conn, people
+    return await answered_oidc(rt, cid, client_id)
 
 
 def _back(rt: Runtime, redirect_uri: str, **params: str | None) -> Response:
