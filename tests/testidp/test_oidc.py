@@ -4,6 +4,7 @@ as Propylon's callback names it in the audit trail."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -175,6 +176,18 @@ async def test_token_endpoint_refuses_wrong_clients_and_reused_codes(idp_server:
             auth=(tenant.client_id, secret),
         )
         assert bad_pkce.json() == {"error": "invalid_grant"}
+        for verifier_sent in ("short", "é" * 43):  # not a verifier (RFC 7636 §4.1): no 5xx
+            not_a_verifier = await client.post(
+                f"{issuer}/token",
+                data={**form, "code_verifier": verifier_sent},
+                auth=(tenant.client_id, secret),
+            )
+            assert not_a_verifier.json() == {"error": "invalid_grant"}
+        for header in ("Basic %%%", "Basic " + base64.b64encode(b"no-colon").decode()):
+            malformed = await client.post(
+                f"{issuer}/token", data=form, headers={"Authorization": header}
+            )
+            assert malformed.status_code == 401 and malformed.json() == {"error": "invalid_client"}
         ok = await client.post(
             f"{issuer}/token", data={**form, "client_id": tenant.client_id, "client_secret": secret}
         )
