@@ -116,7 +116,7 @@ async def test_sp_initiated_sign_in(idp_server: Server) -> None:
 
 async def test_idp_initiated_sign_in(idp_server: Server) -> None:
     tenant = await new_tenant(idp_server, allow_idp_initiated=True, idp_initiated_app="{app}")
-    email = tenant.email("grace")
+    email = tenant.email("0grace")  # sorts first among the suggestions
     uid = await add_user(tenant, email)
     async with httpx.AsyncClient(base_url=idp_server.url, timeout=30) as browser:
         picker = await browser.get("/test-idp/saml/start", params={"connection_id": tenant.cid})
