@@ -31,7 +31,8 @@ async def demo_server(
     enabled = {"PROPYLON_DEMO_ENABLED": "true", "PROPYLON_TEST_IDP_ENABLED": "true"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROPYLON_")}
     url, proc = serve(["serve", "--host", "127.0.0.1"], env | backend.env | enabled)
-    rt = build_runtime(backend.settings().model_copy(update={"public_url": url}))
+    settings = backend.settings().model_copy(update={"public_url": url, "demo_enabled": True})
+    rt = build_runtime(settings)
     try:
         state = await seed(rt, Path(backend.env["PROPYLON_DATA_DIR"]))
         yield url, rt, state

@@ -26,8 +26,10 @@ from tests.conftest import Server, make_backend, running_server
 async def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Server]:
-    """A server of its own: the demo tenant's slug is fixed, and the counts are exact."""
-    backend = make_backend(request.param, tmp_path_factory.mktemp(request.param))
+    """A server of its own: the demo tenant's slug is fixed, and the counts are exact. The
+    demo is enabled (as ``propylon demo`` does): only then may its connection be live."""
+    enabled = {"PROPYLON_DEMO_ENABLED": "true"}
+    backend = make_backend(request.param, tmp_path_factory.mktemp(request.param), enabled)
     async with running_server(backend) as server:
         yield server
 

@@ -1,5 +1,7 @@
-"""A live server with the test IdP enabled, per backend (forced on PostgreSQL: a test
-installation), and a tenant whose SAML connection trusts the test IdP."""
+"""A live server with the test IdP and the demo enabled, per backend (forced on PostgreSQL: a
+test installation), and the demo tenant with a live SAML connection that trusts the test IdP
+(the only tenant whose connections to it may be live: ``testidp/connections.py``; each
+connection made here disables the tenant's earlier ones, so sign-in leads to it)."""
 
 from __future__ import annotations
 
@@ -13,16 +15,25 @@ from typing import Any
 import httpx
 import pytest
 
-from propylon.admin import saml_connections
+from propylon.admin import oidc_connections, saml_connections
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
+from propylon.errors import NotFound
+from propylon.tenants.oidc_connection_edits import OidcConnectionChanges
+from propylon.tenants.saml_connection_edits import ConnectionChanges
 from propylon.tenants.saml_connections import IdpSource
+from propylon.testidp.connections import DEMO_TENANT
 from propylon.testidp.identity import saml_identity
 from tests.conftest import Server, make_backend, running_server
 from tests.http.test_scim_users import user_body
 from tests.provider.helpers import App, new_app
 
-ENABLED = {"PROPYLON_TEST_IDP_ENABLED": "true", "PROPYLON_TEST_IDP_FORCE": "true"}
+ENABLED = {
+    "PROPYLON_TEST_IDP_ENABLED": "true",
+    "PROPYLON_TEST_IDP_FORCE": "true",
+    "PROPYLON_DEMO_ENABLED": "true",
+}
+DEMO_DOMAIN = "demo.example"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -48,16 +59,41 @@ class Tenant:
     def cid(self) -> str:
         return str(self.connection["connection_id"])
 
+    def email(self, local: str) -> str:
+        """A fresh address of the tenant's domain (the demo tenant is shared by the tests)."""
+        return unique_email(local, self.domain)
+
+
+def unique_email(local: str, domain: str) -> str:
+    return f"{local}-{secrets.token_hex(4)}@{domain}"
+
+
+async def demo_tenant(server: Server) -> str:
+    """The demo tenant (made once per server) with every connection it has disabled: the
+    next one made is the one sign-in leads to. Returns its slug."""
+    try:
+        await ops.describe_tenant(server.rt, DEMO_TENANT)
+    except NotFound:
+        await ops.create_tenant(
+            server.rt, CLI, slug=DEMO_TENANT, name="Demo", domains=[DEMO_DOMAIN], seats=None
+        )
+    for conn in await saml_connections.list_connections(server.rt, DEMO_TENANT):
+        changes = ConnectionChanges(disabled=True)
+        await saml_connections.update_connection(server.rt, CLI, conn["connection_id"], changes)
+    for conn in await oidc_connections.list_connections(server.rt, DEMO_TENANT):
+        oidc_changes = OidcConnectionChanges(disabled=True)
+        await oidc_connections.update_connection(
+            server.rt, CLI, conn["connection_id"], oidc_changes
+        )
+    return DEMO_TENANT
+
 
 async def new_tenant(server: Server, **connection: Any) -> Tenant:
-    """A tenant with a domain, a directory and a SAML connection to the test IdP
-    (``idp_initiated_app="{app}"``: IdP-initiated sign-ins land in the tenant's app)."""
+    """The demo tenant with a new directory and a new live SAML connection to the test IdP
+    (``idp_initiated_app="{app}"``: IdP-initiated sign-ins land in the test's app)."""
     app = await new_app(server)
-    slug = f"ti-{secrets.token_hex(4)}"
-    domain = f"{slug}.example.com"
-    await ops.create_tenant(
-        server.rt, CLI, slug=slug, name="Test IdP Corp", domains=[domain], seats=None
-    )
+    slug = await demo_tenant(server)
+    domain = DEMO_DOMAIN
     d = await ops.create_directory(server.rt, CLI, slug)
     identity = await saml_identity(server.rt)
     if connection.get("idp_initiated_app") == "{app}":

@@ -28,7 +28,7 @@ def shots() -> Path:
 
 async def test_saml_sign_in_through_the_pickers_pages(idp_server: Server, chromium: Any) -> None:
     tenant = await new_tenant(idp_server)
-    email = f"ada@{tenant.domain}"
+    email = tenant.email("ada")
     await add_user(tenant, email)
     _, challenge = pkce()
     params = auth_params(

@@ -4,6 +4,7 @@ as Propylon's callback names it in the audit trail."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -19,17 +20,16 @@ from tests.conftest import Server
 from tests.oidc_signin.helpers import Tenant as OidcTenant
 from tests.oidc_signin.helpers import return_to, scim_user
 from tests.provider.helpers import REDIRECT, decode, new_app, pkce, token_request
-from tests.testidp.conftest import form_of
+from tests.testidp.conftest import DEMO_DOMAIN, demo_tenant, form_of, unique_email
 from tests.testidp.test_saml import PERSON
 
 
 async def oidc_tenant(server: Server) -> OidcTenant:
-    slug = f"to-{secrets.token_hex(4)}"
-    domain = f"{slug}.example.com"
-    view = await ops.create_tenant(
-        server.rt, CLI, slug=slug, name="OP Corp", domains=[domain], seats=None
-    )
-    client_id = f"test-client-{slug}"
+    """The demo tenant (the only one whose connections to the test IdP may be live) with a
+    new live OIDC connection to the test OpenID Provider, its others disabled."""
+    slug = await demo_tenant(server)
+    view = await ops.describe_tenant(server.rt, slug)
+    client_id = f"test-client-{secrets.token_hex(4)}"
     draft = OidcConnectionDraft(
         issuer=oidc_issuer(server.url),
         client_id=client_id,
@@ -37,7 +37,7 @@ async def oidc_tenant(server: Server) -> OidcTenant:
     )
     made = await ops_oidc.create_connection(server.rt, CLI, slug, draft)
     return OidcTenant(
-        view.id, slug, domain, made["connection_id"], client_id, await new_app(server)
+        view.id, slug, DEMO_DOMAIN, made["connection_id"], client_id, await new_app(server)
     )
 
 
@@ -65,8 +65,13 @@ async def sign_in(
 
 
 def refusals(server: Server, tenant: OidcTenant) -> list[str]:
+    """The connection's refused sign-ins (the demo tenant is shared by the tests)."""
     rows = server.cli_json("audit", "list", tenant.slug, "--action", "sso.oidc.login")
-    return [r["reason"] for r in rows if r["outcome"] == "failure"]
+    return [
+        r["reason"]
+        for r in rows
+        if r["outcome"] == "failure" and r["target_id"] == tenant.connection_id
+    ]
 
 
 async def test_discovery_and_jwks(idp_server: Server) -> None:
@@ -80,7 +85,7 @@ async def test_discovery_and_jwks(idp_server: Server) -> None:
 
 async def test_sign_in_through_a_tenant_connection(idp_server: Server) -> None:
     tenant = await oidc_tenant(idp_server)
-    email = f"ada@{tenant.domain}"
+    email = unique_email("ada", tenant.domain)
     uid = await scim_user(idp_server, tenant, email)
     r, browser, verifier = await sign_in(idp_server, tenant, email)
     try:
@@ -118,7 +123,7 @@ async def test_each_scenario_is_refused_for_its_reason(
     idp_server: Server, scenario: str, reason: str
 ) -> None:
     tenant = await oidc_tenant(idp_server)
-    email = f"ada@{tenant.domain}"
+    email = unique_email("ada", tenant.domain)
     await scim_user(idp_server, tenant, email)
     r, browser, _ = await sign_in(idp_server, tenant, email, scenario)
     await browser.aclose()
@@ -171,6 +176,18 @@ async def test_token_endpoint_refuses_wrong_clients_and_reused_codes(idp_server:
             auth=(tenant.client_id, secret),
         )
         assert bad_pkce.json() == {"error": "invalid_grant"}
+        for verifier_sent in ("short", "é" * 43):  # not a verifier (RFC 7636 §4.1): no 5xx
+            not_a_verifier = await client.post(
+                f"{issuer}/token",
+                data={**form, "code_verifier": verifier_sent},
+                auth=(tenant.client_id, secret),
+            )
+            assert not_a_verifier.json() == {"error": "invalid_grant"}
+        for header in ("Basic %%%", "Basic " + base64.b64encode(b"no-colon").decode()):
+            malformed = await client.post(
+                f"{issuer}/token", data=form, headers={"Authorization": header}
+            )
+            assert malformed.status_code == 401 and malformed.json() == {"error": "invalid_client"}
         ok = await client.post(
             f"{issuer}/token", data={**form, "client_id": tenant.client_id, "client_secret": secret}
         )

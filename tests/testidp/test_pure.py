@@ -171,6 +171,7 @@ def test_pkce() -> None:
     )
     assert op.pkce_matches(challenge, verifier) and not op.pkce_matches(challenge, "w" * 43)
     assert not op.pkce_matches(challenge, None) and op.pkce_matches(None, None)
+    assert not op.pkce_matches(challenge, "short") and not op.pkce_matches(challenge, "é" * 43)
 
 
 @pytest.mark.parametrize("scenario", list(Scenario))

@@ -31,6 +31,7 @@ from propylon.tenants import oidc_client_rules as rules
 from propylon.tenants import oidc_connection_edits as edits
 from propylon.tenants import oidc_connections as conns
 from propylon.tenants.service import get_tenant
+from propylon.testidp.connections import check_may_be_live
 
 TARGET = "oidc_connection"
 
@@ -80,6 +81,18 @@ def _target(rec: AuditRecord, conn: OidcConnection) -> None:
     rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, TARGET, conn.id
 
 
+async def _not_live_to_test_idp(rt: Runtime, s: AsyncSession, conn: OidcConnection) -> None:
+    """A connection to the test IdP stays a draft (but the demo's): ``testidp/connections``."""
+    await check_may_be_live(
+        s,
+        conn.tenant_id,
+        conn.issuer,
+        live=conn.disabled_at is None,
+        public_url=rt.settings.public_url,
+        demo_enabled=rt.settings.demo_enabled,
+    )
+
+
 async def create_connection(
     rt: Runtime, actor: Actor, tenant_ref: str, draft: conns.OidcConnectionDraft
 ) -> dict[str, Any]:
@@ -95,6 +108,7 @@ async def create_connection(
             s, tenant_ref, draft, now=rt.clock(), box=rt.secret_box
         )
         _target(rec, conn)
+        await _not_live_to_test_idp(rt, s, conn)
         rec.diff = {
             "issuer": {"before": None, "after": conn.issuer},
             "client_id": {"before": None, "after": conn.client_id},
@@ -144,6 +158,7 @@ async def update_connection(
             s, connection_id, changes, rt.clock(), rt.secret_box
         )
         _target(rec, conn)
+        await _not_live_to_test_idp(rt, s, conn)
         view = _view(rt, conn)
         if rec.diff:
             end = se.CONNECTION_DISABLED if disabled_now(rec.diff) else None

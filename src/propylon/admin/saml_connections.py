@@ -24,6 +24,7 @@ from propylon.tenants import saml_connection_edits as edits
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.metadata_fetch import fetch_metadata
 from propylon.tenants.service import get_tenant
+from propylon.testidp.connections import check_may_be_live
 
 log = structlog.get_logger("propylon.saml")
 SYSTEM = Actor("system", "metadata-refresh")
@@ -47,6 +48,18 @@ def _view(rt: Runtime, conn: SamlConnection) -> dict[str, Any]:
         rt.settings.public_url,
         now=rt.clock(),
         expiry_warning_days=rt.settings.saml_cert_expiry_warning_days,
+    )
+
+
+async def _not_live_to_test_idp(rt: Runtime, s: AsyncSession, conn: SamlConnection) -> None:
+    """A connection to the test IdP stays a draft (but the demo's): ``testidp/connections``."""
+    await check_may_be_live(
+        s,
+        conn.tenant_id,
+        conn.idp_entity_id,
+        live=conn.disabled_at is None,
+        public_url=rt.settings.public_url,
+        demo_enabled=rt.settings.demo_enabled,
     )
 
 
@@ -94,6 +107,7 @@ async def create_connection(
             connection_id=connection_id,
         )
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        await _not_live_to_test_idp(rt, s, conn)
         rec.diff = {
             "idp_entity_id": {"before": None, "after": conn.idp_entity_id},
             "allow_idp_initiated": {"before": None, "after": conn.allow_idp_initiated},
@@ -138,6 +152,7 @@ async def update_connection(
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, Any]:
         conn, rec.diff = await edits.update_connection(s, connection_id, changes, rt.clock())
         rec.tenant_id, rec.target_type, rec.target_id = conn.tenant_id, "saml_connection", conn.id
+        await _not_live_to_test_idp(rt, s, conn)
         view = _view(rt, conn)
         if rec.diff:
             end = se.CONNECTION_DISABLED if disabled_now(rec.diff) else None

@@ -6,27 +6,19 @@ the OIDC side registers a ``test-client-…`` client whose secret the test provi
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from propylon.admin import oidc_connections as oidc_ops
-from propylon.admin import saml_connections as saml_ops
+from propylon.admin.test_idp import connect_test_idp
 from propylon.api.portal_auth import portal_grant
 from propylon.api.portal_sso_forms import actor_of, read_sso_form, runtime
 from propylon.api.portal_sso_routes import KINDS, NO_STORE, guide_page
 from propylon.errors import InvalidInput
-from propylon.ids import Kind
 from propylon.setup import guides
 from propylon.tenants.connection_ids import draft_id, is_new_id_shape
-from propylon.tenants.oidc_connections import OidcConnectionDraft
-from propylon.tenants.saml_connections import IdpSource
-from propylon.testidp.identity import CLIENT_PREFIX, oidc_issuer, saml_identity, test_client_secret
 
 router = APIRouter(include_in_schema=False)
-NAME = "Propylon test IdP"
 
 
 @router.post("/portal/sso/{protocol}/test-idp")
@@ -40,31 +32,14 @@ async def use_test_idp(request: Request, protocol: str) -> Response:
     draft = form.get("draft", "")
     draft = draft if is_new_id_shape(kind, draft) else draft_id(kind, None)
     try:
-        if kind is Kind.SAML_CONNECTION:
-            idp = await saml_identity(rt)
-            done = await saml_ops.create_connection(
-                rt,
-                actor_of(grant),
-                grant.tenant_id,
-                IdpSource(metadata_xml=idp.metadata_xml),
-                name=f"{NAME} (SAML)",
-                jit=True,
-                preset="generic",
-                disabled=True,
-                connection_id=draft,
-            )
-        else:
-            client_id = CLIENT_PREFIX + secrets.token_hex(8)
-            oidc = OidcConnectionDraft(
-                issuer=oidc_issuer(rt.settings.public_url),
-                client_id=client_id,
-                client_secret=test_client_secret(rt, client_id),
-                name=f"{NAME} (OIDC)",
-                jit=True,
-                connection_id=draft,
-                disabled=True,
-            )
-            done = await oidc_ops.create_connection(rt, actor_of(grant), grant.tenant_id, oidc)
+        done = await connect_test_idp(
+            rt,
+            actor_of(grant),
+            grant.tenant_id,
+            "saml" if protocol == "saml" else "oidc",
+            connection_id=draft,
+            disabled=True,
+        )
     except InvalidInput as exc:
         g = guides.guide(protocol, "generic")
         problem = f"The test IdP could not be connected: {exc.detail}"

@@ -9,25 +9,20 @@ visitor; a code is remembered once it is redeemed, so it is used only once.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from propylon.admin.test_idp import answered_oidc
 from propylon.api.http import read_form
+from propylon.api.oauth_adapter import MalformedBasic, basic_credentials
 from propylon.api.testidp_routes import enabled, picker_page, refused, too_many_answers
 from propylon.runtime import Runtime
 from propylon.tenants.oidc_connections import rp_urls
 from propylon.testidp import oidc_provider as op
-from propylon.testidp.connections import (
-    TrustingOidcConnection,
-    suggestions,
-    trusting_oidc_connection,
-)
+from propylon.testidp.connections import TrustingOidcConnection
 from propylon.testidp.identity import CLIENT_PREFIX, oidc_issuer, test_client_secret, test_keys
 from propylon.testidp.picker import read_choice
 from propylon.testidp.scenarios import Scenario
@@ -64,10 +59,7 @@ async def _client(
     cid = redirect_uri[len(prefix) :].removesuffix("/callback")
     if "/" in cid or rp_urls(rt.settings.public_url, cid)["redirect_uri"] != redirect_uri:
         return None, []
-    async with rt.db.read() as s:
-        conn = await trusting_oidc_connection(s, cid, _issuer(rt), client_id)
-        people = await suggestions(s, conn.tenant_id) if conn else []
-    return conn, people
+    return await answered_oidc(rt, cid, client_id)
 
 
 def _back(rt: Runtime, redirect_uri: str, **params: str | None) -> Response:
@@ -171,15 +163,13 @@ def _token_error(error: str, status: int = 400) -> JSONResponse:
 
 
 def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str] | None:
-    """client_secret_basic (RFC 6749 §2.3.1: form-urlencoded id and secret) or _post."""
-    header = request.headers.get("authorization", "")
-    if header[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        client_id, sep, secret = decoded.partition(":")
-        return (unquote(client_id), unquote(secret)) if sep else None
+    """client_secret_basic (``api/oauth_adapter.py``'s reader, RFC 6749 §2.3.1) or _post."""
+    try:
+        basic = basic_credentials(request)
+    except MalformedBasic:
+        return None
+    if basic is not None:
+        return basic
     if "client_id" in form and "client_secret" in form:
         return form["client_id"], form["client_secret"]
     return None
@@ -187,43 +177,25 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str] | No
 
 @router.post("/token")
 async def token(request: Request) -> Response:
-    """The token endpoint (RFC 6749 §4.1.3, Core §3.1.3): code → ID and access tokens."""
+    """The token endpoint (RFC 6749 §4.1.3, Core §3.1.3): ``testidp/oidc_provider.redeem``."""
     rt = _rt(request)
     try:
         form = await read_form(request, _FORM_BYTES)
     except ValueError:
         return _token_error("invalid_request")
-    creds = _credentials(request, form)
-    if creds is None or not creds[0].startswith(CLIENT_PREFIX):
-        return _token_error("invalid_client", 401)
-    client_id, secret = creds
-    if not hmac.compare_digest(secret.encode(), test_client_secret(rt, client_id).encode()):
-        return _token_error("invalid_client", 401)
-    if form.get("grant_type") != "authorization_code":
-        return _token_error("unsupported_grant_type")
-    now = rt.clock()
-    opened = op.open_sealed(_key(rt, "code"), "code", form.get("code", ""), now)
-    grant = op.grant_of(opened) if opened else None
-    if (
-        grant is None
-        or grant.client_id != client_id
-        or grant.redirect_uri != form.get("redirect_uri")
-        or not op.pkce_matches(grant.code_challenge, form.get("code_verifier"))
-        or not await rt.cache.remember_once(f"test-idp:code:{grant.jti}", op.CODE_SECONDS * 2)
-    ):
-        return _token_error("invalid_grant")
-    issuer = _issuer(rt)
-    keys = await test_keys(rt)
-    claims = op.userinfo_claims(issuer, grant.person, Scenario(grant.scenario))
-    expires = int(now.timestamp()) + op.TOKEN_SECONDS
-    access = op.seal(_key(rt, "access"), "access", {"claims": claims, "exp": expires})
-    body = {
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": op.TOKEN_SECONDS,
-        "id_token": op.id_token(issuer, grant, keys, now),
-        "scope": " ".join(op.SCOPES),
-    }
+    keys = op.TokenKeys(_key(rt, "code"), _key(rt, "access"), await test_keys(rt))
+    try:
+        body = await op.redeem(
+            form,
+            _credentials(request, form),
+            secret_of=lambda client_id: test_client_secret(rt, client_id),
+            keys=keys,
+            issuer=_issuer(rt),
+            now=rt.clock(),
+            first_use=rt.cache.remember_once,
+        )
+    except op.TokenError as exc:
+        return _token_error(exc.error, exc.status)
     return JSONResponse(body, headers=_NO_STORE)
 
 

@@ -15,13 +15,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from propylon.admin.test_idp import answered_saml
 from propylon.api.authorize import too_many_sign_ins
 from propylon.api.http import read_form
 from propylon.api.pages import page, render
 from propylon.runtime import Runtime
 from propylon.saml.errors import SamlValidationError
 from propylon.tenants.saml_connections import sp_urls
-from propylon.testidp.connections import TrustingConnection, suggestions, trusting_connection
 from propylon.testidp.identity import saml_entity_id, saml_identity, test_keys
 from propylon.testidp.picker import read_choice
 from propylon.testidp.saml_idp import BINDING_POST, BINDING_REDIRECT, read_authn_request
@@ -100,14 +100,6 @@ def _connection_of_acs(rt: Runtime, acs_url: str | None) -> str | None:
     )
 
 
-async def _trusting(rt: Runtime, connection_id: str) -> tuple[TrustingConnection | None, list[Any]]:
-    entity_id = saml_entity_id(rt.settings.public_url)
-    async with rt.db.read() as s:
-        conn = await trusting_connection(s, connection_id, entity_id)
-        people = await suggestions(s, conn.tenant_id) if conn else []
-    return conn, people
-
-
 @router.get("/saml/metadata")
 async def saml_metadata(request: Request) -> Response:
     """The test IdP's SAML metadata (SAML Metadata 2.0 §2.4.3)."""
@@ -128,7 +120,7 @@ async def _sso(
     except SamlValidationError:
         return refused("The sign-in request could not be read.")
     cid = _connection_of_acs(rt, req.acs_url)
-    conn, people = await _trusting(rt, cid) if cid else (None, [])
+    conn, people = await answered_saml(rt, cid) if cid else (None, [])
     if conn is None or conn.sp_entity_id != req.issuer:
         return refused(
             "The test IdP answers only Propylon's own SAML connections that trust it, at "
@@ -167,7 +159,7 @@ async def saml_sso_post(request: Request) -> Response:
 async def saml_start(request: Request, connection_id: str = "") -> Response:
     """IdP-initiated sign-in (SAML Profiles §4.1.5) into a connection that trusts the test
     IdP (the connection decides whether it accepts unsolicited Responses)."""
-    conn, people = await _trusting(_rt(request), connection_id)
+    conn, people = await answered_saml(_rt(request), connection_id)
     if conn is None:
         return refused("There is no SAML connection trusting the test IdP by that id.", 404)
     return picker_page(
@@ -189,7 +181,7 @@ async def saml_answer(request: Request) -> Response:
         form = await read_form(request, _FORM_BYTES)
     except ValueError:
         return refused("The form could not be read.")
-    conn, people = await _trusting(rt, form.get("connection_id", ""))
+    conn, people = await answered_saml(rt, form.get("connection_id", ""))
     if conn is None:
         return refused("There is no SAML connection trusting the test IdP by that id.", 404)
     request_id = form.get("request_id") or None

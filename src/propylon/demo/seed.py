@@ -22,6 +22,7 @@ from propylon import errors
 from propylon.admin import apps, entitlements
 from propylon.admin import saml_connections as saml_admin
 from propylon.admin import tenants as ops
+from propylon.admin.test_idp import connect_test_idp
 from propylon.audit import Actor
 from propylon.demo.state import DOMAIN, TENANT_SLUG, DemoState, load_state, save_state
 from propylon.runtime import Runtime
@@ -235,7 +236,8 @@ async def _api_key(rt: Runtime, before: DemoState | None) -> tuple[str, str]:
 
 async def _connection(rt: Runtime) -> str:
     """The tenant's SAML connection to the test IdP, following the IdP's current entity id
-    and SSO URL (both derive from the public URL)."""
+    and SSO URL (both derive from the public URL); live, which only the demo tenant's may be
+    and only while the demo is enabled (``testidp/connections.py``)."""
     idp = await saml_identity(rt)
     metadata = idp.metadata_xml
     source = IdpSource(metadata_xml=metadata.encode() if isinstance(metadata, str) else metadata)
@@ -247,5 +249,7 @@ async def _connection(rt: Runtime) -> str:
                 rt, DEMO, conn["connection_id"], ConnectionChanges(source=source)
             )
         return str(conn["connection_id"])
-    made = await saml_admin.create_connection(rt, DEMO, TENANT_SLUG, source, name=CONNECTION_NAME)
+    made = await connect_test_idp(
+        rt, DEMO, TENANT_SLUG, "saml", disabled=False, name=CONNECTION_NAME, jit=False
+    )
     return str(made["connection_id"])

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from propylon.owner_only import secure_dir
+from propylon.testidp.connections import DEMO_TENANT
 
 STATE_FILE = "demo.json"
-TENANT_SLUG = "demo"
+TENANT_SLUG = DEMO_TENANT
 DOMAIN = "demo.example"
 
 

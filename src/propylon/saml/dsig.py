@@ -71,7 +71,18 @@ from .xml import (
     xml_attributes,
 )
 
-__all__ = ["C14N_METHODS", "C14nMethod", "PublicKey", "verify_enveloped_signature"]
+__all__ = [
+    "C14N_METHODS",
+    "ENVELOPED",
+    "EXC_C14N",
+    "RSA_SHA1",
+    "RSA_SHA256",
+    "SHA1",
+    "SHA256",
+    "C14nMethod",
+    "PublicKey",
+    "verify_enveloped_signature",
+]
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
@@ -83,6 +94,10 @@ C14N10: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 C14N10_WC: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
 C14N11: Final = "http://www.w3.org/2006/12/xml-c14n11"
 C14N11_WC: Final = "http://www.w3.org/2006/12/xml-c14n11#WithComments"
+RSA_SHA256: Final = f"{_MORE}rsa-sha256"
+RSA_SHA1: Final = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+SHA256: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
+SHA1: Final = "http://www.w3.org/2000/09/xmldsig#sha1"
 _XML_BASE: Final = f"{{{XML_NS}}}base"
 _C14N11_INHERITED: Final = frozenset({f"{{{XML_NS}}}lang", f"{{{XML_NS}}}space"})
 
@@ -111,13 +126,13 @@ C14N_METHODS: Final[dict[str, C14nMethod]] = {
 
 # signature method URI -> (key kind, hash factory, is_sha1)
 _SIG_METHODS: Final[dict[str, tuple[str, Callable[[], hashes.HashAlgorithm], bool]]] = {
-    f"{_MORE}rsa-sha256": ("rsa", hashes.SHA256, False),
+    RSA_SHA256: ("rsa", hashes.SHA256, False),
     f"{_MORE}rsa-sha384": ("rsa", hashes.SHA384, False),
     f"{_MORE}rsa-sha512": ("rsa", hashes.SHA512, False),
     f"{_MORE}ecdsa-sha256": ("ec", hashes.SHA256, False),
     f"{_MORE}ecdsa-sha384": ("ec", hashes.SHA384, False),
     f"{_MORE}ecdsa-sha512": ("ec", hashes.SHA512, False),
-    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": ("rsa", hashes.SHA1, True),
+    RSA_SHA1: ("rsa", hashes.SHA1, True),
     f"{_MORE}ecdsa-sha1": ("ec", hashes.SHA1, True),
 }
 # digest method URI -> (empty hash object, is_sha1). Callers hash with a
@@ -125,10 +140,10 @@ _SIG_METHODS: Final[dict[str, tuple[str, Callable[[], hashes.HashAlgorithm], boo
 # provider store on every call, a copy does not (~1 us per validation here).
 # The templates are never updated, so copying them from any thread is safe.
 _DIGESTS: Final[dict[str, tuple[Any, bool]]] = {
-    "http://www.w3.org/2001/04/xmlenc#sha256": (hashlib.sha256(), False),
+    SHA256: (hashlib.sha256(), False),
     f"{_MORE}sha384": (hashlib.sha384(), False),
     "http://www.w3.org/2001/04/xmlenc#sha512": (hashlib.sha512(), False),
-    "http://www.w3.org/2000/09/xmldsig#sha1": (hashlib.sha1(), True),
+    SHA1: (hashlib.sha1(), True),
 }
 
 _SIGNATURE: Final = f"{{{DS}}}Signature"

@@ -26,7 +26,16 @@ from .errors import Reason, SamlValidationError
 from .model import IdpTrust
 from .xml import DS, MD, full_text, secure_fromstring
 
-__all__ = ["Endpoint", "IdpMetadata", "build_sp_metadata", "parse_idp_metadata"]
+__all__ = [
+    "BINDING_POST",
+    "BINDING_REDIRECT",
+    "PROTOCOL",
+    "Endpoint",
+    "IdpMetadata",
+    "build_sp_metadata",
+    "key_descriptor",
+    "parse_idp_metadata",
+]
 
 PROTOCOL: Final = "urn:oasis:names:tc:SAML:2.0:protocol"
 BINDING_REDIRECT: Final = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
@@ -142,7 +151,9 @@ def parse_idp_metadata(
     )
 
 
-def _key_descriptor(parent: etree._Element, cert: x509.Certificate, use: str) -> None:
+def key_descriptor(parent: etree._Element, cert: x509.Certificate, use: str) -> None:
+    """An ``md:KeyDescriptor`` of ``use`` (``signing``, ``encryption``) holding ``cert``
+    (SAML Metadata §2.4.1.1), for the SP's metadata and the test IdP's."""
     kd = etree.SubElement(parent, f"{{{MD}}}KeyDescriptor", use=use)
     data = etree.SubElement(etree.SubElement(kd, f"{{{DS}}}KeyInfo"), f"{{{DS}}}X509Data")
     etree.SubElement(data, f"{{{DS}}}X509Certificate").text = base64.b64encode(
@@ -169,9 +180,9 @@ def build_sp_metadata(
     sp.set("AuthnRequestsSigned", "true" if authn_requests_signed else "false")
     sp.set("WantAssertionsSigned", "true" if want_assertions_signed else "false")
     if signing_certificate is not None:
-        _key_descriptor(sp, signing_certificate, "signing")
+        key_descriptor(sp, signing_certificate, "signing")
     if encryption_certificate is not None:
-        _key_descriptor(sp, encryption_certificate, "encryption")
+        key_descriptor(sp, encryption_certificate, "encryption")
     if slo_url is not None:
         etree.SubElement(
             sp, f"{{{MD}}}SingleLogoutService", Binding=BINDING_REDIRECT, Location=slo_url

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from propylon.oidc.rfc7636 import s256_challenge
+from propylon.testidp.identity import CLIENT_PREFIX
 from propylon.testidp.keys import KeyPair, TestIdpKeys
 from propylon.testidp.saml_response import Person, opaque_subject
 from propylon.testidp.scenarios import SKEW, WRONG_AUDIENCE, Scenario
@@ -34,11 +36,13 @@ from propylon.testidp.scenarios import SKEW, WRONG_AUDIENCE, Scenario
 __all__ = [
     "CODE_SECONDS",
     "Grant",
+    "TokenError",
     "discovery",
     "id_token",
     "jwks",
     "open_sealed",
     "pkce_matches",
+    "redeem",
     "seal",
     "userinfo_claims",
 ]
@@ -172,7 +176,10 @@ def pkce_matches(challenge: str | None, verifier: str | None) -> bool:
         return verifier is None
     if not verifier:
         return False
-    computed = _b64(hashlib.sha256(verifier.encode()).digest())
+    try:
+        computed = s256_challenge(verifier)
+    except ValueError:  # not a verifier (§4.1)
+        return False
     return hmac.compare_digest(computed, challenge)
 
 
@@ -221,3 +228,64 @@ def id_token(issuer: str, grant: Grant, keys: TestIdpKeys, now: datetime) -> str
 
 def grant_dict(grant: Grant) -> dict[str, Any]:
     return asdict(grant)
+
+
+class TokenError(Exception):
+    """A token request refused (RFC 6749 §5.2): ``error`` and the HTTP status."""
+
+    def __init__(self, error: str, status: int = 400) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TokenKeys:
+    """What the token endpoint signs and seals with."""
+
+    code: bytes
+    access: bytes
+    signing: TestIdpKeys
+
+
+async def redeem(
+    form: Mapping[str, str],
+    credentials: tuple[str, str] | None,
+    *,
+    secret_of: Callable[[str], str],
+    keys: TokenKeys,
+    issuer: str,
+    now: datetime,
+    first_use: Callable[[str, int], Awaitable[bool]],
+) -> dict[str, Any]:
+    """The token endpoint (RFC 6749 §4.1.3, Core §3.1.3): a code for ID and access tokens.
+
+    ``credentials``: the client's id and secret (``client_secret_basic`` or ``_post``);
+    ``secret_of``: a client's expected secret; ``first_use(key, seconds)``: true the first
+    time a code is seen (a code redeems once). Raises :class:`TokenError`."""
+    if credentials is None or not credentials[0].startswith(CLIENT_PREFIX):
+        raise TokenError("invalid_client", 401)
+    client_id, secret = credentials
+    if not hmac.compare_digest(secret.encode(), secret_of(client_id).encode()):
+        raise TokenError("invalid_client", 401)
+    if form.get("grant_type") != "authorization_code":
+        raise TokenError("unsupported_grant_type")
+    opened = open_sealed(keys.code, "code", form.get("code", ""), now)
+    grant = grant_of(opened) if opened else None
+    if (
+        grant is None
+        or grant.client_id != client_id
+        or grant.redirect_uri != form.get("redirect_uri")
+        or not pkce_matches(grant.code_challenge, form.get("code_verifier"))
+        or not await first_use(f"test-idp:code:{grant.jti}", CODE_SECONDS * 2)
+    ):
+        raise TokenError("invalid_grant")
+    claims = userinfo_claims(issuer, grant.person, Scenario(grant.scenario))
+    expires = int(now.timestamp()) + TOKEN_SECONDS
+    return {
+        "access_token": seal(keys.access, "access", {"claims": claims, "exp": expires}),
+        "token_type": "Bearer",
+        "expires_in": TOKEN_SECONDS,
+        "id_token": id_token(issuer, grant, keys.signing, now),
+        "scope": " ".join(SCOPES),
+    }

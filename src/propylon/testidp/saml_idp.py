@@ -9,22 +9,26 @@ Propylon gives them, whatever the request asks (:mod:`propylon.api.testidp_route
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Final
 
 from lxml import etree
 
 from propylon.saml.errors import Reason, SamlValidationError
+from propylon.saml.metadata import BINDING_POST, BINDING_REDIRECT, PROTOCOL, key_descriptor
 from propylon.saml.redirect import decode_redirect_message
 from propylon.saml.xml import DS, MD, SAML, SAMLP, decode_b64, full_text, secure_fromstring
 from propylon.testidp.keys import KeyPair
+from propylon.testidp.saml_response import EMAIL_FORMAT, PERSISTENT_FORMAT
 
-__all__ = ["AuthnRequest", "build_idp_metadata", "read_authn_request"]
+__all__ = [
+    "BINDING_POST",
+    "BINDING_REDIRECT",
+    "AuthnRequest",
+    "build_idp_metadata",
+    "read_authn_request",
+]
 
-BINDING_REDIRECT: Final = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-BINDING_POST: Final = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-PROTOCOL: Final = "urn:oasis:names:tc:SAML:2.0:protocol"
 MAX_REQUEST_BYTES: Final = 64 * 1024
 _MAX_ID: Final = 256
 
@@ -47,15 +51,8 @@ def build_idp_metadata(entity_id: str, sso_url: str, signer: KeyPair) -> bytes:
     idp = etree.SubElement(ed, f"{{{MD}}}IDPSSODescriptor")
     idp.set("protocolSupportEnumeration", PROTOCOL)
     idp.set("WantAuthnRequestsSigned", "false")
-    kd = etree.SubElement(idp, f"{{{MD}}}KeyDescriptor", use="signing")
-    data = etree.SubElement(etree.SubElement(kd, f"{{{DS}}}KeyInfo"), f"{{{DS}}}X509Data")
-    etree.SubElement(data, f"{{{DS}}}X509Certificate").text = base64.b64encode(
-        signer.certificate_der
-    ).decode()
-    for fmt in (
-        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-    ):
+    key_descriptor(idp, signer.certificate, "signing")
+    for fmt in (EMAIL_FORMAT, PERSISTENT_FORMAT):
         etree.SubElement(idp, f"{{{MD}}}NameIDFormat").text = fmt
     for binding in (BINDING_REDIRECT, BINDING_POST):
         etree.SubElement(idp, f"{{{MD}}}SingleSignOnService", Binding=binding, Location=sso_url)

@@ -20,17 +20,16 @@ from typing import Final
 
 from lxml import etree
 
+from propylon.saml.assertion import ENTITY_FORMAT
 from propylon.saml.messages import new_id
+from propylon.saml.xml import SAML, SAMLP, XSI
 from propylon.testidp.keys import TestIdpKeys
 from propylon.testidp.scenarios import OTHER_DOMAIN, SKEW, WRONG_AUDIENCE, Scenario
 from propylon.testidp.xmldsig import sign_enveloped
 
 __all__ = ["Person", "SamlAnswer", "build_response", "encode_response", "opaque_subject"]
 
-SAML: Final = "urn:oasis:names:tc:SAML:2.0:assertion"
-SAMLP: Final = "urn:oasis:names:tc:SAML:2.0:protocol"
 _XS: Final = "http://www.w3.org/2001/XMLSchema"
-_XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
 _STATUS: Final = "urn:oasis:names:tc:SAML:2.0:status:"
 EMAIL_FORMAT: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 PERSISTENT_FORMAT: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
@@ -121,7 +120,7 @@ def _attributes(parent: etree._Element, person: Person, with_email: bool) -> Non
         )
         for value in vals:
             v = _el(attr, SAML, "AttributeValue", value)
-            v.set(f"{{{_XSI}}}type", "xs:string")
+            v.set(f"{{{XSI}}}type", "xs:string")
 
 
 def _assertion(
@@ -139,7 +138,7 @@ def _assertion(
         SAML,
         "Issuer",
         answer.idp_entity_id,
-        Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity",
+        Format=ENTITY_FORMAT,
     )
     subject = _el(a, SAML, "Subject")
     if missing_email:
@@ -207,7 +206,7 @@ def build_response(
             "IssueInstant": _instant(now),
             "Destination": answer.acs_url,
         },
-        nsmap={"samlp": SAMLP, "saml": SAML, "xs": _XS, "xsi": _XSI},
+        nsmap={"samlp": SAMLP, "saml": SAML, "xs": _XS, "xsi": XSI},
     )
     if answer.in_response_to:
         root.set("InResponseTo", answer.in_response_to)
@@ -216,7 +215,7 @@ def build_response(
         SAML,
         "Issuer",
         answer.idp_entity_id,
-        Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity",
+        Format=ENTITY_FORMAT,
     )
     status = _el(root, SAMLP, "Status")
     signer = keys.wrong if scenario is Scenario.WRONG_KEY else keys.saml

@@ -17,27 +17,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
+from propylon.saml.dsig import ENVELOPED, EXC_C14N, RSA_SHA1, RSA_SHA256, SHA1, SHA256
+from propylon.saml.xml import DS, SAML
 from propylon.testidp.keys import KeyPair
 
-__all__ = ["DS", "sign_enveloped"]
+__all__ = ["sign_enveloped"]
 
-DS: Final = "http://www.w3.org/2000/09/xmldsig#"
-SAML: Final = "urn:oasis:names:tc:SAML:2.0:assertion"
-EXC_C14N: Final = "http://www.w3.org/2001/10/xml-exc-c14n#"
-ENVELOPED: Final = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _ALGORITHMS: Final = {
-    False: (
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-        "http://www.w3.org/2001/04/xmlenc#sha256",
-        hashlib.sha256,
-        hashes.SHA256,
-    ),
-    True: (
-        "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-        "http://www.w3.org/2000/09/xmldsig#sha1",
-        hashlib.sha1,
-        hashes.SHA1,
-    ),
+    False: (RSA_SHA256, SHA256, hashlib.sha256, hashes.SHA256),
+    True: (RSA_SHA1, SHA1, hashlib.sha1, hashes.SHA1),
 }
 
 
