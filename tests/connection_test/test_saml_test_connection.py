@@ -187,6 +187,27 @@ async def test_unknown_person_would_be_created_and_is_not(server: Server, idp: I
     assert users["totalResults"] == 0
 
 
+async def test_a_person_of_another_domain_or_without_a_seat_fails_the_user_stage(
+    server: Server, idp: Idp
+) -> None:
+    """The test says what just-in-time provisioning would do: refuse an email of a domain
+    the tenant does not own (with the remedy), and a new person when the seats are full."""
+    started, test_id, req = await begin(server, idp, vendor="okta")
+    stranger = "mallory@elsewhere.example"
+    recorded(await answer(server, idp, started, respond(idp, req, {"mail": [stranger]})), test_id)
+    test = await get_test(server.rt, test_id, tenant_of(idp))
+    failed_at(test, "user", "email_domain_not_owned")
+    assert test.remedy and stranger in test.remedy and "another domain" in test.remedy
+    assert "Assignments" in test.remedy and "Domains" in test.remedy
+    server.cli("tenant", "set-seats", idp.slug, "0")
+    started, test_id, req = await begin(server, idp)
+    email = f"grace@{idp.domain}"
+    recorded(await answer(server, idp, started, respond(idp, req, {"mail": [email]})), test_id)
+    failed_at(await get_test(server.rt, test_id, tenant_of(idp)), "user", "seat_limit_reached")
+    users = (await idp.scim.get("/Users", params={"filter": f'userName eq "{email}"'})).json()
+    assert users["totalResults"] == 0
+
+
 async def _other_key(idp: Idp, tmp_path: Path) -> Any:
     """The IdP signing with a key whose certificate the connection does not trust."""
     sp_md = httpx.get(idp.connection["sp_metadata_url"]).content

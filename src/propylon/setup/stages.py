@@ -149,6 +149,8 @@ SIGN_IN_REASONS: Final[dict[str, str]] = {
     "email_not_verified": "attributes",
     "jit_without_email": "attributes",
     "unknown_user": "user",
+    "email_domain_not_owned": "user",
+    "seat_limit_reached": "user",
     "user_deactivated": "user",
     "user_deprovisioned": "user",
 }

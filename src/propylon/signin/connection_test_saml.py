@@ -20,7 +20,7 @@ from propylon.signin.connection_test_record import (
     Verdict,
     bounded_attributes,
     conclude,
-    judge_user,
+    judge,
     lock_pending,
     mapped_fields,
     pending_row,
@@ -118,8 +118,13 @@ async def finish_saml_test(
                     raise StageFailure("assertion_replayed", "response_received")
                 found, email = await find_user(s, conn, assertion)
                 verdict.mapped["email"] = verdict.mapped.get("email") or email
-                verdict.user = judge_user(
-                    found, email, jit=conn.jit, email_needed=conn.match_by == "email"
+                verdict.user = await judge(
+                    s,
+                    conn.tenant_id,
+                    found,
+                    email,
+                    jit=conn.jit,
+                    email_needed=conn.match_by == "email",
                 )
                 verdict.passed["attributes"] = f"email {email}" if email else "mapped"
                 verdict.passed["user"] = str(verdict.user["outcome"]).replace("_", " ")
