@@ -15,7 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select, update
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
+from propylon.db.tables_setup import ConnectionTestRow
 from propylon.errors import NotFound
 from propylon.setup.model import ConnectionTest
 from propylon.setup.tests_store import get_test, latest_test, list_tests
@@ -206,6 +210,49 @@ async def test_a_person_of_another_domain_or_without_a_seat_fails_the_user_stage
     failed_at(await get_test(server.rt, test_id, tenant_of(idp)), "user", "seat_limit_reached")
     users = (await idp.scim.get("/Users", params={"filter": f'userName eq "{email}"'})).json()
     assert users["totalResults"] == 0
+
+
+async def test_tests_are_purged_after_their_retention_and_deleted_with_the_connection(
+    server: Server, idp: Idp
+) -> None:
+    """``propylon purge`` removes a result older than the retention (30 days by default) and
+    a test never answered that long after it expired; deleting the connection deletes the
+    rest in the same transaction."""
+    rt, tenant = server.rt, tenant_of(idp)
+    ids = []
+    for _ in range(2):
+        started, test_id, req = await begin(server, idp)
+        saml = respond(idp, req, {"mail": [f"ada@{idp.domain}"]})
+        recorded(await answer(server, idp, started, saml), test_id)
+        ids.append(test_id)
+    old, recent = ids
+    abandoned = (await begin(server, idp))[1]
+    pending = (await begin(server, idp))[1]
+    now = rt.clock()
+    ages = {
+        old: {"finished_at": now - timedelta(days=31)},
+        recent: {"finished_at": now - timedelta(days=29)},
+        abandoned: {"expires_at": now - timedelta(days=31)},
+    }
+    async with rt.db.write() as s:
+        for test_id, values in ages.items():
+            await s.execute(
+                update(ConnectionTestRow).where(ConnectionTestRow.id == test_id).values(**values)
+            )
+    counted = await ops.purge_expired_sign_in_state(rt, CLI, dry_run=True)
+    assert counted["connection_tests"] >= 2
+    assert len(await list_tests(rt, idp.cid, tenant)) == 4
+    purged = server.cli_json("purge")["expired"]
+    assert purged["connection_tests"] >= 2
+    assert {t.id for t in await list_tests(rt, idp.cid, tenant)} == {recent, pending}
+    server.cli("saml", "delete", idp.cid)
+    async with rt.db.read() as s:
+        left = await s.scalar(
+            select(func.count())
+            .select_from(ConnectionTestRow)
+            .where(ConnectionTestRow.connection_id == idp.cid)
+        )
+    assert left == 0
 
 
 async def _other_key(idp: Idp, tmp_path: Path) -> Any:
