@@ -16,6 +16,7 @@ from propylon.audit.log import entry
 from propylon.db.tables_setup import ConnectionTestRow
 from propylon.runtime import Runtime
 from propylon.sessions.pending_cookie import PendingLogin
+from propylon.setup import tests_store
 from propylon.setup.remedies import remedy
 from propylon.setup.stages import build_stages, describe
 from propylon.setup.tests_store import complete, get_row
@@ -183,7 +184,7 @@ async def conclude(
 
 async def lock_pending(s: AsyncSession, test_id: str) -> ConnectionTestRow:
     """The test's row, locked for this transaction, still pending (else a refusal page)."""
-    row = await s.get(ConnectionTestRow, test_id, with_for_update=True)
-    if row is None or row.status != "pending":
+    row = await tests_store.lock_pending(s, test_id)
+    if row is None:
         raise LoginRefused("test_finished", "This test already has its result.", 400)
     return row
