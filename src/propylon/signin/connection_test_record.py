@@ -43,6 +43,8 @@ class StageFailure(Exception):
 class Verdict:
     failed: StageFailure | None = None
     signature_checked: bool = True
+    signature_verified: bool = False
+    """The signature was verified before an earlier stage's refusal (see ``build_stages``)."""
     passed: dict[str, str] = field(default_factory=dict)
     """What a passed stage found, in words."""
     attributes: dict[str, list[str]] = field(default_factory=dict)
@@ -151,6 +153,7 @@ async def conclude(
         facts=facts if failed else None,
         passed_details=verdict.passed,
         signature_checked=verdict.signature_checked,
+        signature_verified=verdict.signature_verified,
     )
     complete(
         row,
