@@ -308,6 +308,9 @@ class Settings(BaseSettings):
     """The longest a setup portal link may be asked to live (a week)."""
     portal_session_seconds: int = Field(default=3_600, ge=60, le=86_400)
     """How long the portal session a link opens lasts; it never outlives this."""
+    connection_test_retention_days: int = Field(default=30, ge=1)
+    """Test connection results are kept this long after they finished (a test never
+    answered: after it expired), then removed by ``propylon purge``."""
     brand_name: str = "Propylon"
     """The host platform's name, in the title and heading of sign-in and error pages."""
     brand_logo_url: str | None = None

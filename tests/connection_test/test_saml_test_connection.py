@@ -15,7 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select, update
 
+from propylon.admin import tenants as ops
+from propylon.admin.audited import CLI
+from propylon.db.tables_setup import ConnectionTestRow
 from propylon.errors import NotFound
 from propylon.setup.model import ConnectionTest
 from propylon.setup.tests_store import get_test, latest_test, list_tests
@@ -120,15 +124,17 @@ def states(test: ConnectionTest) -> dict[str, str]:
     return {s.name: s.state for s in test.stages}
 
 
-def failed_at(test: ConnectionTest, stage: str, reason: str) -> None:
+def failed_at(
+    test: ConnectionTest, stage: str, reason: str, verified_later: tuple[str, ...] = ()
+) -> None:
     """Failed at ``stage`` for ``reason``: the stages before it passed, those after not
-    reached, the failing one with its remedy."""
+    reached (but ``verified_later``, passed), the failing one with its remedy."""
     assert test.status == "failed" and test.failed_stage == stage, test
     assert test.reason == reason
     names = [s.name for s in test.stages]
     at = names.index(stage)
     for s in test.stages:
-        want = "passed" if names.index(s.name) < at else "not_reached"
+        want = "passed" if names.index(s.name) < at or s.name in verified_later else "not_reached"
         if s.name == stage:
             assert s.state == "failed" and s.remedy == test.remedy and s.remedy
         else:
@@ -185,6 +191,70 @@ async def test_unknown_person_would_be_created_and_is_not(server: Server, idp: I
     assert test.status == "passed" and test.user["outcome"] == "would_create"
     users = (await idp.scim.get("/Users", params={"filter": f'userName eq "{email}"'})).json()
     assert users["totalResults"] == 0
+
+
+async def test_a_person_of_another_domain_or_without_a_seat_fails_the_user_stage(
+    server: Server, idp: Idp
+) -> None:
+    """The test says what just-in-time provisioning would do: refuse an email of a domain
+    the tenant does not own (with the remedy), and a new person when the seats are full."""
+    started, test_id, req = await begin(server, idp, vendor="okta")
+    stranger = "mallory@elsewhere.example"
+    recorded(await answer(server, idp, started, respond(idp, req, {"mail": [stranger]})), test_id)
+    test = await get_test(server.rt, test_id, tenant_of(idp))
+    failed_at(test, "user", "email_domain_not_owned")
+    assert test.remedy and stranger in test.remedy and "another domain" in test.remedy
+    assert "Assignments" in test.remedy and "Domains" in test.remedy
+    server.cli("tenant", "set-seats", idp.slug, "0")
+    started, test_id, req = await begin(server, idp)
+    email = f"grace@{idp.domain}"
+    recorded(await answer(server, idp, started, respond(idp, req, {"mail": [email]})), test_id)
+    failed_at(await get_test(server.rt, test_id, tenant_of(idp)), "user", "seat_limit_reached")
+    users = (await idp.scim.get("/Users", params={"filter": f'userName eq "{email}"'})).json()
+    assert users["totalResults"] == 0
+
+
+async def test_tests_are_purged_after_their_retention_and_deleted_with_the_connection(
+    server: Server, idp: Idp
+) -> None:
+    """``propylon purge`` removes a result older than the retention (30 days by default) and
+    a test never answered that long after it expired; deleting the connection deletes the
+    rest in the same transaction."""
+    rt, tenant = server.rt, tenant_of(idp)
+    ids = []
+    for _ in range(2):
+        started, test_id, req = await begin(server, idp)
+        saml = respond(idp, req, {"mail": [f"ada@{idp.domain}"]})
+        recorded(await answer(server, idp, started, saml), test_id)
+        ids.append(test_id)
+    old, recent = ids
+    abandoned = (await begin(server, idp))[1]
+    pending = (await begin(server, idp))[1]
+    now = rt.clock()
+    ages = {
+        old: {"finished_at": now - timedelta(days=31)},
+        recent: {"finished_at": now - timedelta(days=29)},
+        abandoned: {"expires_at": now - timedelta(days=31)},
+    }
+    async with rt.db.write() as s:
+        for test_id, values in ages.items():
+            await s.execute(
+                update(ConnectionTestRow).where(ConnectionTestRow.id == test_id).values(**values)
+            )
+    counted = await ops.purge_expired_sign_in_state(rt, CLI, dry_run=True)
+    assert counted["connection_tests"] >= 2
+    assert len(await list_tests(rt, idp.cid, tenant)) == 4
+    purged = server.cli_json("purge")["expired"]
+    assert purged["connection_tests"] >= 2
+    assert {t.id for t in await list_tests(rt, idp.cid, tenant)} == {recent, pending}
+    server.cli("saml", "delete", idp.cid)
+    async with rt.db.read() as s:
+        left = await s.scalar(
+            select(func.count())
+            .select_from(ConnectionTestRow)
+            .where(ConnectionTestRow.connection_id == idp.cid)
+        )
+    assert left == 0
 
 
 async def _other_key(idp: Idp, tmp_path: Path) -> Any:
@@ -244,7 +314,8 @@ async def test_named_failures(
         stage, reason, words = "response_received", "status_not_success", "not assigned"
     recorded(await answer(server, idp, started, saml), test_id)
     test = await get_test(server.rt, test_id, tenant_of(idp))
-    failed_at(test, stage, reason)
+    # an error Status in a signed Response: its signature was verified before the Status
+    failed_at(test, stage, reason, ("signature",) if case == "error_status" else ())
     assert test.remedy is not None and words in test.remedy, test.remedy
     failing = next(s for s in test.stages if s.name == stage)
     if case == "wrong_certificate":

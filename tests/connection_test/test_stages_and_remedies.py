@@ -114,6 +114,19 @@ def test_an_unsigned_response_leaves_the_signature_unreached() -> None:
     assert {s.name: s.state for s in build_stages("oidc", failed=None)}["nonce"] == "passed"
 
 
+def test_a_signature_verified_before_an_error_status_is_shown_passed() -> None:
+    """A signed Response is verified before its Status: the signature passed, the stages
+    after it not reached."""
+    stages = {
+        s.name: s.state
+        for s in build_stages("saml", failed="response_received", signature_verified=True)
+    }
+    assert stages["response_received"] == "failed" and stages["signature"] == "passed"
+    assert stages["issuer"] == stages["audience"] == "not_reached"
+    plain = build_stages("saml", failed="response_received")
+    assert {s.name: s.state for s in plain}["signature"] == "not_reached"
+
+
 def test_describe_says_what_was_expected_and_received() -> None:
     text = describe(
         "audience_mismatch", {"expected_audience": "A", "received_audiences": ["B", "C"]}

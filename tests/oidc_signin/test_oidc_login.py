@@ -70,6 +70,18 @@ async def test_jit_provisions_a_user_named_by_the_claims(server: Server, op: Loo
     assert claims["family_name"] == "Hopper" and claims["org_slug"] == tenant.slug
 
 
+async def test_jit_refuses_an_email_of_a_domain_the_tenant_does_not_own(
+    server: Server, op: LoopbackOp
+) -> None:
+    tenant = await new_tenant(server, op, jit=True)
+    op.claims = {"sub": "op-mallory", "email": "mallory@elsewhere.example", "email_verified": True}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+        r = await finish(browser, await start(browser, tenant))
+        refused_without_session(r)
+        assert r.status_code == 403 and "not of a domain of this organization" in r.text
+    assert "email_domain_not_owned" in audit_reasons(server, tenant.slug)
+
+
 async def test_unverified_email_is_not_linked_nor_provisioned(
     server: Server, op: LoopbackOp
 ) -> None:

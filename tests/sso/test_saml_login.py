@@ -232,6 +232,34 @@ async def test_jit_creates_the_user_at_first_login(server: Server) -> None:
     assert [u["email"] for u in users] == [email] and users[0]["given_name"] == "Ada"
 
 
+async def test_jit_refuses_another_domain_and_a_full_tenant(server: Server) -> None:
+    """Just in time: an email of a domain the tenant does not own is refused (the tenant has
+    domains), and so is a new person when every seat is taken; nobody is created."""
+    org = await new_org(server, jit=True)
+    acs = urlsplit(org.connection["acs_url"]).path
+
+    async def sign_in(email: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+            request_id, relay, _ = await start(browser, org, f"hint@{org.domain}")
+            saml = response_for(org, email, request_id)
+            return await browser.post(acs, data={"SAMLResponse": saml, "RelayState": relay})
+
+    r = await sign_in("mallory@elsewhere.example")
+    assert r.status_code == 403 and "not of a domain of this organization" in r.text
+    assert "propylon_session" not in r.headers.get("set-cookie", "")
+    server.cli("tenant", "set-seats", org.slug, "0")
+    r = await sign_in(f"bob@{org.domain}")
+    assert r.status_code == 403 and "no licence seat left" in r.text
+    assert await operations_directory.list_users(server.rt, org.slug, offset=0, limit=10) == []
+    reasons = [
+        r["reason"]
+        for r in server.cli_json("audit", "list", org.slug, "--action", "sso.saml.login")
+    ]
+    assert sorted(reasons) == ["email_domain_not_owned", "seat_limit_reached"]
+    server.cli("tenant", "set-seats", org.slug, "--unlimited")
+    assert (await sign_in(f"bob@{org.domain}")).status_code == 303  # own domain, a seat free
+
+
 async def test_idp_initiated_is_off_by_default_and_lands_in_the_named_app_when_on(
     server: Server,
 ) -> None:

@@ -325,12 +325,13 @@ async def purge_expired_sign_in_state(
 ) -> dict[str, int]:
     """Expired codes, refresh tokens, pending AuthnRequests and database sessions
     (:mod:`propylon.sessions.expiry`): counted with ``dry_run``, else deleted and audited."""
+    keep = timedelta(days=rt.settings.connection_test_retention_days)
     if dry_run:
         async with rt.db.read() as s:
-            return await purge_expired(s, now=rt.clock(), dry_run=True)
+            return await purge_expired(s, now=rt.clock(), dry_run=True, test_retention=keep)
 
     async def op(s: AsyncSession, rec: AuditRecord) -> dict[str, int]:
-        counts = await purge_expired(s, now=rt.clock(), dry_run=False)
+        counts = await purge_expired(s, now=rt.clock(), dry_run=False, test_retention=keep)
         rec.diff = {"expired_removed": {"before": None, "after": counts}}
         return counts
 

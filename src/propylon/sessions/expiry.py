@@ -6,16 +6,19 @@ session reached (back-channel logout), of Redis sessions ended one by one and se
 sessions are useless once expired:
 a code, a request or a link can no longer be redeemed, a refresh token or session no longer
 authenticates, an expired assertion is refused before its id is looked up. Keeping them only
-grows the tables. Redis
+grows the tables. Test connection results (``connection_tests``) are kept for a retention
+period after they finished, or after they expired unanswered. Redis
 sessions expire on their own (key TTL); the database replay cache is swept by the
 accelerator (:mod:`propylon.cache.local`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -23,6 +26,7 @@ from propylon.db.tables_password import PasswordToken
 from propylon.db.tables_portal import PortalSession
 from propylon.db.tables_revoke import EndedSession
 from propylon.db.tables_saml import SamlAssertionId, SamlRequest
+from propylon.db.tables_setup import ConnectionTestRow
 from propylon.db.tables_signals import SessionGrant
 from propylon.db.tables_sso import AuthorizationCode, LoginSession, RefreshToken
 
@@ -40,13 +44,34 @@ EXPIRING: dict[str, InstrumentedAttribute[datetime]] = {
 """Each table's expiry column."""
 
 
-async def purge_expired(session: AsyncSession, *, now: datetime, dry_run: bool) -> dict[str, int]:
-    """Count (``dry_run``) or delete the rows of each table in :data:`EXPIRING` that expired
-    before ``now``; returns ``table -> rows``. A used refresh token that is gone can no longer
-    trigger reuse detection, but it had expired, so it is refused all the same."""
-    counts: dict[str, int] = {}
+TEST_RETENTION = timedelta(days=30)
+"""Default retention of test connection results (PROPYLON_CONNECTION_TEST_RETENTION_DAYS)."""
+
+
+def _purgeable(now: datetime, test_retention: timedelta) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, table, condition)`` of every kind of row :func:`purge_expired` removes."""
     for name, column in EXPIRING.items():
-        table, expired = column.class_, column < now
+        yield name, column.class_, column < now
+    ended: ColumnElement[datetime] = func.coalesce(
+        ConnectionTestRow.finished_at, ConnectionTestRow.expires_at
+    )
+    yield "connection_tests", ConnectionTestRow, ended < now - test_retention
+
+
+async def purge_expired(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    dry_run: bool,
+    test_retention: timedelta = TEST_RETENTION,
+) -> dict[str, int]:
+    """Count (``dry_run``) or delete the rows of each table in :data:`EXPIRING` that expired
+    before ``now``, and the test connection results older than ``test_retention`` (from
+    their result, or their expiry when never answered); returns ``table -> rows``. A used
+    refresh token that is gone can no longer trigger reuse detection, but it had expired, so
+    it is refused all the same."""
+    counts: dict[str, int] = {}
+    for name, table, expired in _purgeable(now, test_retention):
         if dry_run:
             found = await session.scalar(select(func.count()).select_from(table).where(expired))
             counts[name] = int(found or 0)

@@ -84,6 +84,14 @@ _INACTIVE = (
     "The person's account in this tenant is deactivated or deprovisioned. Reactivate it in the "
     "directory (or in the IdP's provisioning), or test with another user."
 )
+_OTHER_DOMAIN = (
+    "The IdP sends people of another domain ({email}): assign the application only to people "
+    "of your domains, or add and verify the domain in Domains."
+)
+_SEATS = (
+    "Every licence seat of this tenant is taken, so just-in-time creation would refuse this "
+    "person. Deactivate a user who left, or ask the platform to raise the seat limit."
+)
 _START_AGAIN = (
     "The test could not be matched to the sign-in this browser started, or took too long. "
     "Start the test again from this page, in the same browser."
@@ -188,6 +196,8 @@ _all(
 )
 _all(_UNKNOWN_USER, "unknown_user")
 _all(_INACTIVE, "user_deactivated", "user_deprovisioned")
+_all(_OTHER_DOMAIN, "email_domain_not_owned")
+_all(_SEATS, "seat_limit_reached")
 _all(_START_AGAIN, "pending_login_invalid", "request_used_or_expired", "state_invalid")
 _all(_START_AGAIN, "code_missing", "not_started_in_this_browser")
 _all(_REPLAYED, "assertion_replayed", "id_token_replayed")
@@ -276,6 +286,23 @@ for vendor, where in _SAML_APP.items():
         ("recipient_mismatch", vendor),
         f"The assertion's recipient is not this connection's ACS: {where}, and set the ACS "
         "(Reply or Consumer) URL to {acs_url}.",
+    )
+_ASSIGNMENT: Final = {
+    "okta": "in Okta, the application's Assignments tab: assign it only to people or groups of "
+    "your domains",
+    "entra": "in Microsoft Entra ID, the enterprise application's Users and groups: assign it "
+    "only to people of your domains",
+    "google": "in the Google Admin console, the SAML app's User access: turn it on only for "
+    "the organizational units of your domains",
+    "onelogin": "in OneLogin, the application's Users (or the roles it is given to): keep "
+    "only people of your domains",
+    "jumpcloud": "in JumpCloud, the application's User Groups: bind only groups of people of "
+    "your domains",
+}
+for vendor, where in _ASSIGNMENT.items():
+    VENDOR[("email_domain_not_owned", vendor)] = (
+        f"The IdP sends people of another domain ({{email}}): {where}; or add and verify the "
+        "domain in Domains."
     )
 for vendor, where in _ATTRIBUTES.items():
     VENDOR[("jit_without_email", vendor)] = f"The IdP sent no email address: {where}."

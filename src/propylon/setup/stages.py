@@ -149,6 +149,8 @@ SIGN_IN_REASONS: Final[dict[str, str]] = {
     "email_not_verified": "attributes",
     "jit_without_email": "attributes",
     "unknown_user": "user",
+    "email_domain_not_owned": "user",
+    "seat_limit_reached": "user",
     "user_deactivated": "user",
     "user_deprovisioned": "user",
 }
@@ -190,10 +192,13 @@ def build_stages(
     facts: dict[str, Any] | None = None,
     passed_details: dict[str, str] | None = None,
     signature_checked: bool = True,
+    signature_verified: bool = False,
 ) -> list[Stage]:
     """Every stage of a finished test: those before ``failed`` passed, ``failed`` failed
     with ``detail``, ``remedy`` and ``facts``, the rest not reached (all passed when
-    ``failed`` is None). ``passed_details``: what a passed stage found ("RSA-SHA256")."""
+    ``failed`` is None). ``passed_details``: what a passed stage found ("RSA-SHA256").
+    ``signature_verified``: the signature passed although an earlier stage failed (a signed
+    Response is verified before its Status is read)."""
     names = stage_names(protocol)
     index = names.index(failed) if failed in names else len(names)
     notes = passed_details or {}
@@ -202,6 +207,8 @@ def build_stages(
         state: StageState = "passed" if i < index else "failed" if i == index else "not_reached"
         if state == "passed" and name == "signature" and not signature_checked:
             state = "not_reached"
+        if state == "not_reached" and name == "signature" and signature_verified:
+            state = "passed"
         if state == "failed":
             out.append(Stage(name, LABELS[name], state, detail, remedy, dict(facts or {})))
         else:

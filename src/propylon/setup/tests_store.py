@@ -133,6 +133,15 @@ async def latest_test(
         return as_test(row) if row is not None else None
 
 
+async def lock_pending(session: AsyncSession, test_id: str) -> ConnectionTestRow | None:
+    """The test's row, locked for the caller's transaction, if it is still pending (its
+    answer not yet recorded); None otherwise."""
+    if not plausible(test_id):
+        return None
+    row = await session.get(ConnectionTestRow, test_id, with_for_update=True)
+    return row if row is not None and row.status == "pending" else None
+
+
 def new_row(
     *,
     test_id: str,

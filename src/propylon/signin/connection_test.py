@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.audit import Actor, AuditRecord, record
 from propylon.errors import InvalidInput, NotFound
-from propylon.ids import Kind, new_id, plausible
+from propylon.ids import Kind, new_id
 from propylon.runtime import Runtime
 from propylon.sessions.pending_cookie import PendingLogin, cookie_name
 from propylon.setup.remedies import VENDORS
@@ -29,13 +28,8 @@ from propylon.setup.stages import pending_stages
 from propylon.setup.tests_store import new_row
 from propylon.signin import oidc_sso, saml_sso
 from propylon.signin.saml_sso import StartedLogin
-from propylon.tenants.oidc_connections import RECORD_COLUMNS as OIDC_COLUMNS
-from propylon.tenants.oidc_connections import OidcConnectionRecord, oidc_record
-from propylon.tenants.saml_connections import (
-    CONNECTION_COLUMNS,
-    ConnectionRecord,
-    connection_record,
-)
+from propylon.tenants.oidc_connections import OidcConnectionRecord, load_oidc_connection
+from propylon.tenants.saml_connections import ConnectionRecord, load_connection
 
 __all__ = [
     "MAX_RESULT_PATH",
@@ -51,27 +45,12 @@ _RESULT_PREFIXES = ("/portal/", "/admin/")
 
 async def load_any_saml(s: AsyncSession, connection_id: str) -> ConnectionRecord:
     """A SAML connection, disabled (a draft) or live: for tests only. :class:`NotFound`."""
-    if not plausible(connection_id):
-        raise NotFound(f"no such connection {connection_id[:64]!r}")
-    conn = await s.connection()
-    table = CONNECTION_COLUMNS[0].table
-    query = select(*CONNECTION_COLUMNS).where(table.c.id == connection_id)
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise NotFound(f"no SAML connection {connection_id!r}")
-    return connection_record(row)
+    return await load_connection(s, connection_id, live_only=False)
 
 
 async def load_any_oidc(s: AsyncSession, connection_id: str) -> OidcConnectionRecord:
     """An OIDC connection, disabled (a draft) or live: for tests only. :class:`NotFound`."""
-    if not plausible(connection_id):
-        raise NotFound(f"no such connection {connection_id[:64]!r}")
-    conn = await s.connection()
-    table = OIDC_COLUMNS[0].table
-    row = (await conn.execute(select(*OIDC_COLUMNS).where(table.c.id == connection_id))).first()
-    if row is None:
-        raise NotFound(f"no OIDC connection {connection_id!r}")
-    return oidc_record(row)
+    return await load_oidc_connection(s, connection_id, live_only=False)
 
 
 def _check_result_path(result_path: str) -> str:

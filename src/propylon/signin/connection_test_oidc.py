@@ -25,7 +25,7 @@ from propylon.signin.connection_test_record import (
     Verdict,
     bounded_attributes,
     conclude,
-    judge_user,
+    judge,
     lock_pending,
     mapped_fields,
     pending_row,
@@ -141,6 +141,8 @@ async def _judge(
     except EmailNotVerified as exc:
         raise StageFailure("email_not_verified", "attributes") from exc
     found = await find_oidc_user(s, conn.tenant_id, conn.match_by, validated.sub, email)
-    verdict.user = judge_user(found, email, jit=conn.jit, email_needed=conn.match_by == "email")
+    verdict.user = await judge(
+        s, conn.tenant_id, found, email, jit=conn.jit, email_needed=conn.match_by == "email"
+    )
     verdict.passed["attributes"] = f"email {email}" if email else f"sub {validated.sub}"
     verdict.passed["user"] = str(verdict.user["outcome"]).replace("_", " ")

@@ -16,11 +16,12 @@ from propylon.audit.log import entry
 from propylon.db.tables_setup import ConnectionTestRow
 from propylon.runtime import Runtime
 from propylon.sessions.pending_cookie import PendingLogin
+from propylon.setup import tests_store
 from propylon.setup.remedies import remedy
 from propylon.setup.stages import build_stages, describe
 from propylon.setup.tests_store import complete, get_row
 from propylon.signin.saml_sso import LoginRefused
-from propylon.signin.user_match import Identity
+from propylon.signin.user_match import Identity, JitRefused, jit_refusal
 from propylon.tenants.attribute_maps import FIELDS, values_of
 
 MAX_ATTRIBUTES = 50
@@ -42,6 +43,8 @@ class StageFailure(Exception):
 class Verdict:
     failed: StageFailure | None = None
     signature_checked: bool = True
+    signature_verified: bool = False
+    """The signature was verified before an earlier stage's refusal (see ``build_stages``)."""
     passed: dict[str, str] = field(default_factory=dict)
     """What a passed stage found, in words."""
     attributes: dict[str, list[str]] = field(default_factory=dict)
@@ -68,15 +71,24 @@ def mapped_fields(
 
 
 def judge_user(
-    found: Identity | None, email: str | None, *, jit: bool, email_needed: bool
+    found: Identity | None,
+    email: str | None,
+    *,
+    jit: bool,
+    email_needed: bool,
+    jit_refused: JitRefused | None = None,
 ) -> dict[str, Any]:
     """The user outcome: ``existing``, ``would_create`` (just in time) or a refusal
-    (:class:`StageFailure` at ``attributes`` or ``user``). Nothing is provisioned."""
+    (:class:`StageFailure` at ``attributes`` or ``user``). Nothing is provisioned.
+    ``jit_refused``: why just-in-time provisioning would refuse this email
+    (:func:`~propylon.signin.user_match.jit_refusal`)."""
     if found is None:
         if email is None and (email_needed or jit):
             raise StageFailure("email_missing", "attributes")
         if not jit:
             raise StageFailure("unknown_user", "user", {"email": email or ""})
+        if jit_refused is not None:
+            raise StageFailure(jit_refused.reason, "user", {"email": email or ""})
         return {"outcome": "would_create", "user_id": None, "email": email}
     user = found[0]
     facts = {"user_id": user.id, "email": user.email or email or ""}
@@ -85,6 +97,23 @@ def judge_user(
     if not user.active:
         raise StageFailure("user_deactivated", "user", facts)
     return {"outcome": "existing", "user_id": user.id, "email": user.email or email}
+
+
+async def judge(
+    s: AsyncSession,
+    tenant_id: str,
+    found: Identity | None,
+    email: str | None,
+    *,
+    jit: bool,
+    email_needed: bool,
+) -> dict[str, Any]:
+    """:func:`judge_user` with the refusal just-in-time provisioning would give, read in the
+    test's transaction by the sign-in's own rule."""
+    refused = None
+    if found is None and jit and email:
+        refused = await jit_refusal(s, tenant_id, email)
+    return judge_user(found, email, jit=jit, email_needed=email_needed, jit_refused=refused)
 
 
 async def pending_row(
@@ -124,6 +153,7 @@ async def conclude(
         facts=facts if failed else None,
         passed_details=verdict.passed,
         signature_checked=verdict.signature_checked,
+        signature_verified=verdict.signature_verified,
     )
     complete(
         row,
@@ -157,7 +187,7 @@ async def conclude(
 
 async def lock_pending(s: AsyncSession, test_id: str) -> ConnectionTestRow:
     """The test's row, locked for this transaction, still pending (else a refusal page)."""
-    row = await s.get(ConnectionTestRow, test_id, with_for_update=True)
-    if row is None or row.status != "pending":
+    row = await tests_store.lock_pending(s, test_id)
+    if row is None:
         raise LoginRefused("test_finished", "This test already has its result.", 400)
     return row

@@ -10,7 +10,7 @@ import binascii
 from typing import Any
 
 from propylon.runtime import Runtime
-from propylon.saml import Assertion, SamlValidationError, validate_response
+from propylon.saml import Assertion, Reason, SamlValidationError, validate_response
 from propylon.saml.xml import DS, b64decode_strict, child, secure_fromstring
 from propylon.sessions.pending_cookie import PendingLogin
 from propylon.setup.stages import stage_of
@@ -20,7 +20,7 @@ from propylon.signin.connection_test_record import (
     Verdict,
     bounded_attributes,
     conclude,
-    judge_user,
+    judge,
     lock_pending,
     mapped_fields,
     pending_row,
@@ -70,9 +70,14 @@ def _validate(
     except SamlValidationError as exc:
         stage = stage_of("saml", exc.reason.value)
         verdict.failed = StageFailure(exc.reason.value, stage, exc.details)
-        if stage in _RESPONSE_LEVEL and exc.details.get("element") != "Assertion":
-            max_bytes = rt.settings.saml_max_response_bytes
+        max_bytes = rt.settings.saml_max_response_bytes
+        if "assertion_id" in exc.details:
+            pass  # read from the assertion, so after its signature was verified
+        elif stage in _RESPONSE_LEVEL and exc.details.get("element") != "Assertion":
             verdict.signature_checked = _response_signed(saml_response, max_bytes)
+        elif exc.reason is Reason.STATUS_NOT_SUCCESS and _response_signed(saml_response, max_bytes):
+            verdict.signature_verified = True  # a signed Response is verified before its Status
+            verdict.passed["signature"] = "response signed"
         return None, verdict
     signed = "response and assertion" if assertion.response_signed else "assertion"
     if not assertion.assertion_signed:
@@ -118,8 +123,13 @@ async def finish_saml_test(
                     raise StageFailure("assertion_replayed", "response_received")
                 found, email = await find_user(s, conn, assertion)
                 verdict.mapped["email"] = verdict.mapped.get("email") or email
-                verdict.user = judge_user(
-                    found, email, jit=conn.jit, email_needed=conn.match_by == "email"
+                verdict.user = await judge(
+                    s,
+                    conn.tenant_id,
+                    found,
+                    email,
+                    jit=conn.jit,
+                    email_needed=conn.match_by == "email",
                 )
                 verdict.passed["attributes"] = f"email {email}" if email else "mapped"
                 verdict.passed["user"] = str(verdict.user["outcome"]).replace("_", " ")

@@ -71,7 +71,7 @@ from propylon.signin.saml_sso import (
     is_local_authorize,
     open_pending,
 )
-from propylon.signin.user_match import Identity, first_value, provision
+from propylon.signin.user_match import Identity, JitRefused, first_value, provision
 from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.oidc_connections import OidcConnectionRecord, rp_urls
 
@@ -294,7 +294,10 @@ async def finish_login(
                     raise LoginRefused("unknown_user", "You have no account on this platform yet.")
                 if not email:
                     raise LoginRefused("jit_without_email", "Your account could not be created.")
-                found = await provision(s, tenant_id, email, attributes, conn.claim_map, now)
+                try:
+                    found = await provision(s, tenant_id, email, attributes, conn.claim_map, now)
+                except JitRefused as exc:
+                    raise LoginRefused(exc.reason, exc.detail) from exc
             user, tenant = found
             rec.target_type, rec.target_id = "user", user.id
             _refuse_inactive(user)

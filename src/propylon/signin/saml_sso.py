@@ -63,7 +63,7 @@ from propylon.signin.landing import NoLandingApp, idp_initiated_landing
 from propylon.signin.saml_diagnosis import login_diagnosis
 from propylon.signin.saml_replay import remember_assertion
 from propylon.signin.saml_users import find_user, provision_just_in_time
-from propylon.signin.user_match import first_value
+from propylon.signin.user_match import JitRefused, first_value
 from propylon.tenants.attribute_maps import values_of
 from propylon.tenants.saml_connections import ConnectionRecord, load_connection, sp_urls
 
@@ -328,7 +328,10 @@ async def finish_login(
                     raise LoginRefused("unknown_user", "You have no account on this platform yet.")
                 if not email:
                     raise LoginRefused("jit_without_email", "Your account could not be created.")
-                found = await provision_just_in_time(s, conn, assertion, email, now)
+                try:
+                    found = await provision_just_in_time(s, conn, assertion, email, now)
+                except JitRefused as exc:
+                    raise LoginRefused(exc.reason, exc.detail) from exc
                 rec.target_type, rec.target_id = "user", found[0].id
             user, tenant = found
             groups = values_of(assertion.attributes, conn.attribute_map, "groups")

@@ -13,18 +13,25 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import Tenant, User, core
+from propylon.db.tables import Tenant, TenantDomain, User, core
+from propylon.directory.errors import SeatLimitReached
 from propylon.directory.events import Outbox
 from propylon.directory.schema import ENTERPRISE_USER_SCHEMA
-from propylon.directory.scope import DirectoryScope
+from propylon.directory.scope import DirectoryScope, ensure_seat_available
 from propylon.directory.users import UserDraft, create_user
 from propylon.sessions.service import IDENTITY_COLUMNS, SessionTenant, SessionUser, identity_of
 from propylon.tenants.attribute_maps import values_of
+from propylon.tenants.domains import ROUTABLE
+from propylon.tenants.login_routes import email_domain
 
 Identity = tuple[SessionUser, SessionTenant]
 Column = Literal["email", "user_name_ci", "external_id"]
 
-_USERS, _TENANTS = core(User), core(Tenant)
+_USERS, _TENANTS, _DOMAINS = core(User), core(Tenant), core(TenantDomain)
+_OWNED = select(_DOMAINS.c.domain).where(_DOMAINS.c.tenant_id == bindparam("tenant_id"), ROUTABLE)
+_SEATS = select(_TENANTS.c.seats, _TENANTS.c.slug, _TENANTS.c.name).where(
+    _TENANTS.c.id == bindparam("tenant_id")
+)
 # How a login finds its user, with what its session needs of the user and tenant; a live
 # record wins over a deprovisioned one.
 _MATCH = {
@@ -53,6 +60,42 @@ async def find_by(s: AsyncSession, tenant_id: str, column: Column, value: str) -
     return identity_of(row) if row is not None else None
 
 
+class JitRefused(Exception):
+    """Just-in-time provisioning refused: ``reason`` (stable, for the audit trail and the test
+    connection's ``user`` stage), the message for the person."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+_JIT_REFUSALS = {
+    "email_domain_not_owned": "Your email address is not of a domain of this organization, so "
+    "no account can be made for it. Ask your IT administrator.",
+    "seat_limit_reached": "This organization has no licence seat left for a new account. Ask "
+    "your IT administrator.",
+}
+
+
+async def jit_refusal(s: AsyncSession, tenant_id: str, email: str) -> JitRefused | None:
+    """Why a user for ``email`` may not be made just in time, if not: the email's domain is
+    not one of the tenant's domains (those that route its people: ``tenants/domains.py``
+    ``ROUTABLE``) when the tenant has any (an IdP that sends people of another domain would
+    otherwise fill the tenant with strangers), or every licence seat is taken (the check
+    :func:`~propylon.directory.scope.ensure_seat_available` makes, in this transaction)."""
+    params = {"tenant_id": tenant_id}
+    owned = set((await s.execute(_OWNED, params)).scalars())
+    if owned and email_domain(email) not in owned:
+        return JitRefused("email_domain_not_owned", _JIT_REFUSALS["email_domain_not_owned"])
+    seats = (await s.execute(_SEATS, params)).one().seats
+    try:
+        await ensure_seat_available(s, DirectoryScope(tenant_id, None, None, seats))
+    except SeatLimitReached:
+        return JitRefused("seat_limit_reached", _JIT_REFUSALS["seat_limit_reached"])
+    return None
+
+
 async def provision(
     s: AsyncSession,
     tenant_id: str,
@@ -61,10 +104,12 @@ async def provision(
     attribute_map: Mapping[str, Any],
     now: datetime,
 ) -> Identity:
-    """A new directory user of ``tenant_id`` for ``email``, named by the map (the tenant's
-    seat limit applies)."""
-    query = select(_TENANTS.c.seats, _TENANTS.c.slug, _TENANTS.c.name)
-    seats, slug, name = (await s.execute(query.where(_TENANTS.c.id == tenant_id))).one()
+    """A new directory user of ``tenant_id`` for ``email``, named by the map;
+    :class:`JitRefused` when :func:`jit_refusal` says no."""
+    refused = await jit_refusal(s, tenant_id, email)
+    if refused is not None:
+        raise refused
+    seats, slug, name = (await s.execute(_SEATS, {"tenant_id": tenant_id})).one()
     scope = DirectoryScope(tenant_id, None, None, seats)
     outbox = Outbox(tenant_id)
 
@@ -80,7 +125,10 @@ async def provision(
         department=field("department"),
         doc=_jit_doc(email, field("department")),
     )
-    user = await create_user(s, scope, draft, outbox, now)
+    try:
+        user = await create_user(s, scope, draft, outbox, now)
+    except SeatLimitReached as exc:
+        raise JitRefused("seat_limit_reached", _JIT_REFUSALS["seat_limit_reached"]) from exc
     await outbox.flush(s, now)
     found = SessionUser(
         user.id,

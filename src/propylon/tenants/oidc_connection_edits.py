@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from propylon.crypto.secretbox import SecretBox
 from propylon.db.tables import TenantDomain
 from propylon.db.tables_oidc import OidcConnection, OidcTokenUse
+from propylon.db.tables_setup import ConnectionTestRow
 from propylon.tenants import oidc_client_rules as rules
 from propylon.tenants.oidc_connections import (
     check_match_by,
@@ -152,13 +153,15 @@ async def update_connection(
 
 
 async def delete_connection(s: AsyncSession, connection_id: str) -> OidcConnection:
-    """Remove the connection; domains bound to it are unbound (their logins are refused
-    while the tenant has several connections, never sent to another one silently)."""
+    """Remove the connection and its test results; domains bound to it are unbound (their
+    logins are refused while the tenant has several connections, never sent to another one
+    silently)."""
     conn = await get_connection(s, connection_id)
     await s.execute(
         update(TenantDomain).where(TenantDomain.connection_id == conn.id).values(connection_id=None)
     )
     await s.execute(delete(OidcTokenUse).where(OidcTokenUse.connection_id == conn.id))
+    await s.execute(delete(ConnectionTestRow).where(ConnectionTestRow.connection_id == conn.id))
     await s.delete(conn)
     await s.flush()
     return conn

@@ -81,7 +81,8 @@ RECORD_COLUMNS = (
     _CONNECTIONS.c.match_by,
 )
 LIVE = _CONNECTIONS.c.disabled_at.is_(None)
-_RECORD = select(*RECORD_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"), LIVE)
+_ANY = select(*RECORD_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"))
+_RECORD = _ANY.where(LIVE)
 
 
 def oidc_record(row: Sequence[Any]) -> OidcConnectionRecord:
@@ -90,12 +91,16 @@ def oidc_record(row: Sequence[Any]) -> OidcConnectionRecord:
     return OidcConnectionRecord(*values)
 
 
-async def load_oidc_connection(session: AsyncSession, connection_id: str) -> OidcConnectionRecord:
-    """The live connection, or :class:`NotFound` (also when it is disabled)."""
+async def load_oidc_connection(
+    session: AsyncSession, connection_id: str, *, live_only: bool = True
+) -> OidcConnectionRecord:
+    """The live connection, or :class:`NotFound` (also when it is disabled, unless
+    ``live_only`` is false: a draft is testable, never usable for a sign-in)."""
     if not plausible(connection_id):  # a NUL or overlong id is no row (and no 500)
         raise NotFound(f"no such connection {connection_id[:64]!r}")
     conn = await session.connection()
-    row = (await conn.execute(_RECORD, {"id": connection_id})).first()
+    query = _RECORD if live_only else _ANY
+    row = (await conn.execute(query, {"id": connection_id})).first()
     if row is None:
         raise NotFound(f"no OIDC connection {connection_id!r}")
     return oidc_record(row)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.db.tables import TenantDomain
 from propylon.db.tables_saml import SamlConnection
+from propylon.db.tables_setup import ConnectionTestRow
 from propylon.errors import InvalidInput
 from propylon.tenants.attribute_maps import build_map
 from propylon.tenants.saml_connections import (
@@ -135,12 +136,14 @@ def build_map_overrides(changes: ConnectionChanges) -> dict[str, list[str]]:
 
 
 async def delete_connection(s: AsyncSession, connection_id: str) -> SamlConnection:
-    """Remove the connection; domains bound to it are unbound (their logins are refused
-    while the tenant has several connections, never sent to another one silently)."""
+    """Remove the connection and its test results; domains bound to it are unbound (their
+    logins are refused while the tenant has several connections, never sent to another one
+    silently)."""
     conn = await get_connection(s, connection_id)
     await s.execute(
         update(TenantDomain).where(TenantDomain.connection_id == conn.id).values(connection_id=None)
     )
+    await s.execute(delete(ConnectionTestRow).where(ConnectionTestRow.connection_id == conn.id))
     await s.delete(conn)
     await s.flush()
     return conn

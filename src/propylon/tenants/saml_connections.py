@@ -100,7 +100,8 @@ CONNECTION_COLUMNS = (
 """The columns of a :class:`ConnectionRecord`, in order (see :func:`connection_record`)."""
 LIVE = _CONNECTIONS.c.disabled_at.is_(None)
 """Sign-in and logout use only connections that are not disabled."""
-_RECORD = select(*CONNECTION_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"), LIVE)
+_ANY = select(*CONNECTION_COLUMNS).where(_CONNECTIONS.c.id == bindparam("id"))
+_RECORD = _ANY.where(LIVE)
 
 
 def connection_record(row: Sequence[Any]) -> ConnectionRecord:
@@ -110,12 +111,16 @@ def connection_record(row: Sequence[Any]) -> ConnectionRecord:
     return ConnectionRecord(*values)
 
 
-async def load_connection(session: AsyncSession, connection_id: str) -> ConnectionRecord:
-    """The connection, or :class:`NotFound` (also when it is disabled)."""
+async def load_connection(
+    session: AsyncSession, connection_id: str, *, live_only: bool = True
+) -> ConnectionRecord:
+    """The connection, or :class:`NotFound` (also when it is disabled, unless ``live_only``
+    is false: a draft is testable, never usable for a sign-in)."""
     if not plausible(connection_id):  # a NUL or overlong id is no row (and no 500)
         raise NotFound(f"no such connection {connection_id[:64]!r}")
     conn = await session.connection()
-    row = (await conn.execute(_RECORD, {"id": connection_id})).first()
+    query = _RECORD if live_only else _ANY
+    row = (await conn.execute(query, {"id": connection_id})).first()
     if row is None:
         raise NotFound(f"no SAML connection {connection_id!r}")
     return connection_record(row)
