@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from propylon import errors
 from propylon.admin.entitlements import user_entitlements
+from propylon.db.tables import User
 from propylon.db.tables_sso import OAuthClient
 from propylon.runtime import Runtime
 
@@ -61,8 +62,16 @@ class Admission:
 
 
 async def admit(rt: Runtime, user_id: str) -> Admission:
-    """Whether this user (the ``sub`` Propylon's provider issued) may use the console."""
+    """Whether this user (the ``sub`` Propylon's provider issued) may use the console: a
+    user of the console's tenant, active, not deprovisioned, whose current entitlements carry
+    the console's role. Asked at sign-in and again whenever the session is touched."""
     tenant = rt.settings.console_sso_tenant
+    if not tenant or not user_id:
+        return Admission(False, None, "console SSO is off")
+    async with rt.db.read() as s:
+        user = await s.get(User, user_id)
+    if user is not None and (not user.active or user.deleted_at is not None):
+        return Admission(False, user.tenant_id, "deactivated or deprovisioned")
     try:
         found = await user_entitlements(rt, tenant, user_id)
     except errors.NotFound:
