@@ -24,8 +24,8 @@ from propylon.admin import operators
 from propylon.api.authorize import too_many_sign_ins
 from propylon.api.csrf import csrf_of, set_csrf_cookie
 from propylon.api.oauth_adapter import runtime_of
-from propylon.api.pages import page, render
-from propylon.api.password_forms import caller, checked_form
+from propylon.api.pages import render
+from propylon.api.password_forms import caller, checked_form, throttled_page
 from propylon.crypto.secretbox import SecretBoxError, open_expiring, seal_expiring
 from propylon.operators.console_sessions import Signed
 from propylon.runtime import Runtime
@@ -186,15 +186,7 @@ def _code_form(request: Request, problem: str = "", status: int = 200) -> Respon
 
 
 def _throttled(retry_after: int) -> Response:
-    refused = page(
-        429,
-        "Too many attempts",
-        "There were too many wrong attempts for this account or from your network.",
-        f"Wait {retry_after} seconds, then try again.",
-        links=[(LOGIN, "Back to sign-in")],
-    )
-    refused.headers["Retry-After"] = str(max(1, retry_after))
-    return refused
+    return throttled_page(retry_after, what="wrong attempts", back=LOGIN)
 
 
 def _mfa_operator(request: Request) -> str | None:
