@@ -43,4 +43,3 @@ async def test_junk_codes_are_refused_read_only_and_the_callback_is_limited(
         async with t.rt.db.read() as s:
             after = await s.scalar(select(func.count()).select_from(AuditEntry))
         assert after == before
-
