@@ -71,3 +71,23 @@ async def test_sso_session_ends_when_the_role_goes_and_stays_ended(server: Serve
             t.rt, t.slug, limit=10, action="console.session.revoke"
         )
         assert [e["reason"] for e in trail] == ["no longer admitted: without the console's role"]
+
+
+async def test_sso_session_ends_when_the_person_is_deactivated(server: Server) -> None:
+    async with sso_console(server) as t:
+        ops = f"ops@{t.domain}"
+        uid = await _person(t, ops, in_platform=True)
+        async with httpx.AsyncClient(base_url=t.url, timeout=30) as browser:
+            assert (await _sso(t, browser, ops)).status_code == 200
+            body = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            }
+            r = await t.scim.patch(f"/Users/{uid}", json=body)
+            assert r.status_code in (200, 204), r.text
+            await _after_touch_interval(t, browser)
+            assert (await browser.get("/admin")).status_code == 302
+        trail = await tenant_ops.audit_trail(
+            t.rt, t.slug, limit=10, action="console.session.revoke"
+        )
+        assert [e["reason"] for e in trail] == ["no longer admitted: deactivated or deprovisioned"]
