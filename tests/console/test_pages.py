@@ -181,8 +181,17 @@ async def test_audit_events_and_deliveries_filters(server: Server) -> None:
         assert r.status_code == 400 and "There is no tenant" in r.text
         r = await client.get("/admin/audit", params={"since": "2000-01-01", "tenant": tenant_id})
         assert r.status_code == 200 and "scim.directory.create" in r.text
-        r = await client.get("/admin/audit", params={"since": "2999-01-01"})
+        r = await client.get("/admin/audit", params={"since": "2099-12-31T23:00:00-00:30"})
         assert r.status_code == 200 and "No entries match." in r.text
+        for edge in (
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00",
+            "0001-01-01",
+            "1969-12-31T23:59:59Z",
+            "2101-01-01",
+        ):
+            r = await client.get("/admin/audit", params={"since": edge})
+            assert r.status_code == 400 and 'href="#since"' in r.text, edge
         assert (await client.get("/admin/events")).status_code == 200
         r = await client.get("/admin/events", params={"type": "Not A Type"})
         assert r.status_code == 400

@@ -51,13 +51,13 @@ class ConsoleTenant:
 
 @asynccontextmanager
 async def sso_console(
-    server: Server, idp: LoopbackIdp | None = None
+    server: Server, idp: LoopbackIdp | None = None, env: dict[str, str] | None = None
 ) -> AsyncIterator[ConsoleTenant]:
     """A server of its own whose console signs in through a new tenant's SAML IdP (``idp``,
     or one this test plays by hand), where people in the group ``Platform`` get the
     console's role."""
     slug = f"platform-{secrets.token_hex(3)}"
-    extra = {"PROPYLON_CONSOLE_SSO_TENANT": slug}
+    extra = {"PROPYLON_CONSOLE_SSO_TENANT": slug, **(env or {})}
     url, proc = start_server(server.backend, extra)
     settings = server.backend.settings().model_copy(
         update={"public_url": url, "console_sso_tenant": slug}

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 
 from propylon import errors
+from propylon.admin import console_sso
 from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord, record
 from propylon.db.tables_operators import Operator
@@ -192,14 +194,39 @@ async def open_sso_session(
 
 
 async def session_of(rt: Runtime, token: str) -> cs.Signed | None:
-    """The live console session of this token (its idle clock restarted now and then)."""
+    """The live console session of this token (its idle clock restarted now and then). A
+    session opened by SSO is admitted again whenever it is touched (at most every
+    :data:`cs.TOUCH_SECONDS`): the person still a user of the console's tenant, active, not
+    deprovisioned, with the console's role; if not, the session is revoked for good
+    (audited), so giving the role back does not revive it."""
     now = rt.clock()
     async with rt.db.read() as s:
         signed = await cs.active(s, token, now, rt.settings.console_session_idle_seconds)
-    if signed is not None and signed.needs_touch:
-        async with rt.db.write() as s:
-            await cs.touch(s, signed.session_id, now)
+    if signed is None or not signed.needs_touch:
+        return signed
+    if signed.via == "sso":
+        admission = await console_sso.admit(rt, signed.subject or "")
+        if not admission.admitted:
+            await _end_unadmitted(rt, signed, admission, now)
+            return None
+    async with rt.db.write() as s:
+        await cs.touch(s, signed.session_id, now)
     return signed
+
+
+async def _end_unadmitted(
+    rt: Runtime, signed: cs.Signed, admission: console_sso.Admission, now: datetime
+) -> None:
+    async with rt.db.write() as s:
+        if await cs.revoke(s, signed.session_id, now):
+            rec = AuditRecord(
+                "console.session.revoke",
+                "console_session",
+                signed.session_id[:16],
+                admission.tenant_id,
+            )
+            rec.reason = f"no longer admitted: {admission.reason}"[:200]
+            record(s, Actor("system", "console-sso-admission"), rec, now)
 
 
 async def sign_out(rt: Runtime, signed: cs.Signed, request_id: str | None) -> None:

@@ -24,9 +24,9 @@ from propylon.admin import operators
 from propylon.api.authorize import too_many_sign_ins
 from propylon.api.csrf import csrf_of, set_csrf_cookie
 from propylon.api.oauth_adapter import runtime_of
-from propylon.api.pages import page, render
-from propylon.api.password_forms import caller, checked_form
-from propylon.crypto.secretbox import SecretBoxError
+from propylon.api.pages import render
+from propylon.api.password_forms import caller, checked_form, throttled_page
+from propylon.crypto.secretbox import SecretBoxError, open_expiring, seal_expiring
 from propylon.operators.console_sessions import Signed
 from propylon.runtime import Runtime
 
@@ -186,15 +186,7 @@ def _code_form(request: Request, problem: str = "", status: int = 200) -> Respon
 
 
 def _throttled(retry_after: int) -> Response:
-    refused = page(
-        429,
-        "Too many attempts",
-        "There were too many wrong attempts for this account or from your network.",
-        f"Wait {retry_after} seconds, then try again.",
-        links=[(LOGIN, "Back to sign-in")],
-    )
-    refused.headers["Retry-After"] = str(max(1, retry_after))
-    return refused
+    return throttled_page(retry_after, what="wrong attempts", back=LOGIN)
 
 
 def _mfa_operator(request: Request) -> str | None:
@@ -204,17 +196,15 @@ def _mfa_operator(request: Request) -> str | None:
 
 def _mfa(request: Request) -> tuple[str, str | None] | None:
     sealed = request.cookies.get(MFA_COOKIE, "")
-    if not sealed or len(sealed) > 512:
+    if len(sealed) > 512:
         return None
+    rt = runtime_of(request)
     try:
-        doc = json.loads(runtime_of(request).secret_box.open(sealed, _MFA_PURPOSE, ""))
+        doc = json.loads(open_expiring(rt.secret_box, sealed, _MFA_PURPOSE, rt.clock().timestamp()))
     except (SecretBoxError, ValueError):
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("exp"), int):
-        return None
-    operator_id = doc.get("op")
-    now = runtime_of(request).clock().timestamp()
-    if not isinstance(operator_id, str) or doc["exp"] <= now:
+    operator_id = doc.get("op") if isinstance(doc, dict) else None
+    if not isinstance(operator_id, str):
         return None
     back = doc.get("next")
     return operator_id, local_next(back) if isinstance(back, str) else None
@@ -246,12 +236,9 @@ async def login(request: Request) -> Response:
         return _throttled(attempt.retry_after)
     if attempt.operator_id is None:
         return _password_form(request, email[:320], INCORRECT, 401, next_page=next_page)
-    doc = {
-        "op": attempt.operator_id,
-        "exp": int(rt.clock().timestamp()) + operators.MFA_SECONDS,
-        "next": next_page,
-    }
-    sealed = rt.secret_box.seal(json.dumps(doc).encode(), _MFA_PURPOSE, "")
+    doc = {"op": attempt.operator_id, "next": next_page}
+    expires = int(rt.clock().timestamp()) + operators.MFA_SECONDS
+    sealed = seal_expiring(rt.secret_box, json.dumps(doc).encode(), _MFA_PURPOSE, expires)
     response = RedirectResponse(CODE, status_code=303)
     _set(response, rt, MFA_COOKIE, sealed, operators.MFA_SECONDS, LOGIN)
     return response

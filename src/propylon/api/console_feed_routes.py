@@ -28,13 +28,23 @@ MAX_ID = 2**62
 STATES = ("pending", "delivered", "dead", "dropped")
 
 
+SINCE_YEARS = (1970, 2100)
+"""A ``since`` outside these years names no audit entry (and at the edges of ``datetime``'s
+range an offset would overflow it): refused as a wrong date."""
+
+
 def _since(value: str) -> datetime | None:
-    """A date (``2026-12-01``) or date and time; ``None`` if it is neither."""
+    """A date (``2026-12-01``) or date and time, in UTC, between 1970 and 2100; ``None``
+    otherwise."""
+    if len(value) > 40:
+        return None
     try:
         when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    low, high = SINCE_YEARS
+    return when if low <= when.year <= high else None
 
 
 @router.get("/admin/audit")
@@ -56,7 +66,9 @@ async def audit_page(
     problems: list[tuple[str, str]] = []
     when = _since(since) if since else None
     if since and when is None:
-        problems.append(("since", "Enter the date as 2026-12-01, or a date and time."))
+        problems.append(
+            ("since", "Enter a date between 1970 and 2100 as 2026-12-01, or a date and time.")
+        )
     for name in ("tenant", "action", "actor"):
         if filters[name] and not plausible(filters[name]):
             problems.append((name, f"The {name} is not one that could be stored."))

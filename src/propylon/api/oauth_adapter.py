@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidClientError
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,8 @@ from propylon.oauth_store import signing_keys as keys
 from propylon.provider.exchange import Exchange
 from propylon.provider.models import Client
 from propylon.provider.server import ProviderServer
+from propylon.revocation.grants import revoke_grant
+from propylon.revocation.service import Outboxes
 from propylon.runtime import Runtime
 from propylon.tenants.credentials import hash_secret
 from propylon.text import UnstorableText, check_text
@@ -242,6 +244,50 @@ async def open_exchange(
         key=await rt.signing_keys.active(s, rt.settings.signing_alg, now) if signing else None,
         verifier=await keys.verifier(s, now, rt.signing_keys) if verifying else None,
     )
+
+
+async def run_token_exchange(
+    rt: Runtime,
+    preload: Callable[[Exchange], Awaitable[None]],
+    make_request: Callable[[], HttpRequest],
+    respond: Callable[[HttpProviderServer, HttpRequest], Response],
+    *,
+    signing: bool = False,
+    verifying: bool = False,
+) -> tuple[Response, HttpProviderServer | None]:
+    """One exchange at the provider's client endpoints (token, introspection, revocation),
+    in one transaction: what Authlib's hooks read pre-loaded (``preload``: the clients, the
+    code or token), Authlib's answer (``respond``), then the grants it revoked (a replayed
+    code's, with their ``grant.revoked`` events, once) and its writes, even on an error.
+    Used by ``/oauth2/*`` and by the console's in-process redeem of its own code. Returns
+    the response and the server (``None`` when the request was refused before Authlib)."""
+    server: HttpProviderServer | None = None
+    out = Outboxes()
+    async with rt.db.write() as s:
+        ex = await open_exchange(rt, s, rt.clock(), signing=signing, verifying=verifying)
+        await preload(ex)
+        try:
+            req = make_request()
+        except InsecureTransportError:
+            response: Response = oauth_error("invalid_request", "OAuth 2.0 requires https")
+        else:
+            server = HttpProviderServer(ex)
+            response = respond(server, req)
+        for grant in ex.revoked:
+            await revoke_grant(
+                s,
+                rt.sessions,
+                grant_id=grant.grant_id,
+                client_id=grant.client_id,
+                session_id=grant.session_id,
+                reason=grant.reason,
+                out=out,
+                now=ex.now,
+            )
+        await ex.write_through()
+        await out.flush(s, ex.now)
+    await out.published(rt.events)
+    return response, server
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:

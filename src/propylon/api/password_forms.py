@@ -156,14 +156,20 @@ def local_return_to(value: str | None) -> str | None:
     return value if value and len(value) <= 8192 and is_local_authorize(value) else None
 
 
-def throttled_page(retry_after: int) -> Response:
-    """RFC 6585 §4: 429 with ``Retry-After``."""
+def throttled_page(
+    retry_after: int,
+    *,
+    what: str = "wrong passwords",
+    back: str = SIGN_IN,
+) -> Response:
+    """RFC 6585 §4: 429 with ``Retry-After`` (``what`` there were too many of; ``back``: the
+    sign-in page to return to)."""
     refused = page(
         429,
         "Too many attempts",
-        "There were too many wrong passwords for this account or from your network.",
+        f"There were too many {what} for this account or from your network.",
         f"Wait {retry_after} seconds, then try again.",
-        links=[(SIGN_IN, "Back to sign-in")],
+        links=[(back, "Back to sign-in")],
     )
     refused.headers["Retry-After"] = str(max(1, retry_after))
     return refused

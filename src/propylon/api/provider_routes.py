@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -28,8 +27,8 @@ from propylon.api.oauth_adapter import (
     invalid_basic,
     oauth_error,
     oauth_request,
-    open_exchange,
     read_oauth_form,
+    run_token_exchange,
     runtime_of,
     too_many_failures,
 )
@@ -38,8 +37,6 @@ from propylon.oauth_store import signing_keys as keys
 from propylon.provider import discovery
 from propylon.provider.claims import identity_claims
 from propylon.provider.exchange import Exchange, load_subject
-from propylon.revocation.grants import revoke_grant
-from propylon.revocation.service import Outboxes
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 
@@ -90,7 +87,6 @@ async def _client_endpoint(
     if wait is not None:
         return too_many_failures(wait)
     data = dict(reversed(form))
-    server: HttpProviderServer | None = None
     refused = invalid_basic(request)
     if refused is not None:  # RFC 6749 §5.2: a malformed Basic header fails client auth
         failure = Failure(
@@ -103,32 +99,19 @@ async def _client_endpoint(
         )
         await rt.auth_failures.failed(failure)
         return refused
-    async with rt.db.write() as s:
-        ex = await open_exchange(rt, s, rt.clock(), signing=signing, verifying=verifying)
+
+    async def load(ex: Exchange) -> None:
         await ex.load_clients(data.get("client_id"), basic_client_id(request))
         await preload(ex, data)
-        try:
-            req = oauth_request(rt, request, [], form)
-        except InsecureTransportError:
-            response: Response = oauth_error("invalid_request", "OAuth 2.0 requires https")
-        else:
-            server = HttpProviderServer(ex)
-            response = respond(server, req)
-        out = Outboxes()
-        for grant in ex.revoked:  # each with its grant.revoked event, once
-            await revoke_grant(
-                s,
-                rt.sessions,
-                grant_id=grant.grant_id,
-                client_id=grant.client_id,
-                session_id=grant.session_id,
-                reason=grant.reason,
-                out=out,
-                now=ex.now,
-            )
-        await ex.write_through()  # e.g. a replayed code's grant revoked, even on an error
-        await out.flush(s, ex.now)
-    await out.published(rt.events)
+
+    response, server = await run_token_exchange(
+        rt,
+        load,
+        lambda: oauth_request(rt, request, [], form),
+        respond,
+        signing=signing,
+        verifying=verifying,
+    )
     if server is not None and server.client_auth is False:
         client_id = data.get("client_id") or basic_client_id(request) or ""
         failure = Failure(

@@ -213,3 +213,30 @@ def seal_client_secret(box: SecretBox, owner: str, secret: str) -> str:
 def open_client_secret(box: SecretBox, owner: str, sealed: str) -> str:
     """The client secret :func:`seal_client_secret` sealed for ``owner``."""
     return box.open_text(sealed, CLIENT_SECRET, owner)
+
+
+MAX_EXPIRING_CHARS = 4096
+"""A sealed expiring value longer than this is refused before any decryption (a cookie's)."""
+
+
+def seal_expiring(box: SecretBox, plaintext: bytes, purpose: str, expires_at: int) -> str:
+    """``plaintext`` sealed for ``purpose`` until ``expires_at`` (Unix seconds), e.g. a
+    short-lived cookie: the expiry is sealed with it (8 bytes, big-endian, in front), so it
+    can be neither read nor changed without the key."""
+    if not 0 < expires_at < 2**63:
+        raise ValueError("expires_at is Unix seconds")
+    return box.seal(expires_at.to_bytes(8, "big") + plaintext, purpose, "expiring")
+
+
+def open_expiring(box: SecretBox, sealed: str, purpose: str, now: float) -> bytes:
+    """The plaintext of a value :func:`seal_expiring` made for ``purpose`` that has not
+    expired at ``now``; :class:`SecretBoxError` otherwise (also for any other sealed value,
+    one of another purpose, or anything too long to be one)."""
+    if not sealed or len(sealed) > MAX_EXPIRING_CHARS:
+        raise SecretBoxError("not a sealed expiring value")
+    raw = box.open(sealed, purpose, "expiring")
+    if len(raw) < 8:
+        raise SecretBoxError("not a sealed expiring value")
+    if int.from_bytes(raw[:8], "big") <= now:
+        raise SecretBoxError(f"sealed value for {purpose} has expired")
+    return raw[8:]

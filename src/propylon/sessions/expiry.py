@@ -2,8 +2,8 @@
 
 Authorization codes, refresh tokens, pending SAML AuthnRequests, remembered SAML assertion
 ids, emailed password links, (embedded mode) database sessions, the record of which apps a
-session reached (back-channel logout), of Redis sessions ended one by one and setup portal
-sessions are useless once expired:
+session reached (back-channel logout), of Redis sessions ended one by one, setup portal
+sessions and operator console sessions are useless once expired:
 a code, a request or a link can no longer be redeemed, a refresh token or session no longer
 authenticates, an expired assertion is refused before its id is looked up. Keeping them only
 grows the tables. Test connection results (``connection_tests``) are kept for a retention
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from propylon.db.tables_operators import ConsoleSession
 from propylon.db.tables_password import PasswordToken
 from propylon.db.tables_portal import PortalSession
 from propylon.db.tables_revoke import EndedSession
@@ -40,6 +41,7 @@ EXPIRING: dict[str, InstrumentedAttribute[datetime]] = {
     "session_grants": SessionGrant.expires_at,
     "ended_sessions": EndedSession.expires_at,
     "portal_sessions": PortalSession.expires_at,
+    "console_sessions": ConsoleSession.expires_at,
 }
 """Each table's expiry column."""
 
