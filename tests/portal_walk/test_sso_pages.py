@@ -22,7 +22,7 @@ from propylon.db.tables import AuditEntry
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.portal.helpers import new_tenant, portal_browser
-from tests.portal_walk.sso_helpers import create_saml_draft, csrf, guide, show
+from tests.portal_walk.sso_helpers import create_saml_draft, csrf, draft_mac, guide, show
 from tests.saml.idp import make_keypair
 
 SSO = "https://idp.example.org/sso"
@@ -39,9 +39,9 @@ async def test_the_guide_names_the_draft_the_form_creates(server: Server) -> Non
         html, draft = await guide(client, "saml", "okta")
         acs = f"{server.url}/saml/{draft}/acs"
         assert acs in html and "Single sign-on URL" in html and "Audience URI" in html
-        assert (await client.get(f"/portal/sso/saml/new?idp=okta&draft={draft}")).text.count(
-            acs
-        ) >= 2  # a reload keeps the id
+        key_ = draft_mac(html)
+        reload = f"/portal/sso/saml/new?idp=okta&draft={draft}&key={key_}"
+        assert (await client.get(reload)).text.count(acs) >= 2  # a reload keeps the id
         answer, draft = await create_saml_draft(client, key, "https://idp.example.org", SSO)
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"].startswith(f"/portal/sso/connections/{draft}")
@@ -119,7 +119,7 @@ async def test_refusals_store_nothing(server: Server) -> None:
             ({"idp_entity_id": "e", "sso_url": SSO, "cert": "-----BEGIN CERTIFICATE-----"}, None),
             ({}, None),
         ):
-            form = {"csrf_token": csrf(html), "draft": draft, **data}
+            form = {"csrf_token": csrf(html), "draft": draft, "draft_mac": draft_mac(html), **data}
             r = await client.post("/portal/sso/saml/new?idp=generic", data=form, files=files)
             assert r.status_code == 400 and 'role="alert"' in r.text, r.text
         # hostile values are pages, never a 5xx
@@ -136,6 +136,7 @@ async def test_refusals_store_nothing(server: Server) -> None:
         form = {
             "csrf_token": csrf(html),
             "draft": draft,
+            "draft_mac": draft_mac(html),
             "idp_entity_id": "https://idp3.example.org",
             "sso_url": SSO,
             "cert": key.cert_pem.decode(),
@@ -175,7 +176,7 @@ async def test_hostile_uploads_are_4xx_pages(server: Server) -> None:
     tenant = await new_tenant(server)
     async with portal_browser(server, tenant.slug, ["sso"]) as client:
         html, draft = await guide(client, "saml", "generic")
-        form = {"csrf_token": csrf(html), "draft": draft}
+        form = {"csrf_token": csrf(html), "draft": draft, "draft_mac": draft_mac(html)}
         url = "/portal/sso/saml/new?idp=generic"
         huge = {"metadata_file": ("big.xml", b"<x>" + b"a" * 1_100_000 + b"</x>", "text/xml")}
         assert (await client.post(url, data=form, files=huge)).status_code == 413
@@ -223,6 +224,7 @@ async def test_certificate_expiry_is_warned(server: Server) -> None:
         form = {
             "csrf_token": csrf(html),
             "draft": draft,
+            "draft_mac": draft_mac(html),
             "idp_entity_id": "https://expiring.example.org",
             "sso_url": SSO,
             "cert": expiring_cert(5),

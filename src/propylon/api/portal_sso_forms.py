@@ -5,6 +5,8 @@ tenant's id is a 404, never a hint that it exists); who acts in the audit trail.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -19,9 +21,10 @@ from propylon.api.http import FormTooLarge, read_form
 from propylon.api.portal_auth import PortalDenied, check_portal_csrf
 from propylon.audit import Actor
 from propylon.errors import InvalidInput, NotFound
-from propylon.ids import plausible
+from propylon.ids import Kind, plausible
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
+from propylon.tenants.connection_ids import draft_id, is_new_id_shape
 from propylon.tenants.saml_connections import IdpSource
 
 MAX_FORM_BYTES = 16_384
@@ -43,6 +46,44 @@ def actor_of(grant: PortalGrant) -> Actor:
 
 def started_by(grant: PortalGrant) -> str:
     return f"portal:{grant.link_id}"
+
+
+_DRAFT_LABEL = "portal-draft-connection-id"
+DRAFT_MAC_FIELD = "draft_mac"
+
+
+def _draft_mac(key: bytes, session_id: str, draft: str) -> str:
+    return hmac.new(key, f"{session_id}\n{draft}".encode(), hashlib.sha256).hexdigest()
+
+
+def draft_mac(rt: Runtime, grant: PortalGrant, draft: str) -> str:
+    """The proof that the portal picked ``draft`` for this portal session: HMAC-SHA256 of the
+    session id and the id under a subkey of the server secret. The guide's address and form
+    carry it with the id, so a browser cannot choose a connection id of its own (another
+    tenant's deleted one, say) and a draft of one session is worthless in another."""
+    return _draft_mac(rt.secret_box.subkeys(_DRAFT_LABEL)[0], grant.session_id, draft)
+
+
+def draft_is_bound(rt: Runtime, grant: PortalGrant, kind: Kind, draft: str, mac: str) -> bool:
+    """``draft`` has the shape of a new id of ``kind`` and ``mac`` is its :func:`draft_mac`
+    for this session (under any configured key, so a rotation keeps open guides valid)."""
+    if not is_new_id_shape(kind, draft) or len(mac) != 64:
+        return False
+    keys = rt.secret_box.subkeys(_DRAFT_LABEL)
+    return any(hmac.compare_digest(_draft_mac(k, grant.session_id, draft), mac) for k in keys)
+
+
+def new_draft(rt: Runtime, grant: PortalGrant, kind: Kind) -> tuple[str, str]:
+    """A new connection id of ``kind`` for this session, with its :func:`draft_mac`."""
+    draft = draft_id(kind, None)
+    return draft, draft_mac(rt, grant, draft)
+
+
+def bound_draft(rt: Runtime, grant: PortalGrant, kind: Kind, form: dict[str, str]) -> str | None:
+    """The draft id a POSTed form carries when the portal picked it for this session
+    (:func:`draft_is_bound`), else ``None``."""
+    draft, mac = form.get("draft", ""), form.get(DRAFT_MAC_FIELD, "")
+    return draft if draft_is_bound(rt, grant, kind, draft, mac) else None
 
 
 async def _bounded_body(request: Request, max_bytes: int) -> bytes:

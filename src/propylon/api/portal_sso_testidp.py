@@ -15,12 +15,12 @@ from starlette.responses import RedirectResponse, Response
 from propylon.admin import oidc_connections as oidc_ops
 from propylon.admin import saml_connections as saml_ops
 from propylon.api.portal_auth import portal_grant
-from propylon.api.portal_sso_forms import actor_of, read_sso_form, runtime
+from propylon.api.portal_sso_forms import actor_of, bound_draft, read_sso_form, runtime
 from propylon.api.portal_sso_routes import KINDS, NO_STORE, guide_page
 from propylon.errors import InvalidInput
 from propylon.ids import Kind
 from propylon.setup import guides
-from propylon.tenants.connection_ids import draft_id, is_new_id_shape
+from propylon.tenants.connection_ids import draft_id
 from propylon.tenants.oidc_connections import OidcConnectionDraft
 from propylon.tenants.saml_connections import IdpSource
 from propylon.testidp.identity import CLIENT_PREFIX, oidc_issuer, saml_identity, test_client_secret
@@ -37,8 +37,7 @@ async def use_test_idp(request: Request, protocol: str) -> Response:
     if protocol not in KINDS or not rt.settings.test_idp_enabled:
         return RedirectResponse("/portal/sso", 303, headers=NO_STORE)
     kind = KINDS[protocol]
-    draft = form.get("draft", "")
-    draft = draft if is_new_id_shape(kind, draft) else draft_id(kind, None)
+    draft = bound_draft(rt, grant, kind, form) or draft_id(kind, None)
     try:
         if kind is Kind.SAML_CONNECTION:
             idp = await saml_identity(rt)
