@@ -5,8 +5,6 @@ tenant's id is a 404, never a hint that it exists); who acts in the audit trail.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -17,6 +15,7 @@ from starlette.requests import Request
 
 from propylon.admin import oidc_connections as oidc_ops
 from propylon.admin import saml_connections as saml_ops
+from propylon.api.csrf import Csrf, csrf_of
 from propylon.api.http import FormTooLarge, read_form
 from propylon.api.portal_auth import PortalDenied, check_portal_csrf
 from propylon.audit import Actor
@@ -52,25 +51,24 @@ _DRAFT_LABEL = "portal-draft-connection-id"
 DRAFT_MAC_FIELD = "draft_mac"
 
 
-def _draft_mac(key: bytes, session_id: str, draft: str) -> str:
-    return hmac.new(key, f"{session_id}\n{draft}".encode(), hashlib.sha256).hexdigest()
+def _drafts(rt: Runtime) -> Csrf:
+    return csrf_of(rt.secret_box.subkeys, _DRAFT_LABEL)
 
 
 def draft_mac(rt: Runtime, grant: PortalGrant, draft: str) -> str:
-    """The proof that the portal picked ``draft`` for this portal session: HMAC-SHA256 of the
-    session id and the id under a subkey of the server secret. The guide's address and form
-    carry it with the id, so a browser cannot choose a connection id of its own (another
-    tenant's deleted one, say) and a draft of one session is worthless in another."""
-    return _draft_mac(rt.secret_box.subkeys(_DRAFT_LABEL)[0], grant.session_id, draft)
+    """The proof that the portal picked ``draft`` for this portal session: ``api/csrf.py``'s
+    HMAC bound to the session id and the draft id, under a subkey of its own label. The
+    guide's address and form carry it with the id, so a browser cannot choose a connection
+    id of its own (another tenant's deleted one, say) and a draft of one session is worthless
+    in another."""
+    return _drafts(rt).field_for(f"{grant.session_id}\n{draft}")
 
 
 def draft_is_bound(rt: Runtime, grant: PortalGrant, kind: Kind, draft: str, mac: str) -> bool:
     """``draft`` has the shape of a new id of ``kind`` and ``mac`` is its :func:`draft_mac`
     for this session (under any configured key, so a rotation keeps open guides valid)."""
-    if not is_new_id_shape(kind, draft) or len(mac) != 64:
-        return False
-    keys = rt.secret_box.subkeys(_DRAFT_LABEL)
-    return any(hmac.compare_digest(_draft_mac(k, grant.session_id, draft), mac) for k in keys)
+    bound = _drafts(rt).check_bound(f"{grant.session_id}\n{draft}", mac)
+    return is_new_id_shape(kind, draft) and bound
 
 
 def new_draft(rt: Runtime, grant: PortalGrant, kind: Kind) -> tuple[str, str]:
