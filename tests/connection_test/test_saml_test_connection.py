@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from propylon.audit import Actor
 from propylon.errors import NotFound
 from propylon.setup.model import ConnectionTest
 from propylon.setup.tests_store import get_test, latest_test, list_tests
@@ -43,7 +44,7 @@ async def begin(server: Server, idp: Idp, vendor: str = "generic") -> tuple[Star
     from saml2 import BINDING_HTTP_REDIRECT
 
     started, test_id = await start_test(
-        server.rt, idp.cid, tenant_of(idp), "operator:op_test", RESULT, vendor=vendor
+        server.rt, idp.cid, tenant_of(idp), Actor("operator", "op_test"), RESULT, vendor=vendor
     )
     assert test_id.startswith("ctest_") and started.url.startswith(idp.sso)
     q = query_of(started.url)
@@ -269,7 +270,7 @@ async def test_a_result_of_tenant_a_is_not_readable_from_tenant_b(
     assert await latest_test(server.rt, idp.cid, tenant_of(other)) is None
     assert await list_tests(server.rt, idp.cid, tenant_of(other)) == []
     with pytest.raises(NotFound):  # nor can B test A's connection
-        await start_test(server.rt, idp.cid, tenant_of(other), "operator:op_b", RESULT)
+        await start_test(server.rt, idp.cid, tenant_of(other), Actor("operator", "op_b"), RESULT)
 
 
 async def test_the_answer_from_another_browser_is_refused(server: Server, idp: Idp) -> None:
@@ -290,7 +291,7 @@ async def test_result_paths_are_local_pages_only(server: Server, idp: Idp) -> No
 
     for bad in ("https://evil.example/x", "//evil.example/x", "/oauth2/authorize", "/portal/\\x"):
         with pytest.raises(InvalidInput):
-            await start_test(server.rt, idp.cid, tenant_of(idp), "operator:op_test", bad)
+            await start_test(server.rt, idp.cid, tenant_of(idp), Actor("operator", "op_test"), bad)
 
 
 async def test_an_unsigned_response_with_a_wrong_destination_leaves_the_signature_unchecked(

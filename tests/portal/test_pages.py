@@ -143,7 +143,7 @@ async def test_a_domain_is_claimed_and_proved_with_check_now(
     assert [(v.domain, v.routes) for v in views] == [(domain, True)]
     trail = await ops.audit_trail(site.rt, tenant.slug, limit=20)
     assert {"domain.verify_start", "domain.verify"} <= {e["action"] for e in trail}
-    assert {e["actor_type"] for e in trail if e["action"] == "domain.verify"} == {"portal_link"}
+    assert {e["actor_type"] for e in trail if e["action"] == "domain.verify"} == {"portal"}
 
 
 async def test_a_scim_directory_token_is_shown_once_and_its_requests_are_listed(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from propylon.admin import saml_connections as saml_ops
 from propylon.admin.audited import CLI
 from propylon.db.tables import AuditEntry
+from propylon.setup.tests_store import latest_test
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.portal.helpers import new_tenant, portal_browser
@@ -67,6 +68,23 @@ async def test_the_guide_names_the_draft_the_form_creates(server: Server) -> Non
                 )
             ).one()
         assert entry.actor_type == "portal" and entry.diff["disabled"]["after"] is True
+        # a test started here is the portal link's: recorded as such and audited as such
+        started = await client.post(
+            f"/portal/sso/connections/{draft}/test", data={"csrf_token": csrf(page.text)}
+        )
+        assert started.status_code == 303 and started.headers["location"].startswith(SSO)
+        test = await latest_test(server.rt, draft, tenant.id)
+        assert test is not None and test.started_by.startswith("portal:plk_")
+        async with server.rt.db.read() as s:
+            tested = (
+                await s.scalars(
+                    select(AuditEntry).where(
+                        AuditEntry.target_id == draft, AuditEntry.action == "sso.connection.test"
+                    )
+                )
+            ).one()
+        assert (tested.actor_type, tested.actor_id) == ("portal", test.started_by[7:])
+        assert entry.actor_id == tested.actor_id
 
 
 async def test_activate_deactivate_and_the_mapping(server: Server) -> None:

@@ -19,7 +19,7 @@ from propylon.audit import Actor, AuditRecord, record
 from propylon.errors import InvalidInput
 from propylon.portal import links
 from propylon.portal.links import OpenSession
-from propylon.portal.model import INTENTS
+from propylon.portal.model import INTENTS, portal_actor
 from propylon.runtime import Runtime
 from propylon.tenants.service import get_tenant
 
@@ -177,7 +177,7 @@ async def redeem(rt: Runtime, token: str, request_id: str | None) -> tuple[OpenS
             return None
         link, session, secret = done
         tenant = await get_tenant(s, link.tenant_id)
-        actor = Actor("portal_link", link.id, tenant.id)
+        actor = portal_actor(link.id, tenant.id)
         rec = AuditRecord(
             action="portal.link.redeem",
             target_type="portal_link",

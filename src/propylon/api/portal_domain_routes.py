@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from propylon.admin import domains as ops
 from propylon.api.portal_auth import portal_grant, read_portal_form
-from propylon.api.portal_pages import actor_of, portal_page, rt_of
+from propylon.api.portal_pages import portal_page, rt_of
 from propylon.errors import AlreadyExists, InvalidInput, NotFound
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
@@ -87,9 +87,7 @@ async def claim(request: Request) -> Response:
     if not domain:
         return await _page(request, grant, status=400, errors=[("domain", "Enter a domain.")])
     try:
-        started = await ops.start_verification(
-            rt_of(request), actor_of(grant), grant.tenant_id, domain
-        )
+        started = await ops.start_verification(rt_of(request), grant.actor, grant.tenant_id, domain)
     except (InvalidInput, AlreadyExists, NotFound) as exc:
         message = exc.detail if isinstance(exc, InvalidInput) else "This domain cannot be added."
         return await _page(request, grant, status=400, errors=[("domain", message)], typed=domain)
@@ -104,7 +102,7 @@ async def check(request: Request) -> Response:
     form = await read_portal_form(request, grant)
     domain = form.get("domain", "")
     try:
-        checked = await ops.verify(rt_of(request), actor_of(grant), grant.tenant_id, domain)
+        checked = await ops.verify(rt_of(request), grant.actor, grant.tenant_id, domain)
     except NotFound:
         return await _page(
             request, grant, status=404, errors=[(None, "There is no such domain here.")]

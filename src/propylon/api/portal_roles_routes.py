@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from propylon.admin import entitlements as ops
 from propylon.api.http import loads_standard
 from propylon.api.portal_auth import portal_grant, read_portal_form
-from propylon.api.portal_pages import actor_of, portal_page, rt_of
+from propylon.api.portal_pages import portal_page, rt_of
 from propylon.errors import InvalidInput
 from propylon.portal.model import PortalGrant
 
@@ -81,7 +81,7 @@ async def preview_or_save(request: Request) -> Response:
     rt = rt_of(request)
     try:
         if form.get("action") == "save":
-            saved = await ops.rules_set(rt, actor_of(grant), grant.tenant_id, doc)
+            saved = await ops.rules_set(rt, grant.actor, grant.tenant_id, doc)
             changed = saved["users_changed"]
             notice = {
                 "kind": "ok",

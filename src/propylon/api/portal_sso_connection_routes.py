@@ -18,10 +18,8 @@ from propylon.admin import saml_connections as saml_ops
 from propylon.api.pages import render
 from propylon.api.portal_auth import portal_grant
 from propylon.api.portal_sso_forms import (
-    actor_of,
     read_sso_form,
     runtime,
-    started_by,
     tenant_connection,
 )
 from propylon.api.portal_sso_mapping import mapping_changes, mapping_rows
@@ -133,11 +131,11 @@ async def _update(
     rt = runtime(request)
     if view["protocol"] == "saml":
         await saml_ops.update_connection(
-            rt, actor_of(grant), view["connection_id"], ConnectionChanges(**change)
+            rt, grant.actor, view["connection_id"], ConnectionChanges(**change)
         )
     else:
         await oidc_ops.update_connection(
-            rt, actor_of(grant), view["connection_id"], OidcConnectionChanges(**change)
+            rt, grant.actor, view["connection_id"], OidcConnectionChanges(**change)
         )
 
 
@@ -198,7 +196,7 @@ async def test_connection(request: Request, connection_id: str) -> Response:
     vendor = vendor_of(view, form.get("idp"))
     try:
         started, _test_id = await start_test(
-            rt, connection_id, grant.tenant_id, started_by(grant), RESULT_PATH, vendor=vendor
+            rt, connection_id, grant.tenant_id, grant.actor, RESULT_PATH, vendor=vendor
         )
     except NotFound:
         return _missing(grant)

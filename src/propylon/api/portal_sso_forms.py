@@ -18,7 +18,6 @@ from propylon.admin import saml_connections as saml_ops
 from propylon.api.csrf import Csrf, csrf_of
 from propylon.api.http import FormTooLarge, read_form
 from propylon.api.portal_auth import PortalDenied, check_portal_csrf
-from propylon.audit import Actor
 from propylon.errors import InvalidInput, NotFound
 from propylon.ids import Kind, plausible
 from propylon.portal.model import PortalGrant
@@ -36,15 +35,6 @@ MAX_TEXT = 8_192
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
-
-
-def actor_of(grant: PortalGrant) -> Actor:
-    """The portal link acting for the customer's IT admin, as the audit trail names it."""
-    return Actor("portal", grant.link_id, tenant_id=grant.tenant_id)
-
-
-def started_by(grant: PortalGrant) -> str:
-    return f"portal:{grant.link_id}"
 
 
 _DRAFT_LABEL = "portal-draft-connection-id"

@@ -24,7 +24,6 @@ from propylon.admin import saml_connections as saml_ops
 from propylon.api.pages import render
 from propylon.api.portal_auth import portal_grant, portal_nav
 from propylon.api.portal_sso_forms import (
-    actor_of,
     bound_draft,
     draft_is_bound,
     draft_mac,
@@ -164,7 +163,7 @@ async def _create(
     if g.protocol == "saml":
         return await saml_ops.create_connection(
             rt,
-            actor_of(grant),
+            grant.actor,
             grant.tenant_id,
             saml_source(form),
             name=name,
@@ -186,7 +185,7 @@ async def _create(
         connection_id=draft,
         disabled=True,
     )
-    return await oidc_ops.create_connection(rt, actor_of(grant), grant.tenant_id, oidc_draft)
+    return await oidc_ops.create_connection(rt, grant.actor, grant.tenant_id, oidc_draft)
 
 
 @router.post("/portal/sso/{protocol}/new")

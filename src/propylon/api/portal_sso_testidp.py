@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from propylon.admin import oidc_connections as oidc_ops
 from propylon.admin import saml_connections as saml_ops
 from propylon.api.portal_auth import portal_grant
-from propylon.api.portal_sso_forms import actor_of, bound_draft, read_sso_form, runtime
+from propylon.api.portal_sso_forms import bound_draft, read_sso_form, runtime
 from propylon.api.portal_sso_routes import KINDS, NO_STORE, guide_page
 from propylon.errors import InvalidInput
 from propylon.ids import Kind
@@ -43,7 +43,7 @@ async def use_test_idp(request: Request, protocol: str) -> Response:
             idp = await saml_identity(rt)
             done = await saml_ops.create_connection(
                 rt,
-                actor_of(grant),
+                grant.actor,
                 grant.tenant_id,
                 IdpSource(metadata_xml=idp.metadata_xml),
                 name=f"{NAME} (SAML)",
@@ -63,7 +63,7 @@ async def use_test_idp(request: Request, protocol: str) -> Response:
                 connection_id=draft,
                 disabled=True,
             )
-            done = await oidc_ops.create_connection(rt, actor_of(grant), grant.tenant_id, oidc)
+            done = await oidc_ops.create_connection(rt, grant.actor, grant.tenant_id, oidc)
     except InvalidInput as exc:
         g = guides.guide(protocol, "generic")
         problem = f"The test IdP could not be connected: {exc.detail}"
