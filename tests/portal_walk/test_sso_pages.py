@@ -85,6 +85,12 @@ async def test_the_guide_names_the_draft_the_form_creates(server: Server) -> Non
             ).one()
         assert (tested.actor_type, tested.actor_id) == ("portal", test.started_by[7:])
         assert entry.actor_id == tested.actor_id
+        # the SP metadata: built in one place, the portal's download = the public document
+        download = await client.get(f"/portal/sso/connections/{draft}/metadata")
+        public = await client.get(f"/saml/{draft}/metadata")
+        assert download.status_code == 200 and public.status_code == 200
+        assert download.content == public.content and view["sp_entity_id"] in public.text
+        assert "attachment" in download.headers["content-disposition"]
 
 
 async def test_activate_deactivate_and_the_mapping(server: Server) -> None:
@@ -185,6 +191,8 @@ async def test_another_tenants_connection_is_not_found(server: Server) -> None:
             )
             assert r.status_code == 404, action
         assert cid not in (await client.get("/portal/sso")).text
+        assert (await client.get(f"/portal/sso/connections/{cid}/metadata")).status_code == 404
+        assert (await client.get("/portal/sso/connections/conn_%00/metadata")).status_code == 404
     view = await show(server.rt, cid)
     assert view["disabled"] is False and view["attribute_map"]["email"] != ["mine"]
     assert secrets.compare_digest(view["tenant_id"], theirs.id)
