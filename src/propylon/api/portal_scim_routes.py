@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from propylon.admin import portal_links
 from propylon.admin import tenants as ops
 from propylon.api.portal_auth import portal_grant, read_portal_form
 from propylon.api.portal_pages import portal_page, rt_of
 from propylon.errors import InvalidInput
-from propylon.portal.activity import latest_requests
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
 
@@ -94,8 +94,7 @@ async def directory_page(request: Request, directory_id: str) -> Response:
     directory = await _directory(rt, grant, directory_id)
     if directory is None:
         return _not_found(grant)
-    async with rt.db.read() as s:
-        requests = await latest_requests(s, grant.tenant_id, directory_id)
+    requests = await portal_links.scim_requests(rt, grant.tenant_id, directory_id)
     return portal_page(
         grant,
         "portal/scim_directory.html",
@@ -118,8 +117,7 @@ async def rotate(request: Request, directory_id: str) -> Response:
     if directory is None:
         return _not_found(grant)
     issued = await ops.rotate_token(rt, grant.actor, directory_id)
-    async with rt.db.read() as s:
-        requests = await latest_requests(s, grant.tenant_id, directory_id)
+    requests = await portal_links.scim_requests(rt, grant.tenant_id, directory_id)
     return portal_page(
         grant,
         "portal/scim_directory.html",
