@@ -16,6 +16,7 @@ import pytest
 
 from propylon.admin import tenants as tenant_ops
 from propylon.admin.audited import CLI
+from propylon.audit import Actor
 from propylon.sessions.pending_cookie import COOKIE_PREFIX
 from propylon.setup.model import ConnectionTest
 from propylon.setup.tests_store import get_test
@@ -94,7 +95,7 @@ async def run_test(server: Server, org: Org, login: str) -> tuple[str, httpx.Res
     """Start a test, go through the OP (signing in ``login`` by its hint) and bring the
     authorization response back to the callback in the browser that started the test."""
     started, test_id = await start_test(
-        server.rt, org.cid, org.tenant_id, "portal:plk_test", RESULT, login_hint=login
+        server.rt, org.cid, org.tenant_id, Actor("portal", "plk_test"), RESULT, login_hint=login
     )
     callback = f"{server.url}/oidc/{org.cid}/callback"
     async with httpx.AsyncClient(timeout=30) as at_op:
@@ -176,7 +177,9 @@ async def test_an_error_from_the_provider_fails_response_received(server: Server
     """The OP answers ``error=access_denied`` (Core §3.1.2.6): the test names the error and
     the provider's description; no code was exchanged."""
     org = await draft_org(server, op, [person("unused.example")])
-    started, test_id = await start_test(server.rt, org.cid, org.tenant_id, "portal:plk_t", RESULT)
+    started, test_id = await start_test(
+        server.rt, org.cid, org.tenant_id, Actor("portal", "plk_t"), RESULT
+    )
     state = started.cookie_name.removeprefix(COOKIE_PREFIX)
     params = {
         "state": state,

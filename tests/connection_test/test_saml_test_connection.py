@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
+from propylon.audit import Actor
 from propylon.db.tables_setup import ConnectionTestRow
 from propylon.errors import NotFound
 from propylon.setup.model import ConnectionTest
@@ -47,7 +48,7 @@ async def begin(server: Server, idp: Idp, vendor: str = "generic") -> tuple[Star
     from saml2 import BINDING_HTTP_REDIRECT
 
     started, test_id = await start_test(
-        server.rt, idp.cid, tenant_of(idp), "operator:op_test", RESULT, vendor=vendor
+        server.rt, idp.cid, tenant_of(idp), Actor("operator", "op_test"), RESULT, vendor=vendor
     )
     assert test_id.startswith("ctest_") and started.url.startswith(idp.sso)
     q = query_of(started.url)
@@ -340,7 +341,7 @@ async def test_a_result_of_tenant_a_is_not_readable_from_tenant_b(
     assert await latest_test(server.rt, idp.cid, tenant_of(other)) is None
     assert await list_tests(server.rt, idp.cid, tenant_of(other)) == []
     with pytest.raises(NotFound):  # nor can B test A's connection
-        await start_test(server.rt, idp.cid, tenant_of(other), "operator:op_b", RESULT)
+        await start_test(server.rt, idp.cid, tenant_of(other), Actor("operator", "op_b"), RESULT)
 
 
 async def test_the_answer_from_another_browser_is_refused(server: Server, idp: Idp) -> None:
@@ -361,7 +362,7 @@ async def test_result_paths_are_local_pages_only(server: Server, idp: Idp) -> No
 
     for bad in ("https://evil.example/x", "//evil.example/x", "/oauth2/authorize", "/portal/\\x"):
         with pytest.raises(InvalidInput):
-            await start_test(server.rt, idp.cid, tenant_of(idp), "operator:op_test", bad)
+            await start_test(server.rt, idp.cid, tenant_of(idp), Actor("operator", "op_test"), bad)
 
 
 async def test_an_unsigned_response_with_a_wrong_destination_leaves_the_signature_unchecked(

@@ -66,3 +66,28 @@ async def test_hostile_input_to_the_portal_never_gets_a_5xx(site: Server) -> Non
             "/portal/domains", content=b"csrf_token=" + csrf.encode() + b"&domain=a%00b"
         )
         assert nul.status_code == 400
+
+
+DEEP = '{"defaults":' * 5000 + "1" + "}" * 5000
+"""The reviewer's reproduction: nesting far past the parser's recursion limit."""
+
+
+async def test_deeply_nested_rules_are_refused_with_400_not_500(site: Server) -> None:
+    tenant = await new_tenant(site)
+    async with portal_browser(site, tenant.slug) as client:
+        csrf = csrf_of((await client.get("/portal")).text)
+        for text in (DEEP, "[" * 40 + "]" * 40, '{"defaults": NaN}'):
+            for action in ("preview", "save"):
+                answer = await client.post(
+                    "/portal/roles", data={"csrf_token": csrf, "rules": text, "action": action}
+                )
+                assert answer.status_code == 400, (text[:20], action)
+                assert "not" in answer.text
+        page = await client.get("/portal/roles")
+        assert page.status_code == 200
+    async with site.api() as api:
+        base = f"/api/v1/tenants/{tenant.slug}/entitlement-rules"
+        headers = {"Content-Type": "application/json"}
+        for method, path in (("PUT", base), ("POST", base + "/dry-run")):
+            answer = await api.request(method, path, content=DEEP, headers=headers)
+            assert answer.status_code == 400 or answer.status_code == 422, (path, answer.text)

@@ -143,7 +143,7 @@ async def test_a_domain_is_claimed_and_proved_with_check_now(
     assert [(v.domain, v.routes) for v in views] == [(domain, True)]
     trail = await ops.audit_trail(site.rt, tenant.slug, limit=20)
     assert {"domain.verify_start", "domain.verify"} <= {e["action"] for e in trail}
-    assert {e["actor_type"] for e in trail if e["action"] == "domain.verify"} == {"portal_link"}
+    assert {e["actor_type"] for e in trail if e["action"] == "domain.verify"} == {"portal"}
 
 
 async def test_a_scim_directory_token_is_shown_once_and_its_requests_are_listed(
@@ -195,6 +195,20 @@ async def test_a_scim_directory_token_is_shown_once_and_its_requests_are_listed(
         new_token = copied(rotated.text)["issued-token"]
         assert new_token != token
         assert "previous token keeps working" in rotated.text
+        # only requests are listed, not the admin's changes; failed authentications are
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": "Bearer scim_not-a-token"}
+        ) as stranger:
+            assert (await stranger.get("/Users")).status_code == 401
+        for _ in range(100):  # failed authentications reach the trail through its writer
+            detail = await client.get(f"/portal/scim/{directory_id}")
+            if "Authentication failed" in detail.text:
+                break
+            await asyncio.sleep(0.1)
+        assert "Authentication failed" in detail.text and "401" in detail.text
+        assert detail.text.count("Rotate token") == 1  # the button, not a listed request
+        assert "Create directory" not in detail.text
+        assert "token.rotate" not in detail.text and "directory.create" not in detail.text
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {new_token}"}
     ) as scim:

@@ -94,3 +94,24 @@ def test_the_side_navigation_follows_the_intents() -> None:
         ("/portal/roles", "Roles", True),
     ]
     assert portal_nav(grant, "overview")[0] == ("/portal", "Overview", True)
+
+
+def test_one_csrf_scheme_bound_to_a_cookie_or_a_portal_session() -> None:
+    """The portal's forms use ``api/csrf.py``'s scheme bound to the session id: a token of one
+    session is worthless in another, a rotated-out key still accepted, and a cookie-bound
+    field never passes for a portal session (its own subkey label)."""
+    from propylon.api.csrf import csrf_of
+    from propylon.api.portal_auth import portal_csrf
+    from propylon.crypto.secretbox import SecretBox
+
+    old, new = b"o" * 32, b"n" * 32
+    before = SimpleNamespace(secret_box=SecretBox([old]))
+    after = SimpleNamespace(secret_box=SecretBox([new, old]))
+    token = portal_csrf(before).field_for("pss_a")  # type: ignore[arg-type]
+    assert len(token) == 64
+    assert portal_csrf(after).check_bound("pss_a", token)  # type: ignore[arg-type]
+    assert not portal_csrf(after).check_bound("pss_b", token)  # type: ignore[arg-type]
+    assert not portal_csrf(after).check_bound("pss_a", token[::-1])  # type: ignore[arg-type]
+    assert not portal_csrf(after).check_bound("", token)  # type: ignore[arg-type]
+    cookie_field = csrf_of(after.secret_box.subkeys).field_for("pss_a")
+    assert not portal_csrf(after).check_bound("pss_a", cookie_field)  # type: ignore[arg-type]

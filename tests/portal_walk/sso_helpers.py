@@ -16,10 +16,18 @@ from tests.saml.idp import KeyPair
 from tests.sso.test_saml_pysaml2 import idp_metadata
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+DRAFT_MAC = re.compile(r'name="draft_mac" value="([0-9a-f]{64})"')
 
 
 def csrf(html: str) -> str:
     found = CSRF.search(html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
+def draft_mac(html: str) -> str:
+    """The proof the guide's form carries that the portal picked its draft id."""
+    found = DRAFT_MAC.search(html)
     assert found, html[:2000]
     return found.group(1)
 
@@ -48,7 +56,7 @@ async def create_saml_draft(
     """Upload ``key``'s IdP metadata through the SAML guide's form; the answer and draft id."""
     html, draft = await guide(client, "saml", idp)
     files = {"metadata_file": ("idp.xml", metadata_for(key, entity_id, sso), "text/xml")}
-    data = {"csrf_token": csrf(html), "draft": draft, "jit": "on"}
+    data = {"csrf_token": csrf(html), "draft": draft, "draft_mac": draft_mac(html), "jit": "on"}
     answer = await client.post(f"/portal/sso/saml/new?idp={idp}", data=data, files=files)
     return answer, draft
 

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from propylon.admin import saml_connections as saml_ops
 from propylon.admin.audited import CLI
 from propylon.db.tables import AuditEntry
+from propylon.setup.tests_store import latest_test
 from propylon.tenants.saml_connections import IdpSource
 from tests.conftest import Server
 from tests.portal.helpers import new_tenant, portal_browser
-from tests.portal_walk.sso_helpers import create_saml_draft, csrf, guide, show
+from tests.portal_walk.sso_helpers import create_saml_draft, csrf, draft_mac, guide, show
 from tests.saml.idp import make_keypair
 
 SSO = "https://idp.example.org/sso"
@@ -39,9 +40,9 @@ async def test_the_guide_names_the_draft_the_form_creates(server: Server) -> Non
         html, draft = await guide(client, "saml", "okta")
         acs = f"{server.url}/saml/{draft}/acs"
         assert acs in html and "Single sign-on URL" in html and "Audience URI" in html
-        assert (await client.get(f"/portal/sso/saml/new?idp=okta&draft={draft}")).text.count(
-            acs
-        ) >= 2  # a reload keeps the id
+        key_ = draft_mac(html)
+        reload = f"/portal/sso/saml/new?idp=okta&draft={draft}&key={key_}"
+        assert (await client.get(reload)).text.count(acs) >= 2  # a reload keeps the id
         answer, draft = await create_saml_draft(client, key, "https://idp.example.org", SSO)
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"].startswith(f"/portal/sso/connections/{draft}")
@@ -67,6 +68,29 @@ async def test_the_guide_names_the_draft_the_form_creates(server: Server) -> Non
                 )
             ).one()
         assert entry.actor_type == "portal" and entry.diff["disabled"]["after"] is True
+        # a test started here is the portal link's: recorded as such and audited as such
+        started = await client.post(
+            f"/portal/sso/connections/{draft}/test", data={"csrf_token": csrf(page.text)}
+        )
+        assert started.status_code == 303 and started.headers["location"].startswith(SSO)
+        test = await latest_test(server.rt, draft, tenant.id)
+        assert test is not None and test.started_by.startswith("portal:plk_")
+        async with server.rt.db.read() as s:
+            tested = (
+                await s.scalars(
+                    select(AuditEntry).where(
+                        AuditEntry.target_id == draft, AuditEntry.action == "sso.connection.test"
+                    )
+                )
+            ).one()
+        assert (tested.actor_type, tested.actor_id) == ("portal", test.started_by[7:])
+        assert entry.actor_id == tested.actor_id
+        # the SP metadata: built in one place, the portal's download = the public document
+        download = await client.get(f"/portal/sso/connections/{draft}/metadata")
+        public = await client.get(f"/saml/{draft}/metadata")
+        assert download.status_code == 200 and public.status_code == 200
+        assert download.content == public.content and view["sp_entity_id"] in public.text
+        assert "attachment" in download.headers["content-disposition"]
 
 
 async def test_activate_deactivate_and_the_mapping(server: Server) -> None:
@@ -119,7 +143,7 @@ async def test_refusals_store_nothing(server: Server) -> None:
             ({"idp_entity_id": "e", "sso_url": SSO, "cert": "-----BEGIN CERTIFICATE-----"}, None),
             ({}, None),
         ):
-            form = {"csrf_token": csrf(html), "draft": draft, **data}
+            form = {"csrf_token": csrf(html), "draft": draft, "draft_mac": draft_mac(html), **data}
             r = await client.post("/portal/sso/saml/new?idp=generic", data=form, files=files)
             assert r.status_code == 400 and 'role="alert"' in r.text, r.text
         # hostile values are pages, never a 5xx
@@ -136,6 +160,7 @@ async def test_refusals_store_nothing(server: Server) -> None:
         form = {
             "csrf_token": csrf(html),
             "draft": draft,
+            "draft_mac": draft_mac(html),
             "idp_entity_id": "https://idp3.example.org",
             "sso_url": SSO,
             "cert": key.cert_pem.decode(),
@@ -166,6 +191,8 @@ async def test_another_tenants_connection_is_not_found(server: Server) -> None:
             )
             assert r.status_code == 404, action
         assert cid not in (await client.get("/portal/sso")).text
+        assert (await client.get(f"/portal/sso/connections/{cid}/metadata")).status_code == 404
+        assert (await client.get("/portal/sso/connections/conn_%00/metadata")).status_code == 404
     view = await show(server.rt, cid)
     assert view["disabled"] is False and view["attribute_map"]["email"] != ["mine"]
     assert secrets.compare_digest(view["tenant_id"], theirs.id)
@@ -175,7 +202,7 @@ async def test_hostile_uploads_are_4xx_pages(server: Server) -> None:
     tenant = await new_tenant(server)
     async with portal_browser(server, tenant.slug, ["sso"]) as client:
         html, draft = await guide(client, "saml", "generic")
-        form = {"csrf_token": csrf(html), "draft": draft}
+        form = {"csrf_token": csrf(html), "draft": draft, "draft_mac": draft_mac(html)}
         url = "/portal/sso/saml/new?idp=generic"
         huge = {"metadata_file": ("big.xml", b"<x>" + b"a" * 1_100_000 + b"</x>", "text/xml")}
         assert (await client.post(url, data=form, files=huge)).status_code == 413
@@ -223,6 +250,7 @@ async def test_certificate_expiry_is_warned(server: Server) -> None:
         form = {
             "csrf_token": csrf(html),
             "draft": draft,
+            "draft_mac": draft_mac(html),
             "idp_entity_id": "https://expiring.example.org",
             "sso_url": SSO,
             "cert": expiring_cert(5),

@@ -18,9 +18,11 @@ from propylon.admin.audited import audited
 from propylon.audit import Actor, AuditRecord, record
 from propylon.errors import InvalidInput
 from propylon.portal import links
+from propylon.portal.activity import ScimRequest, latest_requests
 from propylon.portal.links import OpenSession
-from propylon.portal.model import INTENTS
+from propylon.portal.model import INTENTS, portal_actor
 from propylon.runtime import Runtime
+from propylon.tenants import domains as domain_store
 from propylon.tenants.service import get_tenant
 
 _DURATION = re.compile(r"\s*(\d{1,9})\s*([smhd]?)\s*")
@@ -177,7 +179,7 @@ async def redeem(rt: Runtime, token: str, request_id: str | None) -> tuple[OpenS
             return None
         link, session, secret = done
         tenant = await get_tenant(s, link.tenant_id)
-        actor = Actor("portal_link", link.id, tenant.id)
+        actor = portal_actor(link.id, tenant.id)
         rec = AuditRecord(
             action="portal.link.redeem",
             target_type="portal_link",
@@ -198,3 +200,23 @@ async def open_session(rt: Runtime, secret: str) -> OpenSession | None:
 async def end_session(rt: Runtime, session_id: str) -> None:
     async with rt.db.write() as s:
         await links.end_session(s, session_id, rt.clock())
+
+
+async def domains_with_proofs(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+    """The portal's domains page: the tenant's domains, each with the TXT record that proves
+    it when it is proved by one."""
+    out = []
+    async with rt.db.read() as s:
+        for view in await domain_store.list_domains(s, tenant_id):
+            row: dict[str, Any] = view.as_dict()
+            if view.source == "self_service":
+                _, challenge = await domain_store.proof_to_check(s, tenant_id, view.domain)
+                row |= challenge.as_dict()
+            out.append(row)
+    return out
+
+
+async def scim_requests(rt: Runtime, tenant_id: str, directory_id: str) -> list[ScimRequest]:
+    """The portal's SCIM directory page: the directory's latest requests, in words."""
+    async with rt.db.read() as s:
+        return await latest_requests(s, tenant_id, directory_id)

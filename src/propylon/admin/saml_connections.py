@@ -16,13 +16,16 @@ from propylon.background import every
 from propylon.cache.fanout import publish_committed
 from propylon.db.tables_saml import SamlConnection
 from propylon.directory import session_events as se
-from propylon.errors import InvalidInput, PropylonError
+from propylon.errors import InvalidInput, NotFound, PropylonError
+from propylon.ids import plausible
 from propylon.revocation.connections import disabled_now
 from propylon.revocation.service import Outboxes
 from propylon.runtime import SIGN_IN_CHANNEL, Runtime
+from propylon.saml import build_sp_metadata
 from propylon.tenants import saml_connection_edits as edits
 from propylon.tenants import saml_connections as conns
 from propylon.tenants.metadata_fetch import fetch_metadata
+from propylon.tenants.saml_keys import load_certificates
 from propylon.tenants.service import get_tenant
 from propylon.testidp.connections import check_may_be_live
 
@@ -138,6 +141,30 @@ async def list_connections(rt: Runtime, tenant_ref: str) -> list[dict[str, Any]]
 async def show_connection(rt: Runtime, connection_id: str) -> dict[str, Any]:
     async with rt.db.read() as s:
         return _view(rt, await conns.get_connection(s, connection_id))
+
+
+async def sp_metadata(rt: Runtime, connection_id: str, tenant_id: str | None = None) -> bytes:
+    """Propylon's SP metadata (SAML Metadata §2.4.4) of the connection, draft (disabled) or
+    live, for the admin to give the IdP; ``tenant_id``: only if it is that tenant's (another
+    tenant's is :class:`NotFound`, like a missing one)."""
+    if not plausible(connection_id):
+        raise NotFound("no such SAML connection")
+    async with rt.db.read() as s:
+        conn = await s.get(SamlConnection, connection_id)
+        if conn is None or (tenant_id is not None and conn.tenant_id != tenant_id):
+            raise NotFound("no such SAML connection")
+        entity_id, sp_pem, signs = conn.sp_entity_id, conn.sp_certificate_pem, conn.sign_requests
+    urls = conns.sp_urls(rt.settings.public_url, connection_id)
+    (cert,) = load_certificates([sp_pem])
+    return build_sp_metadata(
+        entity_id=entity_id,
+        acs_url=urls["acs_url"],
+        slo_url=urls["slo_url"],
+        signing_certificate=cert,
+        encryption_certificate=cert,
+        authn_requests_signed=signs,
+        want_assertions_signed=True,
+    )
 
 
 async def update_connection(

@@ -7,14 +7,13 @@ The session lives in the ``propylon_portal`` cookie (``HttpOnly``, ``SameSite=La
 (``api/portal_routes.py``). Every request reads the session with its link and tenant from
 the database: a revoked link, an expired session or a deleted tenant is refused at once.
 Nothing is written for a refused request. A POST carries a token bound to the session
-(HMAC-SHA256 of its id under a subkey of the server secret, every configured key accepted),
-so another site cannot forge one and a token of one session is worthless in another.
+(``api/csrf.py``'s scheme bound to the session id instead of a cookie: HMAC-SHA256 under a
+subkey of the server secret, every configured key accepted), so another site cannot forge one
+and a token of one session is worthless in another.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from propylon.admin import portal_links
+from propylon.api.csrf import Csrf, csrf_of
 from propylon.api.http import FormTooLarge, read_form
 from propylon.api.pages import render
 from propylon.portal.links import OpenSession, intents_of
@@ -65,12 +65,13 @@ def _runtime(request: Request) -> Runtime:
     return rt
 
 
-def _mac(key: bytes, session_id: str) -> str:
-    return hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
+def portal_csrf(rt: Runtime) -> Csrf:
+    """The anti-forgery scheme of portal forms, bound to the portal session's id."""
+    return csrf_of(rt.secret_box.subkeys, _CSRF_LABEL)
 
 
 def csrf_token_for(rt: Runtime, session_id: str) -> str:
-    return _mac(rt.secret_box.subkeys(_CSRF_LABEL)[0], session_id)
+    return portal_csrf(rt).field_for(session_id)
 
 
 def grant_of(rt: Runtime, opened: OpenSession) -> PortalGrant:
@@ -122,10 +123,8 @@ def check_portal_csrf(request: Request, grant: PortalGrant, form: Mapping[str, A
     """Refuse (403) a POST whose form lacks this session's anti-forgery token."""
     rt = _runtime(request)
     sent = form.get(CSRF_FIELD)
-    if isinstance(sent, str) and len(sent) == 64:
-        keys = rt.secret_box.subkeys(_CSRF_LABEL)
-        if any(hmac.compare_digest(_mac(k, grant.session_id), sent) for k in keys):
-            return
+    if isinstance(sent, str) and portal_csrf(rt).check_bound(grant.session_id, sent):
+        return
     raise PortalDenied(
         403,
         "Form expired",

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from propylon.admin import domains as ops
+from propylon.admin import portal_links
 from propylon.api.portal_auth import portal_grant, read_portal_form
-from propylon.api.portal_pages import actor_of, portal_page, rt_of
+from propylon.api.portal_pages import portal_page, rt_of
 from propylon.errors import AlreadyExists, InvalidInput, NotFound
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
-from propylon.tenants import domains as store
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,15 +38,7 @@ OUTCOMES = {
 
 async def _domains(rt: Runtime, grant: PortalGrant) -> list[dict[str, Any]]:
     """The tenant's domains, each with its TXT record when it is proved by one."""
-    out = []
-    async with rt.db.read() as s:
-        for view in await store.list_domains(s, grant.tenant_id):
-            row: dict[str, Any] = view.as_dict()
-            if view.source == "self_service":
-                _, challenge = await store.proof_to_check(s, grant.tenant_id, view.domain)
-                row |= challenge.as_dict()
-            out.append(row)
-    return out
+    return await portal_links.domains_with_proofs(rt, grant.tenant_id)
 
 
 async def _page(
@@ -87,9 +79,7 @@ async def claim(request: Request) -> Response:
     if not domain:
         return await _page(request, grant, status=400, errors=[("domain", "Enter a domain.")])
     try:
-        started = await ops.start_verification(
-            rt_of(request), actor_of(grant), grant.tenant_id, domain
-        )
+        started = await ops.start_verification(rt_of(request), grant.actor, grant.tenant_id, domain)
     except (InvalidInput, AlreadyExists, NotFound) as exc:
         message = exc.detail if isinstance(exc, InvalidInput) else "This domain cannot be added."
         return await _page(request, grant, status=400, errors=[("domain", message)], typed=domain)
@@ -104,7 +94,7 @@ async def check(request: Request) -> Response:
     form = await read_portal_form(request, grant)
     domain = form.get("domain", "")
     try:
-        checked = await ops.verify(rt_of(request), actor_of(grant), grant.tenant_id, domain)
+        checked = await ops.verify(rt_of(request), grant.actor, grant.tenant_id, domain)
     except NotFound:
         return await _page(
             request, grant, status=404, errors=[(None, "There is no such domain here.")]

@@ -1,6 +1,6 @@
 """What every portal page shares: the page itself (the portal's layout with the tenant, the
-sections the link allows and the session's form token), who acts in the audit trail (the
-link), and the runtime."""
+sections the link allows and the session's form token) and the runtime; who acts in the
+audit trail is ``PortalGrant.actor`` (the link)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from propylon.api.pages import render
 from propylon.api.portal_auth import portal_nav
-from propylon.audit import Actor
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
 
@@ -19,11 +18,6 @@ from propylon.runtime import Runtime
 def rt_of(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
-
-
-def actor_of(grant: PortalGrant) -> Actor:
-    """The audit trail's actor of a change made in the portal: the link that opened it."""
-    return Actor("portal_link", grant.link_id, grant.tenant_id)
 
 
 def portal_page(

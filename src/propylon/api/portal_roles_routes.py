@@ -13,8 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from propylon.admin import entitlements as ops
+from propylon.api.http import loads_standard
 from propylon.api.portal_auth import portal_grant, read_portal_form
-from propylon.api.portal_pages import actor_of, portal_page, rt_of
+from propylon.api.portal_pages import portal_page, rt_of
 from propylon.errors import InvalidInput
 from propylon.portal.model import PortalGrant
 
@@ -68,14 +69,19 @@ async def preview_or_save(request: Request) -> Response:
     form = await read_portal_form(request, grant)
     text = form.get("rules", "")
     try:
-        doc = json.loads(text)
+        doc = loads_standard(text.encode("utf-8"))
     except json.JSONDecodeError as exc:
         message = f"The rules are not valid JSON: {exc.msg} (line {exc.lineno})"
+        return await _page(request, grant, text=text, status=400, errors=[("rules", message)])
+    except (ValueError, RecursionError) as exc:
+        # NonStandardJson / UnstorableText (nesting past MAX_DEPTH, NaN, huge numbers, NUL)
+        # or nesting so deep the parser itself gives up.
+        message = f"The rules are not accepted: {str(exc) or 'nested too deeply'}"
         return await _page(request, grant, text=text, status=400, errors=[("rules", message)])
     rt = rt_of(request)
     try:
         if form.get("action") == "save":
-            saved = await ops.rules_set(rt, actor_of(grant), grant.tenant_id, doc)
+            saved = await ops.rules_set(rt, grant.actor, grant.tenant_id, doc)
             changed = saved["users_changed"]
             notice = {
                 "kind": "ok",

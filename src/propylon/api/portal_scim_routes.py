@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from propylon.admin import portal_links
 from propylon.admin import tenants as ops
 from propylon.api.portal_auth import portal_grant, read_portal_form
-from propylon.api.portal_pages import actor_of, portal_page, rt_of
+from propylon.api.portal_pages import portal_page, rt_of
 from propylon.errors import InvalidInput
-from propylon.portal.activity import latest_requests
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
 
@@ -81,7 +81,7 @@ async def create_directory(request: Request) -> Response:
         return await _list_page(request, grant, status=400, errors=errors)
     rt = rt_of(request)
     try:
-        made = await ops.create_directory(rt, actor_of(grant), grant.tenant_id, name=name)
+        made = await ops.create_directory(rt, grant.actor, grant.tenant_id, name=name)
     except InvalidInput as exc:
         return await _list_page(request, grant, status=400, errors=[("name", exc.detail)])
     return await _list_page(request, grant, status=201, issued=made)
@@ -94,8 +94,7 @@ async def directory_page(request: Request, directory_id: str) -> Response:
     directory = await _directory(rt, grant, directory_id)
     if directory is None:
         return _not_found(grant)
-    async with rt.db.read() as s:
-        requests = await latest_requests(s, grant.tenant_id, directory_id)
+    requests = await portal_links.scim_requests(rt, grant.tenant_id, directory_id)
     return portal_page(
         grant,
         "portal/scim_directory.html",
@@ -117,9 +116,8 @@ async def rotate(request: Request, directory_id: str) -> Response:
     directory = await _directory(rt, grant, directory_id)
     if directory is None:
         return _not_found(grant)
-    issued = await ops.rotate_token(rt, actor_of(grant), directory_id)
-    async with rt.db.read() as s:
-        requests = await latest_requests(s, grant.tenant_id, directory_id)
+    issued = await ops.rotate_token(rt, grant.actor, directory_id)
+    requests = await portal_links.scim_requests(rt, grant.tenant_id, directory_id)
     return portal_page(
         grant,
         "portal/scim_directory.html",

@@ -18,10 +18,8 @@ from propylon.admin import saml_connections as saml_ops
 from propylon.api.pages import render
 from propylon.api.portal_auth import portal_grant
 from propylon.api.portal_sso_forms import (
-    actor_of,
     read_sso_form,
     runtime,
-    started_by,
     tenant_connection,
 )
 from propylon.api.portal_sso_mapping import mapping_changes, mapping_rows
@@ -29,15 +27,12 @@ from propylon.api.portal_sso_routes import NO_STORE, sso_nav
 from propylon.errors import InvalidInput, NotFound
 from propylon.oidc.errors import OidcError
 from propylon.portal.model import PortalGrant
-from propylon.saml import build_sp_metadata
 from propylon.sessions.pending_cookie import set_pending_cookie
 from propylon.setup import guides
 from propylon.setup.tests_store import get_test, latest_test
 from propylon.signin.connection_test import start_test
 from propylon.tenants.oidc_connection_edits import OidcConnectionChanges
 from propylon.tenants.saml_connection_edits import ConnectionChanges
-from propylon.tenants.saml_connections import get_connection as get_saml_connection
-from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(include_in_schema=False)
 RESULT_PATH = "/portal/sso/tests/{test_id}"
@@ -133,11 +128,11 @@ async def _update(
     rt = runtime(request)
     if view["protocol"] == "saml":
         await saml_ops.update_connection(
-            rt, actor_of(grant), view["connection_id"], ConnectionChanges(**change)
+            rt, grant.actor, view["connection_id"], ConnectionChanges(**change)
         )
     else:
         await oidc_ops.update_connection(
-            rt, actor_of(grant), view["connection_id"], OidcConnectionChanges(**change)
+            rt, grant.actor, view["connection_id"], OidcConnectionChanges(**change)
         )
 
 
@@ -198,7 +193,7 @@ async def test_connection(request: Request, connection_id: str) -> Response:
     vendor = vendor_of(view, form.get("idp"))
     try:
         started, _test_id = await start_test(
-            rt, connection_id, grant.tenant_id, started_by(grant), RESULT_PATH, vendor=vendor
+            rt, connection_id, grant.tenant_id, grant.actor, RESULT_PATH, vendor=vendor
         )
     except NotFound:
         return _missing(grant)
@@ -225,24 +220,9 @@ async def sp_metadata(request: Request, connection_id: str) -> Response:
     grant = await portal_grant(request, "sso")
     rt = runtime(request)
     try:
-        view = await tenant_connection(rt, grant, connection_id)
-        if view["protocol"] != "saml":
-            raise NotFound("no such SAML connection")
-        async with rt.db.read() as s:
-            conn = await get_saml_connection(s, connection_id)
-            sp_cert, signs = conn.sp_certificate_pem, conn.sign_requests
+        xml = await saml_ops.sp_metadata(rt, connection_id, grant.tenant_id)
     except NotFound:
         return _missing(grant)
-    (cert,) = load_certificates([sp_cert])
-    xml = build_sp_metadata(
-        entity_id=view["sp_entity_id"],
-        acs_url=view["acs_url"],
-        slo_url=view["slo_url"],
-        signing_certificate=cert,
-        encryption_certificate=cert,
-        authn_requests_signed=signs,
-        want_assertions_signed=True,
-    )
     disposition = f'attachment; filename="propylon-sp-{connection_id}.xml"'
     headers = {**NO_STORE, "Content-Disposition": disposition}
     return Response(xml, media_type="application/samlmetadata+xml", headers=headers)

@@ -15,13 +15,14 @@ from starlette.requests import Request
 
 from propylon.admin import oidc_connections as oidc_ops
 from propylon.admin import saml_connections as saml_ops
+from propylon.api.csrf import Csrf, csrf_of
 from propylon.api.http import FormTooLarge, read_form
 from propylon.api.portal_auth import PortalDenied, check_portal_csrf
-from propylon.audit import Actor
 from propylon.errors import InvalidInput, NotFound
-from propylon.ids import plausible
+from propylon.ids import Kind, plausible
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
+from propylon.tenants.connection_ids import draft_id, is_new_id_shape
 from propylon.tenants.saml_connections import IdpSource
 
 MAX_FORM_BYTES = 16_384
@@ -36,13 +37,41 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-def actor_of(grant: PortalGrant) -> Actor:
-    """The portal link acting for the customer's IT admin, as the audit trail names it."""
-    return Actor("portal", grant.link_id, tenant_id=grant.tenant_id)
+_DRAFT_LABEL = "portal-draft-connection-id"
+DRAFT_MAC_FIELD = "draft_mac"
 
 
-def started_by(grant: PortalGrant) -> str:
-    return f"portal:{grant.link_id}"
+def _drafts(rt: Runtime) -> Csrf:
+    return csrf_of(rt.secret_box.subkeys, _DRAFT_LABEL)
+
+
+def draft_mac(rt: Runtime, grant: PortalGrant, draft: str) -> str:
+    """The proof that the portal picked ``draft`` for this portal session: ``api/csrf.py``'s
+    HMAC bound to the session id and the draft id, under a subkey of its own label. The
+    guide's address and form carry it with the id, so a browser cannot choose a connection
+    id of its own (another tenant's deleted one, say) and a draft of one session is worthless
+    in another."""
+    return _drafts(rt).field_for(f"{grant.session_id}\n{draft}")
+
+
+def draft_is_bound(rt: Runtime, grant: PortalGrant, kind: Kind, draft: str, mac: str) -> bool:
+    """``draft`` has the shape of a new id of ``kind`` and ``mac`` is its :func:`draft_mac`
+    for this session (under any configured key, so a rotation keeps open guides valid)."""
+    bound = _drafts(rt).check_bound(f"{grant.session_id}\n{draft}", mac)
+    return is_new_id_shape(kind, draft) and bound
+
+
+def new_draft(rt: Runtime, grant: PortalGrant, kind: Kind) -> tuple[str, str]:
+    """A new connection id of ``kind`` for this session, with its :func:`draft_mac`."""
+    draft = draft_id(kind, None)
+    return draft, draft_mac(rt, grant, draft)
+
+
+def bound_draft(rt: Runtime, grant: PortalGrant, kind: Kind, form: dict[str, str]) -> str | None:
+    """The draft id a POSTed form carries when the portal picked it for this session
+    (:func:`draft_is_bound`), else ``None``."""
+    draft, mac = form.get("draft", ""), form.get(DRAFT_MAC_FIELD, "")
+    return draft if draft_is_bound(rt, grant, kind, draft, mac) else None
 
 
 async def _bounded_body(request: Request, max_bytes: int) -> bytes:

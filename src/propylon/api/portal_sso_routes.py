@@ -3,9 +3,11 @@ tenant's connections (``/portal/sso``), and the guide with its form that creates
 connection (``/portal/sso/{saml|oidc}/new?idp=…``).
 
 The values to paste are shown before the connection exists: the page picks the connection's
-id (``draft=`` in its address, so a reload keeps it; nothing is stored) and the form creates
-the connection under that id, disabled, so it is live for no one until "Activate" on its page
-(``api/portal_sso_connection_routes.py``). Every page needs the link's ``sso`` intent."""
+id (``draft=`` in its address with ``key=``, its HMAC bound to the portal session, so a
+reload keeps it, nothing is stored and no browser can choose an id) and the form creates the
+connection under that id (its proof checked again), disabled, so it is live for no one until
+"Activate" on its page (``api/portal_sso_connection_routes.py``). Every page needs the link's
+``sso`` intent."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -21,7 +24,10 @@ from propylon.admin import saml_connections as saml_ops
 from propylon.api.pages import render
 from propylon.api.portal_auth import portal_grant, portal_nav
 from propylon.api.portal_sso_forms import (
-    actor_of,
+    bound_draft,
+    draft_is_bound,
+    draft_mac,
+    new_draft,
     read_sso_form,
     runtime,
     saml_source,
@@ -32,7 +38,6 @@ from propylon.ids import Kind
 from propylon.portal.model import PortalGrant
 from propylon.runtime import Runtime
 from propylon.setup import guides
-from propylon.tenants.connection_ids import draft_id, is_new_id_shape
 from propylon.tenants.oidc_connections import OidcConnectionDraft, rp_urls
 from propylon.tenants.saml_connections import sp_urls
 
@@ -40,6 +45,11 @@ router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 KINDS = {"saml": Kind.SAML_CONNECTION, "oidc": Kind.OIDC_CONNECTION}
 PROTOCOL_NAMES: dict[str, str] = dict(guides.PROTOCOLS)
+NOT_BOUND = (
+    "This form's connection was not prepared in this session. The values above are new: "
+    "paste them into your IdP again, then send the form."
+)
+EXISTS = "This connection already exists: open it from the single sign-on page."
 
 
 def sso_nav(grant: PortalGrant) -> list[tuple[str, str, bool]]:
@@ -117,6 +127,7 @@ def guide_page(
         guide=g,
         steps=steps,
         draft=draft,
+        draft_mac=draft_mac(rt, grant, draft),
         values=values,
         form=form or {},
         errors=errors or [],
@@ -126,15 +137,17 @@ def guide_page(
 
 @router.get("/portal/sso/{protocol}/new")
 async def new_connection(
-    request: Request, protocol: str, idp: str = "generic", draft: str = ""
+    request: Request, protocol: str, idp: str = "generic", draft: str = "", key: str = ""
 ) -> Response:
     grant = await portal_grant(request, "sso")
     g = _guide_or_none(protocol, idp)
     if g is None:
         return _not_found(grant)
     kind = KINDS[protocol]
-    if not is_new_id_shape(kind, draft):  # pick the id once, keep it in the address
-        query = urlencode({"idp": idp, "draft": draft_id(kind, None)})
+    if not draft_is_bound(runtime(request), grant, kind, draft, key):
+        # pick the id once for this session, keep it (with its proof) in the address
+        draft, key = new_draft(runtime(request), grant, kind)
+        query = urlencode({"idp": idp, "draft": draft, "key": key})
         return RedirectResponse(f"/portal/sso/{protocol}/new?{query}", 303, headers=NO_STORE)
     return guide_page(request, grant, g, draft)
 
@@ -150,7 +163,7 @@ async def _create(
     if g.protocol == "saml":
         return await saml_ops.create_connection(
             rt,
-            actor_of(grant),
+            grant.actor,
             grant.tenant_id,
             saml_source(form),
             name=name,
@@ -172,7 +185,7 @@ async def _create(
         connection_id=draft,
         disabled=True,
     )
-    return await oidc_ops.create_connection(rt, actor_of(grant), grant.tenant_id, oidc_draft)
+    return await oidc_ops.create_connection(rt, grant.actor, grant.tenant_id, oidc_draft)
 
 
 @router.post("/portal/sso/{protocol}/new")
@@ -182,14 +195,17 @@ async def create_connection(request: Request, protocol: str, idp: str = "generic
     if g is None:
         return _not_found(grant)
     form = await read_sso_form(request, grant, upload=protocol == "saml")
-    draft = form.get("draft", "")
-    if not is_new_id_shape(KINDS[protocol], draft):
-        draft = draft_id(KINDS[protocol], None)
+    kept = {k: v for k, v in form.items() if k not in ("secret", "metadata_file", "cert")}
+    draft = bound_draft(runtime(request), grant, KINDS[protocol], form)
+    if draft is None:
+        draft, _ = new_draft(runtime(request), grant, KINDS[protocol])
+        return guide_page(request, grant, g, draft, form=kept, errors=[(None, NOT_BOUND)])
+    first = "metadata_file" if protocol == "saml" else "issuer"
     try:
         done = await _create(runtime(request), grant, g, draft, form)
     except InvalidInput as exc:
-        kept = {k: v for k, v in form.items() if k not in ("secret", "metadata_file", "cert")}
-        first = "metadata_file" if protocol == "saml" else "issuer"
         return guide_page(request, grant, g, draft, form=kept, errors=[(first, exc.detail)])
+    except IntegrityError:  # the same draft created by two forms at once
+        return guide_page(request, grant, g, draft, form=kept, errors=[(first, EXISTS)])
     target = f"/portal/sso/connections/{done['connection_id']}?created=1"
     return RedirectResponse(target, 303, headers=NO_STORE)

@@ -12,11 +12,11 @@ from starlette.responses import RedirectResponse, Response
 
 from propylon.admin.test_idp import connect_test_idp
 from propylon.api.portal_auth import portal_grant
-from propylon.api.portal_sso_forms import actor_of, read_sso_form, runtime
+from propylon.api.portal_sso_forms import bound_draft, read_sso_form, runtime
 from propylon.api.portal_sso_routes import KINDS, NO_STORE, guide_page
 from propylon.errors import InvalidInput
 from propylon.setup import guides
-from propylon.tenants.connection_ids import draft_id, is_new_id_shape
+from propylon.tenants.connection_ids import draft_id
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,12 +29,11 @@ async def use_test_idp(request: Request, protocol: str) -> Response:
     if protocol not in KINDS or not rt.settings.test_idp_enabled:
         return RedirectResponse("/portal/sso", 303, headers=NO_STORE)
     kind = KINDS[protocol]
-    draft = form.get("draft", "")
-    draft = draft if is_new_id_shape(kind, draft) else draft_id(kind, None)
+    draft = bound_draft(rt, grant, kind, form) or draft_id(kind, None)
     try:
         done = await connect_test_idp(
             rt,
-            actor_of(grant),
+            grant.actor,
             grant.tenant_id,
             "saml" if protocol == "saml" else "oidc",
             connection_id=draft,

@@ -9,13 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from propylon.admin import saml_connections as saml_ops
 from propylon.api import authorize
 from propylon.api.http import read_form
 from propylon.api.pages import confirm_page, page
 from propylon.api.rp_logout import CONFIRM_FIELD, confirm_token, confirmed
 from propylon.errors import NotFound
 from propylon.runtime import Runtime
-from propylon.saml import build_sp_metadata
 from propylon.sessions.cookie import clear_session_cookie, set_session_cookie
 from propylon.sessions.pending_cookie import (
     PendingLogin,
@@ -24,12 +24,11 @@ from propylon.sessions.pending_cookie import (
     cookie_path,
 )
 from propylon.sessions.service import COOKIE_NAME, usable_handle
-from propylon.signin.connection_test import load_any_saml, pending_test
+from propylon.signin.connection_test import pending_test
 from propylon.signin.connection_test_saml import finish_saml_test
 from propylon.signin.saml_slo import LogoutRefused, handle_slo, start_logout
 from propylon.signin.saml_sso import LoginRefused, finish_login
 from propylon.tenants.saml_connections import sp_urls
-from propylon.tenants.saml_keys import load_certificates
 
 router = APIRouter(prefix="/saml/{connection_id}", tags=["SAML 2.0 SP"])
 _LOGOUT_FORM_BYTES = 8192
@@ -44,23 +43,10 @@ def _rt(request: Request) -> Runtime:
 async def sp_metadata(request: Request, connection_id: str) -> Response:
     """SP metadata (SAML Metadata §2.4.4) for the admin to paste into the IdP; of a draft
     (disabled) connection too, which the admin configures at the IdP before activating."""
-    rt = _rt(request)
-    async with rt.db.read() as s:
-        try:
-            conn = await load_any_saml(s, connection_id)
-        except NotFound:
-            return page(404, "Not found", "There is no such SAML connection.")
-    urls = sp_urls(rt.settings.public_url, conn.id)
-    (cert,) = load_certificates([conn.sp_certificate_pem])
-    xml = build_sp_metadata(
-        entity_id=conn.sp_entity_id,
-        acs_url=urls["acs_url"],
-        slo_url=urls["slo_url"],
-        signing_certificate=cert,
-        encryption_certificate=cert,
-        authn_requests_signed=conn.sign_requests,
-        want_assertions_signed=True,
-    )
+    try:
+        xml = await saml_ops.sp_metadata(_rt(request), connection_id)
+    except NotFound:
+        return page(404, "Not found", "There is no such SAML connection.")
     return Response(xml, media_type="application/samlmetadata+xml")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from propylon.cache.fanout import UNAVAILABLE
@@ -146,3 +146,33 @@ async def list_entries(
     if action is not None:
         query = query.where(AuditEntry.action == action)
     return list((await session.scalars(query.limit(limit))).all())
+
+
+DIRECTORY_ADMIN_ACTIONS = ("scim.directory.", "scim.token.")
+"""``scim.*`` actions that are an admin's changes to a directory, not requests it answered."""
+AUTH_FAILURE = "auth.failure"
+
+
+async def directory_requests(
+    s: AsyncSession, tenant_id: str, directory_id: str, limit: int = 20
+) -> list[AuditEntry]:
+    """A SCIM directory's latest requests, newest first: those it answered (its tenant's
+    ``scim.*`` entries, but not :data:`DIRECTORY_ADMIN_ACTIONS`) and its failed
+    authentications (``auth.failure``: the first failure of a client address in a minute
+    names the directory the request was for; the minute's ``auth.failure.summary`` names
+    none, so repeats within the minute are not listed)."""
+    answered = and_(
+        AuditEntry.tenant_id == tenant_id,
+        AuditEntry.action.startswith("scim."),
+        *(~AuditEntry.action.startswith(prefix) for prefix in DIRECTORY_ADMIN_ACTIONS),
+    )
+    query = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.directory_id == directory_id,
+            or_(answered, AuditEntry.action == AUTH_FAILURE),
+        )
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(await s.scalars(query))

@@ -1,16 +1,16 @@
 """What the portal shows an IT admin of their SCIM directory at work: the latest requests
 it received and their outcome, read from the audit trail (every SCIM operation is audited
-with its directory)."""
+with its directory, failed authentications too: :func:`propylon.audit.log.directory_requests`),
+in words."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from propylon.db.tables import AuditEntry
+from propylon.audit.log import AUTH_FAILURE, directory_requests
 
 ACTIONS = {
     "create": "Create",
@@ -35,6 +35,8 @@ class ScimRequest:
 
 def describe(action: str) -> str:
     """``scim.user.create`` → ``Create user``."""
+    if action == AUTH_FAILURE:
+        return "Authentication failed"
     parts = action.split(".")
     if len(parts) == 3 and parts[0] == "scim":
         return f"{ACTIONS.get(parts[2], parts[2].capitalize())} {parts[1]}"
@@ -44,17 +46,8 @@ def describe(action: str) -> str:
 async def latest_requests(
     s: AsyncSession, tenant_id: str, directory_id: str, limit: int = 20
 ) -> list[ScimRequest]:
-    """The directory's latest SCIM requests, newest first (within the tenant only)."""
-    query = (
-        select(AuditEntry)
-        .where(
-            AuditEntry.tenant_id == tenant_id,
-            AuditEntry.directory_id == directory_id,
-            AuditEntry.action.startswith("scim."),
-        )
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-    )
+    """The directory's latest SCIM requests, newest first (within the tenant only), with
+    its failed authentications."""
     return [
         ScimRequest(
             e.created_at,
@@ -64,5 +57,5 @@ async def latest_requests(
             e.status,
             e.reason,
         )
-        for e in await s.scalars(query)
+        for e in await directory_requests(s, tenant_id, directory_id, limit)
     ]

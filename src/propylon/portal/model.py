@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from propylon.audit import Actor
+
 INTENTS: Final = ("sso", "scim", "domains", "roles")
 """What a link may open; ``all`` on the command line means every one."""
 
@@ -30,3 +32,14 @@ class PortalGrant:
 
     def allows(self, intent: str) -> bool:
         return intent in self.intents
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts in the audit trail for a change made in this portal session: the link
+        that opened it, for its tenant."""
+        return portal_actor(self.link_id, self.tenant_id)
+
+
+def portal_actor(link_id: str, tenant_id: str) -> Actor:
+    """The one actor of the setup portal: ``portal`` with the link's id."""
+    return Actor("portal", link_id, tenant_id)

@@ -67,17 +67,11 @@ def _check_result_path(result_path: str) -> str:
     return result_path
 
 
-def actor_of(started_by: str, tenant_id: str) -> Actor:
-    """``portal:plk_…`` → the portal link that acted; ``operator:op_…``; anything else as is."""
-    kind, _, ident = started_by.partition(":")
-    return Actor(kind or "unknown", ident or None, tenant_id)
-
-
 async def start_test(
     rt: Runtime,
     connection_id: str,
     tenant_id: str,
-    started_by: str,
+    actor: Actor,
     result_path: str,
     *,
     vendor: str = "generic",
@@ -88,8 +82,8 @@ async def start_test(
         the new test id. Another tenant's connection is :class:`NotFound`. ``result_path``
         (``/portal/…`` or ``/admin/…``; ``{test_id}`` is replaced) is where the browser goes
         once the result is recorded; ``vendor`` words the remedies for that IdP; ``login_hint``
-    (OpenID Connect) who is expected to sign in. Audited
-        (``sso.connection.test``)."""
+        (OpenID Connect) who is expected to sign in. Audited (``sso.connection.test``) with
+        ``actor`` (the portal link, an operator), recorded as the test's ``started_by``."""
     path = _check_result_path(result_path)
     test_id = new_id(Kind.CONNECTION_TEST)
     path = path.replace("{test_id}", test_id)
@@ -126,13 +120,13 @@ async def start_test(
                 protocol=protocol,
                 vendor=vendor,
                 result_path=path,
-                started_by=started_by,
+                started_by=f"{actor.type}:{actor.id}" if actor.id else actor.type,
                 now=now,
                 expires_at=now + timedelta(seconds=started.max_age),
                 stages=pending_stages(protocol),
             )
         )
-        record(s, actor_of(started_by, tenant_id), rec, now)
+        record(s, actor, rec, now)
     return started, test_id
 
 
