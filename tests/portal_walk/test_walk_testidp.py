@@ -86,6 +86,13 @@ async def test_the_saml_test_idp_from_the_portal(idp_server: Server, chromium: A
         assert "Okta" in await tab.inner_text("#stage-signature")
         assert "SHA-256" in await tab.inner_text("#stage-signature")
         assert (await show(idp_server.rt, cid))["disabled"] is True
+        await tab.close()
+        # a connection to the test IdP never goes live outside the demo: refused on the page
+        await page.click("#activate")
+        await page.wait_for_selector("#error-summary")
+        assert "Not activated" in await page.inner_text("#error-summary")
+        await look(page, "testidp-saml-04-not-activated")
+        assert (await show(idp_server.rt, cid))["disabled"] is True
     finally:
         await context.close()
 

@@ -153,7 +153,12 @@ async def activate(request: Request, connection_id: str) -> Response:
     grant, _form, view = await _form_and_view(request, connection_id)
     if view is None:
         return _missing(grant)
-    await _update(request, grant, view, disabled=False)
+    try:
+        await _update(request, grant, view, disabled=False)
+    except InvalidInput as exc:  # e.g. a connection to the test IdP never goes live
+        return await connection_page(
+            request, grant, connection_id, errors=[(None, f"Not activated: {exc.detail}")]
+        )
     return _done(connection_id, "activated")
 
 
