@@ -73,9 +73,13 @@ def test_the_image_and_ci_install_the_same_versions() -> None:
 def test_ci_and_the_image_install_from_the_locks_with_hashes() -> None:
     script = (ROOT / "scripts" / "test").read_text()
     assert "--require-hashes --no-deps \\\n  -r requirements/test.lock" in script
-    assert "--no-deps -e ." in script
+    # the build backend from its lock too, never an isolated build fetching an unpinned one
+    assert "--require-hashes --no-deps \\\n  -r requirements/build.lock" in script
+    assert "--no-deps --no-build-isolation -e ." in script
     assert "[test]" not in script  # the ranges are for people installing the package
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "--require-hashes --no-deps -r /tmp/propylon.lock" in dockerfile
+    assert "--require-hashes --no-deps -r /tmp/build.lock" in dockerfile
+    assert "--no-build-isolation" in dockerfile
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
     assert "HEALTHCHECK" in dockerfile

@@ -295,7 +295,11 @@ async def finish_login(
                 if not email:
                     raise LoginRefused("jit_without_email", "Your account could not be created.")
                 try:
-                    found = await provision(s, tenant_id, email, attributes, conn.claim_map, now)
+                    # Google: the Workspace ``hd`` routed the person here (signin/google.py)
+                    vouched = google.domains_of(email, claims) if google_sign_in else ()
+                    found = await provision(
+                        s, tenant_id, email, attributes, conn.claim_map, now, vouched
+                    )
                 except JitRefused as exc:
                     raise LoginRefused(exc.reason, exc.detail) from exc
             user, tenant = found

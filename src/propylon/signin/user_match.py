@@ -78,15 +78,18 @@ _JIT_REFUSALS = {
 }
 
 
-async def jit_refusal(s: AsyncSession, tenant_id: str, email: str) -> JitRefused | None:
+async def jit_refusal(
+    s: AsyncSession, tenant_id: str, email: str, vouched: Sequence[str] = ()
+) -> JitRefused | None:
     """Why a user for ``email`` may not be made just in time, if not: the email's domain is
     not one of the tenant's domains (those that route its people: ``tenants/domains.py``
     ``ROUTABLE``) when the tenant has any (an IdP that sends people of another domain would
-    otherwise fill the tenant with strangers), or every licence seat is taken (the check
+    otherwise fill the tenant with strangers; ``vouched``: other domains the IdP proves the
+    person belongs to, such as Google Workspace's ``hd``), or every licence seat is taken (the check
     :func:`~propylon.directory.scope.ensure_seat_available` makes, in this transaction)."""
     params = {"tenant_id": tenant_id}
     owned = set((await s.execute(_OWNED, params)).scalars())
-    if owned and email_domain(email) not in owned:
+    if owned and not owned & {email_domain(email), *vouched}:
         return JitRefused("email_domain_not_owned", _JIT_REFUSALS["email_domain_not_owned"])
     seats = (await s.execute(_SEATS, params)).one().seats
     try:
@@ -103,10 +106,11 @@ async def provision(
     attributes: Mapping[str, Sequence[str]],
     attribute_map: Mapping[str, Any],
     now: datetime,
+    vouched: Sequence[str] = (),
 ) -> Identity:
     """A new directory user of ``tenant_id`` for ``email``, named by the map;
     :class:`JitRefused` when :func:`jit_refusal` says no."""
-    refused = await jit_refusal(s, tenant_id, email)
+    refused = await jit_refusal(s, tenant_id, email, vouched)
     if refused is not None:
         raise refused
     seats, slug, name = (await s.execute(_SEATS, {"tenant_id": tenant_id})).one()
