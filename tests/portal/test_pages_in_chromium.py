@@ -55,6 +55,8 @@ async def _seed_directory_requests(base_url: str, token: str) -> None:
 async def test_every_portal_page_in_chromium(
     site: Server, chromium: Any, portal_dns: DnsServer
 ) -> None:
+    if site.name != "sqlite":
+        pytest.skip("the pages are the same on both backends; one browser walk is enough")
     tenant = await new_tenant(site)
     s = suffix()
     rules = await clinical_rules(site, s)
