@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from propylon.admin import tenants as ops
 from propylon.admin.audited import CLI
