@@ -53,7 +53,7 @@ from propylon.sessions.pending_cookie import CookieTooLarge, set_pending_cookie
 from propylon.sessions.service import COOKIE_NAME, ActiveSession, usable_handle
 from propylon.sessions.store import load_active
 from propylon.signin import oidc_sso
-from propylon.signin.saml_sso import start_login
+from propylon.signin.saml_sso import StartedLogin, start_login
 
 router = APIRouter(tags=["openid provider"], include_in_schema=True)
 
@@ -150,7 +150,13 @@ async def to_idp(
         return page(414, "Request too large", "The sign-in request is too long.")
     except (OidcError, OutboundError):
         return page(502, "Sign-in not started", "Your identity provider could not be reached.")
-    response = RedirectResponse(started.url, status_code=302, headers=NO_STORE)
+    return redirect_to_idp(rt, started, 302)
+
+
+def redirect_to_idp(rt: Runtime, started: StartedLogin, status: int) -> Response:
+    """The browser sent to the IdP with the pending login's cookie, which binds the answer
+    to this browser (``sessions/pending_cookie.py``): a sign-in's start and a test's."""
+    response = RedirectResponse(started.url, status_code=status, headers=NO_STORE)
     set_pending_cookie(
         response,
         started.cookie_name,

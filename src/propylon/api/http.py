@@ -202,6 +202,22 @@ class FormTooLarge(ValueError):
     """A form body over the caller's limit."""
 
 
+async def read_bounded_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused (:class:`FormTooLarge`) past ``max_bytes``: by its declared
+    ``Content-Length`` before reading, else as soon as what arrived passes it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise FormTooLarge("body too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise FormTooLarge("body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_form_pairs(
     request: Request, max_bytes: int, *, max_fields: int = 100
 ) -> list[tuple[str, str]]:
@@ -210,14 +226,7 @@ async def read_form_pairs(
     Raises :class:`FormTooLarge` past ``max_bytes`` and :class:`ValueError` for a body that is
     not URL-encoded UTF-8, has more than ``max_fields`` fields or a field holding NUL.
     """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise FormTooLarge("body too large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise FormTooLarge("body too large")
+    body = await read_bounded_body(request, max_bytes)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from propylon.admin import oidc_connections as oidc_ops
 from propylon.admin import saml_connections as saml_ops
+from propylon.api.authorize import redirect_to_idp
 from propylon.api.pages import render
 from propylon.api.portal_auth import portal_grant
 from propylon.api.portal_sso_forms import (
@@ -27,7 +28,6 @@ from propylon.api.portal_sso_routes import NO_STORE, sso_nav
 from propylon.errors import InvalidInput, NotFound
 from propylon.oidc.errors import OidcError
 from propylon.portal.model import PortalGrant
-from propylon.sessions.pending_cookie import set_pending_cookie
 from propylon.setup import guides
 from propylon.setup.tests_store import get_test, latest_test
 from propylon.signin.connection_test import start_test
@@ -205,17 +205,7 @@ async def test_connection(request: Request, connection_id: str) -> Response:
     except (InvalidInput, OidcError) as exc:  # the OP's discovery unreachable, for one
         problem: list[tuple[str | None, str]] = [(None, f"The test could not start: {exc.detail}")]
         return await connection_page(request, grant, connection_id, errors=problem)
-    response = RedirectResponse(started.url, 303, headers=NO_STORE)
-    set_pending_cookie(
-        response,
-        started.cookie_name,
-        started.cookie_value,
-        started.cookie_path,
-        rt.settings.public_url,
-        started.max_age,
-        started.same_site,
-    )
-    return response
+    return redirect_to_idp(rt, started, 303)
 
 
 @router.get("/portal/sso/connections/{connection_id}/metadata")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from propylon.admin import oidc_connections as oidc_ops
 from propylon.admin import saml_connections as saml_ops
 from propylon.api.csrf import Csrf, csrf_of
-from propylon.api.http import FormTooLarge, read_form
+from propylon.api.http import FormTooLarge, read_bounded_body, read_form
 from propylon.api.portal_auth import PortalDenied, check_portal_csrf
 from propylon.errors import InvalidInput, NotFound
 from propylon.ids import Kind, plausible
@@ -74,20 +74,8 @@ def bound_draft(rt: Runtime, grant: PortalGrant, kind: Kind, form: dict[str, str
     return draft if draft_is_bound(rt, grant, kind, draft, mac) else None
 
 
-async def _bounded_body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise FormTooLarge("body too large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise FormTooLarge("body too large")
-    return body
-
-
 async def _multipart(request: Request, max_bytes: int) -> dict[str, str]:
-    body = await _bounded_body(request, max_bytes + MAX_FORM_BYTES)
+    body = await read_bounded_body(request, max_bytes + MAX_FORM_BYTES)
 
     async def stream() -> AsyncGenerator[bytes, None]:
         yield body
